@@ -1,0 +1,136 @@
+"""Database access: many readers, one writer at a time, and readers never blocked by a load.
+
+DuckDB lets one process open a file read-write, or many processes open it read-only, never both.
+A dashboard that held the file would block every load from cron or the CLI, and a load that held
+it would stop the dashboard. So writers never open the live file:
+
+1. a writer takes an exclusive file lock (`<db>.lock`), so two loads run one after the other;
+2. it copies the live file to `<db>.tmp-<pid>` and opens the copy read-write;
+3. it loads in transactions, checkpoints and closes the copy, fsyncs it;
+4. it renames the copy over the live file (atomic on POSIX) and fsyncs the folder.
+
+Readers open the live file read-only. A reader that is mid-query when the rename happens keeps
+reading the old file (its open descriptor still points to it); the next time a reader asks for a
+connection it sees a new file identity and opens the new file. A load killed at any moment leaves
+the live file untouched; the stray copy is removed by the next writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import duckdb
+from filelock import FileLock
+
+from etl import schema
+
+# How long a second writer waits for the first before giving up (seconds).
+WRITER_WAIT_SECONDS = float(os.environ.get("DASHBOARD_WRITER_WAIT", "600"))
+
+
+class DatabaseMissing(Exception):
+    """There is no database file yet (load data or build the demo first)."""
+
+
+def _lock(db_path: Path) -> FileLock:
+    return FileLock(str(db_path) + ".lock", timeout=WRITER_WAIT_SECONDS)
+
+
+def _remove_stale_copies(db_path: Path) -> None:
+    for stray in db_path.parent.glob(db_path.name + ".tmp-*"):
+        stray.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def writing(db_path: Path, *, fresh: bool = False):
+    """A read-write connection to a private copy that replaces the live file on success.
+
+    With fresh=True the copy starts empty (the demo rebuild). If the body raises, nothing is
+    published.
+    """
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    with _lock(db_path):
+        _remove_stale_copies(db_path)
+        work = db_path.with_name(f"{db_path.name}.tmp-{os.getpid()}")
+        if db_path.exists() and not fresh:
+            shutil.copyfile(db_path, work)
+        con = duckdb.connect(str(work))
+        published = False
+        try:
+            schema.create_all(con)
+            yield con
+            con.execute("CHECKPOINT")
+            con.close()
+            _fsync(work)
+            os.replace(work, db_path)
+            _fsync(db_path.parent)
+            published = True
+        finally:
+            if not published:
+                with contextlib.suppress(Exception):
+                    con.close()
+                work.unlink(missing_ok=True)
+                Path(str(work) + ".wal").unlink(missing_ok=True)
+
+
+def file_identity(db_path: Path) -> tuple[int, int] | None:
+    """Changes whenever a writer publishes: the key readers and caches use for 'new data'."""
+    try:
+        st = os.stat(db_path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns)
+
+
+class Reader:
+    """Read-only connections to the live file, reopened when a writer has published a new one.
+
+    Each call to cursor() gives a fresh cursor (DuckDB wants one per thread and per query).
+    """
+
+    def __init__(self, db_path: Path):
+        self.db_path = Path(db_path)
+        self._lock = threading.Lock()
+        self._identity = None
+        self._con = None
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        identity = file_identity(self.db_path)
+        if identity is None:
+            raise DatabaseMissing(str(self.db_path))
+        with self._lock:
+            if identity != self._identity:
+                # The old connection is left to the garbage collector: a thread may still be
+                # finishing a query on it.
+                self._con = duckdb.connect(str(self.db_path), read_only=True)
+                self._identity = identity
+            return self._con.cursor()
+
+    @property
+    def identity(self):
+        return file_identity(self.db_path)
+
+
+def read_only(db_path: Path) -> duckdb.DuckDBPyConnection:
+    """A one-off read-only connection (CLI commands, the report)."""
+    if not Path(db_path).exists():
+        raise DatabaseMissing(str(db_path))
+    return duckdb.connect(str(db_path), read_only=True)
+
+
+def frame(con, sql: str, params: list | dict | None = None):
+    """A query's result as a polars frame (every value bound as a parameter, never formatted in)."""
+    return con.sql(sql, params=params or None).pl()

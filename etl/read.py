@@ -1,0 +1,189 @@
+"""Read an extract file (CSV in UTF-8/GB18030, or .xlsx) into a frame of text columns.
+
+The result names each contract column by its canonical name; every value is still the raw text
+of the file, so that the validator sees exactly what the analyst sent. A file that cannot be
+this kind of file raises FileRefused with a message in Chinese, before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from etl.contract import KINDS, NEEDS_COMPOUND, Kind
+from etl.settings import MAX_FILE_BYTES
+
+# The row number a person sees in Excel: the header row is row 1 unless a title row precedes it.
+ROW = "_row"
+# How many leading rows may hold a title above the header row.
+HEADER_SEARCH_ROWS = 10
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls and other OLE files
+
+
+class FileRefused(Exception):
+    """The whole file is refused; the message is for the analyst, in Chinese."""
+
+
+@dataclass
+class RawFile:
+    kind: Kind
+    frame: pl.DataFrame  # canonical column names, all text, plus ROW
+    file_hash: str
+    encoding: str
+    # canonical name -> the header as it stood in the file
+    headers: dict[str, str] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+def normalise_header(header: str) -> str:
+    """Case, surrounding and inner spaces, and full-width forms do not matter in headers."""
+    folded = unicodedata.normalize("NFKC", str(header or ""))
+    return "".join(folded.split()).lower()
+
+
+def _aliases(kind: Kind) -> dict[str, str]:
+    table = {}
+    for column in kind.columns:
+        for header in (column.name, *column.headers):
+            table.setdefault(normalise_header(header), column.name)
+    return table
+
+
+def decode_csv(data: bytes) -> tuple[str, str]:
+    """The text of a CSV and the encoding it was in: UTF-8 (BOM or not), else GB18030."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding), ("utf-8" if encoding == "utf-8-sig" else encoding)
+        except UnicodeDecodeError:
+            continue
+    raise FileRefused("无法识别文件编码：已尝试 UTF-8 和 GB18030(GBK)，均失败。请用 Excel “另存为 CSV UTF-8” 后重试。")
+
+
+def _grid_from_csv(data: bytes) -> tuple[pl.DataFrame, str]:
+    if b"\x00" in data[:65536]:
+        raise FileRefused("文件不是文本格式的 CSV(含有二进制内容)，可能是改了扩展名的其他文件。")
+    text, encoding = decode_csv(data)
+    # Old Mac exports end lines with a lone CR, which the CSV reader would not split on.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise FileRefused("文件为空。")
+    try:
+        grid = pl.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            has_header=False,
+            infer_schema=False,
+            truncate_ragged_lines=True,
+            raise_if_empty=False,
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise FileRefused(f"无法按 CSV 格式读取文件：{exc}") from exc
+    return grid, encoding
+
+
+def _grid_from_xlsx(data: bytes, sheet: str | None) -> pl.DataFrame:
+    try:
+        options = {"header_row": None, "dtypes": "string"}
+        if sheet:
+            return pl.read_excel(io.BytesIO(data), engine="calamine", sheet_name=sheet, read_options=options)
+        return pl.read_excel(io.BytesIO(data), engine="calamine", sheet_id=1, read_options=options)
+    except Exception as exc:  # fastexcel raises its own error types for broken workbooks
+        raise FileRefused(f"无法读取 Excel 文件(可能已损坏或没有数据工作表)：{exc}") from exc
+
+
+def _header_row(grid: pl.DataFrame, aliases: dict[str, str]) -> int:
+    """The first row among the leading ones that names the most contract columns."""
+    best, best_hits = 0, 0
+    for index, row in enumerate(grid.head(HEADER_SEARCH_ROWS).iter_rows()):
+        hits = sum(1 for cell in row if cell is not None and normalise_header(cell) in aliases)
+        if hits > best_hits:
+            best, best_hits = index, hits
+    return best
+
+
+def guess_kind(headers: list[str]) -> str | None:
+    """The kind whose required columns these headers cover best, or None if none is covered."""
+    normalised = {normalise_header(h) for h in headers}
+    best, best_score = None, 0.0
+    for kind in KINDS.values():
+        aliases = _aliases(kind)
+        present = {aliases[h] for h in normalised if h in aliases}
+        required = [c.name for c in kind.columns if c.required]
+        score = sum(1 for name in required if name in present) / len(required)
+        score += 0.01 * len(present)  # break ties towards the kind that explains more columns
+        if score > best_score:
+            best, best_score = kind.name, score
+    return best if best_score >= 0.5 else None
+
+
+def _missing_columns(kind: Kind, present: set[str]) -> list[str]:
+    missing = [c.label for c in kind.columns if c.required and c.name not in present]
+    if kind.name in NEEDS_COMPOUND and not present & {"compound_id", "compound_name"}:
+        missing.append("“小区编码”(compound_id) 或 “小区名称”(compound_name)")
+    if kind.name == "surveys" and not present & {"score", "rating"}:
+        missing.append("“评分”(score) 或 “评价”(rating)")
+    return missing
+
+
+def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: bytes | None = None) -> RawFile:
+    """Read one extract as the given kind, or refuse it whole."""
+    kind = KINDS[kind_name]
+    path = Path(path)
+    if data is None:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise FileRefused(f"文件过大({size / 1048576:.0f} MB)，上限为 {MAX_FILE_BYTES // 1048576} MB。")
+        data = path.read_bytes()
+    if not data:
+        raise FileRefused("文件为空。")
+    if len(data) > MAX_FILE_BYTES:
+        raise FileRefused(f"文件过大({len(data) / 1048576:.0f} MB)，上限为 {MAX_FILE_BYTES // 1048576} MB。")
+    file_hash = hashlib.sha256(data).hexdigest()
+
+    if data.startswith(ZIP_MAGIC):
+        grid, encoding = _grid_from_xlsx(data, sheet), "xlsx"
+    elif data.startswith(OLE_MAGIC):
+        raise FileRefused("这是旧版 Excel(.xls)文件，请在 Excel 中另存为 .xlsx 或 CSV 后再导入。")
+    else:
+        grid, encoding = _grid_from_csv(data)
+    if grid.height == 0 or grid.width == 0:
+        raise FileRefused("文件为空，没有表头和数据。")
+
+    aliases = _aliases(kind)
+    header_index = _header_row(grid, aliases)
+    header_cells = [str(v) if v is not None else "" for v in grid.row(header_index)]
+    columns: dict[str, str] = {}  # canonical -> source column of the grid
+    headers: dict[str, str] = {}
+    ignored: list[str] = []
+    for source, header in zip(grid.columns, header_cells):
+        canonical = aliases.get(normalise_header(header))
+        if canonical and canonical not in columns:
+            columns[canonical] = source
+            headers[canonical] = header
+        elif header.strip():
+            ignored.append(header)
+
+    missing = _missing_columns(kind, set(columns))
+    if missing:
+        message = f"不是有效的“{kind.label}”文件：缺少必需列 " + "、".join(missing) + "。"
+        other = guess_kind(header_cells)
+        if other and other != kind.name:
+            message += f" 这个文件看起来是“{KINDS[other].label}”({other})。"
+        raise FileRefused(message)
+
+    body = grid.slice(header_index + 1).with_row_index(ROW, offset=header_index + 2)
+    frame = body.select(
+        pl.col(ROW).cast(pl.Int64),
+        *[pl.col(source).cast(pl.String).alias(name) for name, source in columns.items()],
+    )
+    # Rows with nothing in any contract column are spacing, not data.
+    values = [pl.col(name) for name in columns]
+    frame = frame.filter(pl.any_horizontal([v.str.strip_chars().str.len_chars() > 0 for v in values]))
+    if frame.height == 0:
+        raise FileRefused("文件只有表头，没有数据行。")
+    return RawFile(kind, frame, file_hash, encoding, headers, ignored)

@@ -1,0 +1,297 @@
+"""Stage a raw file: type every column and check every rule, all as vectorised polars expressions.
+
+Each check yields, per row, either null or a reason in Chinese; a row with any reason is
+rejected, with all its reasons joined. Good rows come out typed and shaped like their table.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import polars as pl
+
+from etl import privacy
+from etl.contract import BOOL, DATE, DATETIME, FLOAT, INT, NEEDS_COMPOUND, Column, Kind
+from etl.read import ROW, RawFile
+from etl.schema import columns as table_columns
+from etl.settings import reference
+
+EARLIEST_YEAR, LATEST_YEAR = 1990, 2100
+TRUE_WORDS = ["是", "y", "yes", "true", "t", "1", "√"]
+FALSE_WORDS = ["否", "n", "no", "false", "f", "0", "×"]
+# Year-first forms after folding 年月日时分 and "/" into ISO punctuation, then US exports.
+_ISO_FORMATS = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
+_US_FORMATS = ["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p"]
+SCORE_RATING = {5: "满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "不满意"}
+DUPLICATE_REASON = "文件内编号重复：以最后出现的一行为准"
+DATE_ORDER = {  # a step that cannot come before the appeal or complaint was received
+    "dispatched_at", "first_response_at", "resolved_at", "feedback_at", "closed_at"}
+
+
+@dataclass
+class Staged:
+    good: pl.DataFrame  # shaped like the kind's table, without batch_id
+    rejects: pl.DataFrame  # ROW, raw_values (JSON, personal data masked), reason
+    duplicates: int
+
+
+def _text(name: str) -> pl.Expr:
+    cleaned = pl.col(name).str.strip_chars()
+    return pl.when(cleaned.str.len_chars() > 0).then(cleaned)
+
+
+def parse_datetime(raw: pl.Expr) -> pl.Expr:
+    """Every datetime form of the contract, as a naive local timestamp; null where unreadable."""
+    folded = (
+        raw.str.strip_chars()
+        .str.replace_all(r"[年月/.]", "-")
+        .str.replace_all("日", " ")
+        .str.replace_all("[时点]", ":")
+        .str.replace_all("分", ":")
+        .str.replace_all("秒", "")
+        .str.replace("T", " ")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars(" :")
+    )
+    # "%Y-%m-%d %H:%M:%S%.f" would need the dot, folded above; restore a fractional part.
+    folded = folded.str.replace(r"^(\d+-\d+-\d+ \d+:\d+:\d+)-(\d+)$", "${1}.${2}")
+    attempts = [folded.str.to_datetime(f, strict=False, time_unit="us") for f in _ISO_FORMATS]
+    attempts += [raw.str.strip_chars().str.to_datetime(f, strict=False, time_unit="us") for f in _US_FORMATS]
+    return pl.coalesce(attempts)
+
+
+def _typed(column: Column) -> tuple[pl.Expr, pl.Expr | None]:
+    """The typed value of a column and the reason its non-empty text is not of that type."""
+    text = _text(column.name)
+    label = f"“{column.headers[0]}”"
+    if column.type in (DATETIME, DATE):
+        value = parse_datetime(text)
+        bad = text.is_not_null() & (
+            value.is_null() | ~value.dt.year().is_between(EARLIEST_YEAR, LATEST_YEAR)
+        )
+        reason = pl.when(bad).then(pl.format(label + "无法识别为日期时间：{}", text))
+        value = pl.when(~bad).then(value)
+        return (value.dt.date() if column.type == DATE else value), reason
+    if column.type == INT:
+        number = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
+        ok = number.is_not_null() & (number >= 0) & (number == number.floor()) & (number < 2**31)
+        bad = text.is_not_null() & ~ok
+        return (pl.when(ok).then(number).cast(pl.Int32)), pl.when(bad).then(
+            pl.format(label + "应为非负整数：{}", text))
+    if column.type == FLOAT:
+        number = text.cast(pl.Float64, strict=False)
+        bad = text.is_not_null() & (number.is_null() | number.is_nan())
+        return number, pl.when(bad).then(pl.format(label + "应为数值：{}", text))
+    if column.type == BOOL:
+        word = text.str.to_lowercase()
+        value = pl.when(word.is_in(TRUE_WORDS)).then(True).when(word.is_in(FALSE_WORDS)).then(False)
+        bad = text.is_not_null() & value.is_null()
+        return value, pl.when(bad).then(pl.format(label + "应为 是/否：{}", text))
+    return text, None
+
+
+def _one_of(name: str, label: str, allowed: list[str]) -> pl.Expr:
+    value = pl.col(name)
+    return pl.when(value.is_not_null() & ~value.is_in(allowed)).then(
+        pl.format(f"未知{label}“{{}}”(可选：{'、'.join(allowed)})", value))
+
+
+def _required(column: Column) -> pl.Expr:
+    return pl.when(_text(column.name).is_null()).then(pl.lit(f"缺少{column.label}"))
+
+
+def _resolve_compounds(frame: pl.DataFrame, compounds: pl.DataFrame, needed: bool) -> pl.DataFrame:
+    """Add _cid, _cstreet, _ccommunity, _company and a reason for unknown/ambiguous compounds."""
+    registry = compounds.select(
+        pl.col("compound_id").alias("_cid"),
+        pl.col("name").alias("_cname"),
+        pl.col("street").alias("_cstreet"),
+        pl.col("community").alias("_ccommunity"),
+        pl.col("property_company").alias("_company"),
+    )
+    for name in ("compound_id", "compound_name", "street"):
+        if name not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, pl.String).alias(name))
+    by_id = frame.join(registry, left_on="compound_id", right_on="_cid", how="left", maintain_order="left")
+    by_id = by_id.with_columns(
+        pl.when(pl.col("_cname").is_not_null()).then(pl.col("compound_id")).alias("_cid"))
+
+    names = registry.group_by("_cname").agg(pl.len().alias("_same_name"))
+    by_name = by_id.join(names, left_on="compound_name", right_on="_cname", how="left", maintain_order="left")
+    name_street = registry.select(
+        pl.col("_cname").alias("compound_name"), pl.col("_cstreet").alias("street"),
+        pl.col("_cid").alias("_cid_ns")).unique(subset=["compound_name", "street"], keep="none")
+    unique_name = registry.join(names.filter(pl.col("_same_name") == 1), on="_cname").select(
+        pl.col("_cname").alias("compound_name"), pl.col("_cid").alias("_cid_n"))
+    matched = (
+        by_name.join(name_street, on=["compound_name", "street"], how="left", maintain_order="left")
+        .join(unique_name, on="compound_name", how="left", maintain_order="left")
+    )
+    has_id, has_name = pl.col("compound_id").is_not_null(), pl.col("compound_name").is_not_null()
+    resolved = pl.when(has_id).then(pl.col("_cid")).otherwise(pl.coalesce("_cid_ns", "_cid_n"))
+    matched = matched.with_columns(resolved.alias("_resolved")).drop(
+        "_cname", "_cstreet", "_ccommunity", "_company")
+    matched = matched.join(
+        registry.drop("_cname"), left_on="_resolved", right_on="_cid", how="left", maintain_order="left")
+    reason = (
+        pl.when(has_id & pl.col("_resolved").is_null())
+        .then(pl.format("未知小区编码“{}”(小区台账中没有)", pl.col("compound_id")))
+        .when(~has_id & has_name & pl.col("_resolved").is_null() & (pl.col("_same_name") > 1))
+        .then(pl.format("小区名称“{}”在多个街道重名，请注明街道或填写小区编码", pl.col("compound_name")))
+        .when(~has_id & has_name & pl.col("_resolved").is_null())
+        .then(pl.format("未知小区名称“{}”(小区台账中没有)", pl.col("compound_name")))
+    )
+    if needed:
+        reason = pl.when(~has_id & ~has_name).then(
+            pl.lit("缺少“小区编码”(compound_id) 或 “小区名称”(compound_name)")).otherwise(reason)
+    return matched.with_columns(reason.alias("_compound_reason"))
+
+
+def _raw_values(raw: pl.DataFrame, source: RawFile) -> pl.Expr:
+    """The rejected row as the analyst sent it, keyed by the file's headers, personal data masked."""
+    fields = []
+    for name, header in source.headers.items():
+        column = source.kind.column(name)
+        value = pl.col(name)
+        if column.name == "caller_name":
+            value = pl.when(value.is_not_null()).then(pl.lit("[姓名已隐去]"))
+        elif column.name == "caller_phone":
+            value = pl.when(value.is_not_null()).then(pl.lit(privacy.PHONE_MASK))
+        else:
+            name_expr = pl.col("caller_name") if "caller_name" in raw.columns else None
+            value = privacy.mask_text(value, name_expr)
+        fields.append(value.alias(header))
+    return pl.struct(fields).struct.json_encode()
+
+
+def stage(source: RawFile, compounds: pl.DataFrame, pii_key: bytes) -> Staged:
+    """Type and check a raw file; compounds is the registry the other kinds refer to."""
+    kind: Kind = source.kind
+    raw = source.frame
+    ref = reference()
+    present = [c for c in kind.columns if c.name in raw.columns]
+
+    # Within one file the last row of a key wins; earlier ones are kept as rejects.
+    key = pl.col(kind.key).str.strip_chars()
+    superseded = key.is_not_null() & (key.str.len_chars() > 0) & ~key.is_last_distinct()
+    raw = raw.with_columns(superseded.alias("_superseded"))
+
+    # Reasons read off the raw text: duplicates, missing required values, unreadable values.
+    typed_exprs, reasons = [], [pl.when(pl.col("_superseded")).then(pl.lit(DUPLICATE_REASON))]
+    reasons += [_required(c) for c in present if c.required]
+    for column in present:
+        value, reason = _typed(column)
+        typed_exprs.append(value.alias(column.name))
+        if reason is not None:
+            reasons.append(reason)
+    typed = raw.select(ROW, "_superseded", *typed_exprs)
+    for column in kind.columns:  # optional columns the file does not carry
+        if column.name not in typed.columns:
+            dtype = {DATETIME: pl.Datetime("us"), DATE: pl.Date, INT: pl.Int32, FLOAT: pl.Float64,
+                     BOOL: pl.Boolean}.get(column.type, pl.String)
+            typed = typed.with_columns(pl.lit(None, dtype).alias(column.name))
+    reason_frame = raw.select(ROW, *[r.alias(f"_r{i}") for i, r in enumerate(reasons)])
+    typed = typed.join(reason_frame, on=ROW, how="left", maintain_order="left")
+
+    rules: list[pl.Expr] = []
+    if kind.name != "compounds":
+        typed = _resolve_compounds(typed, compounds, needed=kind.name in NEEDS_COMPOUND)
+        rules.append(pl.col("_compound_reason"))
+
+    if kind.name == "compounds":
+        rules += [_one_of("street", "街道", ref["streets"]),
+                  _one_of("compound_type", "小区类型", ref["compound_types"])]
+        typed = typed.with_columns(pl.col("key_target").fill_null(False).alias("is_key_target"))
+    elif kind.name == "appeals":
+        typed = typed.with_columns(
+            pl.coalesce("street", "_cstreet").alias("street"),
+            pl.coalesce("community", "_ccommunity").alias("community"),
+            pl.col("_resolved").alias("compound_id"),
+        )
+        rules += [
+            pl.when(pl.col("street").is_null()).then(pl.lit("缺少“街道”(street)，且未指明所属小区")),
+            _one_of("street", "街道", ref["streets"]),
+            _one_of("channel", "诉求渠道", ref["channels"]),
+            _one_of("satisfaction", "群众评价", ref["ratings"]),
+        ]
+        rules += _not_before_received(kind, present)
+        status = (
+            pl.when(pl.col("closed_at").is_not_null()).then(pl.lit("已结案"))
+            .when(pl.col("resolved_at").is_not_null()).then(pl.lit("已办结"))
+            .otherwise(pl.lit("办理中"))
+        )
+        caller_name = pl.col("caller_name") if "caller_name" in raw.columns else None
+        typed = typed.with_columns(
+            pl.coalesce("status", status).alias("status"),
+            pl.col("is_property").fill_null(False),
+            privacy.phone_hash(pl.col("caller_phone"), pii_key).alias("caller_key"),
+            privacy.mask_text(pl.col("content"), caller_name).alias("content"),
+        )
+    elif kind.name == "complaints":
+        typed = typed.with_columns(
+            pl.col("_resolved").alias("compound_id"),
+            pl.coalesce("property_company", "_company").alias("property_company"),
+            pl.col("three_party").fill_null(False).alias("is_three_party"),
+        )
+        rules += [_one_of("level", "处置层级", ref["complaint_levels"])]
+        rules += _not_before_received(kind, present)
+    elif kind.name == "surveys":
+        rules += [
+            pl.when(pl.col("score").is_not_null() & ~pl.col("score").is_between(1, 5)).then(
+                pl.format("“评分”应为 1–5 的整数：{}", pl.col("score"))),
+            _one_of("rating", "评价", ref["ratings"]),
+            pl.when(pl.col("score").is_null() & pl.col("rating").is_null()).then(
+                pl.lit("“评分”(score) 和 “评价”(rating) 都为空")),
+        ]
+        from_score = pl.col("score").replace_strict(SCORE_RATING, default=None, return_dtype=pl.String)
+        typed = typed.with_columns(
+            pl.col("_resolved").alias("compound_id"),
+            pl.coalesce("rating", from_score).alias("rating"),
+        )
+    elif kind.name == "scenes":
+        rules += [_one_of("scene_type", "场景类型", ref["scene_types"])]
+        typed = typed.with_columns(pl.col("_resolved").alias("compound_id"))
+
+    reason_columns = [c for c in typed.columns if c.startswith("_r") and c[2:].isdigit()]
+    checked = typed.with_columns(
+        pl.concat_str([pl.col(c) for c in reason_columns] + rules, separator="；", ignore_nulls=True)
+        .alias("_reason")
+    )
+    checked = checked.with_columns(
+        pl.when(pl.col("_reason").str.len_chars() > 0).then(pl.col("_reason")).alias("_reason"))
+
+    good = checked.filter(pl.col("_reason").is_null()).select(table_columns(kind.table))
+    bad = checked.filter(pl.col("_reason").is_not_null()).select(ROW, "_reason")
+    raw_bad = raw.join(bad.select(ROW), on=ROW, how="semi")
+    rejects = (
+        bad.join(raw_bad.select(ROW, _raw_values(raw, source).alias("raw_values")),
+                 on=ROW, how="left", maintain_order="left")
+        .select(pl.col(ROW).alias("row_number"), "raw_values", pl.col("_reason").alias("reason"))
+    )
+    duplicates = int(raw.get_column("_superseded").sum())
+    return Staged(good, rejects, duplicates)
+
+
+def _not_before_received(kind: Kind, present: list[Column]) -> list[pl.Expr]:
+    received = kind.column("received_at")
+    rules = []
+    for column in present:
+        if column.name in DATE_ORDER:
+            rules.append(
+                pl.when(pl.col(column.name) < pl.col("received_at")).then(
+                    pl.lit(f"“{column.headers[0]}”早于“{received.headers[0]}”")))
+    return rules
+
+
+def reasons_summary(rejects: pl.DataFrame) -> list[dict]:
+    """Rejected rows grouped by reason, most frequent first, with example row numbers."""
+    if rejects.height == 0:
+        return []
+    exploded = rejects.with_columns(pl.col("reason").str.split("；")).explode("reason")
+    summary = (
+        exploded.group_by("reason")
+        .agg(pl.len().alias("rows"), pl.col("row_number").head(5).alias("examples"))
+        .sort(["rows", "reason"], descending=[True, False])
+    )
+    return json.loads(summary.write_json())

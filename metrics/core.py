@@ -1,0 +1,367 @@
+"""The metrics of the governance dashboard, each defined once (see metrics/README.md).
+
+Every function takes a DuckDB connection (or cursor) and a Scope, and returns plain Python
+values or a polars frame. Pages, the weekly PDF and `python -m etl stats` call these and
+nothing else, so they agree to the digit. Every value reaches SQL as a bound parameter.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+
+import polars as pl
+
+from etl.db import frame
+from etl.settings import metric_settings, reference
+
+ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the numbers describe: a half-open date range, a moment, and optionally one street."""
+
+    start: date | None = None  # inclusive; None = from the first record
+    end: date | None = None  # exclusive; None = to the last record
+    as_of: datetime | None = None  # None = now
+    street: str | None = None
+    community: str | None = None
+
+    @property
+    def moment(self) -> datetime:
+        return self.as_of or datetime.now().replace(microsecond=0)
+
+    @staticmethod
+    def week(label: str, street: str | None = None, as_of: datetime | None = None) -> "Scope":
+        """The ISO week 'YYYY-Www', as of its end (the Monday 00:00 after it) unless told."""
+        start = parse_week(label)
+        end = start + timedelta(days=7)
+        return Scope(start, end, as_of or datetime.combine(end, time()), street)
+
+    @staticmethod
+    def from_arguments(con, *, start: str | None = None, end: str | None = None, week: str | None = None,
+                       street: str | None = None, as_of: datetime | None = None) -> "Scope":
+        if week and (start or end):
+            raise ValueError("--week 不能与 --from/--to 同时使用")
+        if week:
+            return Scope.week(week, street, as_of)
+        first = date.fromisoformat(start) if start else None
+        last = date.fromisoformat(end) if end else None
+        if first and last and last <= first:
+            raise ValueError("--to 必须晚于 --from")
+        return Scope(first, last, as_of, street)
+
+    def previous(self) -> "Scope":
+        """The period of equal length just before this one, seen as far into it as this one is."""
+        if self.start is None or self.end is None:
+            raise ValueError("整个数据期间没有“上一期”")
+        length = self.end - self.start
+        return replace(self, start=self.start - length, end=self.start, as_of=self.moment - length)
+
+    def label(self) -> str:
+        first = self.start.isoformat() if self.start else "最早"
+        last = (self.end - timedelta(days=1)).isoformat() if self.end else "最新"
+        return f"{first} 至 {last}"
+
+
+def parse_week(label: str) -> date:
+    match = ISO_WEEK.match(label or "")
+    if not match:
+        raise ValueError(f"周的写法应为 YYYY-Www(如 2026-W10)：{label!r}")
+    year, week = int(match.group(1)), int(match.group(2))
+    try:
+        return date.fromisocalendar(year, week, 1)
+    except ValueError as exc:
+        raise ValueError(f"{year} 年没有第 {week} 周") from exc
+
+
+def iso_week_label(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def last_complete_week(today: date | None = None) -> str:
+    today = today or date.today()
+    return iso_week_label(today - timedelta(days=today.isoweekday()))
+
+
+def ratio(numerator, denominator) -> float | None:
+    """A rate, or None where the denominator is zero (shown as “—”, never 0 % or 100 %)."""
+    return None if not denominator else numerator / denominator
+
+
+def composite(response: float | None, resolution: float | None, satisfaction: float | None) -> float | None:
+    weights = metric_settings()["composite_weights"]
+    if response is None or resolution is None or satisfaction is None:
+        return None
+    return (weights["response"] * response + weights["resolution"] * resolution
+            + weights["satisfaction"] * satisfaction)
+
+
+# ---------------------------------------------------------------- filters shared by every query
+
+def _period(column: str, scope: Scope, params: dict, *, is_date: bool = False) -> str:
+    """The period and as-of conditions on one date/time column."""
+    clauses = []
+    if scope.start is not None:
+        params["start"] = scope.start
+        clauses.append(f"{column} >= $start")
+    if scope.end is not None:
+        params["end"] = scope.end
+        clauses.append(f"{column} < $end")
+    params["as_of"] = scope.moment
+    clauses.append(f"{column} <= CAST($as_of AS {'DATE' if is_date else 'TIMESTAMP'})")
+    return " AND ".join(clauses)
+
+
+def _place(prefix: str, scope: Scope, params: dict) -> str:
+    clauses = ["TRUE"]
+    if scope.street:
+        params["street"] = scope.street
+        clauses.append(f"{prefix}street = $street")
+    if scope.community:
+        params["community"] = scope.community
+        clauses.append(f"{prefix}community = $community")
+    return " AND ".join(clauses)
+
+
+# ---------------------------------------------------------------- appeals
+
+APPEAL_RATE_KEYS = ("received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate",
+                    "satisfaction_rate", "satisfaction_score", "composite", "overdue_open",
+                    "median_hours_to_resolve")
+
+
+def _appeal_counts_sql(scope: Scope, group: str | None, params: dict, extra_where: str = "TRUE") -> str:
+    settings = metric_settings()
+    params.update(response_h=settings["response_limit_hours"], resolve_h=settings["resolution_limit_hours"],
+                  feedback_h=settings["feedback_limit_hours"])
+    where = f"{_period('received_at', scope, params)} AND {_place('', scope, params)} AND {extra_where}"
+    key = f"{group} AS key," if group else ""
+    group_by = "GROUP BY ALL" if group else ""
+    # "Passed" is strict: at the limit itself an appeal can still be handled in time.
+    return f"""
+        WITH a AS (
+            SELECT *,
+                received_at + to_hours(CAST($response_h AS BIGINT)) AS response_due,
+                received_at + to_hours(CAST($resolve_h AS BIGINT)) AS resolve_due,
+                received_at + to_hours(CAST($feedback_h AS BIGINT)) AS feedback_due,
+                first_response_at <= $as_of AS is_responded,
+                resolved_at <= $as_of AS is_resolved,
+                feedback_at <= $as_of AS is_fed_back
+            FROM appeals WHERE {where}
+        )
+        SELECT {key}
+            count(*) AS received,
+            count(*) FILTER (is_responded AND first_response_at <= response_due) AS responded_in_time,
+            count(*) FILTER (response_due < $as_of OR is_responded) AS response_due_count,
+            count(*) FILTER (is_resolved) AS resolved,
+            count(*) FILTER (is_resolved AND resolved_at <= resolve_due) AS resolved_in_time,
+            count(*) FILTER (resolve_due < $as_of OR is_resolved) AS resolve_due_count,
+            count(*) FILTER (is_fed_back AND feedback_at <= feedback_due) AS fed_back_in_time,
+            count(*) FILTER (feedback_due < $as_of OR is_fed_back) AS feedback_due_count,
+            count(*) FILTER (satisfaction = '满意') AS satisfied,
+            count(*) FILTER (satisfaction = '基本满意') AS basically_satisfied,
+            count(*) FILTER (satisfaction IS NOT NULL) AS evaluated,
+            count(*) FILTER (NOT coalesce(is_resolved, FALSE) AND resolve_due < $as_of) AS overdue_open,
+            median(epoch(resolved_at - received_at) / 3600.0) FILTER (is_resolved) AS median_hours_to_resolve
+        FROM a {group_by}
+    """
+
+
+def _appeal_rates(row: dict) -> dict:
+    weight = metric_settings()["basic_satisfied_weight"]
+    response = ratio(row["responded_in_time"], row["response_due_count"])
+    resolution = ratio(row["resolved"], row["received"])
+    score = ratio(row["satisfied"] + weight * row["basically_satisfied"], row["evaluated"])
+    return {
+        "received": row["received"],
+        "response_rate": response,
+        "resolution_rate": resolution,
+        "on_time_rate": ratio(row["resolved_in_time"], row["resolve_due_count"]),
+        "feedback_rate": ratio(row["fed_back_in_time"], row["feedback_due_count"]),
+        "satisfaction_rate": ratio(row["satisfied"] + row["basically_satisfied"], row["evaluated"]),
+        "satisfaction_score": score,
+        "composite": composite(response, resolution, score),
+        "overdue_open": row["overdue_open"],
+        "median_hours_to_resolve": row["median_hours_to_resolve"],
+    }
+
+
+def appeal_summary(con, scope: Scope) -> dict:
+    """受理量, the three rates, the 123 rule, overdue open and median hours, for the scope."""
+    params: dict = {}
+    rows = frame(con, _appeal_counts_sql(scope, None, params), params).to_dicts()
+    return _appeal_rates(rows[0])
+
+
+APPEAL_DIMENSIONS = {"street": "street", "community": "community", "channel": "channel",
+                     "category": "category", "compound_id": "compound_id"}
+
+
+def appeal_rates_by(con, scope: Scope, dimension: str) -> pl.DataFrame:
+    """The appeal metrics per street, community, channel, category or compound."""
+    column = APPEAL_DIMENSIONS[dimension]
+    params: dict = {}
+    rows = frame(con, _appeal_counts_sql(scope, column, params), params).to_dicts()
+    out = [{dimension: row["key"], **_appeal_rates(row)} for row in rows]
+    schema = {dimension: pl.String, **{k: pl.Float64 for k in APPEAL_RATE_KEYS}}
+    schema.update(received=pl.Int64, overdue_open=pl.Int64)
+    return pl.DataFrame(out, schema=schema).sort("received", dimension, descending=[True, False])
+
+
+def street_ranking(con, scope: Scope) -> pl.DataFrame:
+    """Streets by composite score, best first (红黑榜); streets with no score come last."""
+    by_street = appeal_rates_by(con, scope, "street")
+    return by_street.sort(["composite", "street"], descending=[True, False], nulls_last=True).with_row_index(
+        "rank", offset=1)
+
+
+# ---------------------------------------------------------------- property complaints
+
+def _complaint_sql(scope: Scope, params: dict) -> str:
+    return f"""
+        SELECT p.*, c.name, c.street, c.community, c.households, c.is_key_target, c.compound_type,
+               p.resolved_at <= $as_of AS is_resolved
+        FROM complaints p JOIN compounds c USING (compound_id)
+        WHERE {_period('p.received_at', scope, params)} AND {_place('c.', scope, params)}"""
+
+
+def complaint_summary(con, scope: Scope) -> dict:
+    params: dict = {}
+    row = frame(con, f"""
+        SELECT count(*) AS complaints, count(*) FILTER (is_resolved) AS resolved,
+               median(epoch(resolved_at - received_at) / 86400.0) FILTER (is_resolved) AS median_days
+        FROM ({_complaint_sql(scope, params)})""", params).to_dicts()[0]
+    return {"complaints": row["complaints"], "resolution_rate": ratio(row["resolved"], row["complaints"]),
+            "median_days_to_resolve": row["median_days"]}
+
+
+def complaints_by_compound(con, scope: Scope) -> pl.DataFrame:
+    """Every compound in scope with its complaints, per 100 households and resolution rate."""
+    params: dict = {}
+    complaints = _complaint_sql(scope, params)
+    return frame(con, f"""
+        WITH p AS ({complaints}),
+        per_compound AS (
+            SELECT compound_id, count(*) AS complaints, count(*) FILTER (is_resolved) AS resolved,
+                   median(epoch(resolved_at - received_at) / 86400.0) FILTER (is_resolved)
+                       AS median_days_to_resolve
+            FROM p GROUP BY compound_id)
+        SELECT c.compound_id, c.name, c.street, c.community, c.compound_type, c.households,
+               c.is_key_target, c.property_company,
+               coalesce(n.complaints, 0) AS complaints,
+               CASE WHEN c.households > 0 THEN coalesce(n.complaints, 0) * 100.0 / c.households END
+                   AS complaints_per_100_households,
+               coalesce(n.resolved, 0) AS resolved,
+               n.resolved / n.complaints AS resolution_rate,
+               n.median_days_to_resolve
+        FROM compounds c LEFT JOIN per_compound n USING (compound_id)
+        WHERE {_place('c.', scope, params)}
+        ORDER BY complaints_per_100_households DESC NULLS LAST, complaints DESC, c.compound_id""", params)
+
+
+LIST_KEYS = ["compound_id", "name", "complaints", "complaints_per_100_households", "resolution_rate"]
+
+
+def key_targets(con, scope: Scope) -> pl.DataFrame:
+    """The compounds flagged as key targets (重点整治小区), most complaints per household first."""
+    return complaints_by_compound(con, scope).filter(pl.col("is_key_target"))
+
+
+def hot_spots(con, scope: Scope) -> pl.DataFrame:
+    """The compounds with the most complaints per 100 households; is_new = not a key target.
+
+    Compounds without a household count cannot be ranked and are left out.
+    """
+    count = metric_settings()["hot_spot_count"]
+    ranked = complaints_by_compound(con, scope).filter(
+        pl.col("complaints_per_100_households").is_not_null() & (pl.col("complaints") > 0))
+    return ranked.head(count).with_columns((~pl.col("is_key_target")).alias("is_new"))
+
+
+def unranked_compounds(con, scope: Scope) -> int:
+    """How many compounds in scope have complaints but no household count (left out of rankings)."""
+    frame_ = complaints_by_compound(con, scope)
+    return frame_.filter(pl.col("complaints_per_100_households").is_null() & (pl.col("complaints") > 0)).height
+
+
+# ---------------------------------------------------------------- compounds
+
+def compound_types(con, scope: Scope) -> pl.DataFrame:
+    """Count, households and share of compounds by the 6 types (every type listed, even if 0)."""
+    params: dict = {"types": reference()["compound_types"]}
+    counts = frame(con, f"""
+        SELECT t.compound_type, count(c.compound_id) AS compounds, coalesce(sum(c.households), 0) AS households
+        FROM (SELECT unnest($types) AS compound_type) t
+        LEFT JOIN (SELECT * FROM compounds WHERE {_place('', scope, params)}) c USING (compound_type)
+        GROUP BY ALL""", params)
+    order = {name: i for i, name in enumerate(reference()["compound_types"])}
+    total = counts["compounds"].sum()
+    return counts.with_columns(
+        (pl.col("compounds") / total if total else pl.lit(None, pl.Float64)).alias("share"),
+        pl.col("compound_type").replace_strict(order, return_dtype=pl.Int32).alias("_order"),
+    ).sort("_order").drop("_order").with_columns(pl.col("households").cast(pl.Int64),
+                                                   pl.col("compounds").cast(pl.Int64))
+
+
+# ---------------------------------------------------------------- surveys and scenes
+
+def survey_summary(con, scope: Scope) -> dict:
+    params: dict = {}
+    row = frame(con, f"""
+        SELECT count(*) AS answers,
+               count(*) FILTER (s.rating IN ('满意', '基本满意')) AS satisfied,
+               avg(s.score) AS average_score
+        FROM surveys s JOIN compounds c USING (compound_id)
+        WHERE {_period('s.surveyed_at', scope, params, is_date=True)} AND {_place('c.', scope, params)}""",
+                params).to_dicts()[0]
+    return {"answers": row["answers"], "satisfaction_rate": ratio(row["satisfied"], row["answers"]),
+            "average_score": row["average_score"]}
+
+
+def scene_summary(con, scope: Scope) -> dict:
+    params: dict = {}
+    row = frame(con, f"""
+        WITH scoped AS (SELECT * FROM compounds WHERE {_place('', scope, params)}),
+             e AS (SELECT s.* FROM scenes s JOIN scoped USING (compound_id)
+                   WHERE {_period('s.event_date', scope, params, is_date=True)})
+        SELECT (SELECT count(*) FROM e) AS events,
+               (SELECT coalesce(sum(attendees), 0) FROM e) AS attendance,
+               (SELECT coalesce(sum(old_young), 0) FROM e) AS old_young,
+               (SELECT count(DISTINCT compound_id) FROM e) AS covered,
+               (SELECT count(*) FROM scoped) AS compounds""", params).to_dicts()[0]
+    return {"events": row["events"], "attendance": int(row["attendance"]), "old_young": int(row["old_young"]),
+            "coverage": ratio(row["covered"], row["compounds"])}
+
+
+# ---------------------------------------------------------------- the whole set
+
+def table_counts(con) -> dict:
+    tables = ("compounds", "appeals", "complaints", "surveys", "scenes")
+    sql = " UNION ALL ".join(f"SELECT '{t}' AS t, count(*) AS n FROM {t}" for t in tables)
+    return dict(con.execute(sql).fetchall())
+
+
+def _records(df: pl.DataFrame, keys: list[str]) -> list[dict]:
+    return df.select(keys).to_dicts()
+
+
+def stats(con, scope: Scope) -> dict:
+    """Everything `python -m etl stats --json` prints; the weekly PDF prints the same numbers."""
+    by_street = appeal_rates_by(con, scope, "street").sort("street")
+    return {
+        "scope": {"from": scope.start, "to": scope.end, "as_of": scope.moment.isoformat(),
+                  "street": scope.street},
+        "counts": table_counts(con),
+        "appeals": appeal_summary(con, scope),
+        "appeals_by_street": by_street.to_dicts(),
+        "complaints": complaint_summary(con, scope),
+        "key_targets": _records(key_targets(con, scope), LIST_KEYS),
+        "hot_spots": _records(hot_spots(con, scope), LIST_KEYS + ["is_new"]),
+        "compound_types": _records(compound_types(con, scope), ["compound_type", "compounds", "households"]),
+        "surveys": survey_summary(con, scope),
+        "scenes": scene_summary(con, scope),
+    }
