@@ -95,6 +95,20 @@ def file_identity(db_path: Path) -> tuple[int, int] | None:
     return (st.st_ino, st.st_mtime_ns)
 
 
+def _attach(db_path: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with the live file attached read-only as `live`.
+
+    duckdb.connect(path) would hand back a cached instance of the *old* file for as long as any
+    connection to it lives in the process; attaching from a fresh in-memory instance always opens
+    the file that is at the path now.
+    """
+    con = duckdb.connect()
+    quoted = str(db_path).replace("'", "''")
+    con.execute(f"ATTACH '{quoted}' AS live (READ_ONLY)")
+    con.execute("USE live")
+    return con
+
+
 class Reader:
     """Read-only connections to the live file, reopened when a writer has published a new one.
 
@@ -115,9 +129,11 @@ class Reader:
             if identity != self._identity:
                 # The old connection is left to the garbage collector: a thread may still be
                 # finishing a query on it.
-                self._con = duckdb.connect(str(self.db_path), read_only=True)
+                self._con = _attach(self.db_path)
                 self._identity = identity
-            return self._con.cursor()
+            cursor = self._con.cursor()
+        cursor.execute("USE live")
+        return cursor
 
     @property
     def identity(self):
@@ -128,7 +144,7 @@ def read_only(db_path: Path) -> duckdb.DuckDBPyConnection:
     """A one-off read-only connection (CLI commands, the report)."""
     if not Path(db_path).exists():
         raise DatabaseMissing(str(db_path))
-    return duckdb.connect(str(db_path), read_only=True)
+    return _attach(Path(db_path))
 
 
 def frame(con, sql: str, params: list | dict | None = None):

@@ -134,38 +134,42 @@ APPEAL_RATE_KEYS = ("received", "response_rate", "resolution_rate", "on_time_rat
                     "median_hours_to_resolve")
 
 
-def _appeal_counts_sql(scope: Scope, group: str | None, params: dict, extra_where: str = "TRUE") -> str:
+def _appeal_counts_sql(scope: Scope, group: str | None, params: dict, as_of_expr: str = "$as_of") -> str:
+    """Counts behind every appeal rate; as_of_expr lets a trend see each week as of its own end."""
     settings = metric_settings()
     params.update(response_h=settings["response_limit_hours"], resolve_h=settings["resolution_limit_hours"],
                   feedback_h=settings["feedback_limit_hours"])
-    where = f"{_period('received_at', scope, params)} AND {_place('', scope, params)} AND {extra_where}"
+    where = f"{_period('received_at', scope, params)} AND {_place('', scope, params)}"
     key = f"{group} AS key," if group else ""
     group_by = "GROUP BY ALL" if group else ""
     # "Passed" is strict: at the limit itself an appeal can still be handled in time.
     return f"""
-        WITH a AS (
+        WITH b AS (
+            SELECT *, CAST({as_of_expr} AS TIMESTAMP) AS _as_of FROM appeals WHERE {where}
+        ),
+        a AS (
             SELECT *,
                 received_at + to_hours(CAST($response_h AS BIGINT)) AS response_due,
                 received_at + to_hours(CAST($resolve_h AS BIGINT)) AS resolve_due,
                 received_at + to_hours(CAST($feedback_h AS BIGINT)) AS feedback_due,
-                first_response_at <= $as_of AS is_responded,
-                resolved_at <= $as_of AS is_resolved,
-                feedback_at <= $as_of AS is_fed_back
-            FROM appeals WHERE {where}
+                first_response_at <= _as_of AS is_responded,
+                resolved_at <= _as_of AS is_resolved,
+                feedback_at <= _as_of AS is_fed_back
+            FROM b
         )
         SELECT {key}
             count(*) AS received,
             count(*) FILTER (is_responded AND first_response_at <= response_due) AS responded_in_time,
-            count(*) FILTER (response_due < $as_of OR is_responded) AS response_due_count,
+            count(*) FILTER (response_due < _as_of OR is_responded) AS response_due_count,
             count(*) FILTER (is_resolved) AS resolved,
             count(*) FILTER (is_resolved AND resolved_at <= resolve_due) AS resolved_in_time,
-            count(*) FILTER (resolve_due < $as_of OR is_resolved) AS resolve_due_count,
+            count(*) FILTER (resolve_due < _as_of OR is_resolved) AS resolve_due_count,
             count(*) FILTER (is_fed_back AND feedback_at <= feedback_due) AS fed_back_in_time,
-            count(*) FILTER (feedback_due < $as_of OR is_fed_back) AS feedback_due_count,
+            count(*) FILTER (feedback_due < _as_of OR is_fed_back) AS feedback_due_count,
             count(*) FILTER (satisfaction = '满意') AS satisfied,
             count(*) FILTER (satisfaction = '基本满意') AS basically_satisfied,
             count(*) FILTER (satisfaction IS NOT NULL) AS evaluated,
-            count(*) FILTER (NOT coalesce(is_resolved, FALSE) AND resolve_due < $as_of) AS overdue_open,
+            count(*) FILTER (NOT coalesce(is_resolved, FALSE) AND resolve_due < _as_of) AS overdue_open,
             median(epoch(resolved_at - received_at) / 3600.0) FILTER (is_resolved) AS median_hours_to_resolve
         FROM a {group_by}
     """
@@ -210,6 +214,49 @@ def appeal_rates_by(con, scope: Scope, dimension: str) -> pl.DataFrame:
     schema = {dimension: pl.String, **{k: pl.Float64 for k in APPEAL_RATE_KEYS}}
     schema.update(received=pl.Int64, overdue_open=pl.Int64)
     return pl.DataFrame(out, schema=schema).sort("received", dimension, descending=[True, False])
+
+
+def weekly_trend(con, scope: Scope, weeks: int = 12) -> pl.DataFrame:
+    """The appeal metrics of the last `weeks` ISO weeks up to the scope's end, each week seen as
+    of its own end (or of the scope's as-of moment, for the week still running)."""
+    last_day = (scope.end - timedelta(days=1)) if scope.end else scope.moment.date()
+    first_monday = last_day - timedelta(days=last_day.weekday()) - timedelta(weeks=weeks - 1)
+    trend_scope = replace(scope, start=first_monday, end=last_day + timedelta(days=1))
+    params: dict = {}
+    sql = _appeal_counts_sql(trend_scope, "CAST(date_trunc('week', received_at) AS DATE)", params,
+                             as_of_expr="least(date_trunc('week', received_at) + INTERVAL 7 DAY, $as_of)")
+    rows = {row["key"]: row for row in frame(con, sql, params).to_dicts()}
+    out = []
+    for index in range(weeks):
+        monday = first_monday + timedelta(weeks=index)
+        row = rows.get(monday)
+        rates = _appeal_rates(row) if row else {k: (0 if k in ("received", "overdue_open") else None)
+                                                 for k in APPEAL_RATE_KEYS}
+        out.append({"week": iso_week_label(monday), "week_start": monday, **rates})
+    schema = {"week": pl.String, "week_start": pl.Date, **{k: pl.Float64 for k in APPEAL_RATE_KEYS}}
+    schema.update(received=pl.Int64, overdue_open=pl.Int64)
+    return pl.DataFrame(out, schema=schema)
+
+
+def overdue_appeals(con, scope: Scope) -> pl.DataFrame:
+    """Appeals in the period not resolved by as-of and past the resolution limit (no personal data)."""
+    params: dict = {"resolve_h": metric_settings()["resolution_limit_hours"]}
+    return frame(con, f"""
+        SELECT a.appeal_id, a.received_at, a.street, a.community, a.compound_id, c.name AS compound_name,
+               a.channel, a.category, a.status,
+               epoch(CAST($as_of AS TIMESTAMP) - a.received_at) / 3600.0 AS hours_open
+        FROM appeals a LEFT JOIN compounds c USING (compound_id)
+        WHERE {_period('a.received_at', scope, params)} AND {_place('a.', scope, params)}
+          AND NOT coalesce(a.resolved_at <= $as_of, FALSE)
+          AND a.received_at + to_hours(CAST($resolve_h AS BIGINT)) < $as_of
+        ORDER BY a.received_at, a.appeal_id""", params)
+
+
+def overdue_by(con, scope: Scope, dimensions: tuple[str, ...] = ("street", "category")) -> pl.DataFrame:
+    """Overdue open appeals counted by street, category (or any appeal dimension)."""
+    overdue = overdue_appeals(con, scope)
+    return overdue.group_by(list(dimensions)).agg(pl.len().alias("overdue_open")).sort(
+        ["overdue_open", *dimensions], descending=[True] + [False] * len(dimensions))
 
 
 def street_ranking(con, scope: Scope) -> pl.DataFrame:
@@ -335,6 +382,53 @@ def scene_summary(con, scope: Scope) -> dict:
                (SELECT count(*) FROM scoped) AS compounds""", params).to_dicts()[0]
     return {"events": row["events"], "attendance": int(row["attendance"]), "old_young": int(row["old_young"]),
             "coverage": ratio(row["covered"], row["compounds"])}
+
+
+SCENE_DIMENSIONS = {"scene_type": "s.scene_type", "street": "c.street", "community": "c.community",
+                    "compound_id": "s.compound_id", "compound_type": "c.compound_type",
+                    "scene_name": "s.scene_name"}
+
+
+def scenes_by(con, scope: Scope, dimension: str) -> pl.DataFrame:
+    """Events, attendance and 一老一小 by scene type, street, compound, compound type or scene."""
+    column = SCENE_DIMENSIONS[dimension]
+    params: dict = {}
+    result = frame(con, f"""
+        SELECT {column} AS {dimension}, count(*) AS events,
+               CAST(coalesce(sum(s.attendees), 0) AS BIGINT) AS attendance,
+               CAST(coalesce(sum(s.old_young), 0) AS BIGINT) AS old_young
+        FROM scenes s JOIN compounds c USING (compound_id)
+        WHERE {_period('s.event_date', scope, params, is_date=True)} AND {_place('c.', scope, params)}
+        GROUP BY ALL ORDER BY attendance DESC, {dimension}""", params)
+    if dimension != "scene_type":
+        return result
+    # Every one of the six types is listed, in the reference order, even without events.
+    types = pl.DataFrame({"scene_type": reference()["scene_types"]})
+    return types.join(result, on="scene_type", how="left").with_columns(
+        pl.col("events", "attendance", "old_young").fill_null(0))
+
+
+# ---------------------------------------------------------------- about the data itself
+
+def feed_freshness(con) -> pl.DataFrame:
+    """When each feed was last loaded (not counting undone batches) and its newest record."""
+    return frame(con, """
+        WITH loads AS (SELECT kind, max(loaded_at) AS last_loaded_at, count(*) AS batches
+                       FROM batches WHERE NOT is_undone GROUP BY kind),
+             newest AS (
+                 SELECT 'compounds' AS kind, NULL::TIMESTAMP AS newest_record_at
+                 UNION ALL SELECT 'appeals', max(received_at) FROM appeals
+                 UNION ALL SELECT 'complaints', max(received_at) FROM complaints
+                 UNION ALL SELECT 'surveys', CAST(max(surveyed_at) AS TIMESTAMP) FROM surveys
+                 UNION ALL SELECT 'scenes', CAST(max(event_date) AS TIMESTAMP) FROM scenes)
+        SELECT newest.kind, loads.last_loaded_at, newest.newest_record_at, coalesce(loads.batches, 0) AS batches
+        FROM newest LEFT JOIN loads USING (kind)""")
+
+
+def is_demo(con) -> bool:
+    """True when the database was built by `python -m etl demo`."""
+    rows = con.execute("SELECT value FROM meta WHERE key = 'dataset'").fetchall()
+    return bool(rows) and rows[0][0] == "demo"
 
 
 # ---------------------------------------------------------------- the whole set

@@ -1,0 +1,38 @@
+"""`python -m etl demo`: write the demo extract files, then load them through the one loader."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+
+from etl import db, privacy
+from etl.demo_data import write_demo_files
+from etl.load import LoadReport, load_source
+from etl.read import FileRefused, read_file
+
+
+def build_demo(db_path: Path, end: date | None = None, files_dir: Path | None = None) -> list[LoadReport]:
+    """Rebuild the database from scratch with the demo dataset ending on `end` (default today).
+
+    The extract files are written to files_dir (kept, for analysts to look at) or a temporary
+    folder. The old database is replaced only when every file has loaded.
+    """
+    end = end or date.today()
+    db_path = Path(db_path)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(files_dir) if files_dir else Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        files = write_demo_files(folder, end)
+        reports = []
+        key = privacy.pii_key(db_path)
+        with db.writing(db_path, fresh=True) as con:
+            for kind, path in files:
+                try:
+                    source = read_file(path, kind)
+                except FileRefused as refusal:
+                    raise RuntimeError(f"演示数据文件 {path.name} 被拒绝：{refusal}") from refusal
+                reports.append(load_source(con, source, path.name, key, "demo"))
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('dataset', 'demo'), ('demo_end', ?), ('built_at', ?)",
+                        [end.isoformat(), datetime.now().isoformat(timespec="seconds")])
+    return reports

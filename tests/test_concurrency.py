@@ -1,0 +1,129 @@
+"""Loads from other processes while readers read; two loads at once; a load killed mid-way.
+
+These use real processes: the design (writers publish a new file by rename, readers attach
+read-only) exists because DuckDB allows one read-write process or many read-only ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import polars as pl
+
+from etl.db import Reader, read_only
+from tests.conftest import build_fixture_db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def appeals_csv(path: Path, count: int, prefix: str) -> Path:
+    """A valid appeals extract of `count` rows."""
+    frame = pl.DataFrame({"工单编号": [f"{prefix}{i:07d}" for i in range(count)]}).with_columns(
+        pl.lit("12345热线").alias("来源渠道"),
+        pl.lit("环境卫生").alias("诉求类别"),
+        pl.lit("2026-03-04 10:00:00").alias("受理时间"),
+        pl.lit("登州街道").alias("街道"),
+        pl.lit("2026-03-04 12:00:00").alias("办结时间"),
+    )
+    frame.write_csv(path)
+    return path
+
+
+def count_appeals(db: Path) -> int:
+    with read_only(db) as con:
+        return con.execute("SELECT count(*) FROM appeals").fetchall()[0][0]
+
+
+def etl(*args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "etl", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+READER_SCRIPT = textwrap.dedent("""
+    import json, sys, time
+    from etl.db import Reader
+    reader, seen, errors = Reader(sys.argv[1]), [], []
+    deadline = time.time() + float(sys.argv[3])
+    while time.time() < deadline:
+        try:
+            n = reader.cursor().execute("SELECT count(*) FROM appeals").fetchall()[0][0]
+            if not seen or seen[-1] != n:
+                seen.append(n)
+            if n == int(sys.argv[2]):
+                break
+        except Exception as exc:
+            errors.append(repr(exc))
+        time.sleep(0.01)
+    print(json.dumps({"seen": seen, "errors": errors}))
+""")
+
+
+def test_dashboard_reader_keeps_answering_while_another_process_loads(tmp_path):
+    db = build_fixture_db(tmp_path / "live.duckdb")
+    before = count_appeals(db)
+    extract = appeals_csv(tmp_path / "big.csv", 100_000, "B")
+    reader = subprocess.Popen([sys.executable, "-c", READER_SCRIPT, str(db), str(before + 100_000), "120"],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)  # the reader holds its read-only attachment before the load starts
+    load = etl("load", "appeals", str(extract), "--db", str(db))
+    load_out, load_err = load.communicate(timeout=300)
+    assert load.returncode == 0, load_err
+    reader_out, reader_err = reader.communicate(timeout=300)
+    result = json.loads(reader_out)
+    assert result["errors"] == []
+    assert result["seen"] == [before, before + 100_000]
+
+
+def test_two_loads_at_once_both_land(tmp_path):
+    db = build_fixture_db(tmp_path / "two.duckdb")
+    before = count_appeals(db)
+    first = etl("load", "appeals", str(appeals_csv(tmp_path / "a.csv", 50_000, "P")), "--db", str(db), "--json")
+    second = etl("load", "appeals", str(appeals_csv(tmp_path / "b.csv", 50_000, "Q")), "--db", str(db), "--json")
+    outputs = [p.communicate(timeout=300) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], outputs
+    assert count_appeals(db) == before + 100_000
+    batch_ids = sorted(json.loads(out)["batch_id"] for out, _ in outputs)
+    assert batch_ids == [6, 7]  # the fixture made batches 1–5
+
+
+def test_a_load_killed_mid_way_leaves_the_database_as_it_was(tmp_path):
+    db = build_fixture_db(tmp_path / "killed.duckdb")
+    with read_only(db) as con:
+        before = con.execute("SELECT * FROM appeals ORDER BY appeal_id").fetchall()
+        batches = con.execute("SELECT count(*) FROM batches").fetchall()
+    load = etl("load", "appeals", str(appeals_csv(tmp_path / "big.csv", 300_000, "K")), "--db", str(db))
+    deadline = time.time() + 60
+    while not list(tmp_path.glob("killed.duckdb.tmp-*")) and time.time() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.2)  # well inside the write: the copy is open read-write
+    os.kill(load.pid, signal.SIGKILL)
+    load.wait()
+    assert load.returncode == -signal.SIGKILL
+    with read_only(db) as con:
+        assert con.execute("SELECT * FROM appeals ORDER BY appeal_id").fetchall() == before
+        assert con.execute("SELECT count(*) FROM batches").fetchall() == batches
+    # The next load works and clears the stray copy.
+    again = etl("load", "appeals", str(appeals_csv(tmp_path / "small.csv", 10, "S")), "--db", str(db))
+    again.communicate(timeout=120)
+    assert again.returncode == 0
+    assert count_appeals(db) == len(before) + 10
+    assert not list(tmp_path.glob("killed.duckdb.tmp-*"))
+
+
+def test_a_reader_in_this_process_sees_a_new_file_after_a_load(tmp_path):
+    db = build_fixture_db(tmp_path / "same.duckdb")
+    reader = Reader(db)
+    old_cursor = reader.cursor()
+    before = old_cursor.execute("SELECT count(*) FROM appeals").fetchall()[0][0]
+    load = etl("load", "appeals", str(appeals_csv(tmp_path / "one.csv", 1, "R")), "--db", str(db))
+    load.communicate(timeout=120)
+    assert reader.cursor().execute("SELECT count(*) FROM appeals").fetchall()[0][0] == before + 1
+    # A query already under way on the old file finishes on the old file.
+    assert old_cursor.execute("SELECT count(*) FROM appeals").fetchall()[0][0] == before

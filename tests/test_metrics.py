@@ -1,0 +1,216 @@
+"""The metrics on the hand-made fixture files, against values worked out by hand.
+
+Week 2026-W10 is Monday 2026-03-02 to Sunday 03-08, seen as of Monday 03-09 00:00.
+In it (A8 is from the week before; A9–A12 and the first A6 row are rejected):
+
+| id | street | received | response | resolved | feedback | rating |
+| A1 | 蓬莱阁 | 03-02 09:00 | +1 h | +24 h | +48 h | 满意 |
+| A2 | 蓬莱阁 | 03-02 12:00 | +24 h (at the limit) | +48 h (at the limit) | +72 h (at the limit) | 基本满意 |
+| A3 | 登州 | 03-03 08:00 | +25 h (late) | +72 h (late) | +73 h (late) | 不满意 |
+| A4 | 登州 | 03-05 10:00 | — | — | — | |
+| A5 | 紫荆山 | 03-08 20:00 | +1 h | — (not yet due) | — | |
+| A6 | 蓬莱阁 | 03-07 10:00 | +1 h | +23 h | — (not yet due) | |
+| A7 | 蓬莱阁 | 03-06 10:00 | +2 h | 03-09 12:00, after as-of | — (not yet due) | |
+
+response: in time A1 A2 A5 A6 A7 = 5; due or answered: all 7            → 5/7
+resolution: resolved by as-of A1 A2 A3 A6 = 4 of 7                        → 4/7
+on time: in time A1 A2 A6 = 3; due or resolved: all but A5 = 6            → 3/6
+feedback: in time A1 A2 = 2; due or given: A1 A2 A3 A4 = 4                → 2/4
+satisfaction: 2 of 3 rated; score (1 + 0.9) / 3
+composite: 0.1 × 5/7 + 0.5 × 4/7 + 0.4 × 1.9/3
+overdue open: A4 (due 03-07 10:00), A7 (due 03-08 10:00) = 2; A5 is not yet due
+median hours to resolve: 23, 24, 48, 72 → 36
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date, datetime
+
+import pytest
+
+from etl.db import read_only
+from metrics import Scope, core
+
+W10 = Scope.week("2026-W10")
+
+
+@pytest.fixture(scope="module")
+def con(fixture_db):
+    with read_only(fixture_db) as connection:
+        yield connection
+
+
+def test_week_scope_is_the_iso_week_seen_from_its_end():
+    assert W10.start == date(2026, 3, 2)
+    assert W10.end == date(2026, 3, 9)
+    assert W10.moment == datetime(2026, 3, 9)
+
+
+@pytest.mark.parametrize("label", ["2026-10", "2026-W54", "W10", "2026-W1", ""])
+def test_bad_week_labels_are_refused(label):
+    with pytest.raises(ValueError):
+        Scope.week(label)
+
+
+def test_appeal_rates_of_the_week(con):
+    got = core.appeal_summary(con, W10)
+    assert got["received"] == 7
+    assert got["response_rate"] == pytest.approx(5 / 7)
+    assert got["resolution_rate"] == pytest.approx(4 / 7)
+    assert got["on_time_rate"] == pytest.approx(3 / 6)
+    assert got["feedback_rate"] == pytest.approx(2 / 4)
+    assert got["satisfaction_rate"] == pytest.approx(2 / 3)
+    assert got["satisfaction_score"] == pytest.approx(1.9 / 3)
+    assert got["composite"] == pytest.approx(0.1 * 5 / 7 + 0.5 * 4 / 7 + 0.4 * 1.9 / 3)
+    assert got["overdue_open"] == 2
+    assert got["median_hours_to_resolve"] == pytest.approx(36.0)
+
+
+def test_rates_by_street_and_empty_denominators(con):
+    rows = {r["street"]: r for r in core.appeal_rates_by(con, W10, "street").to_dicts()}
+    assert set(rows) == {"蓬莱阁街道", "登州街道", "紫荆山街道"}
+    penglaige = rows["蓬莱阁街道"]  # A1 A2 A6 A7
+    assert (penglaige["received"], penglaige["overdue_open"]) == (4, 1)
+    assert penglaige["resolution_rate"] == pytest.approx(3 / 4)
+    assert penglaige["on_time_rate"] == pytest.approx(3 / 4)
+    assert penglaige["feedback_rate"] == pytest.approx(2 / 2)
+    assert penglaige["satisfaction_score"] == pytest.approx(1.9 / 2)
+    assert penglaige["composite"] == pytest.approx(0.1 + 0.5 * 0.75 + 0.4 * 0.95)
+    # 紫荆山: only A5, received 20:00 on Sunday — nothing is due yet, nobody rated it.
+    zijingshan = rows["紫荆山街道"]
+    assert zijingshan["response_rate"] == 1.0
+    assert zijingshan["on_time_rate"] is None
+    assert zijingshan["feedback_rate"] is None
+    assert zijingshan["satisfaction_rate"] is None
+    assert zijingshan["composite"] is None
+
+
+def test_street_ranking_puts_streets_without_a_score_last(con):
+    ranking = core.street_ranking(con, W10)
+    assert ranking["street"].to_list() == ["蓬莱阁街道", "登州街道", "紫荆山街道"]
+    assert ranking["rank"].to_list() == [1, 2, 3]
+
+
+def test_as_of_moves_what_counts(con):
+    # Seen on Friday 03-06 12:00, A7's response (12:00) counts but A6 and A5 do not exist yet.
+    scope = Scope(date(2026, 3, 2), date(2026, 3, 9), datetime(2026, 3, 6, 12, 0))
+    got = core.appeal_summary(con, scope)
+    assert got["received"] == 5  # A1 A2 A3 A4 A7
+    assert got["resolution_rate"] == pytest.approx(3 / 5)  # A1 A2 A3
+    assert got["overdue_open"] == 0  # A4 is due only on 03-07 10:00
+
+
+def test_a_period_without_appeals_has_no_rates(con):
+    got = core.appeal_summary(con, Scope.week("2025-W10"))
+    assert got["received"] == 0
+    assert all(got[k] is None for k in ("response_rate", "resolution_rate", "on_time_rate",
+                                         "feedback_rate", "satisfaction_rate", "composite"))
+
+
+def test_previous_period_of_equal_length():
+    previous = W10.previous()
+    assert (previous.start, previous.end, previous.moment) == (date(2026, 2, 23), date(2026, 3, 2), datetime(2026, 3, 2))
+
+
+def test_weekly_trend_sees_each_week_as_of_its_end(con):
+    trend = core.weekly_trend(con, W10, weeks=2).to_dicts()
+    assert [t["week"] for t in trend] == ["2026-W09", "2026-W10"]
+    assert trend[0]["received"] == 1  # A8
+    assert trend[0]["resolution_rate"] == 1.0
+    assert trend[1]["received"] == 7
+    assert trend[1]["on_time_rate"] == pytest.approx(3 / 6)
+
+
+def test_overdue_appeals_carry_no_personal_data(con):
+    overdue = core.overdue_appeals(con, W10)
+    assert overdue["appeal_id"].to_list() == ["A4", "A7"]
+    assert not {"caller_key", "content"} & set(overdue.columns)
+    assert core.overdue_by(con, W10, ("street",)).to_dicts() == [
+        {"street": "登州街道", "overdue_open": 1}, {"street": "蓬莱阁街道", "overdue_open": 1}]
+
+
+def test_complaints_key_targets_and_hot_spots(con):
+    # W10: P1 P2 P3 (海景苑, by name) at C1, P4 at C2, P5 at C4 (no household count).
+    # Resolved by as-of: P1 (2 d), P3 (1 d), P4 (1.5 d); P2 is resolved after as-of.
+    assert core.complaint_summary(con, W10) == {
+        "complaints": 5, "resolution_rate": pytest.approx(3 / 5), "median_days_to_resolve": pytest.approx(1.5)}
+    targets = core.key_targets(con, W10).select(core.LIST_KEYS).to_dicts()
+    assert targets == [
+        {"compound_id": "C1", "name": "海景苑", "complaints": 3, "complaints_per_100_households": 1.5,
+         "resolution_rate": pytest.approx(2 / 3)},
+        {"compound_id": "C3", "name": "碧桂园", "complaints": 0, "complaints_per_100_households": 0.0,
+         "resolution_rate": None},
+    ]
+    spots = core.hot_spots(con, W10)
+    assert spots["compound_id"].to_list() == ["C1", "C2"]
+    assert spots["is_new"].to_list() == [False, True]
+    assert spots["complaints_per_100_households"].to_list() == [1.5, 0.25]
+    assert core.unranked_compounds(con, W10) == 1  # C4 has a complaint but no household count
+
+
+def test_compound_types_list_all_six(con):
+    types = core.compound_types(con, W10).to_dicts()
+    assert [t["compound_type"] for t in types] == [
+        "老旧小区", "学区房", "商品房小区", "回迁安置小区", "单位家属院", "开放式楼院"]
+    assert [t["compounds"] for t in types] == [1, 1, 1, 0, 0, 1]
+    assert [t["households"] for t in types] == [200, 100, 400, 0, 0, 0]
+
+
+def test_surveys_map_scores_to_ratings(con):
+    # S1 5→满意, S2 3→基本满意, S3 不满意 (given), S4 4→满意 (by name), S5 1→不满意.
+    assert core.survey_summary(con, W10) == {
+        "answers": 5, "satisfaction_rate": pytest.approx(3 / 5), "average_score": pytest.approx(13 / 4)}
+
+
+def test_scenes(con):
+    # E1 C1 30/10, E2 C2 50/40, E3 C3 120/20, E4 C1 25/—; E5 is next week, E6 rejected.
+    assert core.scene_summary(con, W10) == {
+        "events": 4, "attendance": 225, "old_young": 70, "coverage": pytest.approx(3 / 4)}
+    by_type = {r["scene_type"]: r for r in core.scenes_by(con, W10, "scene_type").to_dicts()}
+    assert list(by_type) == ["邻里", "健康", "就业", "教育", "低碳", "智慧"]
+    assert (by_type["邻里"]["events"], by_type["邻里"]["attendance"]) == (2, 150)
+    assert by_type["智慧"]["events"] == 0
+
+
+def test_street_scope_narrows_every_feed(con):
+    scope = Scope.week("2026-W10", street="登州街道")
+    got = core.stats(con, scope)
+    assert got["appeals"]["received"] == 2
+    assert got["complaints"]["complaints"] == 3  # P1 P2 P3 at 海景苑
+    assert got["surveys"]["answers"] == 2
+    assert got["scenes"]["events"] == 2
+    assert got["scenes"]["coverage"] == 1.0  # 海景苑 is 登州's only compound that loaded
+    assert [k["compound_id"] for k in got["key_targets"]] == ["C1"]
+
+
+def test_stats_cli_prints_the_metrics_as_json(fixture_db):
+    result = subprocess.run(
+        [sys.executable, "-m", "etl", "stats", "--json", "--week", "2026-W10", "--db", str(fixture_db)],
+        capture_output=True, text=True, check=True)
+    got = json.loads(result.stdout)
+    assert got["counts"] == {"compounds": 4, "appeals": 8, "complaints": 6, "surveys": 6, "scenes": 5}
+    assert got["appeals"]["received"] == 7
+    assert got["appeals"]["on_time_rate"] == 0.5
+    assert [s["street"] for s in got["appeals_by_street"]] == sorted(["蓬莱阁街道", "登州街道", "紫荆山街道"])
+    assert set(got) >= {"counts", "appeals", "appeals_by_street", "complaints", "key_targets", "hot_spots",
+                        "compound_types", "surveys", "scenes"}
+    assert set(got["hot_spots"][0]) == {"compound_id", "name", "complaints", "complaints_per_100_households",
+                                        "resolution_rate", "is_new"}
+
+
+def test_stats_cli_from_to_and_as_of(fixture_db):
+    result = subprocess.run(
+        [sys.executable, "-m", "etl", "stats", "--json", "--from", "2026-03-02", "--to", "2026-03-09",
+         "--as-of", "2026-03-06T12:00", "--db", str(fixture_db)], capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout)["appeals"]["received"] == 5
+
+
+def test_stats_cli_refuses_a_bad_week(fixture_db):
+    result = subprocess.run(
+        [sys.executable, "-m", "etl", "stats", "--json", "--week", "2026-W99", "--db", str(fixture_db)],
+        capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "第 99 周" in result.stderr
