@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from etl import db, privacy
-from etl.demo_data import write_demo_files
+from etl.demo_data import target_date, write_demo_files
 from etl.load import LoadReport, load_source
 from etl.read import FileRefused, read_file
 
@@ -33,6 +33,7 @@ def build_demo(db_path: Path, end: date | None = None, files_dir: Path | None = 
                 except FileRefused as refusal:
                     raise RuntimeError(f"演示数据文件 {path.name} 被拒绝：{refusal}") from refusal
                 reports.append(load_source(con, source, path.name, key, "demo"))
-            con.execute("INSERT OR REPLACE INTO meta VALUES ('dataset', 'demo'), ('demo_end', ?), ('built_at', ?)",
-                        [end.isoformat(), datetime.now().isoformat(timespec="seconds")])
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('dataset', 'demo'), ('demo_end', ?), ('built_at', ?), "
+                        "('key_targets_since', ?)",
+                        [end.isoformat(), datetime.now().isoformat(timespec="seconds"), target_date(end).isoformat()])
     return reports

@@ -64,27 +64,29 @@ def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int) -> tup
     cols = table_columns(table)
     con.register("incoming", good.to_arrow())
     same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in cols if c != key)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE classified AS
-        SELECT s.*, CASE WHEN t.{key} IS NULL THEN 'new' WHEN {same} THEN 'same' ELSE 'changed' END AS _state
-        FROM incoming s LEFT JOIN {table} t ON t.{key} = s.{key}""")
-    con.unregister("incoming")
-    counts = dict(con.execute("SELECT _state, count(*) FROM classified GROUP BY _state").fetchall())
+    # Only the key and its state are kept: the rows themselves are read again from `incoming`.
+    # Into an empty table everything is new, and comparing every column would be wasted work.
+    is_empty = con.execute(f"SELECT count(*) = 0 FROM {table}").fetchall()[0][0]
+    state = "'new'" if is_empty else (
+        f"CASE WHEN t.{key} IS NULL THEN 'new' WHEN {same} THEN 'same' ELSE 'changed' END")
+    source = "incoming s" if is_empty else f"incoming s LEFT JOIN {table} t ON t.{key} = s.{key}"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE states AS SELECT s.{key}, {state} AS state FROM {source}")
+    counts = dict(con.execute("SELECT state, count(*) FROM states GROUP BY state").fetchall())
     col_list = ", ".join(cols)
     if counts.get("changed"):
-        con.execute(f"""
-            INSERT INTO {table}_history
-            SELECT t.*, ? FROM {table} t WHERE t.{key} IN (SELECT {key} FROM classified WHERE _state = 'changed')""",
-                    [batch_id])
-        assignments = ", ".join(f"{c} = c.{c}" for c in cols if c != key)
+        changed = f"(SELECT {key} FROM states WHERE state = 'changed')"
+        con.execute(f"INSERT INTO {table}_history SELECT *, ? FROM {table} WHERE {key} IN {changed}", [batch_id])
+        assignments = ", ".join(f"{c} = s.{c}" for c in cols if c != key)
         con.execute(f"""
             UPDATE {table} SET {assignments}, batch_id = ?
-            FROM classified c WHERE {table}.{key} = c.{key} AND c._state = 'changed'""", [batch_id])
+            FROM incoming s WHERE {table}.{key} = s.{key} AND s.{key} IN {changed}""", [batch_id])
     if counts.get("new"):
         con.execute(f"""
             INSERT INTO {table} ({col_list}, batch_id)
-            SELECT {col_list}, ? FROM classified WHERE _state = 'new'""", [batch_id])
-    con.execute("DROP TABLE classified")
+            SELECT {col_list}, ? FROM incoming
+            WHERE {key} IN (SELECT {key} FROM states WHERE state = 'new')""", [batch_id])
+    con.execute("DROP TABLE states")
+    con.unregister("incoming")
     return counts.get("new", 0), counts.get("changed", 0), counts.get("same", 0)
 
 
@@ -96,6 +98,7 @@ def load_source(con, source: RawFile, file_name: str, pii_key: bytes, loaded_by:
     con.execute("BEGIN TRANSACTION")
     try:
         staged = stage(source, _registry(con), pii_key)
+        source.frame = None  # the raw text is no longer needed: free it before the insert
         batch_id = con.execute("SELECT nextval('batch_ids')").fetchall()[0][0]
         inserted, updated, unchanged = _upsert(con, kind.table, kind.key, staged.good, batch_id)
         report.batch_id = batch_id

