@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from etl import db, privacy
 from etl.demo_data import target_date, write_demo_files
 from etl.load import LoadReport, load_source
 from etl.read import FileRefused, read_file
+from etl.settings import local_now
 
 
 def build_demo(db_path: Path, end: date | None = None, files_dir: Path | None = None) -> list[LoadReport]:
@@ -18,7 +19,7 @@ def build_demo(db_path: Path, end: date | None = None, files_dir: Path | None = 
     The extract files are written to files_dir (kept, for analysts to look at) or a temporary
     folder. The old database is replaced only when every file has loaded.
     """
-    end = end or date.today()
+    end = end or local_now().date()
     db_path = Path(db_path)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(files_dir) if files_dir else Path(scratch)
@@ -35,5 +36,5 @@ def build_demo(db_path: Path, end: date | None = None, files_dir: Path | None = 
                 reports.append(load_source(con, source, path.name, key, "demo"))
             con.execute("INSERT OR REPLACE INTO meta VALUES ('dataset', 'demo'), ('demo_end', ?), ('built_at', ?), "
                         "('key_targets_since', ?)",
-                        [end.isoformat(), datetime.now().isoformat(timespec="seconds"), target_date(end).isoformat()])
+                        [end.isoformat(), local_now().isoformat(), target_date(end).isoformat()])
     return reports

@@ -8,7 +8,6 @@ from __future__ import annotations
 import getpass
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -17,6 +16,7 @@ from etl import db, privacy
 from etl.contract import KINDS
 from etl.read import FileRefused, RawFile, read_file
 from etl.schema import columns as table_columns
+from etl.settings import local_now
 from etl.validate import reasons_summary, stage
 
 
@@ -110,7 +110,7 @@ def load_source(con, source: RawFile, file_name: str, pii_key: bytes, loaded_by:
             """INSERT INTO batches (batch_id, kind, file_name, file_hash, encoding, loaded_at, loaded_by,
                    rows_read, inserted, updated, unchanged, rejected, ignored_columns)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [batch_id, kind.name, file_name, source.file_hash, source.encoding, datetime.now(),
+            [batch_id, kind.name, file_name, source.file_hash, source.encoding, local_now(),
              loaded_by, report.rows_read, inserted, updated, unchanged, report.rejected,
              json.dumps(source.ignored_columns, ensure_ascii=False)],
         )

@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from etl.contract import KINDS, NEEDS_COMPOUND, Kind
+from etl.mapping import Mapping
 from etl.settings import MAX_FILE_BYTES
 
 # The row number a person sees in Excel: the header row is row 1 unless a title row precedes it.
@@ -117,6 +118,10 @@ def _trimmed(text: pl.Expr) -> pl.Expr:
     return pl.when(cleaned.str.len_chars() > 0).then(cleaned)
 
 
+def _translated(text: pl.Expr, table: dict[str, str] | None) -> pl.Expr:
+    return text.replace(table) if table else text
+
+
 def guess_kind(headers: list[str]) -> str | None:
     """The kind whose required columns these headers cover best, or None if none is covered."""
     normalised = {normalise_header(h) for h in headers}
@@ -141,8 +146,13 @@ def _missing_columns(kind: Kind, present: set[str]) -> list[str]:
     return missing
 
 
-def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: bytes | None = None) -> RawFile:
-    """Read one extract as the given kind, or refuse it whole."""
+def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: bytes | None = None,
+              mapping: Mapping | None = None) -> RawFile:
+    """Read one extract as the given kind, or refuse it whole.
+
+    With a mapping, its columns name the file's headers explicitly (before the contract's
+    aliases), its fixed values fill whole columns and its value tables translate values.
+    """
     kind = KINDS[kind_name]
     path = Path(path)
     if data is None:
@@ -166,20 +176,21 @@ def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: byt
         raise FileRefused("文件为空，没有表头和数据。")
 
     aliases = _aliases(kind)
-    header_index = _header_row(grid, aliases)
+    explicit = {normalise_header(h): name for name, h in (mapping.columns.items() if mapping else ())}
+    fixed = dict(mapping.fixed) if mapping else {}
+    header_index = _header_row(grid, {**aliases, **explicit})
     header_cells = [str(v) if v is not None else "" for v in grid.row(header_index)]
     columns: dict[str, str] = {}  # canonical -> source column of the grid
     headers: dict[str, str] = {}
-    ignored: list[str] = []
-    for source, header in zip(grid.columns, header_cells):
-        canonical = aliases.get(normalise_header(header))
-        if canonical and canonical not in columns:
-            columns[canonical] = source
-            headers[canonical] = header
-        elif header.strip():
-            ignored.append(header)
+    for table in (explicit, aliases):  # a mapping's own choice first, then the contract's headers
+        for source, header in zip(grid.columns, header_cells):
+            canonical = table.get(normalise_header(header))
+            if canonical and canonical not in columns and canonical not in fixed and source not in columns.values():
+                columns[canonical] = source
+                headers[canonical] = header
+    ignored = [h for s, h in zip(grid.columns, header_cells) if h.strip() and s not in columns.values()]
 
-    missing = _missing_columns(kind, set(columns))
+    missing = _missing_columns(kind, set(columns) | set(fixed))
     if missing:
         message = f"不是有效的“{kind.label}”文件：缺少必需列 " + "、".join(missing) + "。"
         other = guess_kind(header_cells)
@@ -190,13 +201,18 @@ def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: byt
     body = grid.slice(header_index + 1).with_row_index(ROW, offset=header_index + 2)
     # Values are trimmed, and an empty cell is null, once here: the validator and the rejected
     # rows' raw values both see these.
+    translations = mapping.values if mapping else {}
     frame = body.select(
         pl.col(ROW).cast(pl.Int64),
-        *[_trimmed(pl.col(source).cast(pl.String)).alias(name) for name, source in columns.items()],
+        *[_translated(_trimmed(pl.col(source).cast(pl.String)), translations.get(name)).alias(name)
+          for name, source in columns.items()],
     )
     del grid, body
     # Rows with nothing in any contract column are spacing, not data.
     frame = frame.filter(pl.any_horizontal([pl.col(name).is_not_null() for name in columns]))
     if frame.height == 0:
         raise FileRefused("文件只有表头，没有数据行。")
+    for name, value in fixed.items():
+        frame = frame.with_columns(pl.lit(value, pl.String).alias(name))
+        headers[name] = f"{kind.column(name).headers[0]}(固定值)"
     return RawFile(kind, frame, file_hash, encoding, headers, ignored)

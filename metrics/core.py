@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 import polars as pl
 
 from etl.db import frame
-from etl.settings import metric_settings, reference
+from etl.settings import local_now, metric_settings, reference
 
 ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -31,7 +31,7 @@ class Scope:
 
     @property
     def moment(self) -> datetime:
-        return self.as_of or datetime.now().replace(microsecond=0)
+        return self.as_of or local_now()
 
     @staticmethod
     def week(label: str, street: str | None = None, as_of: datetime | None = None) -> "Scope":
@@ -83,7 +83,7 @@ def iso_week_label(day: date) -> str:
 
 
 def last_complete_week(today: date | None = None) -> str:
-    today = today or date.today()
+    today = today or local_now().date()
     return iso_week_label(today - timedelta(days=today.isoweekday()))
 
 
@@ -262,8 +262,10 @@ def overdue_by(con, scope: Scope, dimensions: tuple[str, ...] = ("street", "cate
 def street_ranking(con, scope: Scope) -> pl.DataFrame:
     """Streets by composite score, best first (红黑榜); streets with no score come last."""
     by_street = appeal_rates_by(con, scope, "street")
-    return by_street.sort(["composite", "street"], descending=[True, False], nulls_last=True).with_row_index(
-        "rank", offset=1)
+    # Equal scores share a rank (1, 2, 2, 4); streets without a score have none.
+    rank = pl.col("composite").rank("min", descending=True).cast(pl.Int64)
+    return by_street.sort(["composite", "street"], descending=[True, False], nulls_last=True).select(
+        rank.alias("rank"), pl.exclude("rank"))
 
 
 # ---------------------------------------------------------------- property complaints

@@ -91,7 +91,7 @@ def test_rates_by_street_and_empty_denominators(con):
 def test_street_ranking_puts_streets_without_a_score_last(con):
     ranking = core.street_ranking(con, W10)
     assert ranking["street"].to_list() == ["蓬莱阁街道", "登州街道", "紫荆山街道"]
-    assert ranking["rank"].to_list() == [1, 2, 3]
+    assert ranking["rank"].to_list() == [1, 2, None]
 
 
 def test_as_of_moves_what_counts(con):
