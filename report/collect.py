@@ -1,0 +1,119 @@
+"""Everything the weekly report prints, fetched through the metrics module and nothing else.
+
+`collect` returns plain JSON-like data (str, int, float, bool, None, lists and dicts; dates and
+times as ISO strings), so the content builder is a pure function of it and can be tested, or fed
+from a saved JSON file, without a database.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import polars as pl
+
+# "Now" is Beijing time (etl.settings.local_now): a cron job at Monday 06:00 on a UTC server
+# must already see last week as complete.
+from etl.settings import local_now, metric_settings, reference
+from metrics import core
+from metrics.weekly import community_ranking
+
+DISTRICT = "蓬莱区"
+
+
+class ReportError(ValueError):
+    """A report that cannot be made, with a message in Chinese for the person who asked."""
+
+
+def _plain(value):
+    """Dates, times and nested frames/rows as JSON-friendly values."""
+    if isinstance(value, datetime):
+        return value.isoformat(sep="T", timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, pl.DataFrame):
+        return _plain(value.to_dicts())
+    return value
+
+
+def scope_for(week: str | None, street: str | None, now: datetime | None = None) -> core.Scope:
+    """The scope of a weekly report, or ReportError with the reason in Chinese."""
+    now = now or local_now()
+    week = week or core.last_complete_week(now.date())
+    try:
+        scope = core.Scope.week(week, street or None)
+    except ValueError as exc:
+        raise ReportError(f"周次写法有误：{exc}") from exc
+    if street and street not in reference()["streets"]:
+        raise ReportError(f"没有“{street}”这个街道(可选：{'、'.join(reference()['streets'])})")
+    if scope.moment > now:
+        last_day = scope.end - timedelta(days=1)
+        raise ReportError(f"{week} 尚未结束(到 {last_day.isoformat()} 为止)，周报只能针对已结束的周；"
+                          f"最近一个完整的周是 {core.last_complete_week(now.date())}")
+    return scope
+
+
+def has_data(stats: dict) -> bool:
+    return bool(stats["appeals"]["received"] or stats["complaints"]["complaints"]
+                or stats["surveys"]["answers"] or stats["scenes"]["events"])
+
+
+def collect(con, week: str | None = None, street: str | None = None, *, now: datetime | None = None) -> dict:
+    """The data of one weekly report (one ISO week, the whole district or one street)."""
+    scope = scope_for(week, street, now)
+    week = core.iso_week_label(scope.start)
+    current = core.stats(con, scope)
+    if not has_data(current):
+        place = street or DISTRICT
+        raise ReportError(f"{week}({scope.label()})在{place}没有任何诉求、投诉、测评或活动记录，"
+                          "无法生成周报；请先导入该周数据或换一周")
+    previous_scope = scope.previous()
+    previous = core.stats(con, previous_scope)
+    if street:
+        ranking = community_ranking(con, scope).rename({"community": "place"})
+    else:
+        ranking = core.street_ranking(con, scope).rename({"street": "place"})
+    settings = metric_settings()
+    return _plain({
+        "district": DISTRICT,
+        "street": street or None,
+        "week": week,
+        "previous_week": core.iso_week_label(previous_scope.start),
+        "start": scope.start,
+        "last_day": scope.end - timedelta(days=1),
+        "as_of": scope.moment,
+        "previous_as_of": previous_scope.moment,
+        "generated_at": (now or local_now()).replace(microsecond=0),
+        "is_demo": core.is_demo(con),
+        "stats": current,
+        "previous": previous,
+        "ranking_by": "community" if street else "street",
+        "ranking": ranking,
+        "trend": core.weekly_trend(con, scope, weeks=12),
+        "key_targets": core.key_targets(con, scope).select(
+            "compound_id", "name", "street", "community", "households", "complaints",
+            "complaints_per_100_households", "resolution_rate"),
+        "key_targets_previous": core.key_targets(con, previous_scope).select("compound_id", "complaints"),
+        "hot_spots": core.hot_spots(con, scope).select(
+            "compound_id", "name", "street", "community", "complaints", "complaints_per_100_households",
+            "resolution_rate", "is_new"),
+        "unranked_compounds": core.unranked_compounds(con, scope),
+        "overdue": core.overdue_by(con, scope, ("street", "category")).with_columns(
+            pl.col("overdue_open").cast(pl.Int64)),
+        "compound_types": core.compound_types(con, scope),
+        "scenes_by_type": core.scenes_by(con, scope, "scene_type"),
+        "freshness": core.feed_freshness(con),
+        "settings": {
+            "response_limit_hours": settings["response_limit_hours"],
+            "resolution_limit_hours": settings["resolution_limit_hours"],
+            "feedback_limit_hours": settings["feedback_limit_hours"],
+            "basic_satisfied_weight": settings["basic_satisfied_weight"],
+            "composite_weights": dict(settings["composite_weights"]),
+            "hot_spot_count": settings["hot_spot_count"],
+            "scene_types": list(reference()["scene_types"]),
+            "streets": list(reference()["streets"]),
+        },
+    })

@@ -1,0 +1,412 @@
+"""The weekly report as typst source: a pure function of the data report.collect gathers.
+
+No database, no files, no clock: the same data always gives the same source. Every number goes
+through report.fmt (the one rounding rule); every text reaches typst as an escaped string
+literal, so names from the data can never be read as markup.
+"""
+
+from __future__ import annotations
+
+from report import charts
+from report.fmt import DASH, ROUNDING_RULE, change, fmt, trend_mark
+
+TONE_COLOUR = {"good": "rgb(\"#1a7f37\")", "bad": "rgb(\"#c62828\")", "flat": "luma(90)",
+               "neutral": "luma(60)", "none": "luma(140)"}
+HEAD_FILL = 'rgb("#1f4e79")'
+FEED_NAMES = {"compounds": "小区台账", "appeals": "诉求工单", "complaints": "物业投诉",
+              "surveys": "满意度测评", "scenes": "服务场景"}
+CN_NUMERALS = "一二三四五六七八九"
+
+# The KPI rows: (label, section of stats, key, unit, which direction is good).
+APPEAL_KPIS = [
+    ("受理量（件）", "appeals", "received", "count", None),
+    ("响应率（1日受理率）", "appeals", "response_rate", "rate", "up"),
+    ("办结率", "appeals", "resolution_rate", "rate", "up"),
+    ("满意率", "appeals", "satisfaction_rate", "rate", "up"),
+    ("满意度得分", "appeals", "satisfaction_score", "score", "up"),
+    ("按时办结率（2日办结率）", "appeals", "on_time_rate", "rate", "up"),
+    ("3日反馈率", "appeals", "feedback_rate", "rate", "up"),
+    ("超期未办结（件）", "appeals", "overdue_open", "count", "down"),
+    ("综合得分", "appeals", "composite", "score", "up"),
+    ("办结时长中位数", "appeals", "median_hours_to_resolve", "hours", "down"),
+]
+OTHER_KPIS = [
+    ("物业投诉量（件）", "complaints", "complaints", "count", "down"),
+    ("物业投诉解决率", "complaints", "resolution_rate", "rate", "up"),
+    ("投诉解决时长中位数", "complaints", "median_days_to_resolve", "days", "down"),
+    ("满意度测评答卷（份）", "surveys", "answers", "count", None),
+    ("测评满意率", "surveys", "satisfaction_rate", "rate", "up"),
+    ("测评平均分（1–5）", "surveys", "average_score", "decimal", "up"),
+    ("服务场景活动（场）", "scenes", "events", "count", "up"),
+    ("参与人次", "scenes", "attendance", "count", "up"),
+    ("一老一小人次", "scenes", "old_young", "count", "up"),
+    ("场景覆盖率", "scenes", "coverage", "rate", "up"),
+]
+
+
+# ---------------------------------------------------------------- typst building blocks
+
+def s(text) -> str:
+    """A typst string literal (shown as plain text wherever content is expected)."""
+    escaped = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "")
+    return f'"{escaped}"'
+
+
+def coloured(text: str, tone: str) -> str:
+    return f"text(fill: {TONE_COLOUR[tone]}, {s(text)})"
+
+
+def strong(text: str) -> str:
+    return f"strong({s(text)})"
+
+
+def table(columns: list[str], header: list[str], rows: list[list[str]], align: list[str],
+          footer: list[str] | None = None) -> str:
+    """A table; header and rows are typst expressions (use s() for plain text)."""
+    cells = []
+    for row in rows:
+        cells.extend(row)
+    parts = [f"columns: ({', '.join(columns)},)", f"align: ({', '.join(align)},)",
+             f"table.header({', '.join(s(h) for h in header)},)"]
+    parts.extend(cells)
+    if footer:
+        parts.append(f"table.footer(repeat: false, {', '.join(footer)},)")
+    return "#table(\n  " + ",\n  ".join(parts) + ",\n)\n"
+
+
+def svg_figure(svg: str, caption: str) -> str:
+    return f"#figure(image(bytes({s(svg)}), format: \"svg\", width: 100%), caption: {s(caption)})\n"
+
+
+def chinese_number(number: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十 (section numbers, 1–99)."""
+    tens, ones = divmod(number, 10)
+    head = "" if tens == 0 else ("十" if tens == 1 else CN_NUMERALS[tens - 1] + "十")
+    return head + (CN_NUMERALS[ones - 1] if ones else "")
+
+
+def heading(number: int, title: str) -> str:
+    return f"#heading(level: 1, {s(chinese_number(number) + '、' + title)})\n"
+
+
+def keep(*parts: str) -> str:
+    """Markup that must not be split across pages (a note with its short table)."""
+    return "#block(breakable: false, width: 100%)[\n" + "".join(parts) + "]\n"
+
+
+def note(text: str) -> str:
+    return f"#text(size: 8pt, fill: luma(90), {s(text)})\n\n"
+
+
+def _chinese_date(iso: str) -> str:
+    year, month, day = iso[:10].split("-")
+    return f"{int(year)} 年 {int(month)} 月 {int(day)} 日"
+
+
+def _week_words(label: str) -> str:
+    year, week = label.split("-W")
+    return f"{year} 年第 {int(week)} 周"
+
+
+def _moment(iso: str | None) -> str:
+    return iso.replace("T", " ")[:16] if iso else DASH
+
+
+# ---------------------------------------------------------------- the document
+
+PREAMBLE = """#set document(title: {title}, author: "蓬莱网格治理驾驶舱")
+#set page(paper: "a4", margin: (x: 18mm, top: 20mm, bottom: 18mm),
+  header: context {{
+    if counter(page).get().first() > 1 {{
+      set text(size: 7.5pt, fill: luma(110))
+      grid(columns: (1fr, auto), {header_left}, {header_right})
+      v(-4pt)
+      line(length: 100%, stroke: 0.4pt + luma(180))
+    }}
+  }},
+  footer: context {{
+    set text(size: 7.5pt, fill: luma(110))
+    align(center)[第 #counter(page).display() 页 / 共 #counter(page).final().first() 页]
+  }},
+)
+#set text(font: "Noto Sans SC", size: 9.5pt, lang: "zh", region: "cn")
+#set par(justify: true, leading: 0.7em, spacing: 0.9em)
+#show strong: it => context text(stroke: 0.28pt + text.fill, it.body)
+#show heading: set text(size: 12.5pt, fill: rgb("#1f4e79"), stroke: 0.3pt + rgb("#1f4e79"))
+#show heading: set block(above: 1.4em, below: 0.8em)
+#set table(stroke: 0.4pt + luma(205), inset: (x: 4.5pt, y: 3.2pt),
+  fill: (x, y) => if y == 0 {{ {head_fill} }} else if calc.even(y) {{ luma(246) }})
+#show table.cell.where(y: 0): set text(fill: white, size: 8.5pt, stroke: 0.2pt + white)
+#show table: set text(size: 8.5pt)
+#show figure: set block(breakable: false, above: 1em, below: 1.2em)
+#show figure.caption: set text(size: 8.5pt, fill: luma(70))
+"""
+
+
+def build_typst(data: dict) -> str:
+    """The typst source of the weekly report for the data of report.collect.collect."""
+    place = data["street"] or data["district"]
+    title = f"{data['district']}{data['street'] or ''}网格治理周报 {data['week']}"
+    header_left = s(f"{data['district']}{data['street'] or ''}网格治理周报 · {_week_words(data['week'])}")
+    header_right = s(f"统计时点 {_moment(data['as_of'])}")
+    parts = [PREAMBLE.format(title=s(title), header_left=header_left, header_right=header_right,
+                             head_fill=HEAD_FILL)]
+    parts.append(_title_block(data, place))
+    number = 0
+
+    def section(title: str) -> str:
+        nonlocal number
+        number += 1
+        return heading(number, title)
+
+    parts.append(section("诉求办理核心指标"))
+    parts.append(_kpi_table(data, APPEAL_KPIS))
+    parts.append(note("▲/▼ 表示较上周升高/降低，绿色为向好、红色为变差、灰色为中性；“上周”为 "
+                      f"{data['previous_week']}，按其周末时点（{_moment(data['previous_as_of'])}）统计。"
+                      "指标口径与数字取舍规则见末页。"))
+    parts.append(section("物业投诉、满意度测评与服务场景"))
+    parts.append(_kpi_table(data, OTHER_KPIS))
+    parts.append(_ranking(data, section("社区综合排名" if data["ranking_by"] == "community" else "街道综合排名")))
+    parts.append(section("近 12 周趋势"))
+    parts.append(svg_figure(charts.weekly_trend(data["trend"]),
+                            f"近 12 周诉求受理量与办理率（{data['trend'][0]['week'] if data['trend'] else ''}"
+                            f" 至 {data['week']}，每周按其周末时点统计)"))
+    parts.append(_trend_table(data["trend"]))
+    parts.append(_key_targets(data, section("重点整治小区")))
+    parts.append(_hot_spots(data, section("本周高投诉小区")))
+    parts.append(_overdue(data, section("超期未办结诉求（按街道与类别）")))
+    parts.append(_compound_types(data, section("小区画像（按类型）")))
+    parts.append(_scenes(data, section("服务场景（按类型）")))
+    parts.append(_freshness(data, section("数据新鲜度")))
+    parts.append("#pagebreak()\n")
+    parts.append(_definitions(data))
+    return "".join(parts)
+
+
+def _title_block(data: dict, place: str) -> str:
+    title = data["district"] + (data["street"] or "") + "网格治理周报"
+    period = (f"{_week_words(data['week'])}（{data['week']}）：{_chinese_date(data['start'])}至"
+              f"{_chinese_date(data['last_day']).split(' 年 ', 1)[1]}")
+    facts = (f"范围：{place}    统计时点：{_moment(data['as_of'])}（该周结束）    "
+             f"生成时间：{_moment(data['generated_at'])}")
+    lines = [
+        f"#align(center, text(size: 19pt, stroke: 0.45pt, {s(title)}))",
+        f"#align(center, text(size: 11pt, {s(period)}))",
+        "#v(2pt)",
+        f"#align(center, text(size: 8.5pt, fill: luma(80), {s(facts)}))",
+    ]
+    if data["is_demo"]:
+        lines.append('#align(center, box(fill: rgb("#fff3cd"), inset: 5pt, radius: 2pt, '
+                     'text(size: 9pt, fill: rgb("#8a6d00"), "演示数据：本周报由演示数据库生成，不代表真实业务情况")))')
+    lines.append("#line(length: 100%, stroke: 0.6pt + rgb(\"#1f4e79\"))")
+    return "\n".join(lines) + "\n"
+
+
+def _kpi_table(data: dict, kpis: list) -> str:
+    rows = []
+    for label, section, key, unit, better in kpis:
+        current = data["stats"][section][key]
+        previous = data["previous"][section][key]
+        text, tone = change(current, previous, unit, better)
+        rows.append([s(label), strong(fmt(current, unit)), s(fmt(previous, unit)), coloured(text, tone)])
+    return table(["1fr", "auto", "auto", "auto"], ["指标", f"本周 {data['week']}", f"上周 {data['previous_week']}",
+                                                    "较上周"], rows, ["left", "right", "right", "right"])
+
+
+RANK_COLUMNS = [("受理量", "received", "count"), ("响应率", "response_rate", "rate"),
+                ("办结率", "resolution_rate", "rate"), ("按时办结率", "on_time_rate", "rate"),
+                ("3日反馈率", "feedback_rate", "rate"), ("满意率", "satisfaction_rate", "rate"),
+                ("综合得分", "composite", "score"), ("超期未办结", "overdue_open", "count")]
+
+
+def _ranking(data: dict, heading_source: str) -> str:
+    place_label = "社区" if data["ranking_by"] == "community" else "街道"
+    out = [heading_source]
+    if not data["ranking"]:
+        return heading_source + note("本周没有诉求，无法排名。")
+    rows = []
+    for row in data["ranking"]:
+        rows.append([s(row["rank"]), s(row["place"])]
+                    + [strong(fmt(row[key], unit)) if key == "composite" else s(fmt(row[key], unit))
+                       for _, key, unit in RANK_COLUMNS])
+    out.append(table(["auto", "1fr"] + ["auto"] * len(RANK_COLUMNS), ["排名", place_label] + [c[0] for c in RANK_COLUMNS],
+                     rows, ["center", "left"] + ["right"] * len(RANK_COLUMNS)))
+    remarks = ["按综合得分由高到低排列；综合得分为空（有率的分母为零）者排在最后。"]
+    if data["ranking_by"] == "street":
+        listed = {row["place"] for row in data["ranking"]}
+        missing = [name for name in data["settings"].get("streets", []) if name not in listed]
+        if missing:
+            remarks.append(f"本周无诉求、未参与排名的街道：{'、'.join(missing)}。")
+    out.append(note("".join(remarks)))
+    out.append(svg_figure(charts.rates_by_place(data["ranking"], "place", place_label),
+                          f"各{place_label}本周诉求办理率（%，柱顶数字为百分数）"))
+    return "".join(out)
+
+
+TREND_COLUMNS = [("受理量", "received", "count"), ("响应率", "response_rate", "rate"),
+                 ("办结率", "resolution_rate", "rate"), ("按时办结率", "on_time_rate", "rate"),
+                 ("3日反馈率", "feedback_rate", "rate"), ("满意率", "satisfaction_rate", "rate"),
+                 ("综合得分", "composite", "score"), ("超期未办结", "overdue_open", "count")]
+
+
+def _trend_table(rows: list[dict]) -> str:
+    body = []
+    for row in rows:
+        cells = [s(row["week"])] + [s(fmt(row[key], unit)) for _, key, unit in TREND_COLUMNS]
+        if row is rows[-1]:
+            cells = [c if c.startswith("strong(") else f"strong({c})" for c in cells]
+        body.append(cells)
+    return table(["1fr"] + ["auto"] * len(TREND_COLUMNS), ["周次"] + [c[0] for c in TREND_COLUMNS], body,
+                 ["left"] + ["right"] * len(TREND_COLUMNS))
+
+
+def _key_targets(data: dict, heading_source: str) -> str:
+    targets = data["key_targets"]
+    previous = {row["compound_id"]: row["complaints"] for row in data["key_targets_previous"]}
+    out = [heading_source,
+           note(f"共 {len(targets)} 个重点整治小区（台账标记），按本周每百户投诉量由高到低排列；"
+                "趋势为本周投诉量较上周的变化（▼ 减少为向好）。")]
+    if not targets:
+        return "".join(out) + note("台账中没有标记为重点整治的小区。")
+    rows = []
+    for index, row in enumerate(targets, 1):
+        last_week = previous.get(row["compound_id"])
+        trend, tone = trend_mark(row["complaints"], last_week)
+        rows.append([s(index), s(row["name"]), s(f"{row['street']} · {row['community']}"),
+                     s(fmt(row["complaints"])), s(fmt(row["complaints_per_100_households"], "decimal")),
+                     s(fmt(row["resolution_rate"], "rate")), s(fmt(last_week)), coloured(trend, tone)])
+    out.append(table(["auto", "1fr", "auto", "auto", "auto", "auto", "auto", "auto"],
+                     ["序号", "小区", "街道 · 社区", "本周投诉", "每百户投诉", "解决率", "上周投诉", "趋势"], rows,
+                     ["center", "left", "left", "right", "right", "right", "right", "center"]))
+    return out[0] + keep(*out[1:]) if len(rows) <= 20 else "".join(out)
+
+
+def _hot_spots(data: dict, heading_source: str) -> str:
+    spots = data["hot_spots"]
+    count = data["settings"]["hot_spot_count"]
+    out = [heading_source,
+           note(f"本周每百户投诉量最高的 {count} 个小区（有投诉且有户数者）；“新增”指不在重点整治名单中的小区。")]
+    if not spots:
+        out.append(note("本周没有物业投诉。"))
+    else:
+        rows = []
+        for index, row in enumerate(spots, 1):
+            mark = coloured("新增", "bad") if row["is_new"] else s("重点整治")
+            rows.append([s(index), s(row["name"]), s(f"{row['street']} · {row['community']}"),
+                         s(fmt(row["complaints"])), s(fmt(row["complaints_per_100_households"], "decimal")),
+                         s(fmt(row["resolution_rate"], "rate")), mark])
+        out.append(table(["auto", "1fr", "auto", "auto", "auto", "auto", "auto"],
+                         ["排名", "小区", "街道 · 社区", "本周投诉", "每百户投诉", "解决率", "标记"], rows,
+                         ["center", "left", "left", "right", "right", "right", "center"]))
+    if data.get("unranked_compounds"):
+        out.append(note(f"另有 {data['unranked_compounds']} 个小区本周有投诉但台账缺少户数，未参与排名。"))
+    return out[0] + keep(*out[1:]) if len(spots) <= 20 else "".join(out)
+
+
+def _overdue(data: dict, heading_source: str) -> str:
+    rows = data["overdue"]
+    total = data["stats"]["appeals"]["overdue_open"]
+    out = [heading_source,
+           note(f"本周受理、截至统计时点仍未办结且已超过 {data['settings']['resolution_limit_hours']} 小时办结时限的诉求，"
+                f"共 {fmt(total)} 件。")]
+    if not rows:
+        return "".join(out) + note("本周没有超期未办结的诉求。")
+    categories = sorted({row["category"] for row in rows},
+                        key=lambda c: (-sum(r["overdue_open"] for r in rows if r["category"] == c), c))
+    streets = sorted({row["street"] for row in rows},
+                     key=lambda p: (-sum(r["overdue_open"] for r in rows if r["street"] == p), p))
+    counts = {(row["street"], row["category"]): row["overdue_open"] for row in rows}
+    body = []
+    for street in streets:
+        line = [counts.get((street, c)) for c in categories]
+        body.append([s(street)] + [s(fmt(v)) if v else s("") for v in line]
+                    + [strong(fmt(sum(v or 0 for v in line)))])
+    footer = [strong("合计")] + [strong(fmt(sum(counts.get((p, c), 0) for p in streets))) for c in categories] \
+        + [strong(fmt(sum(counts.values())))]
+    out.append(table(["1fr"] + ["auto"] * (len(categories) + 1), ["街道"] + categories + ["合计"], body,
+                     ["left"] + ["right"] * (len(categories) + 1), footer=footer))
+    return out[0] + keep(*out[1:])
+
+
+def _compound_types(data: dict, heading_source: str) -> str:
+    rows = data["compound_types"]
+    total_compounds = sum(row["compounds"] for row in rows)
+    total_households = sum(row["households"] for row in rows)
+    body = [[s(row["compound_type"]), s(fmt(row["compounds"])), s(fmt(row["households"])),
+             s(fmt(row.get("share"), "rate"))] for row in rows]
+    footer = [strong("合计"), strong(fmt(total_compounds)), strong(fmt(total_households)),
+              strong(fmt(1 if total_compounds else None, "rate"))]
+    scope_words = f"{data['street']}的" if data["street"] else "全区"
+    return heading_source + keep(
+        note(f"{scope_words}小区按 6 种类型划分（台账现状，不随周次变化）。户数为台账户数之和，缺户数的小区计为 0。"),
+        "#grid(columns: (1fr, 1fr), column-gutter: 12pt, align: horizon,\n",
+        table(["1fr", "auto", "auto", "auto"], ["类型", "小区数", "户数", "占比"], body,
+              ["left", "right", "right", "right"], footer=footer).lstrip("#"),
+        ",\n", f"image(bytes({s(charts.compound_types(rows, width=360))}), format: \"svg\", width: 100%),\n)\n")
+
+
+def _scenes(data: dict, heading_source: str) -> str:
+    rows = data["scenes_by_type"]
+    scenes = data["stats"]["scenes"]
+    body = [[s(row["scene_type"]), s(fmt(row["events"])), s(fmt(row["attendance"])), s(fmt(row["old_young"]))]
+            for row in rows]
+    footer = [strong("合计"), strong(fmt(scenes["events"])), strong(fmt(scenes["attendance"])),
+              strong(fmt(scenes["old_young"]))]
+    return heading_source + keep(
+        note(f"本周服务场景活动 {fmt(scenes['events'])} 场、参与 {fmt(scenes['attendance'])} 人次，"
+             f"其中一老一小 {fmt(scenes['old_young'])} 人次；场景覆盖率（有活动的小区占比）{fmt(scenes['coverage'], 'rate')}。"),
+        svg_figure(charts.scenes_by_type(rows), "本周服务场景参与人次（按六类场景）"),
+        table(["1fr", "auto", "auto", "auto"], ["场景类型", "活动场次", "参与人次", "一老一小人次"], body,
+              ["left", "right", "right", "right"], footer=footer))
+
+
+def _freshness(data: dict, heading_source: str) -> str:
+    body = []
+    stale = []
+    for row in data["freshness"]:
+        name = FEED_NAMES.get(row["kind"], row["kind"])
+        newest = row["newest_record_at"]
+        body.append([s(name), s(_moment(row["last_loaded_at"])), s(_moment(newest) if row["kind"] != "compounds" else "（台账）"),
+                     s(fmt(row["batches"]))])
+        if row["kind"] != "compounds" and (newest is None or newest < data["last_day"]):
+            stale.append(name)
+    remark = ("各数据源最新记录均已覆盖本周最后一天。" if not stale else
+              f"注意：{'、'.join(stale)}的最新记录早于本周最后一天（{data['last_day']}），本周数据可能不完整。")
+    return (heading_source + keep(
+            note(f"截至生成时间（{_moment(data['generated_at'])}）各数据源的导入情况（撤销的批次不计）。{remark}"),
+            table(["1fr", "auto", "auto", "auto"], ["数据源", "最近导入时间", "最新记录时间", "有效导入批次"], body,
+                  ["left", "left", "left", "right"])))
+
+
+def _definitions(data: dict) -> str:
+    st = data["settings"]
+    w = st["composite_weights"]
+    r, d, f = st["response_limit_hours"], st["resolution_limit_hours"], st["feedback_limit_hours"]
+    rows = [
+        ("统计周期与时点", "一个 ISO 周（周一至周日）；诉求、投诉按受理时间，测评按测评日期，活动按活动日期归入该周。"
+                     "统计时点为该周结束时（下周一 0:00），此后发生的处理不计入；上周按上周结束时统计。"),
+        ("受理量", "本周受理的诉求工单数。"),
+        ("响应率（1日受理率）", f"{r} 小时内首次响应的诉求 ÷ 截至统计时点已过 {r} 小时时限或已响应的诉求。"),
+        ("办结率", "截至统计时点已办结的诉求 ÷ 受理量。"),
+        ("按时办结率（2日办结率）", f"{d} 小时内办结的诉求 ÷ 截至统计时点已过 {d} 小时时限或已办结的诉求。"),
+        ("3日反馈率", f"{f} 小时内向群众反馈的诉求 ÷ 截至统计时点已过 {f} 小时时限或已反馈的诉求。"),
+        ("满意率", "（满意 + 基本满意）÷ 有评价的诉求。"),
+        ("满意度得分", f"（满意 + {st['basic_satisfied_weight']} × 基本满意）÷ 有评价的诉求，以百分制表示。"),
+        ("综合得分", f"{w['response']} × 响应率 + {w['resolution']} × 办结率 + {w['satisfaction']} × 满意度得分，"
+                 "以百分制表示；用于街道、社区排名，任一项为空则不计分。"),
+        ("超期未办结", f"本周受理、截至统计时点未办结且已超过 {d} 小时办结时限的诉求。"),
+        ("办结时长中位数", "已办结诉求从受理到办结所用小时数的中位数。"),
+        ("物业投诉量、解决率", "本周受理的物业投诉数；截至统计时点已解决的投诉 ÷ 投诉量；解决时长中位数以天计。"),
+        ("每百户投诉量", "小区投诉量 ÷ 台账户数 × 100；缺户数的小区不参与高投诉排名。"),
+        ("重点整治小区", "小区台账中标记为重点整治（高投诉）的小区，趋势为本周投诉量较上周的变化。"),
+        ("本周高投诉小区", f"本周每百户投诉量最高的 {st['hot_spot_count']} 个小区；不在重点整治名单中的标为“新增”。"),
+        ("测评满意率、平均分", "评分 5、4 记为满意，3 记为基本满意，2、1 记为不满意；满意率 = （满意 + 基本满意） ÷ 答卷数；"
+                       "平均分为有评分答卷的平均分。"),
+        ("服务场景", "活动场次、参与人次与一老一小人次按六类场景（"
+                 + "、".join(st.get("scene_types", [])) + ")汇总；场景覆盖率 = 本周有活动的小区 ÷ 全部小区。"),
+        ("数字取舍", ROUNDING_RULE),
+    ]
+    body = [[strong(name), s(text)] for name, text in rows]
+    return (f"#heading(level: 1, {s('附：指标口径说明')})\n"
+            + note("与驾驶舱页面和 python -m etl stats 使用同一套定义与参数（data/metrics.toml），同一范围下数字一致。")
+            + table(["auto", "1fr"], ["指标", "口径"], body, ["left", "left"]))

@@ -1,0 +1,342 @@
+"""The weekly PDF (周报): its numbers are the metrics module's, its text is Chinese and extractable,
+its font ships with the project, and it is made without a database for the content step.
+
+Page 1 of each generated PDF is rendered to test-artifacts/ (gitignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from etl.db import read_only
+from metrics import core
+from report import build_typst, collect, compile_pdf, make_pdf
+from report import charts
+from report.content import APPEAL_KPIS, OTHER_KPIS, RANK_COLUMNS
+from report.fmt import change, fmt, signed_change
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+WEEK = "2026-W10"
+POPPLER = pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils is not installed")
+
+
+def run_report(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "report", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def etl_stats(db: Path, week: str, *extra: str) -> dict:
+    result = subprocess.run([sys.executable, "-m", "etl", "stats", "--json", "--week", week, "--db", str(db), *extra],
+                            cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def pdf_lines(pdf: Path) -> list[str]:
+    """The PDF's text, one table row a line, with every blank removed (typst spaces CJK and Latin)."""
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    return [re.sub(r"\s+", "", line) for line in text.splitlines()]
+
+
+def has_row(lines: list[str], *cells: str) -> bool:
+    wanted = "".join(re.sub(r"\s+", "", cell) for cell in cells)
+    return any(wanted in line for line in lines)
+
+
+def kpi_row(label: str, current, previous, unit: str, better) -> tuple[str, ...]:
+    return label, fmt(current, unit), fmt(previous, unit), change(current, previous, unit, better)[0]
+
+
+def render_page1(pdf: Path, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    prefix = ARTIFACTS / name
+    subprocess.run(["pdftoppm", "-png", "-r", "110", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(prefix)],
+                   check=True)
+    png = prefix.with_suffix(".png")
+    assert png.stat().st_size > 20_000
+    return png
+
+
+# ---------------------------------------------------------------- the one rounding rule
+
+def test_rounding_rule_is_half_up_from_the_exact_value():
+    assert fmt(5 / 7, "rate") == "71.4%"
+    assert fmt(0.5625, "rate") == "56.3%"        # 9/16 = 56.25 %: half up, not half even
+    assert fmt(0.0285, "rate") == "2.9%"         # 0.0285 × 100 is 2.8499… in binary floats
+    assert fmt(3.25, "decimal") == "3.3"
+    assert fmt(0.6104761904761905, "score") == "61.0"
+    assert fmt(None, "rate") == "—" and fmt(0, "count") == "0" and fmt(36.0, "hours") == "36.0 小时"
+    # A change is the difference of the exact values, rounded once.
+    assert change(5 / 7, 1.0, "rate", "up") == ("▼ 28.6 个百分点", "bad")
+    assert change(2, 0, "count", "down") == ("▲ 2", "bad")
+    assert change(3, 3) == ("持平", "flat")
+    assert change(0.5, None, "rate") == ("—", "none")
+    assert change(0.7001, 0.7, "rate", "up") == ("持平", "flat")
+    assert signed_change(5 / 7, 1.0, "rate") == "-28.6 个百分点"
+
+
+# ---------------------------------------------------------------- charts and content, no database
+
+def _svg_ok(svg: str) -> ET.Element:
+    root = ET.fromstring(svg)
+    assert root.tag.endswith("svg") and "nan" not in svg.lower()
+    return root
+
+
+def test_charts_are_svg_with_chinese_labels():
+    rows = [{"place": "登州街道", "received": 2, "response_rate": 0.0, "resolution_rate": 0.5, "on_time_rate": 0.0,
+             "satisfaction_rate": None},
+            {"place": "蓬莱阁街道", "received": 4, "response_rate": 1.0, "resolution_rate": 0.75,
+             "on_time_rate": 0.75, "satisfaction_rate": 1.0}]
+    svg = charts.rates_by_place(rows)
+    _svg_ok(svg)
+    assert "登州街道" in svg and "响应率" in svg and "75.0" in svg
+    trend = [{"week": f"2026-W{w:02d}", "received": w % 3, "response_rate": None if w % 3 == 0 else 0.9,
+              "resolution_rate": 0.8, "on_time_rate": 0.7, "satisfaction_rate": 0.95} for w in range(1, 13)]
+    svg = charts.weekly_trend(trend)
+    _svg_ok(svg)
+    assert "W12" in svg and "受理量" in svg and "<polyline" in svg
+    scenes = [{"scene_type": t, "events": i, "attendance": 10 * i, "old_young": i} for i, t in
+              enumerate(["邻里", "健康", "就业", "教育", "低碳", "智慧"])]
+    svg = charts.scenes_by_type(scenes)
+    _svg_ok(svg)
+    assert "邻里" in svg and "5 场 · 50 人次" in svg
+    # Nothing to draw: a message, never an empty or broken picture.
+    assert "均无诉求" in charts.rates_by_place([])
+    assert "没有诉求" in charts.weekly_trend([{"week": "2026-W01", "received": 0}])
+    assert "没有服务场景" in charts.scenes_by_type([{"scene_type": "邻里", "events": 0, "attendance": 0,
+                                                   "old_young": 0}])
+    assert "&lt;b&gt;" in charts.compound_types([{"compound_type": "<b>", "compounds": 1, "share": 1.0}])
+
+
+def _minimal_data() -> dict:
+    appeals = {"received": 7, "response_rate": 5 / 7, "resolution_rate": 4 / 7, "on_time_rate": 3 / 6,
+               "feedback_rate": 2 / 4, "satisfaction_rate": 2 / 3, "satisfaction_score": 1.9 / 3,
+               "composite": 0.1 * 5 / 7 + 0.5 * 4 / 7 + 0.4 * 1.9 / 3, "overdue_open": 2,
+               "median_hours_to_resolve": 36.0}
+    stats = {"appeals": appeals,
+             "complaints": {"complaints": 0, "resolution_rate": None, "median_days_to_resolve": None},
+             "surveys": {"answers": 0, "satisfaction_rate": None, "average_score": None},
+             "scenes": {"events": 0, "attendance": 0, "old_young": 0, "coverage": 0.0}}
+    previous = json.loads(json.dumps(stats))
+    previous["appeals"] = {key: None for key in appeals} | {"received": 0, "overdue_open": 0}
+    return {
+        "district": "蓬莱区", "street": None, "week": WEEK, "previous_week": "2026-W09", "start": "2026-03-02",
+        "last_day": "2026-03-08", "as_of": "2026-03-09T00:00:00", "previous_as_of": "2026-03-02T00:00:00",
+        "generated_at": "2026-03-09T07:00:00", "is_demo": False, "stats": stats, "previous": previous,
+        "ranking_by": "street", "ranking": [], "trend": [], "key_targets": [], "key_targets_previous": [],
+        "hot_spots": [], "unranked_compounds": 0, "overdue": [], "compound_types": [], "scenes_by_type": [],
+        "freshness": [],
+        "settings": {"response_limit_hours": 24, "resolution_limit_hours": 48, "feedback_limit_hours": 72,
+                     "basic_satisfied_weight": 0.9, "hot_spot_count": 15, "scene_types": [], "streets": [],
+                     "composite_weights": {"response": 0.1, "resolution": 0.5, "satisfaction": 0.4}},
+    }
+
+
+def test_content_is_a_pure_function_of_the_data():
+    data = _minimal_data()
+    data["key_targets"] = [{"compound_id": "C1", "name": '海景苑"#[x]', "street": "登州街道", "community": "东城社区",
+                            "households": 200, "complaints": 3, "complaints_per_100_households": 1.5,
+                            "resolution_rate": 2 / 3}]
+    source = build_typst(data)
+    assert source == build_typst(json.loads(json.dumps(data)))  # same data, same source
+    for value in ('"7"', '"71.4%"', '"57.1%"', '"50.0%"', '"66.7%"', '"61.0"', '"2"'):
+        assert value in source
+    assert '"海景苑\\"#[x]"' in source  # names reach typst as escaped strings, never as markup
+    pdf = compile_pdf(source)
+    assert pdf.startswith(b"%PDF")
+
+
+# ---------------------------------------------------------------- the fixture week, end to end
+
+@pytest.fixture(scope="module")
+def fixture_pdf(fixture_db, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "weekly.pdf"
+    result = run_report("--week", WEEK, "--out", str(out), "--db", str(fixture_db))
+    assert result.returncode == 0, result.stderr
+    assert "已生成" in result.stdout
+    return out
+
+
+@POPPLER
+def test_fixture_week_kpis_are_the_hand_computed_values(fixture_pdf):
+    lines = pdf_lines(fixture_pdf)
+    # Hand-computed for 2026-W10 (tests/fixtures), printed with the one rounding function.
+    expected = {"受理量（件）": fmt(7), "响应率（1日受理率）": fmt(5 / 7, "rate"), "办结率": fmt(4 / 7, "rate"),
+                "按时办结率（2日办结率）": fmt(3 / 6, "rate"), "3日反馈率": fmt(2 / 4, "rate"),
+                "满意率": fmt(2 / 3, "rate"), "综合得分": fmt(0.1 * 5 / 7 + 0.5 * 4 / 7 + 0.4 * 1.9 / 3, "score"),
+                "超期未办结（件）": fmt(2)}
+    assert expected["响应率（1日受理率）"] == "71.4%" and expected["综合得分"] == "61.0"
+    for label, value in expected.items():
+        assert any(line.startswith(label + value) for line in lines), (label, value)
+    text = "".join(lines)
+    for name in ("海景苑", "碧桂园"):
+        assert name in text
+    assert "蓬莱区网格治理周报" in text and "2026-W10" in text and "2026-03-0900:00" in text
+    assert "指标口径说明" in text and "四舍五入保留一位小数" in text
+
+
+@POPPLER
+def test_fixture_week_equals_etl_stats(fixture_db, fixture_pdf):
+    assert_pdf_equals_stats(fixture_pdf, fixture_db, WEEK)
+
+
+def assert_pdf_equals_stats(pdf: Path, db: Path, week: str, street: str | None = None) -> dict:
+    """Every figure of `python -m etl stats --json` for the scope is in the PDF, as the one rule
+    writes it, on the row it belongs to."""
+    extra = ("--street", street) if street else ()
+    current = etl_stats(db, week, *extra)
+    previous_week = core.iso_week_label(core.parse_week(week) - timedelta(days=7))
+    previous = etl_stats(db, previous_week, *extra)
+    lines = pdf_lines(pdf)
+    for label, section, key, unit, better in APPEAL_KPIS + OTHER_KPIS:
+        row = kpi_row(label, current[section][key], previous[section][key], unit, better)
+        assert has_row(lines, *row), row
+    if not street:
+        for street_row in current["appeals_by_street"]:
+            cells = [street_row["street"]] + [fmt(street_row[key], unit) for _, key, unit in RANK_COLUMNS]
+            assert has_row(lines, *cells), cells
+    for target in current["key_targets"]:
+        assert has_row(lines, target["name"]), target["name"]
+        assert any(target["name"] in line and (fmt(target["complaints"]) + fmt(target["complaints_per_100_households"],
+                   "decimal") + fmt(target["resolution_rate"], "rate")) in line for line in lines), target
+    for spot in current["hot_spots"]:
+        assert any(spot["name"] in line and (fmt(spot["complaints"]) + fmt(spot["complaints_per_100_households"],
+                   "decimal") + fmt(spot["resolution_rate"], "rate")) in line
+                   and ("新增" if spot["is_new"] else "重点整治") in line for line in lines), spot
+    for kind in current["compound_types"]:
+        assert has_row(lines, kind["compound_type"], fmt(kind["compounds"]), fmt(kind["households"])), kind
+    # The overdue table (street × category, from overdue_by) adds up to the KPI (appeal_summary).
+    with read_only(db) as con:
+        overdue = core.overdue_by(con, core.Scope.week(week, street), ("street", "category"))
+    assert int(overdue["overdue_open"].sum() or 0) == current["appeals"]["overdue_open"]
+    if current["appeals"]["overdue_open"]:
+        assert any(line.startswith("合计") and line.endswith(fmt(current["appeals"]["overdue_open"]))
+                   for line in lines)
+    return current
+
+
+@POPPLER
+def test_fixture_pdf_embeds_the_bundled_font_and_renders(fixture_pdf):
+    fonts = subprocess.run(["pdffonts", str(fixture_pdf)], capture_output=True, text=True, check=True).stdout
+    rows = fonts.splitlines()[2:]
+    assert rows, fonts
+    for row in rows:
+        assert "NotoSansSC" in row, row
+        emb, sub, uni = row.split()[-5:-2]
+        assert (emb, sub, uni) == ("yes", "yes", "yes"), row  # embedded, subset, with a ToUnicode map
+    assert fixture_pdf.stat().st_size < 1_000_000  # a subset, not the 8 MB font
+    info = subprocess.run(["pdfinfo", str(fixture_pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"Page size:\s+595\.\d+ x 841\.\d+ pts \(A4\)", info), info
+    render_page1(fixture_pdf, f"report-fixture-{WEEK}-page1")
+
+
+def test_street_report_has_its_own_scope(fixture_db, tmp_path):
+    with read_only(fixture_db) as con:
+        pdf, data = make_pdf(con, WEEK, "蓬莱阁街道")
+        assert data["stats"] == json.loads(json.dumps(core.stats(con, core.Scope.week(WEEK, "蓬莱阁街道")),
+                                                      default=str))
+    assert pdf.startswith(b"%PDF")
+    assert data["ranking_by"] == "community" and data["stats"]["appeals"]["received"] == 4
+    if shutil.which("pdftotext"):
+        out = tmp_path / "street.pdf"
+        out.write_bytes(pdf)
+        assert_pdf_equals_stats(out, fixture_db, WEEK, "蓬莱阁街道")
+        assert "蓬莱区蓬莱阁街道网格治理周报" in "".join(pdf_lines(out))
+
+
+# ---------------------------------------------------------------- the command line
+
+def test_cli_refuses_bad_weeks_with_a_chinese_message(fixture_db):
+    cases = {
+        "2026-10": "YYYY-Www",        # not a week at all
+        "2026-W60": "没有第 60 周",    # no such week
+        "2025-W10": "没有任何",        # a week without data
+        "2099-W01": "尚未结束",        # not over yet
+    }
+    for week, message in cases.items():
+        result = run_report("--week", week, "--out", "/dev/null", "--db", str(fixture_db))
+        assert result.returncode == 2, (week, result.stdout, result.stderr)
+        assert message in result.stderr and result.stderr.startswith("错误："), (week, result.stderr)
+        assert "Traceback" not in result.stderr
+    result = run_report("--week", WEEK, "--street", "不存在街道", "--db", str(fixture_db))
+    assert result.returncode == 2 and "没有“不存在街道”这个街道" in result.stderr
+    result = run_report("--week", WEEK, "--db", str(fixture_db.parent / "missing.duckdb"))
+    assert result.returncode == 2 and "找不到数据库" in result.stderr
+
+
+def test_default_week_is_the_last_complete_one(fixture_db):
+    with read_only(fixture_db) as con:
+        data = collect(con, None, now=datetime(2026, 3, 12, 9, 30))  # a Thursday in W11
+    assert data["week"] == WEEK and data["as_of"] == "2026-03-09T00:00:00"
+
+
+# ---------------------------------------------------------------- the dashboard page
+
+def test_page_previews_and_offers_the_pdf(fixture_db, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("DASHBOARD_DB", str(fixture_db))
+    at = AppTest.from_file(str(ROOT / "pages" / "weekly_report.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    weeks = at.selectbox(key="report_week")
+    assert weeks.value == "2026-W11"  # newest week with data first
+    weeks.select(WEEK).run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m for m in at.metric}
+    assert metrics["受理量（件）"].value == "7"
+    assert metrics["响应率（1日受理率）"].value == fmt(5 / 7, "rate")
+    assert metrics["综合得分"].value == "61.0"
+    assert metrics["超期未办结（件）"].value == "2" and metrics["超期未办结（件）"].delta == "+2"
+    assert len(at.get("download_button")) == 1
+    at.selectbox(key="report_street").select("南王街道").run()
+    assert not at.exception and "还没有任何已结束且有数据的周" in at.info[0].value
+
+
+def test_page_runs_under_the_dashboard_router(fixture_db, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    if not (ROOT / "app.py").exists() or "pages/weekly_report.py" not in (ROOT / "app.py").read_text("utf-8"):
+        pytest.skip("app.py does not register the 周报 page yet")
+    monkeypatch.setenv("DASHBOARD_DB", str(fixture_db))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/weekly_report.py").run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == ["周报"] and len(at.get("download_button")) == 1
+
+
+# ---------------------------------------------------------------- the demo database (331 compounds)
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory) -> Path:
+    pytest.importorskip("etl.demo_data")
+    db = tmp_path_factory.mktemp("demo-report") / "demo.duckdb"
+    subprocess.run([sys.executable, "-m", "etl", "demo", "--end", "2026-11-26", "--db", str(db)], cwd=ROOT,
+                   check=True, capture_output=True)
+    return db
+
+
+@POPPLER
+def test_demo_week_equals_etl_stats_and_lists_the_15_key_targets(demo_db, tmp_path):
+    week = "2026-W47"
+    out = tmp_path / "demo.pdf"
+    result = run_report("--week", week, "--out", str(out), "--db", str(demo_db))
+    assert result.returncode == 0, result.stderr
+    current = assert_pdf_equals_stats(out, demo_db, week)
+    with read_only(demo_db) as con:
+        names = core.key_targets(con, core.Scope.week(week))["name"].to_list()
+    assert len(names) == 15 == len(current["key_targets"])
+    text = "".join(pdf_lines(out))
+    assert all(name in text for name in names)
+    assert "演示数据" in text and "331" in text
+    assert len(re.findall(r"图\d", text)) >= 3  # the three charts have captions
+    render_page1(out, f"report-demo-{week}-page1")
