@@ -16,10 +16,13 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="数据库文件(默认 data/governance.duckdb，或环境变量 DASHBOARD_DB)")
 
 
-def _cmd_load(args) -> int:
-    from etl.load import load_files
+def _mapping(args):
+    from etl.mapping import load_mapping
 
-    reports = load_files(database_path(args.db), args.kind, [Path(f) for f in args.files])
+    return load_mapping(args.mapping) if args.mapping else None
+
+
+def _print_reports(reports, args) -> None:
     for report in reports:
         if args.json:
             print(json.dumps(report.as_json(), ensure_ascii=False))
@@ -27,7 +30,78 @@ def _cmd_load(args) -> int:
             print(report.summary_zh())
             for reason in report.reasons[:10]:
                 print(f"  拒绝 {reason['rows']} 行：{reason['reason']}(如第 {', '.join(map(str, reason['examples']))} 行)")
+
+
+def _cmd_load(args) -> int:
+    from etl.load import load_files
+
+    reports = load_files(database_path(args.db), args.kind, [Path(f) for f in args.files], mapping=_mapping(args))
+    _print_reports(reports, args)
     return 1 if any(r.refused for r in reports) else 0
+
+
+def _cmd_check(args) -> int:
+    from etl.load import check_files
+
+    reports = check_files(database_path(args.db), args.kind, [Path(f) for f in args.files], mapping=_mapping(args))
+    if not args.json:
+        print("预检(未写入)：新增 = 将新增，更新 = 将更新。")
+    _print_reports(reports, args)
+    return 1 if any(r.refused for r in reports) else 0
+
+
+def _cmd_history(args) -> int:
+    from etl.batches import history
+    from etl.db import read_only
+
+    with read_only(database_path(args.db)) as con:
+        batches = history(con)
+    if args.json:
+        for row in batches.to_dicts():
+            row["file"] = row.pop("file_name")
+            row["undone"] = row.pop("is_undone")
+            print(json.dumps(row, ensure_ascii=False, default=str))
+    else:
+        for row in batches.to_dicts():
+            state = "  已撤销" if row["is_undone"] else ""
+            print(f"{row['batch_id']:>5}  {row['loaded_at']:%Y-%m-%d %H:%M}  {row['kind']:<10} {row['file_name']}  "
+                  f"读取 {row['rows_read']} 新增 {row['inserted']} 更新 {row['updated']} 拒绝 {row['rejected']}"
+                  f"  ({row['loaded_by'] or ''}){state}")
+    return 0
+
+
+def _cmd_rejects(args) -> int:
+    from etl.batches import rejects_csv
+    from etl.db import read_only
+
+    with read_only(database_path(args.db)) as con:
+        Path(args.out).write_bytes(rejects_csv(con, args.batch_id))
+    print(f"已写出批次 {args.batch_id} 的被拒绝行：{args.out}")
+    return 0
+
+
+def _cmd_undo(args) -> int:
+    from etl.batches import UndoRefused, undo
+
+    try:
+        result = undo(database_path(args.db), args.batch_id)
+    except UndoRefused as refusal:
+        print(f"无法撤销：{refusal}", file=sys.stderr)
+        return 1
+    print(f"已撤销批次 {result['batch_id']}({result['kind']})：删除 {result['removed']} 行，恢复 {result['restored']} 行旧版本。")
+    return 0
+
+
+def _cmd_recheck(args) -> int:
+    from etl.batches import UndoRefused, recheck
+
+    try:
+        report = recheck(database_path(args.db), args.batch_id)
+    except UndoRefused as refusal:
+        print(f"无法重新校验：{refusal}", file=sys.stderr)
+        return 1
+    _print_reports([report], args)
+    return 1 if report.refused else 0
 
 
 def _cmd_demo(args) -> int:
@@ -65,8 +139,39 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("kind", choices=sorted(KINDS), help="文件种类")
     load.add_argument("files", nargs="+", help="CSV 或 XLSX 文件")
     load.add_argument("--json", action="store_true", help="每个文件输出一行 JSON")
+    load.add_argument("--mapping", help="列映射：名称(data/mappings/名称.toml)或文件路径")
     _add_db(load)
     load.set_defaults(run=_cmd_load)
+
+    check = commands.add_parser("check", help="预检：报告导入结果但不写入")
+    check.add_argument("kind", choices=sorted(KINDS), help="文件种类")
+    check.add_argument("files", nargs="+", help="CSV 或 XLSX 文件")
+    check.add_argument("--json", action="store_true", help="每个文件输出一行 JSON")
+    check.add_argument("--mapping", help="列映射：名称或文件路径")
+    _add_db(check)
+    check.set_defaults(run=_cmd_check)
+
+    history = commands.add_parser("history", help="载入记录")
+    history.add_argument("--json", action="store_true", help="每个批次输出一行 JSON")
+    _add_db(history)
+    history.set_defaults(run=_cmd_history)
+
+    rejected = commands.add_parser("rejects", help="导出一个批次被拒绝的行(CSV，Excel 可直接打开)")
+    rejected.add_argument("batch_id", type=int)
+    rejected.add_argument("--out", required=True, help="输出 CSV 文件")
+    _add_db(rejected)
+    rejected.set_defaults(run=_cmd_rejects)
+
+    undo = commands.add_parser("undo", help="撤销一个批次")
+    undo.add_argument("batch_id", type=int)
+    _add_db(undo)
+    undo.set_defaults(run=_cmd_undo)
+
+    recheck = commands.add_parser("recheck", help="按当前参考数据重新校验一个批次被拒绝的行")
+    recheck.add_argument("batch_id", type=int)
+    recheck.add_argument("--json", action="store_true", help="输出一行 JSON")
+    _add_db(recheck)
+    recheck.set_defaults(run=_cmd_recheck)
 
     demo = commands.add_parser("demo", help="(重新)生成演示数据库")
     demo.add_argument("--end", help="演示数据的最后一天(默认今天)，YYYY-MM-DD")

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
-from etl import db, privacy
+from etl import db, privacy, schema
 from etl.contract import KINDS
+from etl.mapping import Mapping
 from etl.read import FileRefused, RawFile, read_file
 from etl.schema import columns as table_columns
 from etl.settings import local_now
@@ -59,8 +62,8 @@ def _registry(con) -> pl.DataFrame:
     return db.frame(con, "SELECT compound_id, name, street, community, property_company FROM compounds")
 
 
-def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int) -> tuple[int, int, int]:
-    """Insert new keys, update changed ones (keeping the old image), count unchanged ones."""
+def _classify(con, table: str, key: str, good: pl.DataFrame) -> dict[str, int]:
+    """Register `incoming` and fill the temp table `states` (key → new / same / changed)."""
     cols = table_columns(table)
     con.register("incoming", good.to_arrow())
     same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in cols if c != key)
@@ -71,7 +74,13 @@ def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int) -> tup
         f"CASE WHEN t.{key} IS NULL THEN 'new' WHEN {same} THEN 'same' ELSE 'changed' END")
     source = "incoming s" if is_empty else f"incoming s LEFT JOIN {table} t ON t.{key} = s.{key}"
     con.execute(f"CREATE OR REPLACE TEMP TABLE states AS SELECT s.{key}, {state} AS state FROM {source}")
-    counts = dict(con.execute("SELECT state, count(*) FROM states GROUP BY state").fetchall())
+    return dict(con.execute("SELECT state, count(*) FROM states GROUP BY state").fetchall())
+
+
+def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int) -> tuple[int, int, int]:
+    """Insert new keys, update changed ones (keeping the old image), count unchanged ones."""
+    cols = table_columns(table)
+    counts = _classify(con, table, key, good)
     col_list = ", ".join(cols)
     if counts.get("changed"):
         changed = f"(SELECT {key} FROM states WHERE state = 'changed')"
@@ -125,33 +134,81 @@ def load_source(con, source: RawFile, file_name: str, pii_key: bytes, loaded_by:
     return report
 
 
-def load_files(db_path: Path, kind: str, paths: list[Path], *, loaded_by: str | None = None,
-               fresh: bool = False, names: list[str] | None = None) -> list[LoadReport]:
-    """Load files of one kind: each file is refused whole or loaded as one batch.
+def check_files(db_path: Path, kind: str, paths: list[Path], *, names: list[str] | None = None,
+                mapping: Mapping | None = None, data: list[bytes] | None = None) -> list[LoadReport]:
+    """What loading these files would do, against the database as it is now; writes nothing.
 
-    All files of one call are published together when the call ends; a refused file does not
-    stop the others.
+    The counts (inserted = would be new, updated = would change) and the grouped reasons are
+    those a load right now would report.
     """
-    if kind not in KINDS:
-        raise ValueError(kind)
-    loaded_by = loaded_by or _user()
-    reports: list[LoadReport | None] = []
-    sources: list[RawFile | None] = []
+    reports = []
+    key = privacy.pii_key(Path(db_path))
     for index, path in enumerate(paths):
         name = names[index] if names else Path(path).name
         try:
-            sources.append(read_file(Path(path), kind))
+            source = read_file(Path(path), kind, mapping=mapping, data=data[index] if data else None)
+        except FileRefused as refusal:
+            reports.append(LoadReport(file=name, kind=kind, refused=str(refusal)))
+            continue
+        report = LoadReport(file=name, kind=kind, encoding=source.encoding,
+                            ignored_columns=source.ignored_columns, rows_read=source.frame.height)
+        with _checking_connection(Path(db_path)) as con:
+            staged = stage(source, _registry(con), key)
+            counts = _classify(con, KINDS[kind].table, KINDS[kind].key, staged.good)
+        report.inserted, report.updated, report.unchanged = (counts.get(s, 0) for s in ("new", "changed", "same"))
+        report.rejected, report.duplicates = staged.rejects.height, staged.duplicates
+        report.reasons = reasons_summary(staged.rejects)
+        reports.append(report)
+    return reports
+
+
+def _checking_connection(db_path: Path):
+    """The live database read-only, or an empty in-memory one with the schema if there is none yet."""
+    if db_path.exists():
+        return db.read_only(db_path)
+    con = duckdb.connect()
+    schema.create_all(con)
+    return con
+
+
+def load_files(db_path: Path, kind: str, paths: list[Path], *, loaded_by: str | None = None,
+               fresh: bool = False, names: list[str] | None = None, mapping: Mapping | None = None,
+               data: list[bytes] | None = None,
+               progress: Callable[[float, str], None] | None = None) -> list[LoadReport]:
+    """Load files of one kind: each file is refused whole or loaded as one batch.
+
+    All files of one call are published together when the call ends; a refused file does not
+    stop the others. `data` gives the files' bytes when they are not on disk (uploads);
+    `progress(fraction, message)` is told how far the load has got.
+    """
+    if kind not in KINDS:
+        raise ValueError(kind)
+    tell = progress or (lambda fraction, message: None)
+    loaded_by = loaded_by or _user()
+    reports: list[LoadReport | None] = []
+    sources: list[RawFile | None] = []
+    count = len(paths)
+    for index, path in enumerate(paths):
+        name = names[index] if names else Path(path).name
+        tell(0.3 * index / count, f"读取 {name}")
+        try:
+            sources.append(read_file(Path(path), kind, mapping=mapping, data=data[index] if data else None))
             reports.append(None)
         except FileRefused as refusal:
             sources.append(None)
             reports.append(LoadReport(file=name, kind=kind, refused=str(refusal)))
     if any(source is not None for source in sources):
         key = privacy.pii_key(Path(db_path))
+        tell(0.3, "等待写入(如有其他导入正在进行，将排队)")
         with db.writing(Path(db_path), fresh=fresh) as con:
             for index, source in enumerate(sources):
                 if source is not None:
                     name = names[index] if names else Path(paths[index]).name
+                    tell(0.35 + 0.55 * index / count, f"校验并写入 {name}")
                     reports[index] = load_source(con, source, name, key, loaded_by)
+                    sources[index] = None
+            tell(0.95, "保存")
+    tell(1.0, "完成")
     return reports
 
 

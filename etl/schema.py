@@ -89,7 +89,8 @@ CREATE TABLE IF NOT EXISTS batches (
     rejected INTEGER NOT NULL,
     ignored_columns VARCHAR,
     is_undone BOOLEAN NOT NULL DEFAULT false,
-    undone_at TIMESTAMP
+    undone_at TIMESTAMP,
+    undone_by VARCHAR
 );
 CREATE TABLE IF NOT EXISTS rejects (
     batch_id INTEGER NOT NULL,

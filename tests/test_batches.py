@@ -1,0 +1,164 @@
+"""Load history, rejected rows as CSV, undo, re-check, dry-run checks and column mappings."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from etl.batches import UndoRefused, recheck, rejects_csv, undo
+from etl.db import read_only
+from etl.load import check_files, load_files
+from etl.mapping import Mapping, load_mapping, matching_mappings, save_mapping
+from tests.conftest import FIXTURES, build_fixture_db
+
+TABLES = ["compounds", "appeals", "complaints", "surveys", "scenes",
+          "compounds_history", "appeals_history", "complaints_history", "surveys_history", "scenes_history"]
+
+
+def content(db: Path) -> dict:
+    """Every data table and its history, row for row."""
+    with read_only(db) as con:
+        return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES}
+
+
+def stats_json(db: Path) -> dict:
+    out = subprocess.run([sys.executable, "-m", "etl", "stats", "--json", "--week", "2026-W10", "--db", str(db)],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+UPDATE = ("工单编号,来源渠道,诉求类别,受理时间,街道,首次响应时间,办结时间,群众评价\n"
+          "A4,网格员巡访,市政设施,2026-03-05 10:00,登州街道,2026-03-05 11:00,2026-03-06 09:00,满意\n"
+          "A5,e网通扫码,噪音扰民,2026-03-08 20:00,紫荆山街道,2026-03-08 21:00,2026-03-09 08:00,\n"
+          "N1,城市通,其他,2026-03-06 10:00,登州街道,,,\n")
+
+
+def test_undo_returns_the_database_exactly_to_its_state_before_the_batch(tmp_path):
+    db = build_fixture_db(tmp_path / "undo.duckdb")
+    before, before_stats = content(db), stats_json(db)
+    (report,) = load_files(db, "appeals", [write(tmp_path / "update.csv", UPDATE)])
+    assert (report.inserted, report.updated) == (1, 2)
+    assert stats_json(db)["appeals"] != before_stats["appeals"]
+    result = subprocess.run([sys.executable, "-m", "etl", "undo", str(report.batch_id), "--db", str(db)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "删除 3 行，恢复 2 行旧版本" in result.stdout
+    assert content(db) == before
+    after = stats_json(db)
+    after["scope"].pop("as_of"), before_stats["scope"].pop("as_of")
+    assert after == before_stats
+    history = [json.loads(line) for line in subprocess.run(
+        [sys.executable, "-m", "etl", "history", "--json", "--db", str(db)],
+        check=True, capture_output=True, text=True).stdout.splitlines()]
+    assert history[0]["batch_id"] == report.batch_id and history[0]["undone"] is True
+    assert {"batch_id", "kind", "file", "loaded_at", "rows_read", "inserted", "updated", "rejected",
+            "undone"} <= set(history[0])
+
+
+def test_a_batch_changed_again_later_is_undone_only_after_the_later_one(tmp_path):
+    db = build_fixture_db(tmp_path / "order.duckdb")
+    (first,) = load_files(db, "appeals", [write(tmp_path / "u1.csv", UPDATE)])
+    (second,) = load_files(db, "appeals", [write(tmp_path / "u2.csv", UPDATE.replace("满意", "不满意"))])
+    with pytest.raises(UndoRefused, match=f"批次 {second.batch_id}"):
+        undo(db, first.batch_id)
+    middle = content(db)
+    undo(db, second.batch_id)
+    undo(db, first.batch_id)
+    with pytest.raises(UndoRefused, match="已经撤销"):
+        undo(db, first.batch_id)
+    assert middle != content(db)
+    # Compounds that later rows refer to cannot be taken away from under them.
+    with pytest.raises(UndoRefused):
+        undo(db, 1)
+
+
+def test_rejected_rows_download_for_excel_safely(fixture_db, tmp_path):
+    with read_only(fixture_db) as con:
+        data = rejects_csv(con, 2)
+    assert data.startswith("\ufeff".encode("utf-8"))
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["原文件行号", "拒绝原因", "工单编号", "来源渠道"]
+    assert [r[0] for r in rows[1:]] == ["7", "11", "12", "13", "14"]
+    assert not any(cell in ("张三", "13812345678") for row in rows for cell in row)
+
+
+def test_formula_cells_are_neutralised(tmp_path):
+    db = build_fixture_db(tmp_path / "formula.duckdb")
+    evil = write(tmp_path / "evil.csv", "工单编号,来源渠道,诉求类别,受理时间,街道\n"
+                                        '=HYPERLINK("http://x"),微信群,+cmd,2026-03-05 10:00,@SUM(1)\n')
+    (report,) = load_files(db, "appeals", [evil])
+    result = subprocess.run([sys.executable, "-m", "etl", "rejects", str(report.batch_id), "--out",
+                             str(tmp_path / "r.csv"), "--db", str(db)], check=True, capture_output=True)
+    rows = list(csv.reader(io.StringIO((tmp_path / "r.csv").read_text(encoding="utf-8-sig"))))
+    cells = rows[1]
+    assert cells[2] == "'=HYPERLINK(\"http://x\")" and cells[4] == "'+cmd" and cells[6] == "'@SUM(1)"
+    assert result.returncode == 0
+
+
+def test_recheck_loads_rows_once_the_registry_knows_their_compound(tmp_path):
+    db = build_fixture_db(tmp_path / "recheck.duckdb")
+    load_files(db, "compounds", [write(tmp_path / "c9.csv", "小区编码,小区名称,街道,社区,小区类型\n"
+                                                              "C9,新小区,登州街道,东城社区,学区房\n")])
+    report = recheck(db, 2)
+    # A12 (unknown compound C9) loads now; A9, A10, A11 still fail; the duplicate A6 stays superseded.
+    assert (report.rows_read, report.inserted, report.rejected) == (4, 1, 3)
+    with read_only(db) as con:
+        assert con.execute("SELECT compound_id FROM appeals WHERE appeal_id = 'A12'").fetchall() == [("C9",)]
+        # The old batch still lists what it rejected at the time: nothing is lost.
+        assert con.execute("SELECT count(*) FROM rejects WHERE batch_id = 2").fetchall() == [(5,)]
+
+
+def test_check_reports_what_a_load_would_do_and_writes_nothing(tmp_path):
+    db = build_fixture_db(tmp_path / "check.duckdb")
+    before, identity = content(db), db.stat().st_mtime_ns
+    (report,) = check_files(db, "appeals", [write(tmp_path / "update.csv", UPDATE)])
+    assert (report.inserted, report.updated, report.unchanged, report.rejected) == (1, 2, 0, 0)
+    assert report.batch_id is None
+    assert content(db) == before and db.stat().st_mtime_ns == identity
+    (first_load,) = check_files(tmp_path / "none.duckdb", "compounds", [FIXTURES / "compounds.csv"])
+    assert (first_load.inserted, first_load.rejected) == (4, 1)
+    assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_the_nyc_311_export_loads_through_the_saved_mapping(tmp_path):
+    db = tmp_path / "nyc.duckdb"
+    result = subprocess.run([sys.executable, "-m", "etl", "load", "appeals", str(FIXTURES / "nyc311_2011_sample.csv"),
+                             "--mapping", "nyc311", "--json", "--db", str(db)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    # 15 requests have the borough "Unspecified", which maps to no street.
+    assert (report["rows_read"], report["inserted"], report["rejected"]) == (999, 984, 15)
+    with read_only(db) as con:
+        first = con.execute("SELECT received_at, resolved_at, street, channel FROM appeals "
+                            "WHERE appeal_id = '19937896'").fetchall()
+        open_ones = con.execute("SELECT count(*) FROM appeals WHERE resolved_at IS NULL").fetchall()[0][0]
+    assert first == [(datetime(2011, 3, 1, 14, 27, 57), datetime(2011, 3, 14, 15, 59, 20), "蓬莱阁街道", "12345热线")]
+    assert open_ones == 10
+
+
+def test_mappings_are_saved_as_readable_files_and_offered_for_the_same_headers(tmp_path):
+    mapping = Mapping(kind="appeals", columns={"appeal_id": "单号", "received_at": "时间", "category": "类别",
+                                               "street": "所在街道"},
+                      fixed={"channel": "城市通"}, headers=["单号", "时间", "类别", "所在街道"])
+    path = save_mapping("城市通导出", mapping, folder=tmp_path)
+    assert 'channel = "城市通"' in path.read_text(encoding="utf-8")
+    assert [m.name for m in matching_mappings(["单号", "时间", "类别", "所在街道", "备注"], folder=tmp_path)] == ["城市通导出"]
+    assert matching_mappings(["单号", "时间"], folder=tmp_path) == []
+    db = build_fixture_db(tmp_path / "m.duckdb")
+    extract = write(tmp_path / "city.csv", "单号,时间,类别,所在街道,备注\nM1,2026/3/5 9:00,其他,登州街道,x\n")
+    (report,) = load_files(db, "appeals", [extract], mapping=load_mapping(path))
+    assert (report.inserted, report.rejected) == (1, 0)
+    with read_only(db) as con:
+        assert con.execute("SELECT channel FROM appeals WHERE appeal_id = 'M1'").fetchall() == [("城市通",)]
