@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import polars as pl
 
 from etl.contract import KINDS, NEEDS_COMPOUND, Kind
 from etl.mapping import Mapping
-from etl.settings import MAX_FILE_BYTES
+from etl.settings import MAX_EXPANDED_BYTES, MAX_FILE_BYTES
 
 # The row number a person sees in Excel: the header row is row 1 unless a title row precedes it.
 ROW = "_row"
@@ -93,7 +94,32 @@ def _grid_from_csv(data: bytes) -> tuple[pl.DataFrame, str]:
         raise FileRefused(f"无法按 CSV 格式读取文件：{exc}") from exc
 
 
+def _check_workbook(data: bytes) -> None:
+    """Refuse a workbook whose parts would expand past the size limit (a zip bomb) before any
+    reader inflates it: declared sizes first, then the real inflated bytes, counted as they come."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise FileRefused(f"无法读取 Excel 文件(可能已损坏)：{exc}") from exc
+    if sum(m.file_size for m in members) > MAX_EXPANDED_BYTES:
+        raise FileRefused(f"Excel 文件解压后超过 {MAX_EXPANDED_BYTES // 1048576} MB，已拒绝(可能是压缩炸弹或数据过大，"
+                          "请拆分或另存为 CSV)。")
+    budget = MAX_EXPANDED_BYTES
+    for member in members:
+        try:
+            with archive.open(member) as part:
+                while chunk := part.read(1 << 20):
+                    budget -= len(chunk)
+                    if budget < 0:
+                        raise FileRefused(f"Excel 文件解压后超过 {MAX_EXPANDED_BYTES // 1048576} MB，已拒绝"
+                                          "(文件声明的大小与实际不符)。")
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+            raise FileRefused(f"无法读取 Excel 文件(可能已损坏)：{exc}") from exc
+
+
 def _grid_from_xlsx(data: bytes, sheet: str | None) -> pl.DataFrame:
+    _check_workbook(data)
     try:
         options = {"header_row": None, "dtypes": "string"}
         if sheet:

@@ -18,6 +18,8 @@ TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 # Files larger than this are refused before they are read (issue: data desk limits).
 MAX_FILE_BYTES = int(os.environ.get("DASHBOARD_MAX_FILE_MB", "200")) * 1024 * 1024
+# An .xlsx is a zip: what its parts inflate to is limited too (a zip bomb is refused unread).
+MAX_EXPANDED_BYTES = int(os.environ.get("DASHBOARD_MAX_XLSX_EXPANDED_MB", "1024")) * 1024 * 1024
 
 
 def database_path(explicit: str | os.PathLike | None = None) -> Path:
