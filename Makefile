@@ -26,6 +26,7 @@ system-deps:
 
 run: $(BIN)/.installed
 	@test -f "$(DB)" || $(BIN)/python -m etl demo --db "$(DB)"
+	@$(BIN)/python -m etl user first-run
 	DASHBOARD_DB="$(DB)" $(BIN)/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 
 test: $(BIN)/.installed system-deps

@@ -131,6 +131,57 @@ def _cmd_stats(args) -> int:
     return 0
 
 
+def _cmd_user_add(args) -> int:
+    import getpass
+
+    from etl import audit
+    from etl.accounts import AccountError, add_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("密码：")
+        if getpass.getpass("再输入一次：") != password:
+            print("两次输入的密码不一致。", file=sys.stderr)
+            return 2
+    try:
+        user = add_user(args.name, args.role, password, args.street)
+    except AccountError as exc:
+        print(f"无法添加账号：{exc}", file=sys.stderr)
+        return 2
+    audit.record(database_path(args.db), _os_user(), "user_add", f"{user.name}({user.role} {user.street or ''})")
+    print(f"已添加账号 {user.name}，角色 {user.role}{'，街道 ' + user.street if user.street else ''}。")
+    return 0
+
+
+def _cmd_user_list(args) -> int:
+    from etl.accounts import ROLES, users
+
+    for user in users().values():
+        print(f"{user.name:<20} {user.role:<9} {user.street or '':<8} {ROLES[user.role]}")
+    return 0
+
+
+def _cmd_user_first(args) -> int:
+    from etl.accounts import accounts_path, ensure_first_admin
+
+    created = ensure_first_admin()
+    if created:
+        name, password = created
+        print("=" * 60)
+        print(f"尚无任何账号，已创建管理员账号(只显示这一次，请妥善保存)：")
+        print(f"    账号：{name}    密码：{password}")
+        print(f"账号文件：{accounts_path()}；添加领导账号：python -m etl user add 名称 --role street --street 街道")
+        print("=" * 60)
+    return 0
+
+
+def _os_user() -> str:
+    from etl.load import _user
+
+    return _user()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m etl", description="蓬莱网格治理驾驶舱：数据导入与指标")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -187,6 +238,20 @@ def main(argv: list[str] | None = None) -> int:
     stats.add_argument("--as-of", dest="as_of", help="统计时点，如 2026-03-09T00:00")
     _add_db(stats)
     stats.set_defaults(run=_cmd_stats)
+
+    user = commands.add_parser("user", help="账号管理")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    user_add = user_commands.add_parser("add", help="添加或重设一个账号")
+    user_add.add_argument("name", help="账号名(小写字母、数字)")
+    user_add.add_argument("--role", required=True, choices=["district", "street", "analyst", "admin"])
+    user_add.add_argument("--street", help="street 角色所属街道")
+    user_add.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码(一行)")
+    _add_db(user_add)
+    user_add.set_defaults(run=_cmd_user_add)
+    user_list = user_commands.add_parser("list", help="列出账号")
+    user_list.set_defaults(run=_cmd_user_list)
+    user_first = user_commands.add_parser("first-run", help="没有任何账号时创建管理员并显示一次密码")
+    user_first.set_defaults(run=_cmd_user_first)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl import db, privacy
+from etl import audit, db, privacy
 from etl.contract import KINDS
 from etl.load import LoadReport, load_source
 from etl.read import ROW, RawFile
@@ -109,6 +109,8 @@ def undo(db_path: Path, batch_id: int, *, undone_by: str | None = None) -> dict:
         con.execute("UPDATE batches SET is_undone = true, undone_at = ?, undone_by = ? WHERE batch_id = ?",
                     [local_now(), undone_by, batch_id])
         con.execute("COMMIT")
+    audit.record(Path(db_path), undone_by or "unknown", "undo",
+                 f"批次 {batch_id}({kind})：删除 {removed} 行，恢复 {restored} 行旧版本")
     return {"batch_id": batch_id, "kind": kind, "removed": removed, "restored": restored}
 
 
@@ -132,8 +134,10 @@ def recheck(db_path: Path, batch_id: int, *, loaded_by: str | None = None) -> Lo
         source = _source_from_rejects(kind, rows, file_hash, encoding)
         # A row superseded by a later row of the same file stays superseded.
         source.frame = source.frame.filter(~rows.get_column("reason").str.starts_with("文件内编号重复"))
-        return load_source(con, source, f"{file_name}(重新校验批次 {batch_id})",
-                           privacy.pii_key(Path(db_path)), loaded_by)
+        report = load_source(con, source, f"{file_name}(重新校验批次 {batch_id})",
+                             privacy.pii_key(Path(db_path)), loaded_by)
+    audit.record(Path(db_path), loaded_by or "unknown", "recheck", report.summary_zh())
+    return report
 
 
 def _source_from_rejects(kind, rows: pl.DataFrame, file_hash: str, encoding: str | None) -> RawFile:

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl import db, privacy, schema
+from etl import audit, db, privacy, schema
 from etl.contract import KINDS
 from etl.mapping import Mapping
 from etl.read import FileRefused, RawFile, read_file
@@ -208,6 +208,8 @@ def load_files(db_path: Path, kind: str, paths: list[Path], *, loaded_by: str | 
                     reports[index] = load_source(con, source, name, key, loaded_by)
                     sources[index] = None
             tell(0.95, "保存")
+    for report in reports:
+        audit.record(Path(db_path), loaded_by, "load", report.summary_zh())
     tell(1.0, "完成")
     return reports
 

@@ -1,0 +1,165 @@
+"""Accounts, roles and what each role may do; passwords are kept only as argon2id hashes.
+
+Accounts live in a TOML file outside the repository's tracked files (default
+`.streamlit/accounts.toml`, or DASHBOARD_ACCOUNTS), written by `python -m etl user add`:
+
+    [users.dengzhou]
+    role = "street"
+    street = "登州街道"
+    password_hash = "$argon2id$v=19$..."
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomli_w
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from filelock import FileLock
+
+from etl.settings import ROOT, reference
+
+ROLES = {
+    "district": "区级领导(全部街道，只读)",
+    "street": "街道领导(本街道，只读)",
+    "analyst": "数据专员(全部街道，可导入/撤销数据)",
+    "admin": "管理员(账号管理，并可导入数据)",
+}
+# What a role may do beyond reading the pages.
+MAY_LOAD = {"analyst", "admin"}
+MAY_ADMINISTER = {"admin"}
+USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-.")
+MIN_PASSWORD = 10
+
+HASHER = PasswordHasher()
+
+
+class AccountError(ValueError):
+    """An account that cannot be made or used as asked; the message is in Chinese."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    street: str | None = None
+
+    @property
+    def may_load(self) -> bool:
+        return self.role in MAY_LOAD
+
+    @property
+    def may_administer(self) -> bool:
+        return self.role in MAY_ADMINISTER
+
+    @property
+    def scope_street(self) -> str | None:
+        """The one street this user may see, or None for all streets."""
+        return self.street if self.role == "street" else None
+
+
+def accounts_path() -> Path:
+    return Path(os.environ.get("DASHBOARD_ACCOUNTS", ROOT / ".streamlit" / "accounts.toml"))
+
+
+def _read(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    with open(path, "rb") as f:
+        return tomllib.load(f).get("users", {})
+
+
+def users(path: Path | None = None) -> dict[str, User]:
+    """Every account (without its hash)."""
+    return {name: User(name, entry["role"], entry.get("street")) for name, entry in _read(path or accounts_path()).items()}
+
+
+def add_user(name: str, role: str, password: str, street: str | None = None, path: Path | None = None) -> User:
+    """Create or replace an account (its password hashed with argon2id)."""
+    path = path or accounts_path()
+    if not name or set(name) - USERNAME_CHARS or len(name) > 32:
+        raise AccountError("账号名只能由小写字母、数字、下划线、连字符和点组成(最多 32 个字符)。")
+    if role not in ROLES:
+        raise AccountError(f"未知角色：{role}(可选：{'、'.join(ROLES)})")
+    if role == "street":
+        if street not in reference()["streets"]:
+            raise AccountError(f"街道账号必须指定一个街道(可选：{'、'.join(reference()['streets'])})")
+    elif street:
+        raise AccountError("只有 street 角色的账号才指定街道。")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"密码至少 {MIN_PASSWORD} 个字符。")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        entries = _read(path)
+        entries[name] = {"role": role, "password_hash": HASHER.hash(password), **({"street": street} if street else {})}
+        temporary = path.with_name(path.name + ".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            tomli_w.dump({"users": entries}, f)
+        os.replace(temporary, path)
+    return User(name, role, street)
+
+
+def ensure_first_admin(path: Path | None = None) -> tuple[str, str] | None:
+    """With no account at all, create `admin` with a random password and return (name, password)
+    so the person who started the dashboard can sign in; otherwise None."""
+    path = path or accounts_path()
+    if users(path):
+        return None
+    password = secrets.token_urlsafe(12)
+    add_user("admin", "admin", password, path=path)
+    return "admin", password
+
+
+class Throttle:
+    """Slows down a burst of wrong passwords for one account: after FREE failures within WINDOW
+    seconds, each further attempt must wait 2, 4, 8 … seconds (at most MAX_WAIT)."""
+
+    FREE, WINDOW, MAX_WAIT = 3, 900, 300
+
+    def __init__(self):
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def wait_seconds(self, name: str, now: float | None = None) -> float:
+        now = now or time.time()
+        with self._lock:
+            recent = [t for t in self._failures.get(name, []) if now - t < self.WINDOW]
+            self._failures[name] = recent
+            if len(recent) < self.FREE:
+                return 0.0
+            wait = min(2.0 ** (len(recent) - self.FREE + 1), self.MAX_WAIT)
+            return max(0.0, recent[-1] + wait - now)
+
+    def failed(self, name: str, now: float | None = None) -> None:
+        with self._lock:
+            self._failures.setdefault(name, []).append(now or time.time())
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._failures.pop(name, None)
+
+
+def authenticate(name: str, password: str, throttle: Throttle, path: Path | None = None) -> User:
+    """The user, or AccountError with a message that does not tell which part was wrong."""
+    wait = throttle.wait_seconds(name)
+    if wait > 0:
+        raise AccountError(f"密码错误次数过多，请 {int(wait) + 1} 秒后再试。")
+    entry = _read(path or accounts_path()).get(name)
+    try:
+        if entry is None:
+            HASHER.hash(password)  # the same work as a real check: timing does not reveal names
+            raise VerificationError()
+        HASHER.verify(entry["password_hash"], password)
+    except (VerificationError, InvalidHashError) as exc:
+        throttle.failed(name)
+        raise AccountError("账号或密码错误。") from exc
+    throttle.succeeded(name)
+    return User(name, entry["role"], entry.get("street"))

@@ -1,0 +1,46 @@
+"""The audit log: sign-ins, loads and undos, with who and when.
+
+It is a small SQLite file beside the database (`<db>.audit.sqlite`), not a table of the
+DuckDB file: the dashboard records a sign-in while loads may be publishing a new database file,
+and SQLite takes concurrent appends from several processes safely.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+from etl.settings import local_now
+
+EVENTS = {"sign_in": "登录", "sign_in_failed": "登录失败", "sign_out": "退出", "load": "导入",
+          "undo": "撤销", "recheck": "重新校验", "user_add": "新增账号"}
+
+
+def audit_path(db_path: Path) -> Path:
+    return Path(db_path).with_name(Path(db_path).name + ".audit.sqlite")
+
+
+def _connect(db_path: Path) -> sqlite3.Connection:
+    path = audit_path(db_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path, timeout=30)
+    con.execute("CREATE TABLE IF NOT EXISTS audit (at TEXT NOT NULL, who TEXT NOT NULL, event TEXT NOT NULL, "
+                "detail TEXT NOT NULL DEFAULT '')")
+    return con
+
+
+def record(db_path: Path, who: str, event: str, detail: str = "") -> None:
+    if event not in EVENTS:
+        raise ValueError(event)
+    with closing(_connect(db_path)) as con, con:
+        con.execute("INSERT INTO audit VALUES (?, ?, ?, ?)", [local_now().isoformat(sep=" "), who, event, detail])
+
+
+def entries(db_path: Path, limit: int = 500) -> list[dict]:
+    """The newest entries first, with the event's Chinese name."""
+    if not audit_path(db_path).exists():
+        return []
+    with closing(_connect(db_path)) as con:
+        rows = con.execute("SELECT at, who, event, detail FROM audit ORDER BY rowid DESC LIMIT ?", [limit]).fetchall()
+    return [{"at": at, "who": who, "event": EVENTS.get(event, event), "detail": detail} for at, who, event, detail in rows]
