@@ -1,0 +1,506 @@
+"""Figure builders: polars frames in, plotly figures (or a pydeck Deck) out, no Streamlit.
+
+Conventions on every chart: Chinese axis titles, legends and tooltips; rates drawn on 0–100 %
+axes and printed as percentages; the six compound types and the six scene types always in the
+colours of one palette keyed by the reference lists (data/reference.toml); charts carry no title
+of their own (the page's subheader names them) so nothing overlaps.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import plotly.graph_objects as go
+import polars as pl
+import pydeck as pdk
+from plotly.subplots import make_subplots
+
+from dashboard import format as fmt
+from etl.settings import reference
+
+FONT = "WenQuanYi Micro Hei, Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
+
+# One palette: the first six colours go to the compound types, the next six to the scene types,
+# in the order of the reference lists.
+PALETTE = (
+    "#d1495b",  # 老旧小区
+    "#2e6fba",  # 学区房
+    "#3f9c5a",  # 商品房小区
+    "#f08a24",  # 回迁安置小区
+    "#8e5fb0",  # 单位家属院
+    "#8c6d4f",  # 开放式楼院
+    "#e0a912",  # 邻里
+    "#1fa6a0",  # 健康
+    "#e377c2",  # 就业
+    "#33508f",  # 教育
+    "#7fb13d",  # 低碳
+    "#6b6f8f",  # 智慧
+)
+OTHER = "#9aa5b1"
+PRIMARY = "#2e6fba"
+SECONDARY = "#f0a23b"
+GOOD = "#2e8540"
+BAD = "#c62828"
+MUTED = "#b0bec5"
+LEVEL_COLOURS = {"小区": "#2e8540", "社区": "#2e6fba", "街道": "#f0a23b", "区": "#c62828", "未注明": OTHER}
+
+
+def compound_type_colours() -> dict[str, str]:
+    return dict(zip(reference()["compound_types"], PALETTE[:6]))
+
+
+def scene_type_colours() -> dict[str, str]:
+    return dict(zip(reference()["scene_types"], PALETTE[6:12]))
+
+
+def colour_of(kind: str, key: str | None) -> str:
+    """The colour of a compound type (kind='compound') or scene type (kind='scene')."""
+    table = compound_type_colours() if kind == "compound" else scene_type_colours()
+    return table.get(key, OTHER)
+
+
+def _rgb(hex_colour: str) -> list[int]:
+    hex_colour = hex_colour.lstrip("#")
+    return [int(hex_colour[i:i + 2], 16) for i in (0, 2, 4)]
+
+
+def _layout(fig: go.Figure, *, height: int = 340, legend: bool = True) -> go.Figure:
+    fig.update_layout(
+        height=height,
+        margin=dict(l=8, r=16, t=36 if legend else 12, b=8),
+        font=dict(family=FONT, size=13),
+        hoverlabel=dict(font=dict(family=FONT)),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0, title_text=""),
+        showlegend=legend,
+        separators=".,",
+    )
+    return fig
+
+
+def _none(values):
+    return [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values]
+
+
+def week_labels(trend: pl.DataFrame) -> list[str]:
+    """A week reads as its Monday, '11-16'; the ISO label ('2026-W47') stays in the tooltip."""
+    return [f"{monday:%m-%d}" for monday in trend["week_start"].to_list()]
+
+
+def _bar_height(n: int, per: int = 30, minimum: int = 220, extra: int = 70) -> int:
+    return max(minimum, extra + per * n)
+
+
+# ---------------------------------------------------------------- appeals
+
+def weekly_trend(trend: pl.DataFrame) -> go.Figure:
+    """Appeals received per week (bars) with the response, resolution and satisfaction rates (lines)."""
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    weeks, iso = week_labels(trend), trend["week"].to_list()
+    fig.add_bar(x=weeks, y=trend["received"].to_list(), name="受理量", marker_color=MUTED, customdata=iso,
+                hovertemplate="%{customdata}(%{x} 起)<br>受理量 %{y:,} 件<extra></extra>")
+    for column, name, colour in (("response_rate", "响应率", SECONDARY), ("resolution_rate", "办结率", PRIMARY),
+                                 ("satisfaction_rate", "满意率", GOOD)):
+        fig.add_scatter(x=weeks, y=_none(trend[column].to_list()), name=name, mode="lines+markers",
+                        line=dict(color=colour, width=2), connectgaps=False, customdata=iso,
+                        hovertemplate=f"%{{customdata}}(%{{x}} 起)<br>{name} %{{y:.1%}}<extra></extra>",
+                        secondary_y=True)
+    fig.update_yaxes(title_text="受理量(件)", rangemode="tozero", secondary_y=False)
+    fig.update_yaxes(title_text="比率", tickformat=".0%", range=[0, 1.05], dtick=0.25, secondary_y=True,
+                     showgrid=False)
+    fig.update_xaxes(title_text="周(周一日期)", type="category")
+    return _layout(fig, height=340)
+
+
+def street_ranking(ranking: pl.DataFrame) -> go.Figure:
+    """The streets by composite score, best on top; the best marked 红榜, the worst 黑榜.
+
+    Each bar carries its street as custom data, so a click can narrow the view to it. Streets with
+    no score (nothing evaluated yet) are left out of the chart.
+    """
+    scored = ranking.filter(pl.col("composite").is_not_null()).sort("composite", "street", descending=[True, False])
+    streets = scored["street"].to_list()
+    scores = scored["composite"].to_list()
+    colours, texts = [], []
+    for index, value in enumerate(scores):
+        if index == 0 and len(scores) > 1:
+            colours.append(GOOD)
+            texts.append(f"红榜 {fmt.score(value)}")
+        elif index == len(scores) - 1 and len(scores) > 1:
+            colours.append(BAD)
+            texts.append(f"黑榜 {fmt.score(value)}")
+        else:
+            colours.append(PRIMARY)
+            texts.append(fmt.score(value))
+    custom = [[s, fmt.percent(r), fmt.percent(o), fmt.percent(v), n]
+              for s, r, o, v, n in zip(streets, scored["response_rate"].to_list(),
+                                       scored["resolution_rate"].to_list(),
+                                       scored["satisfaction_score"].to_list(), scored["received"].to_list())]
+    fig = go.Figure(go.Bar(
+        x=[v * 100 for v in scores], y=streets, orientation="h", marker_color=colours, text=texts,
+        textposition="outside", cliponaxis=False, customdata=custom,
+        hovertemplate=("%{y}<br>综合得分 %{x:.1f}<br>响应率 %{customdata[1]} · 办结率 %{customdata[2]}"
+                       "<br>满意度得分 %{customdata[3]} · 受理 %{customdata[4]:,} 件<extra>点击查看该街道</extra>"),
+    ))
+    fig.update_xaxes(title_text="综合得分(百分制)", range=[0, 118])
+    fig.update_yaxes(autorange="reversed", title_text="")
+    return _layout(fig, height=_bar_height(len(streets), per=40), legend=False)
+
+
+RATE_LABELS = {"response_rate": "响应率", "resolution_rate": "办结率", "on_time_rate": "按时办结率",
+               "feedback_rate": "3日反馈率", "satisfaction_rate": "满意率"}
+RATE_COLOURS = {"response_rate": SECONDARY, "resolution_rate": PRIMARY, "on_time_rate": "#6c8ebf",
+                "feedback_rate": "#8e5fb0", "satisfaction_rate": GOOD}
+
+
+def rates_by(frame: pl.DataFrame, dimension: str,
+             rates: tuple[str, ...] = ("response_rate", "resolution_rate", "on_time_rate", "satisfaction_rate"),
+             ) -> go.Figure:
+    """Grouped horizontal bars of appeal rates for each street / community / channel / category;
+    each bar carries the dimension value as custom data."""
+    keys = [k if k is not None else "未注明" for k in frame[dimension].to_list()]
+    received = frame["received"].to_list()
+    fig = go.Figure()
+    for rate in rates:
+        values = _none(frame[rate].to_list())
+        fig.add_bar(
+            y=keys, x=values, name=RATE_LABELS[rate], orientation="h", marker_color=RATE_COLOURS[rate],
+            customdata=[[k, n] for k, n in zip(keys, received)],
+            hovertemplate=f"%{{y}}<br>{RATE_LABELS[rate]} %{{x:.1%}}<br>受理 %{{customdata[1]:,}} 件<extra></extra>",
+        )
+    fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05)
+    fig.update_xaxes(tickformat=".0%", range=[0, 1.02], title_text="")
+    fig.update_yaxes(autorange="reversed", title_text="", type="category")
+    return _layout(fig, height=_bar_height(len(keys), per=22 * len(rates) // 2 + 14))
+
+
+def funnel(steps: pl.DataFrame) -> go.Figure:
+    """The five-step flow as a funnel; each step's label carries its median hours."""
+    labels = []
+    for label, hours in zip(steps["label"].to_list(), steps["median_hours"].to_list()):
+        labels.append(label if label == "受理" else
+                      f"{label}<br><span style='font-size:11px;color:#607d8b'>中位 {fmt.hours(hours)}</span>")
+    texts = [f"{fmt.count(n)} 件 · {fmt.percent(s)}" for n, s in zip(steps["reached"].to_list(),
+                                                                        steps["share"].to_list())]
+    fig = go.Figure(go.Funnel(
+        y=labels, x=steps["reached"].to_list(), text=texts, textinfo="text", textposition="inside",
+        marker=dict(color=[MUTED, "#7aa6d8", SECONDARY, PRIMARY, GOOD, "#33508f"][:steps.height]),
+        connector=dict(line=dict(color="#cfd8dc"), fillcolor="#eceff1"),
+        hovertemplate="%{y}<br>%{text}<extra></extra>",
+    ))
+    fig.update_yaxes(title_text="")
+    return _layout(fig, height=360, legend=False)
+
+
+def rule_123(summary: dict) -> go.Figure:
+    """The “123” rule: 1日受理率, 2日办结率 and 3日反馈率 as bars on a 0–100 % axis."""
+    names = ["1日受理率(响应)", "2日办结率(按时办结)", "3日反馈率"]
+    values = [summary.get("response_rate"), summary.get("on_time_rate"), summary.get("feedback_rate")]
+    colours = [GOOD if v is not None and v >= 0.9 else (SECONDARY if v is not None and v >= 0.75 else BAD)
+               for v in values]
+    fig = go.Figure(go.Bar(
+        x=_none(values), y=names, orientation="h", marker_color=colours,
+        text=[fmt.percent(v) for v in values], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}<br>%{text}<extra></extra>",
+    ))
+    fig.update_xaxes(tickformat=".0%", range=[0, 1.2], title_text="")
+    fig.update_yaxes(autorange="reversed", title_text="")
+    return _layout(fig, height=220, legend=False).update_layout(margin_r=56)
+
+
+def backlog(buckets: pl.DataFrame) -> go.Figure:
+    """Open appeals by age; buckets past the 48 h limit in red."""
+    colours = [BAD if overdue else PRIMARY for overdue in buckets["overdue"].to_list()]
+    fig = go.Figure(go.Bar(
+        x=buckets["bucket"].to_list(), y=buckets["open"].to_list(), marker_color=colours,
+        text=[fmt.count(n) for n in buckets["open"].to_list()], textposition="outside", cliponaxis=False,
+        hovertemplate="已受理 %{x}<br>未办结 %{y:,} 件<extra></extra>",
+    ))
+    fig.update_xaxes(title_text="已受理时长", type="category")
+    fig.update_yaxes(title_text="未办结(件)", rangemode="tozero")
+    return _layout(fig, height=300, legend=False)
+
+
+# ---------------------------------------------------------------- generic bars
+
+def bars(frame: pl.DataFrame, category: str, value: str, *, percent: bool = False, value_label: str = "",
+         colours: list[str] | None = None, colour: str = PRIMARY, custom: str | None = None,
+         hover_extra: list[tuple[str, str]] | None = None, horizontal: bool = True, sort: bool = False,
+         height: int | None = None, text: list[str] | None = None) -> go.Figure:
+    """One bar per row: `category` on one axis, `value` on the other (percent axis if `percent`).
+
+    `custom` names a column passed as the first custom-data field (for click selection);
+    `hover_extra` adds (label, column) lines to the tooltip, formatted as the column reads.
+    """
+    if sort:
+        frame = frame.sort(value, descending=True, nulls_last=True)
+    cats = [c if c is not None else "未注明" for c in frame[category].to_list()]
+    values = _none(frame[value].to_list())
+    extra = hover_extra or []
+    customdata = []
+    for i in range(frame.height):
+        row = [frame[custom][i] if custom else cats[i]]
+        for _, column in extra:
+            cell = frame[column][i]
+            row.append(_hover_value(column, cell))
+        customdata.append(row)
+    value_fmt = ".1%" if percent else ",.4~g"
+    hover = f"%{{{'y' if horizontal else 'x'}}}<br>{value_label} %{{{'x' if horizontal else 'y'}:{value_fmt}}}"
+    hover += "".join(f"<br>{label} %{{customdata[{i}]}}" for i, (label, _) in enumerate(extra, start=1))
+    texts = text if text is not None else [fmt.percent(v) if percent else _short(v) for v in values]
+    trace = go.Bar(
+        x=values if horizontal else cats, y=cats if horizontal else values,
+        orientation="h" if horizontal else "v", marker_color=colours or colour, customdata=customdata,
+        text=texts, textposition="outside", cliponaxis=False, hovertemplate=hover + "<extra></extra>",
+    )
+    fig = go.Figure(trace)
+    value_axis = dict(title_text=value_label, rangemode="tozero")
+    top = max([v for v in values if v is not None] or [0])
+    if percent:
+        # Low rates (coverage of a week, say) get an axis that shows their differences.
+        value_axis.update(tickformat=".0%", range=[0, 1.15] if top >= 0.5 else [0, max(top, 0.05) * 1.3])
+    else:
+        value_axis.update(range=[0, top * 1.18 if top else 1])
+    if horizontal:
+        fig.update_xaxes(**value_axis)
+        fig.update_yaxes(autorange="reversed", title_text="", type="category")
+        height = height or _bar_height(len(cats))
+    else:
+        fig.update_yaxes(**value_axis)
+        fig.update_xaxes(title_text="", type="category", tickangle=0 if len(cats) <= 8 else -35)
+        height = height or 320
+    return _layout(fig, height=height, legend=False)
+
+
+def _short(value) -> str:
+    if value is None:
+        return fmt.DASH
+    if isinstance(value, float) and not float(value).is_integer():
+        return fmt.decimal(value, 2)
+    return fmt.count(value)
+
+
+def _hover_value(column: str, cell) -> str:
+    if isinstance(cell, bool):
+        return fmt.yes_no(cell)
+    if column.endswith("rate") or column in ("share", "coverage", "three_party_share"):
+        return fmt.percent(cell)
+    if column.startswith("median_days"):
+        return fmt.days(cell)
+    if isinstance(cell, float):
+        return fmt.decimal(cell, 2)
+    if isinstance(cell, int):
+        return fmt.count(cell)
+    return fmt.DASH if cell is None else str(cell)
+
+
+# ---------------------------------------------------------------- property
+
+def _donut_layout(fig: go.Figure) -> go.Figure:
+    """Donuts: slice labels inside (too small a slice hides its label: the legend and the tooltip
+    still name it), the legend below so nothing overlaps the ring."""
+    _layout(fig, height=340)
+    fig.update_layout(uniformtext_minsize=11, uniformtext_mode="hide", margin=dict(t=8, b=8),
+                      legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="center", x=0.5))
+    return fig
+
+
+def level_mix(levels: pl.DataFrame) -> go.Figure:
+    """Complaints by handling level (小区 / 社区 / 街道 / 区) as a donut; the 小区 slice's tooltip
+    says how many went through a 三方办 meeting."""
+    shown = levels.filter(pl.col("complaints") > 0)
+    labels = shown["level"].to_list()
+    fig = go.Figure(go.Pie(
+        labels=[f"{label}级" if label != "未注明" else label for label in labels],
+        values=shown["complaints"].to_list(), hole=0.5, sort=False, direction="clockwise",
+        marker=dict(colors=[LEVEL_COLOURS.get(label, OTHER) for label in labels]),
+        customdata=[[fmt.count(t), fmt.percent(r)] for t, r in zip(shown["three_party"].to_list(),
+                                                                   shown["resolution_rate"].to_list())],
+        texttemplate="%{label}<br>%{percent:.1%}", textposition="inside", insidetextorientation="horizontal",
+        hovertemplate="%{label}处置 %{value:,} 件(%{percent:.1%})<br>其中三方办 %{customdata[0]} 件"
+                      "<br>解决率 %{customdata[1]}<extra></extra>",
+    ))
+    return _donut_layout(fig)
+
+
+def key_target_trend(monthly: pl.DataFrame, since: date | None) -> go.Figure:
+    """Complaints per 100 households each month: key targets against the other compounds, with
+    the targeting date marked."""
+    fig = go.Figure()
+    for group, colour in (("重点整治小区", BAD), ("其他小区", PRIMARY)):
+        part = monthly.filter(pl.col("group") == group)
+        fig.add_scatter(
+            x=[m.strftime("%Y-%m") for m in part["month"].to_list()],
+            y=_none(part["complaints_per_100_households"].to_list()), name=group, mode="lines+markers",
+            line=dict(color=colour, width=2),
+            customdata=part["complaints"].to_list(),
+            hovertemplate=f"%{{x}}<br>{group}<br>每百户投诉 %{{y:.2f}}<br>投诉 %{{customdata:,}} 件<extra></extra>",
+        )
+    months = [m.strftime("%Y-%m") for m in monthly["month"].unique(maintain_order=True).to_list()]
+    if since is not None:
+        label = since.strftime("%Y-%m")
+        if label in months:
+            fig.add_vline(x=months.index(label), line_dash="dash", line_color="#546e7a")
+            fig.add_annotation(x=months.index(label), y=1, yref="paper", text=f"整治起始 {since.isoformat()}",
+                               showarrow=False, xanchor="left", yanchor="bottom", font=dict(size=12))
+    fig.update_xaxes(title_text="月份", type="category", categoryorder="array", categoryarray=months)
+    fig.update_yaxes(title_text="每百户投诉量", rangemode="tozero")
+    return _layout(fig, height=320)
+
+
+# ---------------------------------------------------------------- compounds
+
+def type_donut(types: pl.DataFrame, value: str = "compounds") -> go.Figure:
+    """The six compound types as a donut of compounds (or households), in the type colours."""
+    labels = types["compound_type"].to_list()
+    label = "小区数" if value == "compounds" else "户数"
+    fig = go.Figure(go.Pie(
+        labels=labels, values=types[value].to_list(), hole=0.5, sort=False, direction="clockwise",
+        marker=dict(colors=[colour_of("compound", t) for t in labels]),
+        texttemplate="%{label}<br>%{value:,}", textposition="inside", insidetextorientation="horizontal",
+        hovertemplate=f"%{{label}}<br>{label} %{{value:,}}(%{{percent:.1%}})<extra></extra>",
+    ))
+    return _donut_layout(fig)
+
+
+def types_by_street(by_street: pl.DataFrame, value: str = "compounds") -> go.Figure:
+    """Stacked bars: per street, its compounds (or households) of each type, in the type colours."""
+    streets = by_street["street"].unique(maintain_order=True).to_list()
+    label = "小区数" if value == "compounds" else "户数"
+    fig = go.Figure()
+    for compound_type in reference()["compound_types"]:
+        part = by_street.filter(pl.col("compound_type") == compound_type)
+        if part.is_empty():
+            continue
+        fig.add_bar(x=part[value].to_list(), y=part["street"].to_list(), name=compound_type, orientation="h",
+                    marker_color=colour_of("compound", compound_type), customdata=part["street"].to_list(),
+                    hovertemplate=f"%{{y}} · {compound_type}<br>{label} %{{x:,}}<extra></extra>")
+    fig.update_layout(barmode="stack", legend_traceorder="normal")
+    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=streets, title_text="")
+    fig.update_xaxes(title_text=label)
+    return _layout(fig, height=_bar_height(len(streets), per=42, extra=90))
+
+
+MAP_MEASURES = {
+    "appeals": ("诉求量", "件"),
+    "complaints_per_100_households": ("每百户投诉量", ""),
+    "survey_satisfaction_rate": ("测评满意率", "%"),
+}
+
+
+def compound_map(compounds: pl.DataFrame, measure: str = "appeals") -> pdk.Deck:
+    """The compounds on a map, coloured by type and sized by `measure`; a tooltip names each one.
+
+    Compounds without coordinates are left out (the page says how many). For the satisfaction rate
+    the lowest rates are drawn largest, so problems stand out whatever the measure.
+    """
+    located = compounds.filter(pl.col("longitude").is_not_null() & pl.col("latitude").is_not_null())
+    values = located[measure].to_list()
+    present = [v for v in values if v is not None]
+    top = max(present) if present else 0
+    records = []
+    for row, value in zip(located.to_dicts(), values):
+        if measure == "survey_satisfaction_rate":
+            weight = None if value is None else 1 - value
+        else:
+            weight = None if value is None or not top else value / top
+        radius = 25 + (110 * math.sqrt(weight) if weight else 0)
+        records.append({
+            "name": row["name"], "compound_id": row["compound_id"], "street": row["street"],
+            "community": row["community"], "type": row["compound_type"],
+            "households": fmt.count(row["households"]), "appeals": fmt.count(row["appeals"]),
+            "per100": fmt.decimal(row["complaints_per_100_households"], 2),
+            "satisfaction": fmt.percent(row["survey_satisfaction_rate"]),
+            "key": "重点整治小区" if row["is_key_target"] else "",
+            "lon": row["longitude"], "lat": row["latitude"], "radius": radius,
+            "colour": _rgb(colour_of("compound", row["compound_type"])) + [200],
+        })
+    lon = sum(r["lon"] for r in records) / len(records) if records else 120.76
+    lat = sum(r["lat"] for r in records) / len(records) if records else 37.81
+    layer = pdk.Layer(
+        "ScatterplotLayer", data=records, get_position=["lon", "lat"], get_radius="radius",
+        get_fill_color="colour", get_line_color=[255, 255, 255], line_width_min_pixels=1, stroked=True,
+        pickable=True, radius_min_pixels=3, radius_max_pixels=40, id="compounds",
+    )
+    tooltip = {
+        "html": "<b>{name}</b> {key}<br/>{street} · {community}<br/>类型：{type} · 户数：{households}"
+                "<br/>诉求：{appeals} 件 · 每百户投诉：{per100}<br/>测评满意率：{satisfaction}",
+        "style": {"fontFamily": FONT, "fontSize": "13px"},
+    }
+    return pdk.Deck(layers=[layer], initial_view_state=pdk.ViewState(longitude=lon, latitude=lat, zoom=12.3),
+                    tooltip=tooltip, map_provider="carto", map_style="light")
+
+
+def compound_history(history: pl.DataFrame) -> go.Figure:
+    """One compound month by month: appeals, complaints and events (bars) and the survey
+    satisfaction rate (line)."""
+    months = [m.strftime("%Y-%m") for m in history["month"].to_list()]
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    for column, name, colour in (("appeals", "诉求", PRIMARY), ("complaints", "物业投诉", BAD),
+                                 ("events", "服务活动", PALETTE[6])):
+        fig.add_bar(x=months, y=history[column].to_list(), name=name, marker_color=colour,
+                    hovertemplate=f"%{{x}}<br>{name} %{{y:,}}<extra></extra>")
+    fig.add_scatter(x=months, y=_none(history["survey_satisfaction_rate"].to_list()), name="测评满意率",
+                    mode="lines+markers", line=dict(color=GOOD, width=2), secondary_y=True,
+                    customdata=history["survey_answers"].to_list(),
+                    hovertemplate="%{x}<br>测评满意率 %{y:.1%}<br>答卷 %{customdata:,} 份<extra></extra>")
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title_text="月份", type="category")
+    fig.update_yaxes(title_text="件 / 场", rangemode="tozero", secondary_y=False)
+    fig.update_yaxes(title_text="满意率", tickformat=".0%", range=[0, 1.05], dtick=0.25, showgrid=False,
+                     secondary_y=True)
+    return _layout(fig, height=320)
+
+
+# ---------------------------------------------------------------- surveys
+
+def survey_trend(trend: pl.DataFrame) -> go.Figure:
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    weeks = week_labels(trend)
+    fig.add_bar(x=weeks, y=trend["answers"].to_list(), name="答卷数", marker_color=MUTED,
+                hovertemplate="%{x}<br>答卷 %{y:,} 份<extra></extra>")
+    fig.add_scatter(x=weeks, y=_none(trend["satisfaction_rate"].to_list()), name="满意率", mode="lines+markers",
+                    line=dict(color=GOOD, width=2), secondary_y=True,
+                    customdata=[fmt.decimal(v, 2) for v in trend["average_score"].to_list()],
+                    hovertemplate="%{x}<br>满意率 %{y:.1%}<br>平均分 %{customdata}<extra></extra>")
+    fig.update_yaxes(title_text="答卷(份)", rangemode="tozero", secondary_y=False)
+    fig.update_yaxes(title_text="满意率", tickformat=".0%", range=[0, 1.05], dtick=0.25, showgrid=False,
+                     secondary_y=True)
+    fig.update_xaxes(title_text="周(周一日期)", type="category")
+    return _layout(fig, height=320)
+
+
+# ---------------------------------------------------------------- scenes
+
+def scene_types(by_type: pl.DataFrame, value: str = "attendance") -> go.Figure:
+    """The six scene types in their colours: attendance (or events), with events and 一老一小 in the tooltip."""
+    labels = {"attendance": "参与人次", "events": "活动场次", "old_young": "一老一小人次"}
+    return bars(by_type, "scene_type", value, value_label=labels[value],
+                colours=[colour_of("scene", t) for t in by_type["scene_type"].to_list()],
+                hover_extra=[("活动场次", "events"), ("参与人次", "attendance"), ("一老一小人次", "old_young")],
+                horizontal=False, height=300)
+
+
+def top_scenes(scenes: pl.DataFrame) -> go.Figure:
+    labels = [f"{name}({kind})" for name, kind in zip(scenes["scene_name"].to_list(), scenes["scene_type"].to_list())]
+    frame = scenes.with_columns(pl.Series("label", labels))
+    return bars(frame, "label", "attendance", value_label="参与人次",
+                colours=[colour_of("scene", t) for t in scenes["scene_type"].to_list()],
+                hover_extra=[("活动场次", "events"), ("覆盖小区", "compounds"), ("一老一小人次", "old_young")])
+
+
+def scene_mix_by(by: pl.DataFrame, category: str) -> go.Figure:
+    """Stacked bars of attendance per street (or compound type), split by scene type."""
+    cats = by[category].unique(maintain_order=True).to_list()
+    fig = go.Figure()
+    for scene_type in reference()["scene_types"]:
+        part = by.filter(pl.col("scene_type") == scene_type)
+        if part.is_empty():
+            continue
+        fig.add_bar(x=part["attendance"].to_list(), y=part[category].to_list(), name=scene_type, orientation="h",
+                    marker_color=colour_of("scene", scene_type),
+                    hovertemplate=f"%{{y}} · {scene_type}<br>参与人次 %{{x:,}}<extra></extra>")
+    fig.update_layout(barmode="stack", legend_traceorder="normal")
+    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=cats, title_text="")
+    fig.update_xaxes(title_text="参与人次")
+    return _layout(fig, height=_bar_height(len(cats), per=40, extra=90))

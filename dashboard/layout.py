@@ -1,0 +1,214 @@
+"""What every page shares on screen: the page start, header, KPI cards, tables, empty states,
+the demo banner, the data-freshness footer and the message shown when there is no database."""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import polars as pl
+import streamlit as st
+
+from dashboard import data, state
+from dashboard import format as fmt
+from dashboard.state import Filters
+from etl.settings import reference
+
+FEEDS = (("compounds", "小区台账"), ("appeals", "诉求工单"), ("complaints", "物业投诉"),
+         ("surveys", "满意度测评"), ("scenes", "服务场景"))
+
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def page_start() -> None:
+    """First call of every page script.
+
+    Streamlit still treats an app with a `pages/` folder as an old-style multipage app until
+    app.py's st.navigation has run once in the process; a first request straight to a page URL
+    (or AppTest.switch_page) then runs the page file without app.py, i.e. without the sidebar
+    filters. If that happened, switch the old mode off and rerun through app.py.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the old mode: nothing to undo
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def header(title: str, filters: Filters, note: str | None = None) -> None:
+    st.title(title)
+    st.caption(filters.describe() + (f" · {note}" if note else ""))
+
+
+# ---------------------------------------------------------------- cards
+
+@dataclass(frozen=True)
+class Card:
+    label: str
+    value: str
+    delta: str | None = None
+    inverse: bool = False  # True when a rise is bad (overdue, hours)
+    help: str | None = None
+
+
+def cards(items: list[Card], per_row: int = 4) -> None:
+    for start in range(0, len(items), per_row):
+        columns = st.columns(per_row)
+        for column, item in zip(columns, items[start:start + per_row]):
+            colour = "off" if fmt.is_no_change(item.delta) else ("inverse" if item.inverse else "normal")
+            column.metric(item.label, item.value, item.delta, delta_color=colour, help=item.help, border=True)
+
+
+def rate_card(label: str, current: dict, previous: dict | None, key: str, help: str | None = None) -> Card:
+    before = previous.get(key) if previous else None
+    return Card(label, fmt.percent(current.get(key)), fmt.delta_points(current.get(key), before), help=help)
+
+
+def count_card(label: str, current: dict, previous: dict | None, key: str, *, inverse: bool = False,
+               help: str | None = None) -> Card:
+    before = previous.get(key) if previous else None
+    return Card(label, fmt.count(current.get(key)), fmt.delta_count(current.get(key), before), inverse, help)
+
+
+# ---------------------------------------------------------------- tables
+
+# How a column reads: the formatter for each kind of value.
+FORMATTERS: dict[str, Callable] = {
+    "text": lambda v: fmt.DASH if v is None or v == "" else str(v),
+    "count": fmt.count,
+    "percent": fmt.percent,
+    "score": fmt.score,
+    "decimal": lambda v: fmt.decimal(v, 1),
+    "decimal2": lambda v: fmt.decimal(v, 2),
+    "days": lambda v: fmt.decimal(v, 1),
+    "hours": lambda v: fmt.decimal(v, 1),
+    "bool": fmt.yes_no,
+    "moment": fmt.moment,
+}
+
+
+def _clean(value):
+    """None for a missing cell (None or NaN)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+NUMERIC_KINDS = {"count", "percent", "score", "decimal", "decimal2", "days", "hours"}
+
+
+def display_frame(frame: pl.DataFrame, columns: list[tuple[str, str, str]]) -> pl.DataFrame:
+    """The table as it reads: the chosen columns under Chinese headers, every cell formatted by its
+    kind (so a missing rate reads “—”, a flag 是/否)."""
+    return pl.DataFrame({label: pl.Series(label, [FORMATTERS[kind](_clean(v)) for v in frame[source].to_list()],
+                                          dtype=pl.String)
+                         for source, label, kind in columns}, schema={label: pl.String for _, label, _ in columns})
+
+
+def table(frame: pl.DataFrame, columns: list[tuple[str, str, str]], *, key: str | None = None,
+          on_select=None, height: int | str = "auto") -> object:
+    """Draw a table of formatted cells, numbers right-aligned (optionally selectable by row:
+    `on_select` is the callback)."""
+    config = {label: st.column_config.TextColumn(label, alignment="right" if kind in NUMERIC_KINDS else "left",
+                                                 width="small" if kind in NUMERIC_KINDS | {"bool"} else None)
+              for _, label, kind in columns}
+    kwargs = {}
+    if on_select is not None:
+        kwargs.update(on_select=on_select, selection_mode="single-row")
+    return st.dataframe(display_frame(frame, columns), hide_index=True, key=key, height=height, width="stretch",
+                        column_config=config, **kwargs)
+
+
+def csv_bytes(frame: pl.DataFrame, columns: list[tuple[str, str, str]]) -> bytes:
+    """The table as a CSV file for Excel on a Chinese Windows (UTF-8 with BOM, Chinese headers).
+
+    Numbers stay numbers (rates in percent, rounded as on screen) so the file can be summed and
+    sorted; a missing value is an empty cell; times read 2026-03-05 10:00."""
+    expressions = []
+    for source, label, kind in columns:
+        column = pl.col(source)
+        if kind == "moment":
+            column = column.dt.strftime("%Y-%m-%d %H:%M")
+        elif kind in ("percent", "score"):
+            column, label = (column * 100).round(1), f"{label}(%)" if kind == "percent" else label
+        elif kind in ("decimal", "days", "hours"):
+            column = column.round(1)
+        elif kind == "decimal2":
+            column = column.round(2)
+        elif kind == "bool":
+            column = pl.when(column).then(pl.lit("是")).when(~column).then(pl.lit("否"))
+        expressions.append(column.alias(label))
+    return ("\ufeff" + frame.select(expressions).write_csv(null_value="")).encode("utf-8")
+
+
+def colour_legend(colours: dict[str, str]) -> None:
+    """A one-line legend of coloured dots (for charts such as the map that draw none)."""
+    items = "".join(
+        f'<span style="margin-right:14px;white-space:nowrap"><span style="display:inline-block;width:10px;'
+        f'height:10px;border-radius:50%;background:{colour};margin-right:4px"></span>{html.escape(name)}</span>'
+        for name, colour in colours.items())
+    st.markdown(f'<div style="font-size:0.85rem">{items}</div>', unsafe_allow_html=True)
+
+
+def empty(sentence: str) -> None:
+    """The empty state of a section: a sentence, never an empty axis."""
+    st.info(sentence, icon=":material/info:")
+
+
+def plot(figure, *, key: str | None = None, on_select=None) -> None:
+    kwargs = {}
+    if on_select is not None:
+        kwargs.update(on_select=on_select, selection_mode="points")
+    st.plotly_chart(figure, width="stretch", key=key, config=PLOTLY_CONFIG, **kwargs)
+
+
+def street_chart(figure, name: str, filters: Filters) -> None:
+    """A chart whose bars are streets: a click on one narrows every page to it. The key follows
+    the street filter, so the clicked selection does not linger once the view has narrowed."""
+    streets = list(reference()["streets"])
+    key = f"{name}-{streets.index(filters.street) if filters.street in streets else 'all'}"
+    plot(figure, key=key, on_select=lambda: state.street_from_chart(key))
+
+
+# ---------------------------------------------------------------- banner, footer, no database
+
+def banner() -> None:
+    if data.is_demo():
+        st.warning("当前显示的是**演示数据**：全部为程序生成的虚构数据，不含真实居民信息，仅用于功能演示。"
+                   "导入真实数据后此提示自动消失。", icon=":material/science:")
+
+
+def footer() -> None:
+    freshness = data.feed_freshness()
+    by_kind = {row["kind"]: row for row in freshness.to_dicts()}
+    parts = []
+    for kind, label in FEEDS:
+        row = by_kind.get(kind)
+        if not row or row["last_loaded_at"] is None:
+            parts.append(f"{label}：尚未导入")
+            continue
+        text = f"{label}：{fmt.moment(row['last_loaded_at'])} 更新"
+        newest = row.get("newest_record_at")
+        if newest is not None:
+            # Survey answers and events carry a date only.
+            text += f"(最新记录 {fmt.moment(newest.date() if kind in ('surveys', 'scenes') else newest)})"
+        parts.append(text)
+    st.divider()
+    st.caption("数据更新时间 · " + " · ".join(parts))
+
+
+def missing_database(path) -> None:
+    st.title("蓬莱网格治理驾驶舱")
+    st.error(f"还没有数据库文件：`{path}`", icon=":material/database_off:")
+    st.markdown(
+        "请先生成数据库，再刷新本页：\n\n"
+        "- 使用演示数据：在项目目录运行 `make run`(会自动生成演示数据库并启动驾驶舱)，"
+        "或运行 `python -m etl demo` 生成演示数据库；\n"
+        "- 使用真实数据：依次运行 `python -m etl load compounds 小区台账.csv`、"
+        "`python -m etl load appeals 诉求工单.csv` 等导入各类数据。\n\n"
+        "如数据库放在其他位置，请用环境变量 `DASHBOARD_DB` 指定文件路径。"
+    )

@@ -1,0 +1,216 @@
+"""The shared filters: period (本周/上周/本月/本年/自定义), street and community, and the compound
+whose profile is open.
+
+Every filter is a widget bound to the URL's query parameters (`bind="query-params"`), so it is
+kept when moving between pages and a copied link reopens the same view; a value in the URL that
+is not one of the widget's options (an unknown street, say) is ignored by Streamlit. Clicking a
+street or a compound in a chart or table narrows the view through the callbacks below, which set
+the widgets' session state before the next run draws them.
+
+Periods are half-open date ranges [start, end). The numbers describe the period as of
+min(now, end): a past period is seen from its end (as the weekly report sees a week), the running
+one from now, rounded down to the minute so reruns within a minute reuse cached results. "Now"
+is Beijing time: the feeds' timestamps are Asia/Shanghai local time, whatever the server's clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+
+from dashboard import format as fmt
+from etl.settings import reference
+from metrics.core import Scope
+
+TIMEZONE = ZoneInfo("Asia/Shanghai")
+
+PERIODS = ("本周", "上周", "本月", "本年", "自定义")
+DEFAULT_PERIOD = "上周"
+ALL_STREETS = "全部街道"
+ALL_COMMUNITIES = "全部社区"
+NO_COMPOUND = ""
+
+# Widget keys, which are also the query-parameter names in the URL.
+PERIOD, FROM, TO, STREET, COMMUNITY, COMPOUND = "period", "from", "to", "street", "community", "compound"
+FILTERS_KEY = "_filters"
+
+
+@dataclass(frozen=True)
+class Filters:
+    scope: Scope
+    period: str
+    street: str | None
+    community: str | None
+    locked: bool = False  # the reader may see one street only (sign-in scope)
+
+    def district_scope(self) -> Scope:
+        """The scope of district-wide comparisons (the 红黑榜): every street, unless the reader
+        may see only one."""
+        return self.scope if self.locked else replace(self.scope, street=None, community=None)
+
+    def place(self) -> str:
+        if self.community:
+            return f"{self.street or ''}{self.community}"
+        return self.street or ALL_STREETS
+
+    def describe(self) -> str:
+        """'上周 2026-03-02 至 2026-03-08 · 全部街道 · 统计时点 2026-03-09 00:00'."""
+        return f"{self.period} {self.scope.label()} · {self.place()} · 统计时点 {fmt.moment(self.scope.moment)}"
+
+
+def now_local() -> datetime:
+    """Beijing time now, naive, to the minute."""
+    return datetime.now(TIMEZONE).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def period_range(period: str, today: date, start: date | None = None, last: date | None = None) -> tuple[date, date]:
+    """[start, end) of a named period around `today`; 自定义 runs from `start` to `last` inclusive."""
+    monday = today - timedelta(days=today.weekday())
+    if period == "本周":
+        return monday, monday + timedelta(days=7)
+    if period == "上周":
+        return monday - timedelta(days=7), monday
+    if period == "本月":
+        first = today.replace(day=1)
+        return first, (first + timedelta(days=32)).replace(day=1)
+    if period == "本年":
+        return date(today.year, 1, 1), date(today.year + 1, 1, 1)
+    if period == "自定义":
+        start = start or monday - timedelta(days=7)
+        last = last or start + timedelta(days=6)
+        if last < start:
+            start, last = last, start
+        return start, last + timedelta(days=1)
+    raise ValueError(f"未知的时间范围：{period}")
+
+
+def make_scope(period: str, now: datetime, *, start: date | None = None, last: date | None = None,
+               street: str | None = None, community: str | None = None) -> Scope:
+    first, end = period_range(period, now.date(), start, last)
+    return Scope(first, end, min(now, datetime.combine(end, time())), street, community)
+
+
+def default_custom_range(today: date) -> tuple[date, date]:
+    """The custom period starts as last week (Monday to Sunday)."""
+    first, end = period_range("上周", today)
+    return first, end - timedelta(days=1)
+
+
+# ---------------------------------------------------------------- the sidebar
+
+def _reset_community() -> None:
+    st.session_state[COMMUNITY] = ALL_COMMUNITIES
+
+
+def sidebar(communities_of, locked_street: str | None = None) -> Filters:
+    """Draw the shared filters in the sidebar and return them; `communities_of(street)` lists the
+    communities to offer. With `locked_street` (a reader scoped to one street) the street is fixed
+    whatever the URL or a click says. The result is also kept for the page in session state."""
+    now = now_local()
+    streets = list(reference()["streets"])
+    with st.sidebar:
+        st.markdown("**筛选条件**")
+        period = st.segmented_control(
+            "时间范围", PERIODS, default=DEFAULT_PERIOD, required=True, key=PERIOD, bind="query-params",
+            help="上周、自定义等已结束的时段按其结束时刻统计；本周、本月、本年按当前时刻统计。",
+        ) or DEFAULT_PERIOD
+        start = last = None
+        if period == "自定义":
+            first_default, last_default = default_custom_range(now.date())
+            start = st.date_input("起始日期", value=first_default, key=FROM, bind="query-params",
+                                  format="YYYY-MM-DD")
+            last = st.date_input("截止日期(含)", value=last_default, key=TO, bind="query-params",
+                                 format="YYYY-MM-DD")
+            if start and last and last < start:
+                st.warning("截止日期早于起始日期，已按两者之间的时段统计。")
+        if locked_street:
+            st.selectbox("街道", [locked_street], disabled=True, key="street_locked")
+            street = locked_street
+        else:
+            street_choice = st.selectbox("街道", [ALL_STREETS, *streets], key=STREET, bind="query-params",
+                                         on_change=_reset_community)
+            street = None if street_choice == ALL_STREETS else street_choice
+        community_choice = st.selectbox("社区", [ALL_COMMUNITIES, *communities_of(street)], key=COMMUNITY,
+                                        bind="query-params")
+        community = None if community_choice in (None, ALL_COMMUNITIES) else community_choice
+    filters = Filters(make_scope(period, now, start=start, last=last, street=street, community=community),
+                      period, street, community, locked=bool(locked_street))
+    st.session_state[FILTERS_KEY] = filters
+    return filters
+
+
+def filters() -> Filters:
+    """The filters the sidebar drew in this run (a page run without the router gets the defaults)."""
+    found = st.session_state.get(FILTERS_KEY)
+    if found is None:
+        found = Filters(make_scope(DEFAULT_PERIOD, now_local()), DEFAULT_PERIOD, None, None)
+    return found
+
+
+# ---------------------------------------------------------------- narrowing by clicks
+
+def selected_values(event, field: str = "customdata") -> list:
+    """The first custom-data value of each point picked in a plotly chart's selection event."""
+    if not event:
+        return []
+    selection = event.get("selection") if isinstance(event, dict) else getattr(event, "selection", None)
+    points = (selection or {}).get("points", []) if isinstance(selection, dict) else getattr(selection, "points", [])
+    values = []
+    for point in points or []:
+        value = point.get(field)
+        if isinstance(value, (list, tuple)):
+            value = value[0] if value else None
+        if value is not None and value not in values:
+            values.append(value)
+    return values
+
+
+def select_street(street: str | None) -> None:
+    """Narrow every page to one street (None: all streets)."""
+    if street is not None and street not in reference()["streets"]:
+        return
+    st.session_state[STREET] = street or ALL_STREETS
+    _reset_community()
+
+
+def street_from_chart(chart_key: str) -> None:
+    """on_select callback of a chart whose points carry the street as custom data."""
+    picked = selected_values(st.session_state.get(chart_key))
+    if picked:
+        select_street(picked[0])
+
+
+def select_compound(compound_id: str | None) -> None:
+    st.session_state[COMPOUND] = compound_id or NO_COMPOUND
+
+
+def compound_from_table(table_key: str, compound_ids: list[str]) -> None:
+    """on_select callback of a table whose rows are `compound_ids`, in order."""
+    event = st.session_state.get(table_key)
+    selection = event.get("selection") if isinstance(event, dict) else getattr(event, "selection", None)
+    rows = (selection or {}).get("rows", []) if isinstance(selection, dict) else getattr(selection, "rows", [])
+    if rows and 0 <= rows[0] < len(compound_ids):
+        select_compound(compound_ids[rows[0]])
+
+
+def compound_from_chart(chart_key: str) -> None:
+    picked = selected_values(st.session_state.get(chart_key))
+    if picked:
+        select_compound(picked[0])
+
+
+def compound_label(name: str, compound_id: str) -> str:
+    """How a compound reads in the picker, and in the URL (?compound=海景苑(C1)): Streamlit binds a
+    selectbox to the URL by its shown label, so the label carries the code to stay unique."""
+    return f"{name}({compound_id})"
+
+
+def compound_picker(compounds: dict[str, str], label: str = "查看小区画像") -> str | None:
+    """A selectbox of the compounds in scope (id → shown label), bound to the URL as ?compound=<label>."""
+    options = [NO_COMPOUND, *compounds]
+    chosen = st.selectbox(label, options, key=COMPOUND, bind="query-params",
+                          format_func=lambda cid: "请选择小区…" if cid == NO_COMPOUND else compounds.get(cid, cid))
+    return chosen or None

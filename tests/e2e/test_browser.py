@@ -1,0 +1,284 @@
+"""End to end: `streamlit run` on a loopback port against a freshly built demo database, driven
+in headless Chromium (Debian's /usr/bin/chromium through Playwright's Python API).
+
+The walk: open the overview, check its cards against `python -m etl stats --json` for the same
+week, narrow to a street by clicking its bar in the 红黑榜, visit every page through the sidebar
+(the street filter must stay), open a compound profile by clicking a row of the compound list,
+and reopen a shared link. Every step fails on a Streamlit exception box or a browser console
+error, except the basemap the map asks CARTO for, which an offline machine cannot reach.
+Full-page screenshots go to test-artifacts/e2e/; with UPDATE_DOCS_SCREENSHOT=1 the overview is
+also copied to docs/overview.png.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+# The only network the app may fail to reach: the basemap of the compound map (CARTO).
+BASEMAP_HOSTS = ("cartocdn.com", "carto.com")
+PAGES = [("总览", "overview"), ("诉求办理", "appeals"), ("物业治理", "property"), ("小区画像", "compounds"),
+         ("满意度", "satisfaction"), ("服务场景", "scenes"), ("周报", "weekly_report")]
+TITLES = {"overview": "总览", "appeals": "诉求办理", "property": "物业治理", "compounds": "小区画像",
+          "satisfaction": "满意度测评", "scenes": "服务场景", "weekly_report": "周报"}
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory) -> Path:
+    from etl.demo import build_demo
+
+    path = tmp_path_factory.mktemp("e2e") / "demo.duckdb"
+    reports = build_demo(path)
+    assert not any(r.refused for r in reports)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(demo_db, tmp_path_factory):
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("server") / "streamlit.log").open("w")
+    env = {**os.environ, "DASHBOARD_DB": str(demo_db)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"streamlit did not start (see {log.name})")
+            time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing at /usr/bin/chromium: run `make system-deps` "
+                    "(apt-get install -y --no-install-recommends chromium fonts-wqy-microhei).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+class Console:
+    """Collects console errors and failed requests; the basemap's are expected offline."""
+
+    def __init__(self, page):
+        self.errors: list[str] = []
+        self.failed: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
+        page.on("requestfailed", lambda request: self.failed.append(request.url))
+
+    @staticmethod
+    def _basemap(url: str) -> bool:
+        return urllib.parse.urlparse(url).hostname.endswith(BASEMAP_HOSTS) if url.startswith("http") else False
+
+    def _console(self, message) -> None:
+        if message.type != "error":
+            return
+        url = message.location.get("url", "")
+        if "ERR_NAME_NOT_RESOLVED" in message.text and self._basemap(url):
+            return
+        # deck.gl reports the unreachable basemap style once more, from its own bundle.
+        if message.text.startswith("Error: Failed to fetch") and "DeckGlJsonChart" in url and \
+                any(self._basemap(u) for u in self.failed):
+            return
+        self.errors.append(f"{message.text} ({url})")
+
+    def check(self, where: str) -> None:
+        unexpected = [u for u in self.failed if not self._basemap(u)]
+        assert not self.errors, f"console errors on {where}: {self.errors}"
+        assert not unexpected, f"failed requests on {where}: {unexpected}"
+
+
+def settle(page, pause: float = 1.5) -> None:
+    """Wait until the script run is over and the charts had time to draw."""
+    time.sleep(0.4)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=90_000)
+    time.sleep(pause)
+
+
+def no_exception(page, console: Console, where: str) -> None:
+    boxes = page.locator('[data-testid="stException"]')
+    assert boxes.count() == 0, f"Streamlit exception on {where}: {boxes.first.inner_text()}"
+    console.check(where)
+
+
+def screenshot(page, name: str) -> Path:
+    """The whole page: Streamlit scrolls inside its main block, so grow the window to it first."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1440, "height": max(900, int(height) + 40)})
+    time.sleep(1.5)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    time.sleep(0.5)
+    return path
+
+
+def metric_cards(page) -> dict[str, str]:
+    cards = {}
+    for card in page.locator('[data-testid="stMetric"]').all():
+        label = card.locator('[data-testid="stMetricLabel"]').inner_text().strip()
+        cards[label] = card.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    return cards
+
+
+def go_to(page, label: str) -> None:
+    page.locator('[data-testid="stSidebarNav"] a', has_text=label).first.click()
+    settle(page, 2.5)
+
+
+def page_title(page) -> str:
+    return page.locator("h1").first.inner_text().strip()
+
+
+def stats_of_last_week(db: Path, street: str | None = None) -> dict:
+    today = date.today()
+    week = (today - timedelta(days=today.isoweekday())).isocalendar()
+    command = [sys.executable, "-m", "etl", "stats", "--json", "--db", str(db),
+               "--week", f"{week.year}-W{week.week:02d}"]
+    if street:
+        command += ["--street", street]
+    return json.loads(subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+
+
+def percent(value) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def test_the_dashboard_in_a_browser(browser, server, demo_db):
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    console = Console(page)
+
+    # 1. The overview, last week by default, agrees with the CLI for the same week.
+    page.goto(server + "/")
+    settle(page, 3)
+    no_exception(page, console, "总览")
+    assert page_title(page) == "总览"
+    assert page.get_by_text("当前显示的是演示数据", exact=False).count() == 1
+    assert page.get_by_text("数据更新时间", exact=False).count() == 1
+    stats = stats_of_last_week(demo_db)["appeals"]
+    cards = metric_cards(page)
+    assert cards["受理量"] == f"{stats['received']:,}"
+    assert cards["响应率"] == percent(stats["response_rate"])
+    assert cards["办结率"] == percent(stats["resolution_rate"])
+    assert cards["满意率"] == percent(stats["satisfaction_rate"])
+    assert cards["超期未办结"] == f"{stats['overdue_open']:,}"
+    shot = screenshot(page, "overview")
+    if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
+        (ROOT / "docs").mkdir(exist_ok=True)
+        shutil.copyfile(shot, ROOT / "docs" / "overview.png")
+
+    # 2. Clicking a street's bar in the 红黑榜 narrows every number to that street.
+    bars = page.locator('[class*="st-key-ranking_chart"] g.point path')
+    assert bars.count() >= 2
+    streets = [t.text_content().strip() for t in page.locator('[class*="st-key-ranking_chart"] .ytick text').all()]
+    bars.nth(1).scroll_into_view_if_needed()
+    time.sleep(0.5)
+    box = bars.nth(1).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function("() => location.search.includes('street=')", timeout=30_000)
+    settle(page, 2.5)
+    no_exception(page, console, "总览(点击街道后)")
+    (street,) = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query).get("street", [None])
+    assert street in streets
+    assert f"· {street} ·" in page.locator('[data-testid="stCaptionContainer"]').first.inner_text()
+    street_stats = stats_of_last_week(demo_db, street)["appeals"]
+    assert metric_cards(page)["受理量"] == f"{street_stats['received']:,}"
+    screenshot(page, "overview_street")
+
+    # 3. Every page, through the sidebar; the street filter stays.
+    for label, name in PAGES[1:]:
+        go_to(page, label)
+        no_exception(page, console, label)
+        assert page_title(page) == TITLES[name]
+        if name != "weekly_report":
+            assert f"· {street} ·" in page.locator('[data-testid="stCaptionContainer"]').first.inner_text(), name
+        screenshot(page, f"{name}_street")
+
+    # 4. Back to all streets; every page once more, as most readers see it.
+    go_to(page, "总览")
+    page.locator('button', has_text="查看全部街道").click()
+    page.wait_for_function("() => !location.search.includes('street=')", timeout=30_000)
+    settle(page, 2)
+    assert "street=" not in page.url
+    for label, name in PAGES[1:-1]:
+        go_to(page, label)
+        no_exception(page, console, label)
+        screenshot(page, name)
+
+    # 5. On 小区画像, a click on a row of the compound list opens its profile.
+    go_to(page, "小区画像")
+    grid = page.locator(".st-key-compound_table")
+    grid.scroll_into_view_if_needed()
+    time.sleep(1)
+    box = grid.bounding_box()
+    assert "compound=" not in page.url
+    page.mouse.click(box["x"] + 18, box["y"] + 52)  # the selection box of the first row
+    page.wait_for_function("() => location.search.includes('compound=')", timeout=30_000)
+    settle(page, 2.5)
+    no_exception(page, console, "小区画像(打开画像)")
+    headings = [h.inner_text().strip() for h in page.locator("h3").all()]
+    profile = [h for h in headings if h.endswith("· 小区画像")]
+    assert profile, headings
+    (chosen,) = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["compound"]
+    assert chosen.startswith(profile[0].removesuffix(" · 小区画像") + "(")  # ?compound=名称(编码)
+    assert page.get_by_text("近 12 个月", exact=False).count() == 1
+    screenshot(page, "compound_profile")
+
+    # 6. A shared link reopens the same view (a new session, filters and profile from the URL).
+    link = page.url
+    fresh = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    fresh_console = Console(fresh)
+    query = urllib.parse.urlparse(link).query
+    fresh.goto(f"{server}/?{query}&street=%E7%99%BB%E5%B7%9E%E8%A1%97%E9%81%93&period=%E6%9C%AC%E6%9C%88")
+    settle(fresh, 2.5)
+    no_exception(fresh, fresh_console, "分享链接")
+    caption = fresh.locator('[data-testid="stCaptionContainer"]').first.inner_text()
+    assert caption.startswith("本月") and "· 登州街道 ·" in caption
+    fresh.close()
+    page.close()

@@ -1,0 +1,407 @@
+"""Every page through Streamlit's AppTest on the fixture database, week 2026-W10 chosen as a
+custom period in the URL (?period=自定义&from=2026-03-02&to=2026-03-08), as the dashboard shows it
+as of Monday 03-09 00:00.
+
+The expected values are the strings a reader sees, worked out by hand from the fixture files (see
+the table at the top of tests/test_views.py): nothing here calls the metrics module. The previous
+period of W10 is W09 (02-23 .. 03-01, as of 03-02 00:00), which holds only appeal A8 (蓬莱阁, C3:
+answered in 1 h, resolved in 5 h, rated 满意, fed back only on 03-02 09:00), complaint P6 (C3,
+小区 level, 三方办, resolved in 1 day) and no survey answer or event.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import state
+from dashboard.layout import csv_bytes
+from etl.load import load_files
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+W10 = {"period": "自定义", "from": "2026-03-02", "to": "2026-03-08"}
+
+
+@pytest.fixture(autouse=True)
+def database(fixture_db, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_DB", str(fixture_db))
+    return fixture_db
+
+
+def open_page(page: str = "overview", query: dict | None = None, page_query: dict | None = None) -> AppTest:
+    """Open the app with the shared filters in the URL, then go to `page` (whose own parameters,
+    such as ?compound=, are given with the page's URL)."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(W10 if query is None else query)
+    at.run()
+    if page != "overview":
+        at.switch_page(f"pages/{page}.py")
+        at.query_params.update(page_query or {})
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def cards(at: AppTest) -> dict[str, tuple[str, str]]:
+    return {m.label: (m.value, m.delta) for m in at.metric}
+
+
+def table(at: AppTest, *headers: str) -> list[tuple]:
+    """The rows, as shown, of the one table whose first columns are `headers`."""
+    found = [d.value for d in at.dataframe if tuple(d.value.columns[:len(headers)]) == headers]
+    assert len(found) == 1, f"{len(found)} tables start with {headers}"
+    return [tuple(row) for row in found[0].itertuples(index=False)]
+
+
+def texts(elements) -> list[str]:
+    return [e.value for e in elements]
+
+
+# ---------------------------------------------------------------- the shared filters
+
+def test_period_ranges():
+    wednesday = date(2026, 3, 11)
+    assert state.period_range("本周", wednesday) == (date(2026, 3, 9), date(2026, 3, 16))
+    assert state.period_range("上周", wednesday) == (date(2026, 3, 2), date(2026, 3, 9))
+    assert state.period_range("本月", wednesday) == (date(2026, 3, 1), date(2026, 4, 1))
+    assert state.period_range("本月", date(2026, 12, 31)) == (date(2026, 12, 1), date(2027, 1, 1))
+    assert state.period_range("本年", wednesday) == (date(2026, 1, 1), date(2027, 1, 1))
+    assert state.period_range("自定义", wednesday, date(2026, 3, 2), date(2026, 3, 8)) == (
+        date(2026, 3, 2), date(2026, 3, 9))
+    assert state.period_range("自定义", wednesday, date(2026, 3, 8), date(2026, 3, 2)) == (
+        date(2026, 3, 2), date(2026, 3, 9))
+
+
+def test_a_past_period_is_seen_from_its_end_the_running_one_from_now():
+    now = datetime(2026, 3, 11, 15, 30)
+    last_week = state.make_scope("上周", now)
+    assert (last_week.start, last_week.end, last_week.moment) == (date(2026, 3, 2), date(2026, 3, 9),
+                                                                  datetime(2026, 3, 9))
+    assert state.make_scope("本周", now, street="登州街道").moment == now
+    assert state.make_scope("本周", now).previous().moment == datetime(2026, 3, 4, 15, 30)
+
+
+def test_a_reader_locked_to_one_street_compares_nothing_else():
+    scope = state.make_scope("上周", datetime(2026, 3, 11, 15, 30), street="登州街道")
+    assert state.Filters(scope, "上周", "登州街道", None).district_scope().street is None
+    assert state.Filters(scope, "上周", "登州街道", None, locked=True).district_scope().street == "登州街道"
+
+
+def test_the_filters_come_from_the_url():
+    at = open_page()
+    assert at.sidebar.button_group(key="period").value == "自定义"
+    assert (at.sidebar.date_input(key="from").value, at.sidebar.date_input(key="to").value) == (
+        date(2026, 3, 2), date(2026, 3, 8))
+    assert at.caption[0].value == "自定义 2026-03-02 至 2026-03-08 · 全部街道 · 统计时点 2026-03-09 00:00"
+
+
+def test_an_unknown_street_in_the_url_is_ignored():
+    at = open_page(query={**W10, "street": "火星街道"})
+    assert at.sidebar.selectbox(key="street").value == "全部街道"
+    assert cards(at)["受理量"] == ("7", "+6")
+
+
+def test_filters_are_kept_across_pages():
+    at = open_page()
+    at.sidebar.selectbox(key="street").set_value("蓬莱阁街道").run()
+    assert cards(at)["受理量"] == ("4", "+3")
+    at.switch_page("pages/appeals.py").run()
+    assert at.sidebar.selectbox(key="street").value == "蓬莱阁街道"
+    assert cards(at)["受理量"] == ("4", "+3")
+    assert "蓬莱阁街道" in at.caption[0].value
+
+
+def test_community_filter():
+    # 钟楼社区 of 蓬莱阁: A1 A2 A6 (A7 names no community).
+    at = open_page(query={**W10, "street": "蓬莱阁街道", "community": "钟楼社区"})
+    got = cards(at)
+    assert (got["受理量"][0], got["办结率"][0], got["超期未办结"][0]) == ("3", "100.0%", "0")
+    assert at.sidebar.selectbox(key="community").options == ["全部社区", "钟楼社区"]
+
+
+def test_a_reversed_custom_period_is_explained():
+    at = open_page(query={"period": "自定义", "from": "2026-03-08", "to": "2026-03-02"})
+    assert "截止日期早于起始日期" in texts(at.sidebar.warning)[0]
+    assert cards(at)["受理量"][0] == "7"
+
+
+# ---------------------------------------------------------------- 总览
+
+def test_overview_cards_with_change_against_the_previous_week():
+    at = open_page()
+    assert cards(at) == {
+        "受理量": ("7", "+6"),
+        "响应率": ("71.4%", "-28.6 个百分点"),
+        "办结率": ("57.1%", "-42.9 个百分点"),
+        "按时办结率": ("50.0%", "-50.0 个百分点"),
+        "3日反馈率": ("50.0%", ""),  # W09 had no feedback due yet: no change to show
+        "满意率": ("66.7%", "-33.3 个百分点"),
+        "综合得分": ("61.0", "-39.0 分"),
+        "超期未办结": ("2", "+2"),
+    }
+
+
+def test_overview_ranking_and_attention_list():
+    at = open_page()
+    assert table(at, "名次", "街道") == [
+        ("1", "蓬莱阁街道", "85.5", "75.0%", "100.0%", "4"),
+        ("2", "登州街道", "25.0", "50.0%", "0.0%", "2"),
+        ("—", "紫荆山街道", "—", "0.0%", "—", "1"),  # A5: nothing rated, nothing due
+    ]
+    assert table(at, "街道", "超期件数") == [("登州街道", "1"), ("蓬莱阁街道", "1")]
+    assert table(at, "小区", "街道", "每百户投诉") == [("宝龙国际", "蓬莱阁街道", "0.25")]
+    assert table(at, "小区", "本期投诉", "上期投诉") == [("海景苑", "3", "0")]
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_overview_of_one_street_and_back_to_all():
+    at = open_page(query={**W10, "street": "蓬莱阁街道"})
+    assert cards(at) == {
+        "受理量": ("4", "+3"), "响应率": ("100.0%", "+0.0 个百分点"), "办结率": ("75.0%", "-25.0 个百分点"),
+        "按时办结率": ("75.0%", "-25.0 个百分点"), "3日反馈率": ("100.0%", ""), "满意率": ("100.0%", "+0.0 个百分点"),
+        "综合得分": ("85.5", "-14.5 分"), "超期未办结": ("1", "+1"),
+    }
+    assert len(table(at, "名次", "街道")) == 3  # the ranking still compares all streets
+    assert table(at, "街道", "超期件数") == [("蓬莱阁街道", "1")]
+    assert "重点整治小区的投诉均未比上一期增加。" in texts(at.info)  # 碧桂园: 0 against 1
+    at.button[0].click().run()
+    assert at.sidebar.selectbox(key="street").value == "全部街道"
+    assert cards(at)["受理量"] == ("7", "+6")
+
+
+def test_an_empty_period_says_so():
+    at = open_page(query={"period": "自定义", "from": "2025-05-04", "to": "2025-05-10"})
+    got = cards(at)
+    assert got["受理量"] == ("0", "+0") and got["响应率"] == ("—", "")
+    assert "近 12 周所选范围内没有诉求工单。" in texts(at.info)
+    assert "所选时段内没有诉求工单，暂无街道排名。" in texts(at.info)
+    assert not at.get("plotly_chart")
+    for page in ("appeals", "satisfaction", "scenes"):
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception
+        assert any("所选范围内没有" in t for t in texts(at.info)), page
+
+
+# ---------------------------------------------------------------- 诉求办理
+
+def test_appeals_page():
+    at = open_page("appeals")
+    got = cards(at)
+    assert got["满意度得分"] == ("63.3", "-36.7 分")
+    assert got["办结时长中位数"] == ("36.0 小时", "+31.0 小时")
+    assert got["超期未办结"] == ("2", "+2")
+    assert table(at, "街道", "受理量") == [
+        ("蓬莱阁街道", "4", "100.0%", "75.0%", "75.0%", "100.0%", "100.0%", "85.5", "1", "24.0"),
+        ("登州街道", "2", "0.0%", "50.0%", "0.0%", "0.0%", "0.0%", "25.0", "1", "72.0"),
+        ("紫荆山街道", "1", "100.0%", "0.0%", "—", "—", "—", "—", "0", "—"),
+    ]
+    channels = table(at, "渠道", "受理量")
+    assert [row[:3] for row in channels] == [("12345热线", "2", "50.0%"), ("e网通扫码", "1", "100.0%"),
+                                            ("城市通", "1", "100.0%"), ("来信来访", "1", "100.0%"),
+                                            ("民意日记", "1", "100.0%"), ("网格员巡访", "1", "0.0%")]
+    assert [row[:3] for row in table(at, "社区", "受理量")] == [
+        ("钟楼社区", "3", "100.0%"), ("—", "2", "50.0%"), ("东城社区", "1", "0.0%"), ("晒甲河社区", "1", "100.0%")]
+    assert len(table(at, "类别", "受理量")) == 6
+    assert table(at, "环节", "已到达(件)") == [
+        ("受理", "7", "100.0%", "—"), ("精准派单", "6", "85.7%", "—"), ("首接响应", "6", "85.7%", "1.5"),
+        ("督导督办", "4", "57.1%", "23.5"), ("群众评价", "3", "42.9%", "24.0"), ("结案归档", "2", "28.6%", "1.0")]
+    assert table(at, "工单编号", "受理时间") == [
+        ("A4", "2026-03-05 10:00", "登州街道", "—", "—", "网格员巡访", "市政设施", "86.0"),
+        ("A7", "2026-03-06 10:00", "蓬莱阁街道", "—", "—", "来信来访", "供暖供水", "62.0"),
+    ]
+    assert at.get("download_button")[0].proto.label == "下载超期工单清单(CSV)"
+
+
+def test_the_overdue_download_is_excel_friendly():
+    import polars as pl
+    frame = pl.DataFrame({"appeal_id": ["A4"], "hours_open": [86.0], "rate": [None]},
+                         schema={"appeal_id": pl.String, "hours_open": pl.Float64, "rate": pl.Float64})
+    data = csv_bytes(frame, [("appeal_id", "工单编号", "text"), ("hours_open", "已受理(小时)", "hours"),
+                             ("rate", "办结率", "percent")])
+    assert data.startswith("\ufeff".encode())
+    assert data.decode("utf-8-sig").splitlines() == ["工单编号,已受理(小时),办结率(%)", "A4,86.0,"]
+
+
+# ---------------------------------------------------------------- 物业治理
+
+def test_property_page():
+    at = open_page("property")
+    assert cards(at) == {"投诉量": ("5", "+4"), "解决率": ("60.0%", "-40.0 个百分点"),
+                         "解决时长中位数": ("1.5 天", "+0.5 天"), "三方办处置占比": ("20.0%", "-80.0 个百分点")}
+    assert table(at, "小区", "街道", "本期投诉") == [
+        ("海景苑", "登州街道", "3", "1.50", "66.7%", "1.5", "2", "100.0%"),
+        ("碧桂园", "蓬莱阁街道", "0", "0.00", "—", "—", "0", "—")]
+    assert table(at, "小区", "街道", "投诉", "每百户投诉") == [
+        ("海景苑", "登州街道", "3", "1.50", "66.7%", "重点整治"), ("宝龙国际", "蓬莱阁街道", "1", "0.25", "100.0%", "新增")]
+    assert any("1 个有投诉的小区缺少户数" in t for t in texts(at.caption))  # C4, P5
+    assert table(at, "处置层级", "投诉") == [("小区", "2", "40.0%", "1"), ("社区", "1", "20.0%", "0"),
+                                          ("街道", "1", "20.0%", "0"), ("区", "1", "20.0%", "0")]
+    assert table(at, "物业企业", "管理小区") == [
+        ("海天物业", "1", "200", "3", "1.50", "66.7%", "1.5", "1", "100.0%"),
+        ("宝龙物业", "1", "400", "1", "0.25", "100.0%", "1.5", "0", "—"),
+        ("碧桂园物业", "1", "100", "0", "0.00", "—", "—", "0", "—"),
+        ("无物业", "1", "—", "1", "—", "0.0%", "—", "0", "—")]
+
+
+def test_key_targets_before_and_after_a_chosen_date():
+    at = open_page("property")
+    at.date_input(key="since").set_value(date(2026, 3, 2)).run()
+    # After: 03-02 .. 03-08; before: 02-23 .. 03-01. Per month = complaints × 30 ÷ 7.
+    assert table(at, "小区", "整治前月均投诉") == [
+        ("海景苑", "0.0", "12.9", "—", "66.7%", "—", "100.0%", "恶化"),
+        ("碧桂园", "4.3", "0.0", "100.0%", "—", "—", "—", "好转")]
+
+
+# ---------------------------------------------------------------- 小区画像
+
+LIST = [("海景苑", "登州街道", "东城社区", "老旧小区", "200", "是", "1", "3", "1.50", "100.0%", "2"),
+        ("晒甲河小区", "紫荆山街道", "晒甲河社区", "开放式楼院", "—", "否", "1", "1", "—", "0.0%", "0"),
+        ("宝龙国际", "蓬莱阁街道", "钟楼社区", "商品房小区", "400", "否", "2", "1", "0.25", "50.0%", "1"),
+        ("碧桂园", "蓬莱阁街道", "钟楼社区", "学区房", "100", "是", "1", "0", "0.00", "—", "1")]
+
+
+def test_compounds_page():
+    at = open_page("compounds")
+    assert cards(at) == {"小区": ("4", ""), "户数": ("700", ""), "重点整治小区": ("2", ""), "有物业服务": ("75.0%", "")}
+    assert table(at, "类型", "小区数") == [
+        ("老旧小区", "1", "200", "25.0%"), ("学区房", "1", "100", "25.0%"), ("商品房小区", "1", "400", "25.0%"),
+        ("回迁安置小区", "0", "0", "0.0%"), ("单位家属院", "0", "0", "0.0%"), ("开放式楼院", "1", "0", "25.0%")]
+    assert table(at, "小区", "街道", "社区") == LIST
+    assert len(at.get("deck_gl_json_chart")) == 1
+    assert any("1 个小区缺少经纬度" in t for t in texts(at.caption))
+    assert at.selectbox(key="compound").value == ""  # no profile open
+
+
+def test_compound_search():
+    at = open_page("compounds")
+    at.text_input(key="search").input("海景").run()
+    assert table(at, "小区", "街道", "社区") == LIST[:1]
+    at.text_input(key="search").input("没有这个").run()
+    assert "没有名称或编码包含“没有这个”的小区。" in texts(at.info)
+
+
+def test_a_link_opens_a_compound_profile():
+    at = open_page("compounds", page_query={"compound": "海景苑(C1)"})
+    assert "海景苑 · 小区画像" in texts(at.subheader)
+    profile = [(m.label, m.value) for m in at.metric][4:]
+    assert profile == [("户数", "200"), ("楼栋数", "10"), ("微网格数", "3"),
+                       ("诉求", "1"), ("诉求办结率", "100.0%"), ("物业投诉", "3"), ("投诉解决率", "66.7%"),
+                       ("测评答卷", "2"), ("测评满意率", "100.0%"), ("服务活动", "2"), ("参与人次", "55")]
+    assert "东城社区 · 老旧小区 · 重点整治小区 · 小区编码 C1 · 所属网格 G1" in " ".join(texts(at.caption))
+    assert "**党支部**：海景苑小区党支部" in texts(at.markdown)
+    assert "**物业企业**：海天物业" in texts(at.markdown)
+    assert len(at.get("plotly_chart")) == 3  # type chart, street chart, the profile's 12 months
+
+
+def test_choosing_another_compound_and_a_street_filter():
+    at = open_page("compounds", page_query={"compound": "海景苑(C1)"})
+    at.selectbox(key="compound").set_value("C4").run()
+    assert "晒甲河小区 · 小区画像" in texts(at.subheader)
+    assert "**党支部**：未单独设立(由社区党组织覆盖)" in texts(at.markdown)
+    assert "**物业企业**：无物业服务" in texts(at.markdown)
+    at.sidebar.selectbox(key="street").set_value("蓬莱阁街道").run()
+    assert table(at, "小区", "街道", "社区") == LIST[2:]
+    assert cards(at)["小区"] == ("2", "")
+
+
+# ---------------------------------------------------------------- 满意度
+
+def test_satisfaction_page():
+    at = open_page("satisfaction")
+    assert cards(at) == {"答卷数": ("5", "+5"), "测评满意率": ("60.0%", ""), "平均分": ("3.25", "")}
+    assert table(at, "测评项目", "答卷") == [("物业服务", "2", "100.0%", "4.00"), ("总体评价", "1", "100.0%", "4.00"),
+                                          ("环境卫生", "1", "0.0%", "—"), ("网格服务", "1", "0.0%", "1.00")]
+    assert table(at, "街道", "答卷") == [("登州街道", "2", "100.0%", "4.00"), ("蓬莱阁街道", "2", "50.0%", "4.00"),
+                                      ("紫荆山街道", "1", "0.0%", "1.00")]
+    assert table(at, "小区类型", "答卷") == [("商品房小区", "2", "50.0%", "4.00"), ("老旧小区", "2", "100.0%", "4.00"),
+                                          ("开放式楼院", "1", "0.0%", "1.00")]
+    assert table(at, "小区", "街道", "答卷", "满意率") == [
+        ("海景苑", "登州街道", "2", "100.0%", "4.00"), ("宝龙国际", "蓬莱阁街道", "2", "50.0%", "4.00"),
+        ("晒甲河小区", "紫荆山街道", "1", "0.0%", "1.00")]
+    assert "没有答卷数不少于 3 份的小区。" in texts(at.info)
+
+
+def test_lowest_rated_compounds_with_a_lower_threshold():
+    at = open_page("satisfaction")
+    at.number_input(key="min_answers").set_value(1).run()
+    lowest = [d.value for d in at.dataframe if list(d.value.columns) == ["小区", "街道", "答卷", "满意率", "平均分"]]
+    assert [tuple(r) for r in lowest[-1].itertuples(index=False)] == [
+        ("晒甲河小区", "紫荆山街道", "1", "0.0%", "1.00"), ("宝龙国际", "蓬莱阁街道", "2", "50.0%", "4.00"),
+        ("海景苑", "登州街道", "2", "100.0%", "4.00")]
+
+
+# ---------------------------------------------------------------- 服务场景
+
+def test_scenes_page():
+    at = open_page("scenes")
+    assert cards(at) == {"活动场次": ("4", "+4"), "参与人次": ("225", "+225"), "一老一小人次": ("70", "+70"),
+                         "场景覆盖率": ("75.0%", "+75.0 个百分点")}
+    assert table(at, "场景类型", "活动场次") == [("邻里", "2", "150", "30"), ("健康", "1", "25", "0"),
+                                             ("就业", "0", "0", "0"), ("教育", "1", "50", "40"),
+                                             ("低碳", "0", "0", "0"), ("智慧", "0", "0", "0")]
+    assert table(at, "街道", "活动场次") == [("蓬莱阁街道", "2", "170", "60"), ("登州街道", "2", "55", "10")]
+    assert table(at, "小区", "街道", "小区类型", "活动场次") == [
+        ("碧桂园", "蓬莱阁街道", "学区房", "1", "120", "20"), ("海景苑", "登州街道", "老旧小区", "2", "55", "10"),
+        ("宝龙国际", "蓬莱阁街道", "商品房小区", "1", "50", "40")]
+    assert table(at, "街道", "小区", "有活动小区") == [("登州街道", "1", "1", "100.0%"), ("紫荆山街道", "1", "0", "0.0%"),
+                                                ("蓬莱阁街道", "2", "2", "100.0%")]
+    assert "**本期没有开展活动的小区：1 个**" in texts(at.markdown)
+    assert table(at, "小区", "街道", "社区", "小区类型") == [("晒甲河小区", "紫荆山街道", "晒甲河社区", "开放式楼院", "—")]
+
+
+# ---------------------------------------------------------------- around the pages
+
+def test_weekly_report_page_is_registered():
+    at = open_page("weekly_report")
+    assert texts(at.title) == ["周报"]
+
+
+def test_footer_says_how_fresh_each_feed_is():
+    at = open_page()
+    footer = texts(at.caption)[-1]
+    assert footer.startswith("数据更新时间")
+    for feed in ("小区台账：", "诉求工单：", "物业投诉：", "满意度测评：", "服务场景："):
+        assert feed in footer
+    assert "(最新记录 2026-03-08 20:00)" in footer  # A5
+    assert "(最新记录 2026-03-09)" in footer  # S6
+    assert not any("演示数据" in w for w in texts(at.warning))
+
+
+def test_demo_banner(tmp_path, monkeypatch, database):
+    demo = tmp_path / "demo.duckdb"
+    shutil.copyfile(database, demo)
+    with duckdb.connect(str(demo)) as con:
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('dataset', 'demo')")
+    monkeypatch.setenv("DASHBOARD_DB", str(demo))
+    at = open_page()
+    assert any("演示数据" in w for w in texts(at.warning))
+
+
+def test_missing_database_explains_how_to_build_it(tmp_path, monkeypatch):
+    missing = tmp_path / "none.duckdb"
+    monkeypatch.setenv("DASHBOARD_DB", str(missing))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert str(missing) in at.error[0].value
+    guide = " ".join(texts(at.markdown))
+    assert "make run" in guide and "python -m etl demo" in guide
+
+
+def test_a_load_shows_on_the_next_run(tmp_path, monkeypatch, database):
+    live = tmp_path / "live.duckdb"
+    shutil.copyfile(database, live)
+    monkeypatch.setenv("DASHBOARD_DB", str(live))
+    at = open_page()
+    assert cards(at)["受理量"] == ("7", "+6")
+    extra = tmp_path / "more_appeals.csv"
+    extra.write_text("工单编号,来源渠道,诉求类别,受理时间,街道\nA20,12345热线,环境卫生,2026-03-04 10:00,登州街道\n",
+                     encoding="utf-8")
+    (report,) = load_files(live, "appeals", [extra])
+    assert report.refused is None
+    at.run()
+    assert cards(at)["受理量"] == ("8", "+7")
