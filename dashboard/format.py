@@ -1,13 +1,15 @@
 """How numbers read on the dashboard: one place for percent, counts, hours and changes.
 
 A value that is None (a rate whose denominator is zero, a median of nothing) reads “—”, never
-0 % or 100 %.
+0 % or 100 %. Every number is rounded by metrics.rounding, the rule the weekly PDF uses too.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import date, datetime
+
+from metrics.rounding import exact, rounded
 
 DASH = "—"
 
@@ -18,7 +20,7 @@ def _missing(value) -> bool:
 
 def percent(value, digits: int = 1) -> str:
     """0.714285 → '71.4%'."""
-    return DASH if _missing(value) else f"{value * 100:.{digits}f}%"
+    return DASH if _missing(value) else f"{rounded(value, 100, digits)}%"
 
 
 def count(value) -> str:
@@ -27,20 +29,20 @@ def count(value) -> str:
 
 
 def decimal(value, digits: int = 1) -> str:
-    return DASH if _missing(value) else f"{value:,.{digits}f}"
+    return DASH if _missing(value) else f"{rounded(value, 1, digits):,}"
 
 
 def score(value, digits: int = 1) -> str:
     """A 0–1 score on the 100-point scale leaders read it on: 0.6105 → '61.0'."""
-    return DASH if _missing(value) else f"{value * 100:.{digits}f}"
+    return DASH if _missing(value) else f"{rounded(value, 100, digits)}"
 
 
 def hours(value, digits: int = 1) -> str:
-    return DASH if _missing(value) else f"{value:,.{digits}f} 小时"
+    return DASH if _missing(value) else f"{rounded(value, 1, digits):,} 小时"
 
 
 def days(value, digits: int = 1) -> str:
-    return DASH if _missing(value) else f"{value:,.{digits}f} 天"
+    return DASH if _missing(value) else f"{rounded(value, 1, digits):,} 天"
 
 
 def moment(value) -> str:
@@ -59,9 +61,10 @@ def yes_no(value) -> str:
 
 # ---------------------------------------------------------------- changes against the previous period
 
-def _signed(value: float, digits: int) -> str:
-    rounded = round(value, digits)
-    return f"{0.0 if rounded == 0 else rounded:+.{digits}f}"  # never “-0.0”
+def _signed(current, previous, scale: int, digits: int) -> str:
+    """The exact difference, rounded by the one rule, with its sign; never “-0.0”."""
+    change = rounded(exact(current) - exact(previous), scale, digits)
+    return f"+{abs(change)}" if change == 0 else f"{change:+}"
 
 
 def delta_count(current, previous) -> str | None:
@@ -75,19 +78,19 @@ def delta_points(current, previous, digits: int = 1) -> str | None:
     """The change of a rate in percentage points: 0.714 vs 1.0 → '-28.6 个百分点'."""
     if _missing(current) or _missing(previous):
         return None
-    return f"{_signed((current - previous) * 100, digits)} 个百分点"
+    return f"{_signed(current, previous, 100, digits)} 个百分点"
 
 
 def delta_score(current, previous, digits: int = 1) -> str | None:
     if _missing(current) or _missing(previous):
         return None
-    return f"{_signed((current - previous) * 100, digits)} 分"
+    return f"{_signed(current, previous, 100, digits)} 分"
 
 
 def delta_decimal(current, previous, digits: int = 1, unit: str = "") -> str | None:
     if _missing(current) or _missing(previous):
         return None
-    return f"{_signed(current - previous, digits)}{unit}"
+    return f"{_signed(current, previous, 1, digits)}{unit}"
 
 
 def is_no_change(delta: str | None) -> bool:

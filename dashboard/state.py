@@ -17,15 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import streamlit as st
 
 from dashboard import format as fmt
-from etl.settings import reference
+from etl.settings import local_now, reference
 from metrics.core import Scope
-
-TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 PERIODS = ("本周", "上周", "本月", "本年", "自定义")
 DEFAULT_PERIOD = "上周"
@@ -62,8 +59,8 @@ class Filters:
 
 
 def now_local() -> datetime:
-    """Beijing time now, naive, to the minute."""
-    return datetime.now(TIMEZONE).replace(tzinfo=None, second=0, microsecond=0)
+    """Beijing time now, to the minute (reruns within a minute reuse cached results)."""
+    return local_now().replace(second=0)
 
 
 def period_range(period: str, today: date, start: date | None = None, last: date | None = None) -> tuple[date, date]:

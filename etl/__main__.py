@@ -122,7 +122,7 @@ def _cmd_stats(args) -> int:
     try:
         with read_only(database_path(args.db)) as con:
             scope = Scope.from_arguments(con, start=args.date_from, end=args.date_to, week=args.week,
-                                         street=args.street, as_of=as_of)
+                                         street=args.street, as_of=as_of, community=args.community)
             result = stats(con, scope)
     except ValueError as exc:
         print(f"参数错误：{exc}", file=sys.stderr)
@@ -235,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     stats.add_argument("--to", dest="date_to", help="结束日期(不含)，YYYY-MM-DD")
     stats.add_argument("--week", help="ISO 周，如 2026-W10")
     stats.add_argument("--street", help="只统计一个街道")
+    stats.add_argument("--community", help="只统计一个社区")
     stats.add_argument("--as-of", dest="as_of", help="统计时点，如 2026-03-09T00:00")
     _add_db(stats)
     stats.set_defaults(run=_cmd_stats)

@@ -42,16 +42,17 @@ class Scope:
 
     @staticmethod
     def from_arguments(con, *, start: str | None = None, end: str | None = None, week: str | None = None,
-                       street: str | None = None, as_of: datetime | None = None) -> "Scope":
+                       street: str | None = None, as_of: datetime | None = None,
+                       community: str | None = None) -> "Scope":
         if week and (start or end):
             raise ValueError("--week 不能与 --from/--to 同时使用")
         if week:
-            return Scope.week(week, street, as_of)
+            return replace(Scope.week(week, street, as_of), community=community)
         first = date.fromisoformat(start) if start else None
         last = date.fromisoformat(end) if end else None
         if first and last and last <= first:
             raise ValueError("--to 必须晚于 --from")
-        return Scope(first, last, as_of, street)
+        return Scope(first, last, as_of, street, community)
 
     def previous(self) -> "Scope":
         """The period of equal length just before this one, seen as far into it as this one is."""
@@ -243,7 +244,11 @@ def overdue_appeals(con, scope: Scope) -> pl.DataFrame:
     params: dict = {"resolve_h": metric_settings()["resolution_limit_hours"]}
     return frame(con, f"""
         SELECT a.appeal_id, a.received_at, a.street, a.community, a.compound_id, c.name AS compound_name,
-               a.channel, a.category, a.status,
+               a.channel, a.category,
+               -- where the appeal stood at as-of (the stored status is that of the latest extract)
+               CASE WHEN a.first_response_at <= $as_of THEN '已响应，未办结'
+                    WHEN a.dispatched_at <= $as_of THEN '已派单，未响应'
+                    ELSE '未响应' END AS status,
                epoch(CAST($as_of AS TIMESTAMP) - a.received_at) / 3600.0 AS hours_open
         FROM appeals a LEFT JOIN compounds c USING (compound_id)
         WHERE {_period('a.received_at', scope, params)} AND {_place('a.', scope, params)}
@@ -458,7 +463,7 @@ def stats(con, scope: Scope) -> dict:
     by_street = appeal_rates_by(con, scope, "street").sort("street")
     return {
         "scope": {"from": scope.start, "to": scope.end, "as_of": scope.moment.isoformat(),
-                  "street": scope.street},
+                  "street": scope.street, "community": scope.community},
         "counts": table_counts(con),
         "appeals": appeal_summary(con, scope),
         "appeals_by_street": by_street.to_dicts(),

@@ -11,7 +11,9 @@ A rate with a zero denominator (None) is shown as “—”.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+
+from metrics.rounding import exact, rounded
 
 DASH = "—"
 
@@ -29,16 +31,9 @@ UNITS = {
 }
 
 
-def _exact(value) -> Decimal:
-    # repr() is the shortest text that reads back as the same float: the digits stats --json prints.
-    return value if isinstance(value, Decimal) else Decimal(repr(value))
-
-
 def round1(value, scale: int = 1) -> Decimal | None:
-    """THE rounding rule: value × scale, rounded half up to one decimal place (None stays None)."""
-    if value is None:
-        return None
-    return (_exact(value) * scale).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    """THE rounding rule (metrics.rounding): value × scale, half up to one decimal place."""
+    return rounded(value, scale, 1)
 
 
 def fmt(value, unit: str = "count") -> str:
@@ -56,7 +51,7 @@ def _delta(current, previous, unit: str) -> tuple[int, str] | None:
     if current is None or previous is None:
         return None
     spec = UNITS[unit]
-    delta = _exact(current) - _exact(previous)
+    delta = exact(current) - exact(previous)
     if unit == "count":
         return (delta > 0) - (delta < 0), str(abs(int(delta)))
     rounded = round1(abs(delta), spec["scale"])

@@ -232,3 +232,12 @@ def test_selected_values_reads_plotly_selection_events():
     assert selected_values(event) == ["登州街道", "蓬莱阁街道"]
     assert selected_values(None) == []
     assert selected_values({"selection": {"points": []}}) == []
+
+
+def test_pages_round_half_up_like_the_weekly_pdf():
+    from dashboard import format as fmt
+
+    assert fmt.percent(9 / 16) == "56.3%"
+    assert fmt.percent(0.0285) == "2.9%"
+    assert fmt.delta_points(0.5, 0.5) == "+0.0 个百分点"
+    assert fmt.decimal(1234.55) == "1,234.6"

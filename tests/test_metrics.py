@@ -127,6 +127,8 @@ def test_weekly_trend_sees_each_week_as_of_its_end(con):
 def test_overdue_appeals_carry_no_personal_data(con):
     overdue = core.overdue_appeals(con, W10)
     assert overdue["appeal_id"].to_list() == ["A4", "A7"]
+    # Where each stood at as-of, not the status of the latest extract (A7 was resolved later).
+    assert overdue["status"].to_list() == ["未响应", "已响应，未办结"]
     assert not {"caller_key", "content"} & set(overdue.columns)
     assert core.overdue_by(con, W10, ("street",)).to_dicts() == [
         {"street": "登州街道", "overdue_open": 1}, {"street": "蓬莱阁街道", "overdue_open": 1}]
@@ -214,3 +216,12 @@ def test_stats_cli_refuses_a_bad_week(fixture_db):
         capture_output=True, text=True)
     assert result.returncode == 2
     assert "第 99 周" in result.stderr
+
+
+def test_stats_cli_community_scope(fixture_db):
+    result = subprocess.run(
+        [sys.executable, "-m", "etl", "stats", "--json", "--week", "2026-W10", "--street", "蓬莱阁街道",
+         "--community", "钟楼社区", "--db", str(fixture_db)], capture_output=True, text=True, check=True)
+    got = json.loads(result.stdout)
+    assert got["appeals"]["received"] == 3  # A1 A2 A6; A7 names no compound and no community
+    assert got["scope"]["community"] == "钟楼社区"
