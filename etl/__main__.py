@@ -84,7 +84,7 @@ def _cmd_undo(args) -> int:
     from etl.batches import UndoRefused, undo
 
     try:
-        result = undo(database_path(args.db), args.batch_id)
+        result = undo(database_path(args.db), args.batch_id, undone_by=_os_user())
     except UndoRefused as refusal:
         print(f"无法撤销：{refusal}", file=sys.stderr)
         return 1
@@ -96,7 +96,7 @@ def _cmd_recheck(args) -> int:
     from etl.batches import UndoRefused, recheck
 
     try:
-        report = recheck(database_path(args.db), args.batch_id)
+        report = recheck(database_path(args.db), args.batch_id, loaded_by=_os_user())
     except UndoRefused as refusal:
         print(f"无法重新校验：{refusal}", file=sys.stderr)
         return 1
