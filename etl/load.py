@@ -63,17 +63,21 @@ def _registry(con) -> pl.DataFrame:
 
 
 def _classify(con, table: str, key: str, good: pl.DataFrame) -> dict[str, int]:
-    """Register `incoming` and fill the temp table `states` (key → new / same / changed)."""
+    """Register `incoming` and count its keys as new / same / changed against the table.
+
+    Unless every key is new, the temp table `states` (key → state) is left for _upsert: only the
+    key and its state, the rows themselves are read again from `incoming`.
+    """
     cols = table_columns(table)
     con.register("incoming", good.to_arrow())
-    same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in cols if c != key)
-    # Only the key and its state are kept: the rows themselves are read again from `incoming`.
     # Into an empty table everything is new, and comparing every column would be wasted work.
-    is_empty = con.execute(f"SELECT count(*) = 0 FROM {table}").fetchall()[0][0]
-    state = "'new'" if is_empty else (
-        f"CASE WHEN t.{key} IS NULL THEN 'new' WHEN {same} THEN 'same' ELSE 'changed' END")
-    source = "incoming s" if is_empty else f"incoming s LEFT JOIN {table} t ON t.{key} = s.{key}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE states AS SELECT s.{key}, {state} AS state FROM {source}")
+    if con.execute(f"SELECT count(*) = 0 FROM {table}").fetchall()[0][0]:
+        return {"new": good.height} if good.height else {}
+    same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in cols if c != key)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE states AS
+        SELECT s.{key}, CASE WHEN t.{key} IS NULL THEN 'new' WHEN {same} THEN 'same' ELSE 'changed' END AS state
+        FROM incoming s LEFT JOIN {table} t ON t.{key} = s.{key}""")
     return dict(con.execute("SELECT state, count(*) FROM states GROUP BY state").fetchall())
 
 
@@ -81,6 +85,7 @@ def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int) -> tup
     """Insert new keys, update changed ones (keeping the old image), count unchanged ones."""
     cols = table_columns(table)
     counts = _classify(con, table, key, good)
+    all_new = counts.get("new", 0) == good.height
     col_list = ", ".join(cols)
     if counts.get("changed"):
         changed = f"(SELECT {key} FROM states WHERE state = 'changed')"
@@ -90,11 +95,10 @@ def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int) -> tup
             UPDATE {table} SET {assignments}, batch_id = ?
             FROM incoming s WHERE {table}.{key} = s.{key} AND s.{key} IN {changed}""", [batch_id])
     if counts.get("new"):
-        con.execute(f"""
-            INSERT INTO {table} ({col_list}, batch_id)
-            SELECT {col_list}, ? FROM incoming
-            WHERE {key} IN (SELECT {key} FROM states WHERE state = 'new')""", [batch_id])
-    con.execute("DROP TABLE states")
+        only_new = "" if all_new else f"WHERE {key} IN (SELECT {key} FROM states WHERE state = 'new')"
+        con.execute(f"INSERT INTO {table} ({col_list}, batch_id) SELECT {col_list}, ? FROM incoming {only_new}",
+                    [batch_id])
+    con.execute("DROP TABLE IF EXISTS states")
     con.unregister("incoming")
     return counts.get("new", 0), counts.get("changed", 0), counts.get("same", 0)
 

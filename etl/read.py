@@ -172,15 +172,8 @@ def _missing_columns(kind: Kind, present: set[str]) -> list[str]:
     return missing
 
 
-def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: bytes | None = None,
-              mapping: Mapping | None = None) -> RawFile:
-    """Read one extract as the given kind, or refuse it whole.
-
-    With a mapping, its columns name the file's headers explicitly (before the contract's
-    aliases), its fixed values fill whole columns and its value tables translate values.
-    """
-    kind = KINDS[kind_name]
-    path = Path(path)
+def _file_bytes(path: Path, data: bytes | None) -> bytes:
+    """The file's bytes, refused if empty or over the size limit (checked before reading from disk)."""
     if data is None:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -190,8 +183,11 @@ def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: byt
         raise FileRefused("文件为空。")
     if len(data) > MAX_FILE_BYTES:
         raise FileRefused(f"文件过大({len(data) / 1048576:.0f} MB)，上限为 {MAX_FILE_BYTES // 1048576} MB。")
-    file_hash = hashlib.sha256(data).hexdigest()
+    return data
 
+
+def _grid(data: bytes, sheet: str | None) -> tuple[pl.DataFrame, str]:
+    """The file's cells as text and its encoding ("xlsx" for a workbook), or FileRefused."""
     if data.startswith(ZIP_MAGIC):
         grid, encoding = _grid_from_xlsx(data, sheet), "xlsx"
     elif data.startswith(OLE_MAGIC):
@@ -200,12 +196,22 @@ def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: byt
         grid, encoding = _grid_from_csv(data)
     if grid.height == 0 or grid.width == 0:
         raise FileRefused("文件为空，没有表头和数据。")
+    return grid, encoding
 
-    aliases = _aliases(kind)
-    explicit = {normalise_header(h): name for name, h in (mapping.columns.items() if mapping else ())}
-    fixed = dict(mapping.fixed) if mapping else {}
-    header_index = _header_row(grid, {**aliases, **explicit})
-    header_cells = [str(v) if v is not None else "" for v in grid.row(header_index)]
+
+def _explicit(mapping: Mapping | None) -> dict[str, str]:
+    """A mapping's columns as normalised file header -> canonical name."""
+    return {normalise_header(h): name for name, h in (mapping.columns.items() if mapping else ())}
+
+
+def _cells(grid: pl.DataFrame, index: int) -> list[str]:
+    return [str(v) if v is not None else "" for v in grid.row(index)]
+
+
+def _match_columns(grid: pl.DataFrame, header_cells: list[str], explicit: dict[str, str], aliases: dict[str, str],
+                   fixed: dict[str, str]) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """Which grid column each contract column is read from: (canonical -> grid column,
+    canonical -> the header as it stood in the file, the headers of the columns left unread)."""
     columns: dict[str, str] = {}  # canonical -> source column of the grid
     headers: dict[str, str] = {}
     for table in (explicit, aliases):  # a mapping's own choice first, then the contract's headers
@@ -215,6 +221,27 @@ def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: byt
                 columns[canonical] = source
                 headers[canonical] = header
     ignored = [h for s, h in zip(grid.columns, header_cells) if h.strip() and s not in columns.values()]
+    return columns, headers, ignored
+
+
+def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: bytes | None = None,
+              mapping: Mapping | None = None) -> RawFile:
+    """Read one extract as the given kind, or refuse it whole.
+
+    With a mapping, its columns name the file's headers explicitly (before the contract's
+    aliases), its fixed values fill whole columns and its value tables translate values.
+    """
+    kind = KINDS[kind_name]
+    data = _file_bytes(Path(path), data)
+    file_hash = hashlib.sha256(data).hexdigest()
+    grid, encoding = _grid(data, sheet)
+
+    aliases = _aliases(kind)
+    explicit = _explicit(mapping)
+    fixed = dict(mapping.fixed) if mapping else {}
+    header_index = _header_row(grid, {**aliases, **explicit})
+    header_cells = _cells(grid, header_index)
+    columns, headers, ignored = _match_columns(grid, header_cells, explicit, aliases, fixed)
 
     missing = _missing_columns(kind, set(columns) | set(fixed))
     if missing:
@@ -224,18 +251,22 @@ def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: byt
             message += f" 这个文件看起来是“{KINDS[other].label}”({other})。"
         raise FileRefused(message)
 
-    body = grid.slice(header_index + 1).with_row_index(ROW, offset=header_index + 2)
-    # Values are trimmed, and an empty cell is null, once here: the validator and the rejected
-    # rows' raw values both see these.
     translations = mapping.values if mapping else {}
-    frame = body.select(
-        pl.col(ROW).cast(pl.Int64),
-        *[_translated(_trimmed(pl.col(source).cast(pl.String)), translations.get(name)).alias(name)
-          for name, source in columns.items()],
+    # Values are trimmed, and an empty cell is null, once here: the validator and the rejected
+    # rows' raw values both see these. Rows with nothing in any contract column are spacing.
+    frame = (
+        grid.lazy()
+        .slice(header_index + 1)
+        .with_row_index(ROW, offset=header_index + 2)
+        .select(
+            pl.col(ROW).cast(pl.Int64),
+            *[_translated(_trimmed(pl.col(source).cast(pl.String)), translations.get(name)).alias(name)
+              for name, source in columns.items()],
+        )
+        .filter(pl.any_horizontal([pl.col(name).is_not_null() for name in columns]))
+        .collect()
     )
-    del grid, body
-    # Rows with nothing in any contract column are spacing, not data.
-    frame = frame.filter(pl.any_horizontal([pl.col(name).is_not_null() for name in columns]))
+    del grid
     if frame.height == 0:
         raise FileRefused("文件只有表头，没有数据行。")
     for name, value in fixed.items():

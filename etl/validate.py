@@ -234,12 +234,12 @@ def stage(source: RawFile, compounds: pl.DataFrame, pii_key: bytes) -> Staged:
             .when(pl.col("resolved_at").is_not_null()).then(pl.lit("已办结"))
             .otherwise(pl.lit("办理中"))
         )
-        caller_name = pl.col("caller_name") if "caller_name" in raw.columns else None
         typed = typed.with_columns(
             pl.coalesce("status", status).alias("status"),
             pl.col("is_property").fill_null(False),
             privacy.phone_hash(typed.get_column("caller_phone"), pii_key).alias("caller_key"),
-            privacy.mask_text(pl.col("content"), caller_name).alias("content"),
+            privacy.mask_column(typed.get_column("content"),
+                                typed.get_column("caller_name") if "caller_name" in raw.columns else None),
         )
     elif kind.name == "complaints":
         typed = typed.with_columns(
