@@ -274,7 +274,10 @@ def stage(source: RawFile, compounds: pl.DataFrame, pii_key: bytes) -> Staged:
         pl.when(pl.col("_reason").str.len_chars() > 0).then(pl.col("_reason")).alias("_reason"))
 
     good = checked.filter(pl.col("_reason").is_null()).select(table_columns(kind.table))
-    bad = checked.filter(pl.col("_reason").is_not_null()).select(ROW, "_reason")
+    # A reason quotes the offending value; a shifted extract can put a phone or a name there.
+    caller = pl.col("caller_name") if "caller_name" in checked.columns else None
+    bad = checked.filter(pl.col("_reason").is_not_null()).select(
+        ROW, privacy.mask_text(pl.col("_reason"), caller).alias("_reason"))
     raw_bad = raw.join(bad.select(ROW), on=ROW, how="semi")
     rejects = (
         bad.join(raw_bad.select(ROW, _raw_values(raw, source).alias("raw_values")),
