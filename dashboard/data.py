@@ -254,3 +254,28 @@ def compounds_without_events(scope: Scope):
 
 def scene_mix(scope: Scope, dimension: str):
     return _call("scene_mix", scope, dimension)
+
+
+# ---------------------------------------------------------------- load history (数据管理)
+# Cached like every other read, under the database file's identity: a load, undo or re-check
+# publishes a new file, so the history and rejected rows are read afresh on the next run.
+
+from etl import batches as _batches  # noqa: E402
+
+PLAIN_FUNCTIONS.update({"batch_history": _batches.history, "batch_rejects": _batches.rejects,
+                        "batch_rejects_csv": _batches.rejects_csv})
+
+
+def batch_history():
+    """Every batch, newest first (etl.batches.history)."""
+    return _call("batch_history", None)
+
+
+def batch_rejects(batch_id: int):
+    """A batch's rejected rows: row_number, reason, raw_values (JSON)."""
+    return _call("batch_rejects", None, int(batch_id))
+
+
+def batch_rejects_csv(batch_id: int) -> bytes:
+    """A batch's rejected rows as a CSV for Excel (UTF-8 with BOM, formula-safe)."""
+    return _call("batch_rejects_csv", None, int(batch_id))

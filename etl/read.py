@@ -273,3 +273,75 @@ def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: byt
         frame = frame.with_columns(pl.lit(value, pl.String).alias(name))
         headers[name] = f"{kind.column(name).headers[0]}(固定值)"
     return RawFile(kind, frame, file_hash, encoding, headers, ignored)
+
+
+@dataclass
+class Preview:
+    """A file's header row and first rows as they will be read, without requiring the contract's
+    columns (for the data desk's preview and its column mapping)."""
+    headers: list[str]  # the header row's cells as in the file ("" for an empty cell)
+    rows: pl.DataFrame  # the first data rows, as text, under the headers (made unique for display)
+    encoding: str  # "utf-8", "gb18030" or "xlsx"
+    file_hash: str
+    header_row: int  # the header row's number as Excel shows it (1 unless a title row precedes it)
+    data_rows: int  # rows under the header row, blank ones included
+    # With a kind: canonical -> the file header it is read from, as read_file would match them.
+    columns: dict[str, str] = field(default_factory=dict)
+    fixed: dict[str, str] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # required columns not found, as read_file names them
+
+
+def _display_names(headers: list[str]) -> list[str]:
+    """Unique, non-empty column names for showing a grid (empty headers read 列N)."""
+    names: list[str] = []
+    for index, header in enumerate(headers, start=1):
+        name = header.strip() or f"列{index}"
+        candidate, n = name, 2
+        while candidate in names:
+            candidate, n = f"{name}({n})", n + 1
+        names.append(candidate)
+    return names
+
+
+def preview_file(path: Path, kind_name: str | None = None, *, sheet: str | None = None, data: bytes | None = None,
+                 mapping: Mapping | None = None, rows: int = 10) -> Preview:
+    """The header row, first rows and encoding of a file, found as read_file finds them.
+
+    Unlike read_file it does not require the contract's columns; it still refuses (FileRefused)
+    a file that cannot be read at all (empty, too large, binary, .xls, broken workbook, encoding).
+    With a kind, it also tells which contract column each header would be read as (the mapping's
+    choice first, then the contract's headers) and which required columns are missing. Without a
+    kind, the header row is the one naming the most contract columns of any kind or, failing
+    that, the first of the fullest leading rows (a title row above the header has fewer cells).
+    """
+    data = _file_bytes(Path(path), data)
+    file_hash = hashlib.sha256(data).hexdigest()
+    grid, encoding = _grid(data, sheet)
+
+    explicit = _explicit(mapping)
+    if kind_name is not None:
+        aliases = _aliases(KINDS[kind_name])
+    else:
+        aliases = {}
+        for kind in KINDS.values():
+            aliases.update(_aliases(kind))
+    search = {**aliases, **explicit}
+    header_index = _header_row(grid, search)
+    leading = list(grid.head(HEADER_SEARCH_ROWS).iter_rows())
+    if not any(cell is not None and normalise_header(cell) in search for cell in leading[header_index]):
+        filled = [sum(1 for cell in row if cell is not None and str(cell).strip()) for row in leading]
+        header_index = filled.index(max(filled))
+    header_cells = _cells(grid, header_index)
+
+    body = grid.slice(header_index + 1)
+    shown = body.head(rows)
+    shown.columns = _display_names(header_cells)
+    preview = Preview(headers=header_cells, rows=shown, encoding=encoding, file_hash=file_hash,
+                      header_row=header_index + 1, data_rows=body.height)
+    if kind_name is not None:
+        fixed = dict(mapping.fixed) if mapping else {}
+        columns, headers, ignored = _match_columns(grid, header_cells, explicit, aliases, fixed)
+        preview.columns, preview.fixed, preview.ignored_columns = headers, fixed, ignored
+        preview.missing = _missing_columns(KINDS[kind_name], set(columns) | set(fixed))
+    return preview

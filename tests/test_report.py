@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from dashboard import auth
+from etl.accounts import User, add_user
 from etl.db import read_only
 from metrics import core
 from report import build_typst, collect, compile_pdf, make_pdf
@@ -279,8 +281,10 @@ def test_default_week_is_the_last_complete_one(fixture_db):
 def test_page_previews_and_offers_the_pdf(fixture_db, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setenv("DASHBOARD_DB", str(fixture_db))
-    at = AppTest.from_file(str(ROOT / "pages" / "weekly_report.py"), default_timeout=60).run()
+    signed_in_reader(monkeypatch, fixture_db)
+    at = AppTest.from_file(str(ROOT / "pages" / "weekly_report.py"), default_timeout=60)
+    at.session_state[auth.USER_KEY] = READER
+    at.run()
     assert not at.exception, at.exception
     weeks = at.selectbox(key="report_week")
     assert weeks.value == "2026-W11"  # newest week with data first
@@ -296,11 +300,25 @@ def test_page_previews_and_offers_the_pdf(fixture_db, monkeypatch):
     assert not at.exception and "还没有任何已结束且有数据的周" in at.info[0].value
 
 
+READER = User("qu", "district")
+
+
+def signed_in_reader(monkeypatch, db) -> None:
+    """The page needs a signed-in reader: a district account in a private accounts file."""
+    accounts = db.parent / "report-accounts.toml"
+    if not accounts.exists():
+        add_user(READER.name, READER.role, "a long password", path=accounts)
+    monkeypatch.setenv("DASHBOARD_ACCOUNTS", str(accounts))
+    monkeypatch.setenv("DASHBOARD_DB", str(db))
+
+
 def test_page_runs_under_the_dashboard_router(fixture_db, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setenv("DASHBOARD_DB", str(fixture_db))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    signed_in_reader(monkeypatch, fixture_db)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state[auth.USER_KEY] = READER
+    at.run()
     at.switch_page("pages/weekly_report.py").run()
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["周报"] and len(at.get("download_button")) == 1
