@@ -1,14 +1,263 @@
-"""Who is signed in (the sign-in flow itself: issue 6)."""
+"""Who is signed in, the sign-in page, sign-out, idle expiry and what each role may open.
+
+- `current_user()` is the one place pages ask who is signed in (st.session_state["user"]).
+- `session_user()` is what the router calls first on every run: it ends a session that has been
+  idle longer than DASHBOARD_IDLE_MINUTES (default 30) or whose account has since been removed or
+  changed, and otherwise notes the activity.
+- `sign_in_page()` draws the form (账号 / 密码 / 登录). Wrong passwords are slowed down per account
+  by one `etl.accounts.Throttle` per server process (see `throttle()`); every sign-in, failure and
+  sign-out goes to the audit log beside the database (etl.audit).
+- Permissions: every page needs READ (any signed-in user); the data desk needs LOAD, the accounts
+  page ADMINISTER. `PAGE_PERMISSIONS` is the one table of them, `require()` the one check: the
+  router calls it before drawing anything of a page and `layout.page_start()` again inside it.
+
+A street user's street is not enforced here but where Scopes are built (dashboard/state.py and the
+weekly report page), from `current_user().scope_street`.
+"""
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 import streamlit as st
 
-from etl.accounts import User
+from etl import audit
+from etl.accounts import ROLES, AccountError, Throttle, accounts_path, authenticate, users
+from etl.settings import database_path
 
 USER_KEY = "user"
+ACTIVE_KEY = "_auth_active_at"  # time of the session's last run (clock())
+CHECKED_KEY = "_auth_checked"  # signed in through the form: re-checked against the accounts file
+NOTICE_KEY = "_auth_notice"  # a sentence for the sign-in page (signed out, expired)
+ERROR_KEY = "_auth_error"  # why the last attempt failed
+NAME_FIELD, PASSWORD_FIELD, SUBMIT = "sign_in_name", "sign_in_password", "sign_in_submit"
+
+READ, LOAD, ADMINISTER = "read", "load", "administer"
+# The pages that need more than READ, by file name (= url path).
+PAGE_PERMISSIONS = {"data_desk": LOAD, "admin": ADMINISTER}
+DEFAULT_IDLE_MINUTES = 30
+MAX_NAME, MAX_PASSWORD = 64, 1024  # longer typed names are cut, longer passwords refused unhashed
+REFUSAL = "无权访问此页面。"
 
 
-def current_user() -> User | None:
+def clock() -> float:
+    """Seconds since the epoch (tests move it forward)."""
+    return time.time()
+
+
+def idle_seconds() -> float:
+    try:
+        minutes = float(os.environ.get("DASHBOARD_IDLE_MINUTES", DEFAULT_IDLE_MINUTES))
+    except ValueError:
+        minutes = DEFAULT_IDLE_MINUTES
+    return (minutes if minutes > 0 else DEFAULT_IDLE_MINUTES) * 60
+
+
+_THROTTLE = Throttle()
+
+
+def throttle() -> Throttle:
+    """One throttle per server process: every browser session counts against the same account.
+
+    A module-level object, not st.cache_resource: any browser, signed in or not, can send the
+    server Streamlit's `clear_cache` message, which empties every st.cache_resource and would hand
+    an attacker a fresh throttle whenever he liked."""
+    return _THROTTLE
+
+
+def role_name(role: str) -> str:
+    """'区级领导' for 'district' (the part of ROLES before its explanation)."""
+    return ROLES.get(role, role).split("(")[0]
+
+
+def describe(user) -> str:
+    """'dengzhou · 街道领导 · 登州街道'."""
+    return " · ".join(part for part in (user.name, role_name(user.role), user.scope_street) if part)
+
+
+# ---------------------------------------------------------------- who is signed in
+
+def current_user():
     """The signed-in user of this browser session, or None."""
     return st.session_state.get(USER_KEY)
+
+
+def scope_street() -> str | None:
+    """The one street the signed-in user may see, or None (all streets, or nobody signed in)."""
+    user = current_user()
+    return user.scope_street if user is not None else None
+
+
+def _audit(who: str, event: str, detail: str = "") -> None:
+    ip = None
+    try:
+        ip = st.context.ip_address
+    except Exception:  # outside a browser session (tests): no address
+        pass
+    try:
+        audit.record(database_path(), who or "(空)", event, detail + (f" 来自 {ip}" if ip else ""))
+    except OSError:
+        pass  # an unwritable log must not lock everyone out; loads keep their own record
+
+
+def _end_session(notice: str | None) -> None:
+    """Forget everything this browser session held (user, filters, widget state)."""
+    st.session_state.clear()
+    if notice:
+        st.session_state[NOTICE_KEY] = notice
+
+
+def sign_out() -> None:
+    """The sidebar's 退出登录 (an on_click callback)."""
+    user = current_user()
+    if user is not None:
+        _audit(user.name, "sign_out")
+    _end_session("已退出登录。")
+
+
+def session_user():
+    """The signed-in user for this run, or None once the session has expired (the next
+    interaction after DASHBOARD_IDLE_MINUTES without one) or the account has been removed or
+    changed since signing in."""
+    user = current_user()
+    if user is None:
+        return None
+    now = clock()
+    last = st.session_state.get(ACTIVE_KEY)
+    if last is not None and now - last > idle_seconds():
+        _audit(user.name, "sign_out", f"闲置超过 {idle_seconds() / 60:g} 分钟，自动退出")
+        _end_session(f"超过 {idle_seconds() / 60:g} 分钟未操作，已自动退出，请重新登录。")
+        return None
+    if st.session_state.get(CHECKED_KEY):
+        try:
+            now_is = users().get(user.name)
+        except Exception:  # an unreadable accounts file: trust nobody
+            now_is = None
+        if now_is != user:
+            _audit(user.name, "sign_out", "账号已被删除或修改，自动退出")
+            _end_session("账号信息已变更，请重新登录。")
+            return None
+    st.session_state[ACTIVE_KEY] = now
+    return user
+
+
+# ---------------------------------------------------------------- permissions
+
+def page_permission(page: str) -> str:
+    """What a page (its file name or url path) needs."""
+    return PAGE_PERMISSIONS.get(Path(page).stem, READ)
+
+
+def usable(user) -> bool:
+    """A known role, and a street user with a street: a hand-edited account that is neither gets
+    nothing (a street account without its street must not read as “all streets”)."""
+    return user is not None and user.role in ROLES and (user.role != "street" or bool(user.street))
+
+
+def allowed(user, permission: str) -> bool:
+    if not usable(user):
+        return False
+    if permission == LOAD:
+        return user.may_load
+    if permission == ADMINISTER:
+        return user.may_administer
+    return permission == READ
+
+
+def require(permission: str) -> None:
+    """Refuse the page (and stop the script) unless the signed-in user has `permission`."""
+    if not allowed(current_user(), permission):
+        st.error(REFUSAL + ("请从左侧导航选择其他页面；如需此权限，请联系管理员。" if current_user() else "请先登录。"),
+                 icon=":material/block:")
+        st.stop()
+
+
+# ---------------------------------------------------------------- the sign-in page
+
+def _submit() -> None:
+    """The 登录 button's callback: check the password before the script runs again."""
+    name = (st.session_state.get(NAME_FIELD) or "").strip()
+    password = st.session_state.get(PASSWORD_FIELD) or ""
+    st.session_state[PASSWORD_FIELD] = ""
+    st.session_state.pop(ERROR_KEY, None)
+    st.session_state.pop(NOTICE_KEY, None)
+    if not name or not password:
+        st.session_state[ERROR_KEY] = "请输入账号和密码。"
+        return
+    name = name[:MAX_NAME]  # (account names have at most 32 characters)
+    limiter = throttle()
+    throttled = limiter.wait_seconds(name) > 0
+    try:
+        if len(password) > MAX_PASSWORD:  # not worth hashing: wrong, and counted as such
+            limiter.failed(name)
+            raise AccountError("账号或密码错误。")
+        user = authenticate(name, password, limiter)
+    except AccountError as exc:
+        st.session_state[ERROR_KEY] = str(exc)
+        _audit(name, "sign_in_failed", "尝试过于频繁，已限速" if throttled else "账号或密码错误")
+        return
+    except Exception as exc:  # a damaged accounts file: nobody gets in, and nobody sees a traceback
+        st.session_state[ERROR_KEY] = "账号文件无法读取，暂时无法登录，请联系管理员。"
+        _audit(name, "sign_in_failed", f"账号文件无法读取({type(exc).__name__})")
+        return
+    if not usable(user):
+        st.session_state[ERROR_KEY] = "此账号的角色或街道配置有误，暂时无法登录，请联系管理员。"
+        _audit(name, "sign_in_failed", f"账号配置有误(角色 {user.role}，街道 {user.street or '无'})")
+        return
+    for key in (NAME_FIELD, PASSWORD_FIELD):
+        st.session_state.pop(key, None)
+    st.session_state[USER_KEY] = user
+    st.session_state[CHECKED_KEY] = True
+    st.session_state[ACTIVE_KEY] = clock()
+    _audit(user.name, "sign_in", role_name(user.role) + (f" {user.scope_street}" if user.scope_street else ""))
+
+
+def no_accounts() -> bool:
+    try:
+        return not users()
+    except Exception:
+        return False  # unreadable, not empty: the form says so when it is used
+
+
+def _no_accounts_help() -> None:
+    st.warning("还没有配置任何账号，暂时无法登录。", icon=":material/person_off:")
+    st.markdown(
+        "请管理员在服务器的项目目录中创建第一个账号：\n\n"
+        "- 运行 `python -m etl user first-run`(`make run` 启动时会自动执行这一步)：创建管理员账号 `admin`，"
+        "随机生成的密码**只在终端显示一次**；\n"
+        "- 再为各位领导添加账号，例如 `python -m etl user add dengzhou --role street --street 登州街道`"
+        "(角色：district 区级领导、street 街道领导、analyst 数据专员、admin 管理员)。\n\n"
+        f"账号文件：`{accounts_path()}`(可用环境变量 `DASHBOARD_ACCOUNTS` 指定)。添加账号后刷新本页即可登录。"
+    )
+
+
+def sign_in_page() -> None:
+    """The whole page a signed-out visitor sees."""
+    _, middle, _ = st.columns([1, 1.1, 1])
+    with middle:
+        st.title("蓬莱网格治理驾驶舱")
+        if no_accounts():
+            _no_accounts_help()
+            return
+        st.caption("请使用管理员分配的账号登录。")
+        notice = st.session_state.get(NOTICE_KEY)
+        if notice:
+            st.info(notice, icon=":material/logout:")
+        with st.form("sign_in", enter_to_submit=True):
+            st.text_input("账号", key=NAME_FIELD, autocomplete="username")
+            st.text_input("密码", key=PASSWORD_FIELD, type="password", autocomplete="current-password")
+            st.form_submit_button("登录", type="primary", key=SUBMIT, on_click=_submit, width="stretch")
+        error = st.session_state.get(ERROR_KEY)
+        if error:
+            st.error(error, icon=":material/error:")
+        st.caption("连续输错密码后需等待片刻再试。忘记密码请联系管理员重设。")
+
+
+def account_box(user) -> None:
+    """Who is signed in, and the sign-out button (sidebar)."""
+    with st.sidebar:
+        st.markdown(f":material/account_circle: **{user.name}**  \n{role_name(user.role)}"
+                    + (f" · {user.scope_street}" if user.scope_street else ""))
+        st.button("退出登录", key="sign_out", on_click=sign_out, icon=":material/logout:")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from etl import batches
 from etl.db import Reader, file_identity
 from etl.settings import database_path
 from metrics import core, views
@@ -260,10 +261,8 @@ def scene_mix(scope: Scope, dimension: str):
 # Cached like every other read, under the database file's identity: a load, undo or re-check
 # publishes a new file, so the history and rejected rows are read afresh on the next run.
 
-from etl import batches as _batches  # noqa: E402
-
-PLAIN_FUNCTIONS.update({"batch_history": _batches.history, "batch_rejects": _batches.rejects,
-                        "batch_rejects_csv": _batches.rejects_csv})
+PLAIN_FUNCTIONS.update({"batch_history": batches.history, "batch_rejects": batches.rejects,
+                        "batch_rejects_csv": batches.rejects_csv})
 
 
 def batch_history():

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import html
 import math
+import sys
 from dataclasses import dataclass
 from typing import Callable
 
 import polars as pl
 import streamlit as st
 
-from dashboard import data, state
+from dashboard import auth, data, state
 from dashboard import format as fmt
 from dashboard.state import Filters
 from etl.settings import reference
@@ -22,21 +23,29 @@ FEEDS = (("compounds", "小区台账"), ("appeals", "诉求工单"), ("complaint
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
 
-def page_start() -> None:
+def page_start(permission: str | None = None) -> None:
     """First call of every page script.
 
     Streamlit still treats an app with a `pages/` folder as an old-style multipage app until
     app.py's st.navigation has run once in the process; a first request straight to a page URL
     (or AppTest.switch_page) then runs the page file without app.py, i.e. without the sidebar
     filters. If that happened, switch the old mode off and rerun through app.py.
+
+    Then the page is refused (and stopped) unless the signed-in user may open it: `permission`,
+    or by default what auth.PAGE_PERMISSIONS says of the calling page's file. The router checks
+    the same before drawing anything; this is the second lock, for a page run any other way.
     """
     try:
         from streamlit.runtime.pages_manager import PagesManager
     except ImportError:  # a Streamlit without the old mode: nothing to undo
-        return
-    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager = None
+    if PagesManager is not None and getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
         st.rerun()
+    if permission is None:
+        caller = sys._getframe(1).f_globals.get("__file__") or ""
+        permission = auth.page_permission(caller)
+    auth.require(permission)
 
 
 def header(title: str, filters: Filters, note: str | None = None) -> None:

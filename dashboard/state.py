@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta
 
 import streamlit as st
 
+from dashboard import auth
 from dashboard import format as fmt
 from etl.settings import local_now, reference
 from metrics.core import Scope
@@ -105,7 +106,11 @@ def _reset_community() -> None:
 def sidebar(communities_of, locked_street: str | None = None) -> Filters:
     """Draw the shared filters in the sidebar and return them; `communities_of(street)` lists the
     communities to offer. With `locked_street` (a reader scoped to one street) the street is fixed
-    whatever the URL or a click says. The result is also kept for the page in session state."""
+    whatever the URL or a click says. The result is also kept for the page in session state.
+
+    A signed-in street user's street always wins over `locked_street`: the scope comes from the
+    account, not from the caller, the URL or the widgets."""
+    locked_street = auth.scope_street() or locked_street
     now = now_local()
     streets = list(reference()["streets"])
     with st.sidebar:
@@ -140,11 +145,23 @@ def sidebar(communities_of, locked_street: str | None = None) -> Filters:
 
 
 def filters() -> Filters:
-    """The filters the sidebar drew in this run (a page run without the router gets the defaults)."""
+    """The filters the sidebar drew in this run (a page run without the router gets the defaults).
+
+    Whatever is found, a street user gets a Scope of his own street: this is the Scope every
+    number, table, chart and download of the pages is computed from."""
     found = st.session_state.get(FILTERS_KEY)
     if found is None:
         found = Filters(make_scope(DEFAULT_PERIOD, now_local()), DEFAULT_PERIOD, None, None)
-    return found
+    return scoped(found, auth.scope_street())
+
+
+def scoped(found: Filters, street: str | None) -> Filters:
+    """`found` narrowed to `street` (None: unchanged); a community of another street is dropped."""
+    if street is None or (found.locked and found.street == street and found.scope.street == street):
+        return found
+    community = found.community if found.street == street and found.scope.street == street else None
+    return Filters(replace(found.scope, street=street, community=community), found.period, street, community,
+                   locked=True)
 
 
 # ---------------------------------------------------------------- narrowing by clicks

@@ -2,6 +2,10 @@
 
 Thin on purpose: widgets → report.collect / build_typst / compile_pdf → draw. The numbers come
 from the metrics module through report.collect, the same path `python -m report` takes.
+
+A street user's report is his street's, always: the street comes from the account
+(dashboard.auth.scope_street), never from a widget, so the preview, the week list and the PDF
+are all built for that street whatever the session state says.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard import auth, layout
 from etl.db import DatabaseMissing, Reader, file_identity
 from etl.settings import database_path, reference
 from metrics.core import Scope
@@ -18,6 +23,8 @@ from metrics.weekly import data_weeks
 from report import ReportError, build_typst, collect, compile_pdf, file_name, local_now
 from report.content import APPEAL_KPIS
 from report.fmt import fmt, signed_change
+
+layout.page_start()
 
 ALL_STREETS = "全区"
 # The KPIs previewed on the page (keys of APPEAL_KPIS), in order.
@@ -74,8 +81,12 @@ def main() -> None:
         st.info("还没有数据库：请先在“数据导入”页导入数据，或运行 python -m etl demo 生成演示库。")
         return
     left, right = st.columns(2)
-    street_choice = right.selectbox("范围", [ALL_STREETS, *reference()["streets"]], key="report_street")
-    street = None if street_choice == ALL_STREETS else street_choice
+    street = auth.scope_street()
+    if street:
+        street_choice = right.selectbox("范围", [street], disabled=True, key="report_street_locked")
+    else:
+        street_choice = right.selectbox("范围", [ALL_STREETS, *reference()["streets"]], key="report_street")
+        street = None if street_choice == ALL_STREETS else street_choice
     try:
         weeks = _weeks(path, identity, street, local_now().date())
     except DatabaseMissing:

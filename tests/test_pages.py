@@ -1,6 +1,7 @@
 """Every page through Streamlit's AppTest on the fixture database, week 2026-W10 chosen as a
 custom period in the URL (?period=自定义&from=2026-03-02&to=2026-03-08), as the dashboard shows it
-as of Monday 03-09 00:00.
+as of Monday 03-09 00:00. Every test signs in first, through the sign-in form, as a district
+leader (all streets); what other roles see is pinned in tests/test_auth_pages.py.
 
 The expected values are the strings a reader sees, worked out by hand from the fixture files (see
 the table at the top of tests/test_views.py): nothing here calls the metrics module. The previous
@@ -21,24 +22,44 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import state
 from dashboard.layout import csv_bytes
+from etl.accounts import add_user
 from etl.load import load_files
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 W10 = {"period": "自定义", "from": "2026-03-02", "to": "2026-03-08"}
 
 
+# The pages are read as a district leader would (all streets); tests/test_auth_pages.py covers the others.
+READER, READER_PASSWORD = "quzhang", "district reader password"
+
+
+@pytest.fixture(scope="session")
+def accounts_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("accounts") / "accounts.toml"
+    add_user(READER, "district", READER_PASSWORD, path=path)
+    return path
+
+
 @pytest.fixture(autouse=True)
-def database(fixture_db, monkeypatch):
+def database(fixture_db, accounts_file, monkeypatch):
     monkeypatch.setenv("DASHBOARD_DB", str(fixture_db))
+    monkeypatch.setenv("DASHBOARD_ACCOUNTS", str(accounts_file))
     return fixture_db
 
 
+def sign_in(at: AppTest, name: str = READER, password: str = READER_PASSWORD) -> AppTest:
+    """Fill in the sign-in form the app shows first, as a reader would, and submit it."""
+    at.text_input(key="sign_in_name").input(name)
+    at.text_input(key="sign_in_password").input(password)
+    return at.button(key="sign_in_submit").click().run()
+
+
 def open_page(page: str = "overview", query: dict | None = None, page_query: dict | None = None) -> AppTest:
-    """Open the app with the shared filters in the URL, then go to `page` (whose own parameters,
-    such as ?compound=, are given with the page's URL)."""
+    """Sign in with the shared filters in the URL, then go to `page` (whose own parameters, such
+    as ?compound=, are given with the page's URL)."""
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update(W10 if query is None else query)
-    at.run()
+    sign_in(at.run())
     if page != "overview":
         at.switch_page(f"pages/{page}.py")
         at.query_params.update(page_query or {})
@@ -385,7 +406,7 @@ def test_demo_banner(tmp_path, monkeypatch, database):
 def test_missing_database_explains_how_to_build_it(tmp_path, monkeypatch):
     missing = tmp_path / "none.duckdb"
     monkeypatch.setenv("DASHBOARD_DB", str(missing))
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = sign_in(AppTest.from_file(APP, default_timeout=60).run())
     assert not at.exception
     assert str(missing) in at.error[0].value
     guide = " ".join(texts(at.markdown))

@@ -1,19 +1,25 @@
 """End to end: `streamlit run` on a loopback port against a freshly built demo database, driven
 in headless Chromium (Debian's /usr/bin/chromium through Playwright's Python API).
 
-The walk: open the overview, check its cards against `python -m etl stats --json` for the same
-week, narrow to a street by clicking its bar in the 红黑榜, visit every page through the sidebar
+The walk: sign in (as a district leader), open the overview, check its cards against
+`python -m etl stats --json` for the same week, narrow to a street by clicking its bar in the 红黑榜, visit every page through the sidebar
 (the street filter must stay), open a compound profile by clicking a row of the compound list,
 and reopen a shared link. Every step fails on a Streamlit exception box or a browser console
 error, except the basemap the map asks CARTO for, which an offline machine cannot reach.
 Full-page screenshots go to test-artifacts/e2e/; with UPDATE_DOCS_SCREENSHOT=1 the overview is
 also copied to docs/overview.png.
+
+A second walk signs in as a street leader: his street is fixed in the sidebar, the numbers are
+his street's (`etl stats --street`), a link naming another street or the data desk changes
+nothing, and signing out returns to the form. A third opens the admin's 账号与审计 page. The
+accounts live in a temporary file (DASHBOARD_ACCOUNTS) made before the server starts.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -33,6 +39,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 # The only network the app may fail to reach: the basemap of the compound map (CARTO).
 BASEMAP_HOSTS = ("cartocdn.com", "carto.com")
+PROBE = re.compile(r"^/[^/]+/_stcore/(host-config|health)$")
 PAGES = [("总览", "overview"), ("诉求办理", "appeals"), ("物业治理", "property"), ("小区画像", "compounds"),
          ("满意度", "satisfaction"), ("服务场景", "scenes"), ("周报", "weekly_report")]
 TITLES = {"overview": "总览", "appeals": "诉求办理", "property": "物业治理", "compounds": "小区画像",
@@ -55,11 +62,26 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+PASSWORD = "an e2e test password"
+STREET = "登州街道"
+ACCOUNTS = {"quzhang": ("district", None), "dengzhou": ("street", STREET), "guanliyuan": ("admin", None)}
+
+
 @pytest.fixture(scope="module")
-def server(demo_db, tmp_path_factory):
+def accounts(tmp_path_factory) -> Path:
+    from etl.accounts import add_user
+
+    path = tmp_path_factory.mktemp("accounts") / "accounts.toml"
+    for name, (role, street) in ACCOUNTS.items():
+        add_user(name, role, PASSWORD, street=street, path=path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(demo_db, accounts, tmp_path_factory):
     port = _free_port()
     log = (tmp_path_factory.mktemp("server") / "streamlit.log").open("w")
-    env = {**os.environ, "DASHBOARD_DB": str(demo_db)}
+    env = {**os.environ, "DASHBOARD_DB": str(demo_db), "DASHBOARD_ACCOUNTS": str(accounts)}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
@@ -121,6 +143,10 @@ class Console:
         url = message.location.get("url", "")
         if "ERR_NAME_NOT_RESOLVED" in message.text and self._basemap(url):
             return
+        # Opened at a page's own URL (/data_desk), the frontend first looks for the server one
+        # level down (/data_desk/_stcore/...), gets 404 and falls back to the root: not an error.
+        if "404" in message.text and PROBE.search(urllib.parse.urlparse(url).path):
+            return
         # deck.gl reports the unreachable basemap style once more, from its own bundle.
         if message.text.startswith("Error: Failed to fetch") and "DeckGlJsonChart" in url and \
                 any(self._basemap(u) for u in self.failed):
@@ -167,6 +193,19 @@ def metric_cards(page) -> dict[str, str]:
     return cards
 
 
+def sign_in(page, name: str, shot: str | None = None) -> None:
+    """Fill in the form the app shows a visitor (fields found by their labels, as a reader finds them)."""
+    page.get_by_label("账号").wait_for(timeout=60_000)
+    settle(page, 1)
+    if shot:
+        screenshot(page, shot)
+    page.get_by_label("账号").fill(name)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.locator("h1", has_text="蓬莱网格治理驾驶舱").wait_for(state="detached", timeout=60_000)
+    settle(page, 3)
+
+
 def go_to(page, label: str) -> None:
     page.locator('[data-testid="stSidebarNav"] a', has_text=label).first.click()
     settle(page, 2.5)
@@ -194,9 +233,9 @@ def test_the_dashboard_in_a_browser(browser, server, demo_db):
     page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
     console = Console(page)
 
-    # 1. The overview, last week by default, agrees with the CLI for the same week.
+    # 1. Signed in, the overview, last week by default, agrees with the CLI for the same week.
     page.goto(server + "/")
-    settle(page, 3)
+    sign_in(page, "quzhang", shot="sign_in")
     no_exception(page, console, "总览")
     assert page_title(page) == "总览"
     assert page.get_by_text("当前显示的是演示数据", exact=False).count() == 1
@@ -276,9 +315,88 @@ def test_the_dashboard_in_a_browser(browser, server, demo_db):
     fresh_console = Console(fresh)
     query = urllib.parse.urlparse(link).query
     fresh.goto(f"{server}/?{query}&street=%E7%99%BB%E5%B7%9E%E8%A1%97%E9%81%93&period=%E6%9C%AC%E6%9C%88")
-    settle(fresh, 2.5)
+    sign_in(fresh, "quzhang")  # a new browser session signs in first; the link survives it
     no_exception(fresh, fresh_console, "分享链接")
     caption = fresh.locator('[data-testid="stCaptionContainer"]').first.inner_text()
     assert caption.startswith("本月") and "· 登州街道 ·" in caption
     fresh.close()
+    page.close()
+
+
+def nav_labels(page) -> list[str]:
+    """The page titles in the sidebar navigation (each link also holds its icon's name)."""
+    return [a.inner_text().strip().splitlines()[-1].strip() for a in page.locator('[data-testid="stSidebarNav"] a').all()]
+
+
+def test_a_street_leader_in_a_browser(browser, server, demo_db):
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    console = Console(page)
+    other = "蓬莱阁街道"
+    quoted = urllib.parse.quote(other)
+
+    # A link naming another street: after signing in, his own street it is.
+    page.goto(f"{server}/?street={quoted}")
+    sign_in(page, "dengzhou")
+    no_exception(page, console, "总览(街道)")
+    assert page_title(page) == "总览"
+    caption = page.locator('[data-testid="stCaptionContainer"]').first.inner_text()
+    assert f"· {STREET} ·" in caption and other not in caption
+    street_select = page.locator('[data-testid="stSidebar"] input[aria-label="街道"]')
+    assert street_select.input_value() == STREET and street_select.is_disabled()
+    stats = stats_of_last_week(demo_db, STREET)["appeals"]
+    cards = metric_cards(page)
+    assert cards["受理量"] == f"{stats['received']:,}"
+    assert cards["办结率"] == percent(stats["resolution_rate"])
+    assert cards["满意率"] == percent(stats["satisfaction_rate"])
+    assert cards["超期未办结"] == f"{stats['overdue_open']:,}"
+    ranked = [t.text_content().strip() for t in page.locator('[class*="st-key-ranking_chart"] .ytick text').all()]
+    assert ranked in ([], [STREET])  # the 红黑榜: his street only
+    sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+    assert "dengzhou" in sidebar and "街道领导" in sidebar and "退出登录" in sidebar
+    assert nav_labels(page) == [label for label, _ in PAGES]  # no 数据管理, no 账号与审计
+    screenshot(page, "street_overview")
+
+    # Every page keeps his street; the weekly report offers no other.
+    for label, name in PAGES[1:]:
+        go_to(page, label)
+        no_exception(page, console, f"{label}(街道)")
+        assert page_title(page) == TITLES[name]
+        text = page.locator('[data-testid="stMain"]').inner_text()
+        if name != "weekly_report":
+            assert f"· {STREET} ·" in page.locator('[data-testid="stCaptionContainer"]').first.inner_text(), name
+        assert other not in text, name
+    scope = page.locator('[data-testid="stMain"] input[aria-label="范围"]')
+    assert scope.input_value() == STREET and scope.is_disabled()
+    screenshot(page, "street_weekly_report")
+
+    page.close()
+
+    # The data desk by its URL (a new browser session): refused, nothing else.
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    console = Console(page)
+    page.goto(f"{server}/data_desk?street={quoted}")
+    sign_in(page, "dengzhou")
+    assert page.get_by_text("无权访问此页面", exact=False).count() == 1
+    assert page.locator('[data-testid="stMetric"]').count() == 0
+    assert page.locator('[data-testid="stFileUploader"]').count() == 0
+    no_exception(page, console, "数据管理(街道)")
+
+    # Signing out returns to the form.
+    page.get_by_role("button", name="退出登录").click()
+    page.get_by_label("账号").wait_for(timeout=30_000)
+    assert page.get_by_text("已退出登录", exact=False).count() == 1
+    page.close()
+
+
+def test_the_admin_page_in_a_browser(browser, server):
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    console = Console(page)
+    page.goto(f"{server}/admin")
+    sign_in(page, "guanliyuan")
+    no_exception(page, console, "账号与审计")
+    assert page_title(page) == "账号与审计"
+    text = page.locator('[data-testid="stMain"]').inner_text()
+    assert "审计日志" in text and "$argon2" not in text
+    assert nav_labels(page) == [label for label, _ in PAGES] + ["数据管理", "账号与审计"]
+    screenshot(page, "admin")
     page.close()
