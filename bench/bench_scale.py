@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_pages import clear_caches, run_page  # noqa: E402  (the page timing of the page bench)
+from bench.bench_pages import clear_caches, run_page, sign_in  # noqa: E402  (the page timing of the page bench)
 from etl.contract import KINDS  # noqa: E402
 from etl.settings import local_now, reference  # noqa: E402
 
@@ -209,14 +209,6 @@ def build(work: Path, scale: float, chunk: int, years: float) -> Path:
 
 
 # ---------------------------------------------------------------- page times
-
-def sign_in(at) -> None:
-    """Signed in as a district reader, the way the pages see it (session state)."""
-    from dashboard.auth import USER_KEY
-    from etl.accounts import User
-
-    at.session_state[USER_KEY] = User("bench", "district")
-
 
 def pages(db: Path, periods: list[str]) -> bool:
     import duckdb
