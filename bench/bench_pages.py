@@ -53,7 +53,7 @@ def build(folder: Path, rows: int) -> Path:
                    b.received_at + shift, b.street, b.community, b.compound_id,
                    b.dispatched_at + shift, b.first_response_at + shift, b.resolved_at + shift,
                    b.feedback_at + shift, b.closed_at + shift, b.status, b.satisfaction, b.is_property,
-                   b.caller_key, b.content, b.batch_id
+                   b.content, b.batch_id
             FROM (SELECT i, to_minutes(CAST(hash(i * 2 + 1) % 59 AS BIGINT) + 1) AS shift,
                          CAST(hash(i) % $have AS BIGINT) AS rn
                   FROM range($extra) t(i)) r

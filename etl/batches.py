@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl import audit, db, privacy
+from etl import audit, db
 from etl.contract import KINDS
 from etl.load import LoadReport, load_source
 from etl.read import ROW, RawFile
@@ -134,8 +134,7 @@ def recheck(db_path: Path, batch_id: int, *, loaded_by: str | None = None) -> Lo
         source = _source_from_rejects(kind, rows, file_hash, encoding)
         # A row superseded by a later row of the same file stays superseded.
         source.frame = source.frame.filter(~rows.get_column("reason").str.starts_with("文件内编号重复"))
-        report = load_source(con, source, f"{file_name}(重新校验批次 {batch_id})",
-                             privacy.pii_key(Path(db_path)), loaded_by)
+        report = load_source(con, source, f"{file_name}(重新校验批次 {batch_id})", loaded_by)
     audit.record(Path(db_path), loaded_by or "unknown", "recheck", report.summary_zh())
     return report
 

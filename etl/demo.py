@@ -6,7 +6,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from etl import db, privacy
+from etl import db
 from etl.demo_data import target_date, write_demo_files
 from etl.load import LoadReport, load_source
 from etl.read import FileRefused, read_file
@@ -26,14 +26,13 @@ def build_demo(db_path: Path, end: date | None = None, files_dir: Path | None = 
         folder.mkdir(parents=True, exist_ok=True)
         files = write_demo_files(folder, end)
         reports = []
-        key = privacy.pii_key(db_path)
         with db.writing(db_path, fresh=True) as con:
             for kind, path in files:
                 try:
                     source = read_file(path, kind)
                 except FileRefused as refusal:
                     raise RuntimeError(f"演示数据文件 {path.name} 被拒绝：{refusal}") from refusal
-                reports.append(load_source(con, source, path.name, key, "demo"))
+                reports.append(load_source(con, source, path.name, "demo"))
             con.execute("INSERT OR REPLACE INTO meta VALUES ('dataset', 'demo'), ('demo_end', ?), ('built_at', ?), "
                         "('key_targets_since', ?)",
                         [end.isoformat(), local_now().isoformat(), target_date(end).isoformat()])

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl import audit, db, privacy, schema
+from etl import audit, db, schema
 from etl.contract import KINDS
 from etl.mapping import Mapping
 from etl.read import FileRefused, RawFile, read_file
@@ -103,14 +103,14 @@ def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int) -> tup
     return counts.get("new", 0), counts.get("changed", 0), counts.get("same", 0)
 
 
-def load_source(con, source: RawFile, file_name: str, pii_key: bytes, loaded_by: str | None) -> LoadReport:
+def load_source(con, source: RawFile, file_name: str, loaded_by: str | None) -> LoadReport:
     """Load one already-read file inside the caller's write session, as one transaction."""
     kind = source.kind
     report = LoadReport(file=file_name, kind=kind.name, encoding=source.encoding,
                         ignored_columns=source.ignored_columns, rows_read=source.frame.height)
     con.execute("BEGIN TRANSACTION")
     try:
-        staged = stage(source, _registry(con), pii_key)
+        staged = stage(source, _registry(con))
         source.frame = None  # the raw text is no longer needed: free it before the insert
         batch_id = con.execute("SELECT nextval('batch_ids')").fetchall()[0][0]
         inserted, updated, unchanged = _upsert(con, kind.table, kind.key, staged.good, batch_id)
@@ -146,7 +146,6 @@ def check_files(db_path: Path, kind: str, paths: list[Path], *, names: list[str]
     those a load right now would report.
     """
     reports = []
-    key = privacy.pii_key(Path(db_path))
     for index, path in enumerate(paths):
         name = names[index] if names else Path(path).name
         try:
@@ -157,7 +156,7 @@ def check_files(db_path: Path, kind: str, paths: list[Path], *, names: list[str]
         report = LoadReport(file=name, kind=kind, encoding=source.encoding,
                             ignored_columns=source.ignored_columns, rows_read=source.frame.height)
         with _checking_connection(Path(db_path)) as con:
-            staged = stage(source, _registry(con), key)
+            staged = stage(source, _registry(con))
             counts = _classify(con, KINDS[kind].table, KINDS[kind].key, staged.good)
         report.inserted, report.updated, report.unchanged = (counts.get(s, 0) for s in ("new", "changed", "same"))
         report.rejected, report.duplicates = staged.rejects.height, staged.duplicates
@@ -202,14 +201,13 @@ def load_files(db_path: Path, kind: str, paths: list[Path], *, loaded_by: str | 
             sources.append(None)
             reports.append(LoadReport(file=name, kind=kind, refused=str(refusal)))
     if any(source is not None for source in sources):
-        key = privacy.pii_key(Path(db_path))
         tell(0.3, "等待写入(如有其他导入正在进行，将排队)")
         with db.writing(Path(db_path), fresh=fresh) as con:
             for index, source in enumerate(sources):
                 if source is not None:
                     name = names[index] if names else Path(paths[index]).name
                     tell(0.35 + 0.55 * index / count, f"校验并写入 {name}")
-                    reports[index] = load_source(con, source, name, key, loaded_by)
+                    reports[index] = load_source(con, source, name, loaded_by)
                     sources[index] = None
             tell(0.95, "保存")
     for report in reports:

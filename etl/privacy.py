@@ -1,20 +1,13 @@
 """Residents' personal data: what the loader keeps of it, and how free text is masked.
 
-Names are dropped. A phone number is kept only as a keyed hash (SHA-256 over a secret key kept
-beside the database, never inside it, and the digits), so repeat callers can be counted without anyone being
-able to read or brute-force the number back from the database alone. Phone and ID-card numbers
-and the caller's own name inside free text are replaced by placeholders before anything is
-stored, rejected rows included.
+Caller names and phone numbers are dropped: nothing the dashboard shows needs them, and a hash
+of an 11-digit phone number could be brute-forced back. Phone and ID-card numbers and the
+caller's own name inside free text are replaced by placeholders before anything is stored,
+rejected rows and rejection reasons included.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import secrets
-from pathlib import Path
-
-import duckdb
 import polars as pl
 
 ID_CARD = r"(?:\d{17}[\dXx]|\d{15})"
@@ -46,24 +39,6 @@ def mask_text(text: pl.Expr, name: pl.Expr | None = None) -> pl.Expr:
     )
 
 
-def _key_path(db_path: Path) -> Path:
-    return db_path.with_name(db_path.name + ".key")
-
-
-def pii_key(db_path: Path) -> bytes:
-    """The secret for phone hashes: DASHBOARD_PII_KEY, else a random key created beside the db."""
-    env = os.environ.get("DASHBOARD_PII_KEY")
-    if env:
-        return env.encode()
-    path = _key_path(db_path)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
-
-
 def mask_column(text: pl.Series, names: pl.Series | None = None) -> pl.Series:
     """mask_text for a whole column, applied only to the rows that need it: those with a run of
     seven or more digits, or containing the caller's name (most rows have neither)."""
@@ -77,23 +52,3 @@ def mask_column(text: pl.Series, names: pl.Series | None = None) -> pl.Series:
         return text
     masked = frame.filter(needs).select(mask_text(pl.col("text"), pl.col("name"))).to_series()
     return text.scatter(needs.arg_true(), masked)
-
-
-def phone_hash(phones: pl.Series, key: bytes) -> pl.Series:
-    """A keyed hash of each phone's digits (SHA-256 of the secret key and the digits, truncated);
-    null for an empty phone.
-
-    DuckDB computes it vectorised (1 M phones in about half a second) in a private in-memory
-    database; the clear numbers never reach a file. Without the key, which is never stored in
-    the database, the 10^11 possible numbers cannot be hashed to find a match.
-    """
-    digits = pl.DataFrame({"digits": phones.str.replace_all(r"\D", "")})
-    con = duckdb.connect()
-    try:
-        con.register("phones", digits.to_arrow())
-        return con.sql(
-            "SELECT CASE WHEN digits <> '' THEN left(sha256($key || digits), 24) END AS caller_key FROM phones",
-            params={"key": key.hex() + ":"},
-        ).pl().get_column("caller_key")
-    finally:
-        con.close()

@@ -40,7 +40,6 @@ TABLES: dict[str, str] = {
         status VARCHAR,
         satisfaction VARCHAR,
         is_property BOOLEAN NOT NULL,
-        caller_key VARCHAR,
         content VARCHAR""",
     "complaints": """
         complaint_id VARCHAR NOT NULL,

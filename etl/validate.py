@@ -180,7 +180,7 @@ def _raw_values(raw: pl.DataFrame, source: RawFile) -> pl.Expr:
     return pl.struct(fields).struct.json_encode()
 
 
-def stage(source: RawFile, compounds: pl.DataFrame, pii_key: bytes) -> Staged:
+def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
     """Type and check a raw file; compounds is the registry the other kinds refer to."""
     kind: Kind = source.kind
     raw = source.frame
@@ -237,7 +237,6 @@ def stage(source: RawFile, compounds: pl.DataFrame, pii_key: bytes) -> Staged:
         typed = typed.with_columns(
             pl.coalesce("status", status).alias("status"),
             pl.col("is_property").fill_null(False),
-            privacy.phone_hash(typed.get_column("caller_phone"), pii_key).alias("caller_key"),
             privacy.mask_column(typed.get_column("content"),
                                 typed.get_column("caller_name") if "caller_name" in raw.columns else None),
         )

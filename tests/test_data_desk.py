@@ -57,10 +57,9 @@ def template_db(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def db(template_db, tmp_path, monkeypatch) -> Path:
-    """A private copy of the fixture database (with its phone-hash key), as DASHBOARD_DB."""
+    """A private copy of the fixture database, as DASHBOARD_DB."""
     path = tmp_path / "desk.duckdb"
     shutil.copyfile(template_db, path)
-    shutil.copyfile(str(template_db) + ".key", str(path) + ".key")
     monkeypatch.setenv("DASHBOARD_DB", str(path))
     return path
 
