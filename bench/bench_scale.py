@@ -7,7 +7,7 @@
    time order like weekly/monthly extracts. Rows are the demo's records re-stamped over the last
    --years years: each generated row copies a demo row's street, compound, channel, category,
    handling durations, status and rating, and gets a new id, a new time and (appeals) a phone
-   number, so the loader hashes personal data as in production. Prints rows/s per kind and each
+   number, so the loader drops and masks personal data as in production. Prints rows/s per kind and each
    load process's peak memory (max RSS; target: under 4 GB);
 3. every page's script through Streamlit's AppTest, signed in as a district reader, per period:
    - cold: caches emptied (a new reader and DuckDB connection), then one run of the page;
