@@ -51,7 +51,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_pages import build  # noqa: E402  (the 1 M-appeal database)
 from bench.bench_scale import ETL_WITH_RSS  # noqa: E402  (`python -m etl` reporting its peak memory)
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_FLAGS, TITLES, Console  # noqa: E402
+from tests.e2e.serving import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
+from tests.e2e.test_browser import TITLES, Console  # noqa: E402
 from tests.test_concurrency import appeals_csv, count_appeals  # noqa: E402
 
 # (sidebar label, title the page draws)

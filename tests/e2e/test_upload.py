@@ -13,46 +13,21 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from etl.load import load_files
+from tests.e2e.serving import chromium, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 ANALYST, PASSWORD = "desk", "desk analyst e2e password"
 GBK_CSV, XLSX = FIXTURES / "appeals_gbk.csv", FIXTURES / "scenes.xlsx"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _app(tmp: Path) -> Path:
-    """app.py once it lists the data desk; until then a router that does."""
-    if "data_desk" in (ROOT / "app.py").read_text(encoding="utf-8"):
-        return ROOT / "app.py"
-    router = tmp / "router.py"
-    router.write_text(
-        "import sys\nfrom pathlib import Path\nimport streamlit as st\n"
-        f"ROOT = Path({str(ROOT)!r})\nsys.path.insert(0, str(ROOT))\n"
-        "st.set_page_config(page_title='蓬莱网格治理驾驶舱', page_icon=str(ROOT / 'dashboard/favicon.png'), "
-        "layout='wide')\n"
-        "st.navigation({'报告与数据': [st.Page(ROOT / 'pages/data_desk.py', title='数据管理', default=True)]}).run()\n",
-        encoding="utf-8")
-    return router
 
 
 @pytest.fixture(scope="module")
@@ -73,47 +48,14 @@ def setup(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(setup):
-    port = _free_port()
-    log = (setup["folder"] / "streamlit.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(_app(setup["folder"])), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=setup["env"], stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"streamlit did not start (see {log.name})")
-            time.sleep(0.3)
+    with serve(setup["env"], setup["folder"] / "streamlit.log") as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing at /usr/bin/chromium: run `make system-deps` "
-                    "(apt-get install -y --no-install-recommends chromium fonts-wqy-microhei).")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 class Console:
