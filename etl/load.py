@@ -69,7 +69,7 @@ def _classify(con, table: str, key: str, good: pl.DataFrame) -> dict[str, int]:
     key and its state, the rows themselves are read again from `incoming`.
     """
     cols = table_columns(table)
-    con.register("incoming", good.to_arrow())
+    con.register("incoming", db.ArrowStream(good))
     # Into an empty table everything is new, and comparing every column would be wasted work.
     if con.execute(f"SELECT count(*) = 0 FROM {table}").fetchall()[0][0]:
         return {"new": good.height} if good.height else {}
@@ -128,7 +128,7 @@ def load_source(con, source: RawFile, file_name: str, loaded_by: str | None) -> 
              json.dumps(source.ignored_columns, ensure_ascii=False)],
         )
         if staged.rejects.height:
-            con.register("rejected_rows", staged.rejects.with_columns(pl.lit(batch_id).alias("batch_id")).to_arrow())
+            con.register("rejected_rows", db.ArrowStream(staged.rejects.with_columns(pl.lit(batch_id).alias("batch_id"))))
             con.execute("INSERT INTO rejects SELECT batch_id, row_number, raw_values, reason FROM rejected_rows")
             con.unregister("rejected_rows")
         con.execute("COMMIT")

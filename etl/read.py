@@ -11,6 +11,7 @@ import hashlib
 import io
 import unicodedata
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,9 @@ ROW = "_row"
 HEADER_SEARCH_ROWS = 10
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls and other OLE files
+
+
+_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hash")
 
 
 class FileRefused(Exception):
@@ -74,10 +78,10 @@ def _grid_from_csv(data: bytes) -> tuple[pl.DataFrame, str]:
     """
     if b"\x00" in data[:65536]:
         raise FileRefused("文件不是文本格式的 CSV(含有二进制内容)，可能是改了扩展名的其他文件。")
-    if data.count(b"\r") != data.count(b"\r\n"):
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         # Old Mac exports (and mixed files) end lines with a lone CR, which the reader won't split on.
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    if not data.strip():
+    if not data or data.isspace():  # (strip() would copy the whole file)
         raise FileRefused("文件为空。")
     try:
         return _read_csv_bytes(data, "utf8"), "utf-8"
@@ -140,8 +144,7 @@ def _header_row(grid: pl.DataFrame, aliases: dict[str, str]) -> int:
 
 
 def _trimmed(text: pl.Expr) -> pl.Expr:
-    cleaned = text.str.strip_chars()
-    return pl.when(cleaned.str.len_chars() > 0).then(cleaned)
+    return text.str.strip_chars().replace("", None)
 
 
 def _translated(text: pl.Expr, table: dict[str, str] | None) -> pl.Expr:
@@ -233,8 +236,10 @@ def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: byt
     """
     kind = KINDS[kind_name]
     data = _file_bytes(Path(path), data)
-    file_hash = hashlib.sha256(data).hexdigest()
+    # hashlib releases the GIL: the file is hashed while polars parses it.
+    hashing = _HASHER.submit(lambda: hashlib.sha256(data).hexdigest())
     grid, encoding = _grid(data, sheet)
+    file_hash = hashing.result()
 
     aliases = _aliases(kind)
     explicit = _explicit(mapping)
