@@ -15,6 +15,9 @@
      browser sends and receives), without drawing anything. A page view is timed from the
      request to the server's "script finished". It measures the server alone: on this machine
      20 Chromium contexts need far more CPU than the server (see the CPU line of each run);
+   - browser with --browsers N: N Chromium contexts among protocol readers, so that a reader's
+     page time as a browser draws it is measured while the server carries all the sessions,
+     without the browsers eating the cores the server needs;
 4. a little into the run (--load-at), `python -m etl load appeals` runs from two other processes
    at the same moment: the first takes the writer lock, the second waits for it, then lands;
 5. prints page time p50/p95 (all views, by page, and those that overlapped the loads), the
@@ -24,7 +27,7 @@
 
 Loopback only; everything it starts it stops; it ends by itself (--seconds, plus bounded waits).
 
-    python bench/bench_serving.py [--client both|browser|protocol] [--seconds 90] [--sessions 20]
+    python bench/bench_serving.py [--client both|browser|protocol] [--seconds 90] [--sessions 20] [--browsers N]
                                   [--rows 1000000] [--load-rows 100000] [--think 0.5] [--db PATH] [--keep DIR]
 """
 
@@ -97,6 +100,7 @@ class View:
     outcome: str  # ok, exception, timeout, failed
     script: float | None = None  # browser: until the run's last element had arrived
     detail: str = ""
+    client: str = "browser"  # which kind of reader saw it
 
 
 @dataclass
@@ -297,7 +301,10 @@ async def drive_browser(args, base: str, run: Run, server_pid: int) -> None:
             before = cpu_by_part(server_pid)
             readers = []
             for index in range(args.sessions):
-                readers.append(asyncio.create_task(browser_reader(index, browser, base, run, args.seconds, args.think)))
+                # The first --browsers readers are Chromium contexts, the others protocol readers.
+                reader = (browser_reader(index, browser, base, run, args.seconds, args.think)
+                          if index < args.browsers else protocol_reader(index, base, run, args.seconds, args.think))
+                readers.append(asyncio.create_task(reader))
                 await asyncio.sleep(args.arrive_every)  # arrivals a little apart, not one thundering herd
             await gather(run, readers, args)
             after = cpu_by_part(server_pid)
@@ -374,7 +381,8 @@ async def protocol_reader(index: int, base: str, run: Run, deadline: float, thin
             outcome, detail = "failed", "not signed in: no page navigation came back"
     except Exception as exc:  # noqa: BLE001
         outcome, detail = failure(exc)
-    run.first_views.append(View(index, FIRST, started, run.now() - started, outcome, detail=detail))
+    run.first_views.append(View(index, FIRST, started, run.now() - started, outcome, detail=detail,
+                                client="protocol"))
     if outcome in ("timeout", "failed"):
         if session:
             await session.ws.close()
@@ -389,7 +397,8 @@ async def protocol_reader(index: int, base: str, run: Run, deadline: float, thin
                 outcome, detail = ("exception", error) if error else ("ok", "")
             except Exception as exc:  # noqa: BLE001
                 outcome, detail = failure(exc)
-            run.views.append(View(index, label, started, run.now() - started, outcome, detail=detail))
+            run.views.append(View(index, label, started, run.now() - started, outcome, detail=detail,
+                                  client="protocol"))
             if outcome in ("timeout", "failed"):
                 return
             step = (step + 1) % len(PAGES)
@@ -479,8 +488,16 @@ def summary(name: str, views: list[View], with_script: bool) -> str:
 
 
 def report(run: Run, args, before: int, after: int, server_log: Path, log_offset: int) -> bool:
-    views, browser = run.views, run.client == "browser"
-    print(f"\n== 读者：{'浏览器(Chromium，每人一个浏览器上下文)' if browser else '协议客户端(Streamlit websocket，不绘制)'} ==")
+    browser = run.client == "browser"
+    mixed = browser and args.browsers < args.sessions
+    views = [v for v in run.views if v.client == run.client]
+    if not browser:
+        print("\n== 读者：协议客户端(Streamlit websocket，不绘制) ==")
+    elif mixed:
+        print(f"\n== 读者：{args.browsers} 个浏览器(Chromium 上下文)+ {args.sessions - args.browsers} 个协议客户端，"
+              "下表为浏览器所见 ==")
+    else:
+        print("\n== 读者：浏览器(Chromium，每人一个浏览器上下文) ==")
     print(f"数据库：{before:,} 条诉求；{args.sessions} 个会话，{args.seconds:.0f} s，每页之后停 {args.think:g} s；"
           f"{os.cpu_count()} 核；机器负载(1 分钟平均)开始 {run.load_before:.1f}、结束 {os.getloadavg()[0]:.1f}")
     if browser:
@@ -498,9 +515,11 @@ def report(run: Run, args, before: int, after: int, server_log: Path, log_offset
     print(summary("全部", views, browser))
     window = (min((l.started for l in run.loads), default=0), max((l.ended for l in run.loads), default=0))
     print(summary("导入期间", [v for v in views if v.started < window[1] and v.started + v.seconds > window[0]], browser))
-    print(summary(FIRST, run.first_views, browser))
+    print(summary(FIRST, [v for v in run.first_views if v.client == run.client], browser))
+    if mixed:
+        print(summary("协议客户端", [v for v in run.views if v.client == "protocol"], browser) + "  (同一时段，全部页面)")
 
-    everything = views + run.first_views
+    everything = run.views + run.first_views
     counts = {kind: sum(v.outcome == kind for v in everything) for kind in ("exception", "timeout", "failed")}
     tracebacks = server_log.read_text(errors="replace")[log_offset:].count("Traceback")
     errors = sum(counts.values()) + len(run.console_errors) + tracebacks
@@ -542,7 +561,7 @@ def report(run: Run, args, before: int, after: int, server_log: Path, log_offset
         gap = order[1].locked - order[0].published
         print(f"  {order[1].name} 在 {order[0].name} 发布后 {gap:+.2f} s 才开始写"
               f"({'排队等待，未重叠' if gap >= 0 else '← 两者同时写！'})。")
-    ok = [v.seconds for v in views if v.outcome == "ok"]
+    ok = [v.seconds for v in run.views if v.outcome == "ok"]
     met = errors == 0 and bool(ok) and pct(ok, 95) < 3.0 and after == expected and \
         all(item.returncode == 0 for item in run.loads)
     print(f"目标：无错误，p95 < 3 s，两个导入都落库 → {'达到' if met else '未达到'}")
@@ -580,6 +599,8 @@ def main() -> int:
                         help="browser: Chromium contexts (as readers see it); protocol: the server alone; both: one run each")
     parser.add_argument("--seconds", type=float, default=90, help="how long the readers browse (each run)")
     parser.add_argument("--sessions", type=int, default=20, help="concurrent reader sessions")
+    parser.add_argument("--browsers", type=int, help="browser client: how many of the sessions are Chromium "
+                        "contexts (default all); the others are protocol readers")
     parser.add_argument("--rows", type=int, default=1_000_000, help="appeals in the database")
     parser.add_argument("--load-rows", type=int, default=100_000, help="rows of each of the two loads")
     parser.add_argument("--load-at", type=float, default=0.35, help="when the loads start, as a share of --seconds")
@@ -589,6 +610,7 @@ def main() -> int:
     parser.add_argument("--keep", help="keep the work folder (database, server log) here")
     args = parser.parse_args()
     clients = ["browser", "protocol"] if args.client == "both" else [args.client]
+    args.browsers = args.sessions if args.browsers is None else min(args.browsers, args.sessions)
     if "browser" in clients and not CHROMIUM.exists():
         print("需要 /usr/bin/chromium(apt-get install -y --no-install-recommends chromium)", file=sys.stderr)
         return 2

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 import polars as pl
+import pyarrow as pa
 import streamlit as st
 
-from dashboard import auth, data, state
+from dashboard import auth, data, figures, state
 from dashboard import format as fmt
 from dashboard.state import Filters
 from etl.settings import reference
@@ -110,12 +111,15 @@ def _clean(value):
 NUMERIC_KINDS = {"count", "percent", "score", "decimal", "decimal2", "days", "hours"}
 
 
-def display_frame(frame: pl.DataFrame, columns: list[tuple[str, str, str]]) -> pl.DataFrame:
+def display_frame(frame: pl.DataFrame, columns: list[tuple[str, str, str]]) -> pa.Table:
     """The table as it reads: the chosen columns under Chinese headers, every cell formatted by its
-    kind (so a missing rate reads “—”, a flag 是/否)."""
-    return pl.DataFrame({label: pl.Series(label, [FORMATTERS[kind](_clean(v)) for v in frame[source].to_list()],
-                                          dtype=pl.String)
-                         for source, label, kind in columns}, schema={label: pl.String for _, label, _ in columns})
+    kind (so a missing rate reads “—”, a flag 是/否).
+
+    An Arrow table of plain strings, which st.dataframe sends as it is; a polars frame would go
+    through pandas first (a sixth of the server's CPU with 20 readers, py-spy, bench_serving).
+    """
+    return pa.table({label: pa.array([FORMATTERS[kind](_clean(v)) for v in frame[source].to_list()], pa.string())
+                     for source, label, kind in columns})
 
 
 def table(frame: pl.DataFrame, columns: list[tuple[str, str, str]], *, key: str | None = None,
@@ -128,8 +132,15 @@ def table(frame: pl.DataFrame, columns: list[tuple[str, str, str]], *, key: str 
     kwargs = {}
     if on_select is not None:
         kwargs.update(on_select=on_select, selection_mode="single-row")
-    return st.dataframe(display_frame(frame, columns), hide_index=True, key=key, height=height, width="stretch",
+    return st.dataframe(_display_table(frame, columns), hide_index=True, key=key, height=height, width="stretch",
                         column_config=config, **kwargs)
+
+
+@st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=2000)
+def _display_table(frame: pl.DataFrame, columns: list[tuple[str, str, str]]) -> pa.Table:
+    # Formatted once per distinct table (formatting cell by cell in Python was 8 % of the server's
+    # CPU with 20 readers); an Arrow table cannot be changed, so sharing it is safe.
+    return display_frame(frame, columns)
 
 
 def csv_bytes(frame: pl.DataFrame, columns: list[tuple[str, str, str]]) -> bytes:
@@ -168,19 +179,29 @@ def empty(sentence: str) -> None:
     st.info(sentence, icon=":material/info:")
 
 
-def plot(figure, *, key: str | None = None, on_select=None) -> None:
-    kwargs = {}
+@st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=2000)
+def _figure(builder: str, args: tuple, kwargs: dict):
+    # Built once per distinct input (Streamlit hashes the frames): building and validating plotly
+    # figures was a quarter of the server's CPU with 20 readers (py-spy, bench_serving). The
+    # figure is shared between sessions, so nothing may change it after it is built.
+    return getattr(figures, builder)(*args, **kwargs)
+
+
+def plot(builder: Callable, *args, key: str | None = None, on_select=None, **kwargs) -> None:
+    """Draw builder(*args, **kwargs), a figure builder of dashboard.figures."""
+    options = {}
     if on_select is not None:
-        kwargs.update(on_select=on_select, selection_mode="points")
-    st.plotly_chart(figure, width="stretch", key=key, config=PLOTLY_CONFIG, **kwargs)
+        options.update(on_select=on_select, selection_mode="points")
+    st.plotly_chart(_figure(builder.__name__, args, kwargs), width="stretch", key=key, config=PLOTLY_CONFIG,
+                    **options)
 
 
-def street_chart(figure, name: str, filters: Filters) -> None:
+def street_chart(name: str, filters: Filters, builder: Callable, *args, **kwargs) -> None:
     """A chart whose bars are streets: a click on one narrows every page to it. The key follows
     the street filter, so the clicked selection does not linger once the view has narrowed."""
     streets = list(reference()["streets"])
     key = f"{name}-{streets.index(filters.street) if filters.street in streets else 'all'}"
-    plot(figure, key=key, on_select=lambda: state.street_from_chart(key))
+    plot(builder, *args, key=key, on_select=lambda: state.street_from_chart(key), **kwargs)
 
 
 # ---------------------------------------------------------------- banner, footer, no database

@@ -49,10 +49,10 @@ def main() -> None:
         with tab:
             rates = data.appeal_rates_by(scope, dimension)
             if dimension == "street":
-                layout.street_chart(figures.rates_by(rates, dimension), "street_rates_chart", filters)
+                layout.street_chart("street_rates_chart", filters, figures.rates_by, rates, dimension)
                 st.caption("点击某街道的条形即筛选该街道。")
             else:
-                layout.plot(figures.rates_by(rates, dimension))
+                layout.plot(figures.rates_by, rates, dimension)
             layout.table(rates, [(dimension, label, "text"), *RATE_COLUMNS], key=f"rates_{dimension}")
 
     flow_column, rule_column = st.columns([3, 2], gap="large")
@@ -60,21 +60,21 @@ def main() -> None:
         st.subheader("五步闭环办理")
         st.caption("精准派单 → 首接响应 → 督导督办(办结) → 群众评价(回访) → 结案归档；每步标出该步用时的中位数。")
         funnel = data.appeal_funnel(scope)
-        layout.plot(figures.funnel(funnel))
+        layout.plot(figures.funnel, funnel)
         layout.table(funnel, [("label", "环节", "text"), ("reached", "已到达(件)", "count"),
                               ("share", "占受理量", "percent"), ("median_hours", "本步用时中位数(小时)", "hours")],
                      key="funnel_table")
     with rule_column:
         st.subheader("“123”工作制度")
         st.caption("一日受理、两日办结、三日反馈。")
-        layout.plot(figures.rule_123(now))
+        layout.plot(figures.rule_123, now)
 
     st.subheader("未办结工单账龄")
     backlog = data.appeal_backlog(scope)
     if backlog["open"].sum() == 0:
         layout.empty("所选范围内的诉求工单均已办结。")
     else:
-        layout.plot(figures.backlog(backlog))
+        layout.plot(figures.backlog, backlog)
         st.caption("按统计时点仍未办结的工单，按已受理时长分组；红色为已超过 48 小时办结时限。")
 
     st.subheader("超期未办结工单")

@@ -56,7 +56,7 @@ def profile(compound_id: str) -> None:
     if history.select(pl.sum_horizontal("appeals", "complaints", "survey_answers", "events")).to_series().sum() == 0:
         layout.empty("这个小区近 12 个月没有诉求、投诉、测评或活动记录。")
     else:
-        layout.plot(figures.compound_history(history))
+        layout.plot(figures.compound_history, history)
 
 
 def main() -> None:
@@ -76,15 +76,15 @@ def main() -> None:
     types = data.compound_types(scope)
     donut_column, street_column = st.columns([2, 3], gap="large")
     with donut_column:
-        layout.plot(figures.type_donut(types.filter(pl.col("compounds") > 0)))
+        layout.plot(figures.type_donut, types.filter(pl.col("compounds") > 0))
         layout.table(types, [("compound_type", "类型", "text"), ("compounds", "小区数", "count"),
                              ("households", "户数", "count"), ("share", "占比", "percent")], key="types_table")
     with street_column:
         by_street = data.compounds_by_street(scope)
         measure = st.segmented_control("按街道统计", ["小区数", "户数"], default="小区数", required=True,
                                        key="street_measure")
-        layout.street_chart(figures.types_by_street(by_street, "compounds" if measure == "小区数" else "households"),
-                            "types_street_chart", filters)
+        layout.street_chart("types_street_chart", filters, figures.types_by_street, by_street,
+                            "compounds" if measure == "小区数" else "households")
         st.caption("点击某街道即筛选该街道。")
 
     compounds = data.compound_list(scope)

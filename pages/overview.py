@@ -36,7 +36,7 @@ with trend_column:
     if trend["received"].sum() == 0:
         layout.empty("近 12 周所选范围内没有诉求工单。")
     else:
-        layout.plot(figures.weekly_trend(trend))
+        layout.plot(figures.weekly_trend, trend)
 
 with ranking_column:
     st.subheader("街道红黑榜")
@@ -45,7 +45,7 @@ with ranking_column:
         layout.empty("所选时段内没有诉求工单，暂无街道排名。")
     else:
         if ranking["composite"].is_not_null().any():
-            layout.street_chart(figures.street_ranking(ranking), "ranking_chart", filters)
+            layout.street_chart("ranking_chart", filters, figures.street_ranking, ranking)
             if not filters.locked:
                 st.caption("按综合得分排名，全区各街道对比；点击街道条形即筛选该街道。")
         layout.table(ranking, [("rank", "名次", "count"), ("street", "街道", "text"),

@@ -63,7 +63,7 @@ def main() -> None:
         if monthly["complaints"].sum() == 0:
             layout.empty("近 12 个月没有物业投诉。")
         else:
-            layout.plot(figures.key_target_trend(monthly, since))
+            layout.plot(figures.key_target_trend, monthly, since)
 
     hot_column, mix_column = st.columns([3, 2], gap="large")
     with hot_column:
@@ -74,11 +74,11 @@ def main() -> None:
         else:
             hot = hot.with_columns(pl.when(pl.col("is_new")).then(pl.lit("新增")).otherwise(pl.lit("重点整治"))
                                    .alias("flag"))
-            layout.plot(figures.bars(
-                hot, "name", "complaints_per_100_households", value_label="每百户投诉",
+            layout.plot(
+                figures.bars, hot, "name", "complaints_per_100_households", value_label="每百户投诉",
                 colours=[figures.BAD if new else figures.MUTED for new in hot["is_new"].to_list()],
                 hover_extra=[("街道", "street"), ("投诉", "complaints"), ("解决率", "resolution_rate"),
-                             ("类别", "flag")]))
+                             ("类别", "flag")])
             st.caption("红色为新增高投诉小区(尚未列为重点整治)，灰色为已列入重点整治的小区。")
             layout.table(hot, [("name", "小区", "text"), ("street", "街道", "text"), ("complaints", "投诉", "count"),
                                ("complaints_per_100_households", "每百户投诉", "decimal2"),
@@ -93,7 +93,7 @@ def main() -> None:
         if levels["complaints"].sum() == 0:
             layout.empty("所选范围内没有物业投诉。")
         else:
-            layout.plot(figures.level_mix(levels))
+            layout.plot(figures.level_mix, levels)
             layout.table(levels, [("level", "处置层级", "text"), ("complaints", "投诉", "count"),
                                   ("share", "占比", "percent"), ("three_party", "其中三方办", "count")],
                          key="levels_table")
@@ -103,9 +103,8 @@ def main() -> None:
     if categories.is_empty():
         layout.empty("所选范围内没有物业投诉。")
     else:
-        layout.plot(figures.bars(categories, "category", "complaints", value_label="投诉(件)",
-                                 hover_extra=[("解决率", "resolution_rate"),
-                                              ("解决时长中位数", "median_days_to_resolve")]))
+        layout.plot(figures.bars, categories, "category", "complaints", value_label="投诉(件)",
+                    hover_extra=[("解决率", "resolution_rate"), ("解决时长中位数", "median_days_to_resolve")])
 
     st.subheader("物业企业对比")
     companies = data.property_companies(scope)
@@ -114,10 +113,10 @@ def main() -> None:
     else:
         ranked = companies.filter(pl.col("complaints") > 0).head(15)
         if not ranked.is_empty():
-            layout.plot(figures.bars(
-                ranked, "property_company", "complaints_per_100_households", value_label="每百户投诉",
+            layout.plot(
+                figures.bars, ranked, "property_company", "complaints_per_100_households", value_label="每百户投诉",
                 hover_extra=[("管理小区", "compounds"), ("投诉", "complaints"), ("解决率", "resolution_rate"),
-                             ("物业服务满意率", "survey_satisfaction_rate")]))
+                             ("物业服务满意率", "survey_satisfaction_rate")])
             st.caption("每百户投诉量最高的 15 家(含无物业小区)；全部企业见下表。")
         layout.table(companies, [
             ("property_company", "物业企业", "text"), ("compounds", "管理小区", "count"),

@@ -38,13 +38,14 @@ def main() -> None:
             else:
                 colours = ([figures.colour_of("compound", t) for t in by["compound_type"].to_list()]
                            if dimension == "compound_type" else None)
-                figure = figures.bars(by, shown, "satisfaction_rate", percent=True, value_label="满意率",
-                                      colours=colours, hover_extra=[("答卷", "answers"), ("平均分", "average_score")])
+                chart = dict(percent=True, value_label="满意率", colours=colours,
+                             hover_extra=[("答卷", "answers"), ("平均分", "average_score")])
                 if dimension == "street":
-                    layout.street_chart(figure, "survey_street_chart", filters)
+                    layout.street_chart("survey_street_chart", filters, figures.bars, by, shown, "satisfaction_rate",
+                                        **chart)
                     st.caption("点击某街道的条形即筛选该街道。")
                 else:
-                    layout.plot(figure)
+                    layout.plot(figures.bars, by, shown, "satisfaction_rate", **chart)
             columns = [(shown, label, "text"), ("answers", "答卷", "count"),
                        ("satisfaction_rate", "满意率", "percent"), ("average_score", "平均分", "decimal2")]
             if dimension == "compound_id":
@@ -55,7 +56,7 @@ def main() -> None:
     with trend_column:
         st.subheader("近 12 周走势")
         trend = data.survey_trend(scope)
-        layout.plot(figures.survey_trend(trend))
+        layout.plot(figures.survey_trend, trend)
     with lowest_column:
         st.subheader("满意率最低的小区")
         minimum = st.number_input("至少答卷数", min_value=1, max_value=100, value=3, step=1, key="min_answers",

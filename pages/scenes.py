@@ -31,18 +31,18 @@ def main() -> None:
         with type_column:
             st.subheader("六类场景")
             by_type = data.scenes_by(scope, "scene_type")
-            layout.plot(figures.scene_types(by_type))
+            layout.plot(figures.scene_types, by_type)
             layout.table(by_type, [("scene_type", "场景类型", "text"), *COUNT_COLUMNS], key="scene_types_table")
         with top_column:
             st.subheader("参与最多的场景")
             top = data.top_scenes(scope, 10)
-            layout.plot(figures.top_scenes(top))
+            layout.plot(figures.top_scenes, top)
 
         st.subheader("各街道开展情况")
         mix = data.scene_mix(scope, "street")
         street_chart, street_table = st.columns(2, gap="large")
         with street_chart:
-            layout.plot(figures.scene_mix_by(mix, "street"))
+            layout.plot(figures.scene_mix_by, mix, "street")
         with street_table:
             by_street = data.scenes_by(scope, "street")
             layout.table(by_street, [("street", "街道", "text"), *COUNT_COLUMNS], key="scene_streets_table")
@@ -60,9 +60,8 @@ def main() -> None:
         return
     coverage_column, missing_column = st.columns(2, gap="large")
     with coverage_column:
-        layout.street_chart(figures.bars(coverage, "street", "coverage", percent=True, value_label="覆盖率",
-                                         hover_extra=[("小区", "compounds"), ("有活动小区", "covered")]),
-                            "coverage_chart", filters)
+        layout.street_chart("coverage_chart", filters, figures.bars, coverage, "street", "coverage", percent=True,
+                            value_label="覆盖率", hover_extra=[("小区", "compounds"), ("有活动小区", "covered")])
         layout.table(coverage, [("street", "街道", "text"), ("compounds", "小区", "count"),
                                 ("covered", "有活动小区", "count"), ("coverage", "覆盖率", "percent")],
                      key="coverage_table")
