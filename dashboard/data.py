@@ -2,7 +2,7 @@
 
 - One `etl.db.Reader` per database path (st.cache_resource): read-only connections that reopen
   when a load publishes a new file.
-- Each metric call is cached (st.cache_resource) under the function, its arguments and the
+- Each metric call is cached (st.cache_data) under the function, its arguments and the
   database file's identity (`etl.db.file_identity`: inode and mtime). A load replaces the file, so the
   identity changes and every page computes fresh numbers on its next run; entries of the old file
   simply age out.
@@ -61,10 +61,11 @@ def _scope_key(scope: Scope) -> tuple:
     return (scope.start, scope.end, scope.moment, scope.street, scope.community)
 
 
-# cache_resource, not cache_data: a hit hands back the very frame instead of unpickling a copy
-# (7 % of the server's CPU with 20 readers). Results are read-only by convention: polars frames
-# are immutable and no page writes into a returned dict.
-@st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=4000)
+# cache_data, not cache_resource, although unpickling a copy on every hit costs 7 % of the
+# server's CPU with 20 readers: one polars frame shared by several sessions' threads deadlocked
+# the server (bench_serving, about one fresh start in eight: threads stuck inside polars calls on
+# the same frame while another held the GIL). Each session gets its own frame.
+@st.cache_data(show_spinner=False, ttl=6 * 3600, max_entries=4000)
 def _cached(name: str, path: str, identity: tuple | None, scope_key: tuple | None, args: tuple,
             kwargs: tuple):
     fn = FUNCTIONS[name] if scope_key is not None else PLAIN_FUNCTIONS[name]
