@@ -182,6 +182,16 @@ def _os_user() -> str:
     return _user()
 
 
+def _text(value: str) -> str:
+    """A name given on the command line: bytes that are not UTF-8 (a GBK terminal, say) are
+    refused here, with the usual exit status 2, rather than failing deep in a query."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError("不是有效的 UTF-8 文本(请检查终端编码)") from None
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m etl", description="蓬莱网格治理驾驶舱：数据导入与指标")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -234,8 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     stats.add_argument("--from", dest="date_from", help="起始日期(含)，YYYY-MM-DD")
     stats.add_argument("--to", dest="date_to", help="结束日期(不含)，YYYY-MM-DD")
     stats.add_argument("--week", help="ISO 周，如 2026-W10")
-    stats.add_argument("--street", help="只统计一个街道")
-    stats.add_argument("--community", help="只统计一个社区")
+    stats.add_argument("--street", type=_text, help="只统计一个街道")
+    stats.add_argument("--community", type=_text, help="只统计一个社区")
     stats.add_argument("--as-of", dest="as_of", help="统计时点，如 2026-03-09T00:00")
     _add_db(stats)
     stats.set_defaults(run=_cmd_stats)
@@ -245,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     user_add = user_commands.add_parser("add", help="添加或重设一个账号")
     user_add.add_argument("name", help="账号名(小写字母、数字)")
     user_add.add_argument("--role", required=True, choices=["district", "street", "analyst", "admin"])
-    user_add.add_argument("--street", help="street 角色所属街道")
+    user_add.add_argument("--street", type=_text, help="street 角色所属街道")
     user_add.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码(一行)")
     _add_db(user_add)
     user_add.set_defaults(run=_cmd_user_add)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import inspect
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -349,3 +351,11 @@ def test_place_lookups_bind_their_argument(writable, value):
     assert views.compound_profile(con.cursor(), value) is None
     assert views.compound_list(con.cursor(), Scope(), value).is_empty()
     assert con.execute("SELECT count(*) FROM compounds").fetchall()[0][0] == 4
+
+
+def test_a_street_in_bytes_that_are_not_utf8_is_a_usage_error(fixture_db):
+    # A GBK terminal hands Python bytes it keeps as lone surrogates; they must not reach DuckDB.
+    result = subprocess.run([sys.executable, "-m", "etl", "stats", "--json", "--street", b"\xb5\xc7\xd6\xdd",
+                             "--db", str(fixture_db)], capture_output=True, cwd=Path(__file__).parent.parent)
+    assert result.returncode == 2
+    assert "不是有效的 UTF-8 文本" in result.stderr.decode() and "Traceback" not in result.stderr.decode()
