@@ -1,8 +1,9 @@
 """Benchmark: load 1 M appeal rows with `python -m etl load`, against DuckDB's own read_csv.
 
 Both run in this same run on the same file, each in a fresh process, three times, and the best
-time of each is compared, so the ratio is fair on whatever machine runs it. Prints rows/s, wall time, peak memory (max RSS of the child) and the
-ratio. Targets (issue 2): within 2.5× of read_csv, under 1.5 GB peak for 1 M rows.
+time of each is compared, so the ratio is fair on whatever machine runs it. Prints rows/s, wall
+time, peak memory (max RSS of the child) and the ratio. Targets (issue 2): within 2.5× of
+read_csv, under 1.5 GB peak for 1 M rows.
 
     python bench/bench_load.py [--rows N]
 """

@@ -2,8 +2,8 @@
 
 - One `etl.db.Reader` per database path (st.cache_resource): read-only connections that reopen
   when a load publishes a new file.
-- Each metric call is cached (st.cache_data) under the function, its arguments and the
-  database file's identity (`etl.db.file_identity`: inode and mtime). A load replaces the file, so the
+- Each metric call is cached (st.cache_data) under the function, its arguments and the database
+  file's identity (`etl.db.file_identity`: inode and mtime). A load replaces the file, so the
   identity changes and every page computes fresh numbers on its next run; entries of the old file
   simply age out.
 - A Scope reaches the cache as its fields; as-of moments are already rounded to the minute by

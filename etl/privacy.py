@@ -45,22 +45,23 @@ def mask_text(text: pl.Expr, name: pl.Expr | None = None) -> pl.Expr:
 
 
 def _only_where(text: pl.Series, hits: pl.Series, replace) -> pl.Series:
-    """text with replace() applied to the rows where hits is true, and only to those."""
-    hits = hits.fill_null(False)
-    if not hits.any():
+    """text with the rows where hits is true replaced by replace(their row numbers), the others
+    left as they are."""
+    rows = hits.fill_null(False).arg_true()
+    if rows.len() == 0:
         return text
-    rows = hits.arg_true()
-    return text.scatter(rows, replace(text.gather(rows)))
+    return text.scatter(rows, replace(rows))
 
 
 def mask_column(text: pl.Series, names: pl.Series | None = None) -> pl.Series:
     """mask_text for a whole column, each pattern applied only to the rows it occurs in (most
     rows of an extract hold no number and not the caller's name): same result, a fraction of
     the work."""
-    def numbers(part: pl.Series) -> pl.Series:
+    def numbers(rows: pl.Series) -> pl.Series:
+        part = text.gather(rows)
         for pattern, mask in _NUMBERS:
             part = _only_where(part, part.str.contains(pattern),
-                               lambda rows, p=pattern, m=mask: rows.str.replace_all(p, m))
+                               lambda hits, p=pattern, m=mask, current=part: current.gather(hits).str.replace_all(p, m))
         return part
 
     masked = _only_where(text, text.str.contains(_MAYBE_NUMBER), numbers)
@@ -68,9 +69,6 @@ def mask_column(text: pl.Series, names: pl.Series | None = None) -> pl.Series:
         return masked
     pair = pl.DataFrame({"text": masked, "name": names})
     named = pair.select((pl.col("name").str.len_chars() >= 2)
-                        & pl.col("text").str.contains(pl.col("name"), literal=True)).to_series().fill_null(False)
-    if not named.any():
-        return masked
-    rows = named.arg_true()
-    replaced = pair[rows].select(pl.col("text").str.split(pl.col("name")).list.join(NAME_MASK)).to_series()
-    return masked.scatter(rows, replaced)
+                        & pl.col("text").str.contains(pl.col("name"), literal=True)).to_series()
+    return _only_where(masked, named, lambda rows: pair[rows].select(
+        pl.col("text").str.split(pl.col("name")).list.join(NAME_MASK)).to_series())
