@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+from etl.settings import local_now
 from tests.e2e.serving import chromium, serve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -175,7 +176,7 @@ def page_title(page) -> str:
 
 
 def stats_of_last_week(db: Path, street: str | None = None) -> dict:
-    today = date.today()
+    today = local_now().date()  # the product's Beijing clock, not the machine's
     week = (today - timedelta(days=today.isoweekday())).isocalendar()
     command = [sys.executable, "-m", "etl", "stats", "--json", "--db", str(db),
                "--week", f"{week.year}-W{week.week:02d}"]
