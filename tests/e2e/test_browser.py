@@ -26,7 +26,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
