@@ -35,7 +35,8 @@ def _print_reports(reports, args) -> None:
 def _cmd_load(args) -> int:
     from etl.load import load_files
 
-    reports = load_files(database_path(args.db), args.kind, [Path(f) for f in args.files], mapping=_mapping(args))
+    reports = load_files(database_path(args.db), args.kind, [Path(f) for f in args.files], mapping=_mapping(args),
+                         correction=args.correction)
     _print_reports(reports, args)
     return 1 if any(r.refused for r in reports) else 0
 
@@ -43,9 +44,10 @@ def _cmd_load(args) -> int:
 def _cmd_check(args) -> int:
     from etl.load import check_files
 
-    reports = check_files(database_path(args.db), args.kind, [Path(f) for f in args.files], mapping=_mapping(args))
+    reports = check_files(database_path(args.db), args.kind, [Path(f) for f in args.files], mapping=_mapping(args),
+                          correction=args.correction)
     if not args.json:
-        print("预检(未写入)：新增 = 将新增，更新 = 将更新。")
+        print("预检(未写入)：新增 = 将新增，更新 = 将更新，较旧版本 = 库中记录已更新，将不覆盖。")
     _print_reports(reports, args)
     return 1 if any(r.refused for r in reports) else 0
 
@@ -60,12 +62,14 @@ def _cmd_history(args) -> int:
         for row in batches.to_dicts():
             row["file"] = row.pop("file_name")
             row["undone"] = row.pop("is_undone")
+            row["correction"] = row.pop("is_correction")
             print(json.dumps(row, ensure_ascii=False, default=str))
     else:
         for row in batches.to_dicts():
-            state = "  已撤销" if row["is_undone"] else ""
+            state = ("  更正" if row["is_correction"] else "") + ("  已撤销" if row["is_undone"] else "")
             print(f"{row['batch_id']:>5}  {row['loaded_at']:%Y-%m-%d %H:%M}  {row['kind']:<10} {row['file_name']}  "
-                  f"读取 {row['rows_read']} 新增 {row['inserted']} 更新 {row['updated']} 拒绝 {row['rejected']}"
+                  f"读取 {row['rows_read']} 新增 {row['inserted']} 更新 {row['updated']} "
+                  f"较旧未覆盖 {row['stale']} 拒绝 {row['rejected']}"
                   f"  ({row['loaded_by'] or ''}){state}")
     return 0
 
@@ -80,15 +84,25 @@ def _cmd_rejects(args) -> int:
     return 0
 
 
+def _cmd_stale(args) -> int:
+    from etl.batches import stale_csv
+    from etl.db import read_only
+
+    with read_only(database_path(args.db)) as con:
+        Path(args.out).write_bytes(stale_csv(con, args.batch_id))
+    print(f"已写出批次 {args.batch_id} 的较旧版本(未覆盖)行：{args.out}")
+    return 0
+
+
 def _cmd_undo(args) -> int:
-    from etl.batches import UndoRefused, undo
+    from etl.batches import UndoRefused, undo, undo_message
 
     try:
         result = undo(database_path(args.db), args.batch_id, undone_by=_os_user())
     except UndoRefused as refusal:
         print(f"无法撤销：{refusal}", file=sys.stderr)
         return 1
-    print(f"已撤销批次 {result['batch_id']}({result['kind']})：删除 {result['removed']} 行，恢复 {result['restored']} 行旧版本。")
+    print(undo_message(result))
     return 0
 
 
@@ -201,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("files", nargs="+", help="CSV 或 XLSX 文件")
     load.add_argument("--json", action="store_true", help="每个文件输出一行 JSON")
     load.add_argument("--mapping", help="列映射：名称(data/mappings/名称.toml)或文件路径")
+    load.add_argument("--correction", action="store_true",
+                      help="更正批次：即使库中记录已是更新的状态，也用文件中的版本覆盖(记入审计日志)")
     _add_db(load)
     load.set_defaults(run=_cmd_load)
 
@@ -209,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("files", nargs="+", help="CSV 或 XLSX 文件")
     check.add_argument("--json", action="store_true", help="每个文件输出一行 JSON")
     check.add_argument("--mapping", help="列映射：名称或文件路径")
+    check.add_argument("--correction", action="store_true", help="按更正批次预检(较旧版本也覆盖)")
     _add_db(check)
     check.set_defaults(run=_cmd_check)
 
@@ -222,6 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     rejected.add_argument("--out", required=True, help="输出 CSV 文件")
     _add_db(rejected)
     rejected.set_defaults(run=_cmd_rejects)
+
+    stale = commands.add_parser("stale", help="导出一个批次因库中记录已更新而未覆盖的行(CSV)")
+    stale.add_argument("batch_id", type=int)
+    stale.add_argument("--out", required=True, help="输出 CSV 文件")
+    _add_db(stale)
+    stale.set_defaults(run=_cmd_stale)
 
     undo = commands.add_parser("undo", help="撤销一个批次")
     undo.add_argument("batch_id", type=int)

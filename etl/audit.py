@@ -7,23 +7,29 @@ and SQLite takes concurrent appends from several processes safely.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+from etl.db import real_path
 from etl.settings import local_now
 
 EVENTS = {"sign_in": "登录", "sign_in_failed": "登录失败", "sign_out": "退出", "load": "导入",
-          "undo": "撤销", "recheck": "重新校验", "user_add": "新增账号"}
+          "correction": "更正导入(较旧版本也覆盖)", "undo": "撤销", "recheck": "重新校验", "user_add": "新增账号"}
 
 
 def audit_path(db_path: Path) -> Path:
-    return Path(db_path).with_name(Path(db_path).name + ".audit.sqlite")
+    """Beside the real database file, whatever path (a symlink, a relative one) names it."""
+    real = real_path(db_path)
+    return real.with_name(real.name + ".audit.sqlite")
 
 
 def _connect(db_path: Path) -> sqlite3.Connection:
     path = audit_path(db_path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Created owner-only (who signed in, from where): SQLite's journals take the file's mode.
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     con = sqlite3.connect(path, timeout=30)
     con.execute("CREATE TABLE IF NOT EXISTS audit (at TEXT NOT NULL, who TEXT NOT NULL, event TEXT NOT NULL, "
                 "detail TEXT NOT NULL DEFAULT '')")

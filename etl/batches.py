@@ -1,10 +1,9 @@
-"""What was loaded: the load history, rejected rows as a CSV, undoing a batch, re-checking rejects.
+"""What was loaded: the load history, rejected and stale rows as a CSV, undoing a batch,
+re-checking rejects.
 
-Undo works from what every load keeps: the rows a batch inserted carry its batch_id, and the
-rows it replaced are in `<table>_history` with `replaced_by_batch`. Undoing a batch deletes the
-first and puts the second back, so the data tables return exactly to their state before it.
-A batch whose rows a later, still-live batch changed again (or whose new compounds later rows
-refer to) cannot be undone before that later batch: the message names it.
+Undo means "as if the batch had never been loaded" (etl/versions.py): every version each batch
+delivered is kept, so undoing any batch, in any order, folds again the records it delivered from
+the batches still live. No undo is refused because later batches touched the same records.
 """
 
 from __future__ import annotations
@@ -16,19 +15,21 @@ from pathlib import Path
 
 import polars as pl
 
-from etl import audit, db
+from etl import audit, db, versions
 from etl.contract import KINDS
 from etl.load import LoadReport, load_source
 from etl.read import ROW, RawFile
+from etl.schema import columns as table_columns
 from etl.settings import local_now
+from etl.validate import DUPLICATE_REASON
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 HISTORY_COLUMNS = ["batch_id", "kind", "file_name", "file_hash", "loaded_at", "loaded_by", "rows_read", "inserted",
-                   "updated", "unchanged", "rejected", "is_undone", "undone_at"]
+                   "updated", "unchanged", "stale", "rejected", "is_correction", "is_undone", "undone_at"]
 
 
 class UndoRefused(Exception):
-    """The batch cannot be undone now; the message says why, in Chinese."""
+    """There is no such batch, or it is undone already; the message says so, in Chinese."""
 
 
 def history(con) -> pl.DataFrame:
@@ -70,48 +71,66 @@ def _live_batch(con, batch_id: int) -> tuple[str, bool]:
     return found[0]
 
 
-def _blockers(con, batch_id: int, kind: str) -> list[int]:
-    """Later live batches that changed this batch's rows again, or refer to compounds it added."""
-    table, key = KINDS[kind].table, KINDS[kind].key
-    later = con.execute(f"""
-        SELECT DISTINCT h.replaced_by_batch FROM {table}_history h JOIN batches b ON b.batch_id = h.replaced_by_batch
-        WHERE h.batch_id = ? AND NOT b.is_undone""", [batch_id]).fetchall()
-    found = {b for (b,) in later}
-    if kind == "compounds":
-        added = f"""SELECT {key} FROM compounds WHERE batch_id = $batch
-                    AND {key} NOT IN (SELECT {key} FROM compounds_history WHERE replaced_by_batch = $batch)"""
-        for other in ("appeals", "complaints", "surveys", "scenes"):
-            refs = con.execute(f"SELECT DISTINCT batch_id FROM {other} WHERE compound_id IN ({added})",
-                               {"batch": batch_id}).fetchall()
-            found |= {b for (b,) in refs}
-    return sorted(found)
-
-
 def undo(db_path: Path, batch_id: int, *, undone_by: str | None = None) -> dict:
-    """Return the data to exactly its state before the batch; returns counts of what moved."""
+    """Make the data what a fresh load of the other live batches would give; returns what moved:
+    records of the batch's kind removed (no other live batch holds them) and restored (an older
+    or other batch's version is current again), and rows of other kinds that changed with the
+    registry (undoing a compounds batch)."""
     with db.writing(Path(db_path)) as con:
         kind, is_undone = _live_batch(con, batch_id)
         if is_undone:
             raise UndoRefused(f"批次 {batch_id} 已经撤销过了。")
-        blockers = _blockers(con, batch_id, kind)
-        if blockers:
-            raise UndoRefused(f"批次 {batch_id} 的数据后来又被批次 {'、'.join(map(str, blockers))} 修改或引用，"
-                              "请先撤销这些批次。")
-        table = KINDS[kind].table
         con.execute("BEGIN TRANSACTION")
-        removed = con.execute(f"SELECT count(*) FROM {table} WHERE batch_id = ?", [batch_id]).fetchall()[0][0]
-        restored = con.execute(f"SELECT count(*) FROM {table}_history WHERE replaced_by_batch = ?",
-                               [batch_id]).fetchall()[0][0]
-        con.execute(f"DELETE FROM {table} WHERE batch_id = ?", [batch_id])
-        con.execute(f"INSERT INTO {table} SELECT * EXCLUDE (replaced_by_batch) FROM {table}_history "
-                    "WHERE replaced_by_batch = ?", [batch_id])
-        con.execute(f"DELETE FROM {table}_history WHERE replaced_by_batch = ?", [batch_id])
-        con.execute("UPDATE batches SET is_undone = true, undone_at = ?, undone_by = ? WHERE batch_id = ?",
-                    [local_now(), undone_by, batch_id])
-        con.execute("COMMIT")
-    audit.record(Path(db_path), undone_by or "unknown", "undo",
-                 f"批次 {batch_id}({kind})：删除 {removed} 行，恢复 {restored} 行旧版本")
-    return {"batch_id": batch_id, "kind": kind, "removed": removed, "restored": restored}
+        try:
+            counts = versions.undo_batch(con, batch_id, kind)
+            con.execute("UPDATE batches SET undone_at = ?, undone_by = ? WHERE batch_id = ?",
+                        [local_now(), undone_by, batch_id])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    result = {"batch_id": batch_id, "kind": kind, **counts}
+    audit.record(Path(db_path), undone_by or "unknown", "undo", undo_message(result))
+    return result
+
+
+def undo_message(result: dict) -> str:
+    """What an undo did, in Chinese (the CLI, the data desk and the audit log say the same)."""
+    text = (f"已撤销批次 {result['batch_id']}({KINDS[result['kind']].label})：删除 {result['removed']:,} 条记录，"
+            f"恢复 {result['restored']:,} 条记录的其他批次版本")
+    if result.get("moved"):
+        text += f"；另有 {result['moved']:,} 行诉求、投诉等随小区台账调整(所属街道、社区、物业或是否有效)"
+    return text + "。其他批次仍提供的记录保持不变。"
+
+
+def stale(con, batch_id: int) -> pl.DataFrame:
+    """A batch's rows that were not applied because the stored record was later: row number,
+    reason, then the row as it was stored (personal data already masked)."""
+    found = con.execute("SELECT kind FROM batches WHERE batch_id = ?", [batch_id]).fetchall()
+    if not found:
+        return pl.DataFrame(schema={"row_number": pl.Int32, "reason": pl.String})
+    kind = KINDS[found[0][0]]
+    cols = table_columns(kind.table)
+    content = (f"(SELECT {', '.join(cols)}, batch_id FROM {kind.table} UNION ALL "
+               f"SELECT {', '.join(cols)}, batch_id FROM {kind.table}_versions)")
+    shown = [c for c in cols if any(c == column.name for column in kind.columns)]
+    return db.frame(con, f"""
+        SELECT r.row_number, r.reason, {', '.join(f'c.{c}' for c in shown)}
+        FROM stale_rows r JOIN {content} c ON c.{kind.key} = r.record_key AND c.batch_id = r.batch_id
+        WHERE r.batch_id = ? ORDER BY r.row_number""", [batch_id])
+
+
+def stale_csv(con, batch_id: int) -> bytes:
+    """The batch's stale rows as a CSV Excel opens as it is, under the contract's Chinese headers."""
+    rows = stale(con, batch_id)
+    kind_name = con.execute("SELECT kind FROM batches WHERE batch_id = ?", [batch_id]).fetchall()
+    headers = {c.name: c.headers[0] for c in KINDS[kind_name[0][0]].columns} if kind_name else {}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["原文件行号", "未覆盖原因", *[headers.get(c, c) for c in rows.columns[2:]]])
+    for row in rows.iter_rows():
+        writer.writerow([row[0], *[_safe_cell(v) for v in row[1:]]])
+    return out.getvalue().encode("utf-8-sig")
 
 
 def recheck(db_path: Path, batch_id: int, *, loaded_by: str | None = None) -> LoadReport:
@@ -132,8 +151,9 @@ def recheck(db_path: Path, batch_id: int, *, loaded_by: str | None = None) -> Lo
         if rows.height == 0:
             return LoadReport(file=file_name, kind=kind_name, refused=f"批次 {batch_id} 没有被拒绝的行。")
         source = _source_from_rejects(kind, rows, file_hash, encoding)
-        # A row superseded by a later row of the same file stays superseded.
-        source.frame = source.frame.filter(~rows.get_column("reason").str.starts_with("文件内编号重复"))
+        # A valid row superseded by a later valid row of the same file stays superseded (that
+        # row was loaded); every other rejected row is checked again, so no valid row is lost.
+        source.frame = source.frame.filter(rows.get_column("reason") != DUPLICATE_REASON)
         report = load_source(con, source, f"{file_name}(重新校验批次 {batch_id})", loaded_by)
     audit.record(Path(db_path), loaded_by or "unknown", "recheck", report.summary_zh())
     return report

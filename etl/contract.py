@@ -44,6 +44,9 @@ class Kind:
 COMPOUND_ID = Column("compound_id", ("小区编码",))
 COMPOUND_NAME = Column("compound_name", ("小区名称",))
 STREET = Column("street", ("街道", "所属街道"))
+# When the source system last changed the record: where a file has it, it decides which of two
+# versions is the later one (see etl/versions.py).
+UPDATED_AT = Column("updated_at", ("更新时间", "最后更新时间"), DATETIME)
 
 COMPOUNDS = Kind(
     name="compounds",
@@ -94,6 +97,7 @@ APPEALS = Kind(
         Column("caller_name", ("来电人", "诉求人", "姓名"), personal=True),
         Column("caller_phone", ("联系电话", "电话"), personal=True),
         Column("content", ("诉求内容", "工单内容")),
+        UPDATED_AT,
     ),
 )
 
@@ -115,6 +119,7 @@ COMPLAINTS = Kind(
         Column("three_party", ("三方办", "是否三方联席"), BOOL),
         Column("resolved_at", ("解决时间", "办结时间"), DATETIME),
         Column("source_appeal_id", ("关联工单",)),
+        UPDATED_AT,
     ),
 )
 
@@ -158,6 +163,11 @@ SCENES = Kind(
 )
 
 KINDS: dict[str, Kind] = {k.name: k for k in (COMPOUNDS, APPEALS, COMPLAINTS, SURVEYS, SCENES)}
+
+# The times that only move forward in a record's life: a version lacking one the stored version
+# has, or having it earlier, is older (stale). Evaluations count too (an evaluated appeal is later).
+LIFECYCLE = {"appeals": ("first_response_at", "resolved_at", "feedback_at", "closed_at", "satisfaction"),
+             "complaints": ("resolved_at",)}
 
 # Kinds whose rows must name a compound (by id, or by name failing that).
 NEEDS_COMPOUND = {"complaints", "surveys", "scenes"}

@@ -36,6 +36,12 @@ class DatabaseMissing(Exception):
     """There is no database file yet (load data or build the demo first)."""
 
 
+def real_path(db_path: Path) -> Path:
+    """The file a path names, symlinks and relative parts resolved: one lock per database, and a
+    symlinked database stays a symlink (the real file is replaced, not the link)."""
+    return Path(os.path.realpath(db_path))
+
+
 def _lock(db_path: Path) -> FileLock:
     return FileLock(str(db_path) + ".lock", timeout=WRITER_WAIT_SECONDS)
 
@@ -58,16 +64,20 @@ def writing(db_path: Path, *, fresh: bool = False):
     """A read-write connection to a private copy that replaces the live file on success.
 
     With fresh=True the copy starts empty (the demo rebuild). If the body raises, nothing is
-    published.
+    published. A new database file is owner-only (0600); a replaced one keeps its mode.
     """
-    db_path = Path(db_path)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    db_path = real_path(db_path)
     with _lock(db_path):
         _remove_stale_copies(db_path)
         work = db_path.with_name(f"{db_path.name}.tmp-{os.getpid()}")
+        mode = db_path.stat().st_mode & 0o777 if db_path.exists() else 0o600
         if db_path.exists() and not fresh:
+            # Into a file created with the mode already, so no copy of the data is ever readable by others.
+            os.close(os.open(work, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, mode))
             shutil.copyfile(db_path, work)
         con = duckdb.connect(str(work))
+        os.chmod(work, mode)  # a new file: DuckDB refuses an empty one, so it is restricted once it exists
         published = False
         try:
             schema.create_all(con)

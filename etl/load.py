@@ -14,10 +14,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl import audit, db, schema
+from etl import audit, db, schema, versions
 from etl.contract import KINDS
 from etl.mapping import Mapping
-from etl.read import FileRefused, RawFile, read_file
+from etl.read import ROW, FileRefused, RawFile, read_file
 from etl.schema import columns as table_columns
 from etl.settings import local_now
 from etl.validate import reasons_summary, stage
@@ -32,15 +32,17 @@ class LoadReport:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    stale: int = 0  # rows not applied: the stored record is already in a later state
     rejected: int = 0
     duplicates: int = 0
     encoding: str | None = None
     ignored_columns: list[str] = field(default_factory=list)
     reasons: list[dict] = field(default_factory=list)
     refused: str | None = None  # the Chinese message when the whole file was refused
+    correction: bool = False
 
     def as_json(self) -> dict:
-        keys = ("file", "kind", "batch_id", "rows_read", "inserted", "updated", "unchanged", "rejected")
+        keys = ("file", "kind", "batch_id", "rows_read", "inserted", "updated", "unchanged", "stale", "rejected")
         data = {k: getattr(self, k) for k in keys}
         if self.refused:
             data["error"] = self.refused
@@ -49,10 +51,11 @@ class LoadReport:
     def summary_zh(self) -> str:
         if self.refused:
             return f"{self.file}：已拒绝，未写入任何数据。原因：{self.refused}"
-        text = (f"{self.file}：批次 {self.batch_id}，读取 {self.rows_read} 行，新增 {self.inserted}，"
-                f"更新 {self.updated}，未变 {self.unchanged}，拒绝 {self.rejected}")
+        text = (f"{self.file}：{'更正' if self.correction else ''}批次 {self.batch_id}，读取 {self.rows_read} 行，"
+                f"新增 {self.inserted}，更新 {self.updated}，未变 {self.unchanged}，"
+                f"较旧未覆盖 {self.stale}，拒绝 {self.rejected}")
         if self.duplicates:
-            text += f"(其中文件内重复编号 {self.duplicates} 行，以最后一行为准)"
+            text += f"(其中文件内重复编号 {self.duplicates} 行，以最后一个有效行为准)"
         if self.ignored_columns:
             text += f"；忽略未知列：{'、'.join(self.ignored_columns)}"
         return text + "。"
@@ -62,11 +65,12 @@ def _registry(con) -> pl.DataFrame:
     return db.frame(con, "SELECT compound_id, name, street, community, property_company FROM compounds")
 
 
-def _classify(con, table: str, key: str, good: pl.DataFrame) -> dict[str, int]:
-    """Register `incoming` and count its keys as new / same / changed against the table.
+def _classify(con, table: str, key: str, good: pl.DataFrame, correction: bool = False) -> dict[str, int]:
+    """Register `incoming` and count its keys as new / same / changed / stale against the table.
 
-    Unless every key is new, the temp table `states` (key → state) is left for _upsert: only the
-    key and its state, the rows themselves are read again from `incoming`.
+    Stale: the stored version is later (etl/versions.py); a correction applies such rows, so they
+    count as changed. Unless every key is new, the temp table `states` (key, state, the stored
+    row's batch) is left for _upsert: the rows themselves are read again from `incoming`.
     """
     cols = table_columns(table)
     con.register("incoming", db.ArrowStream(good))
@@ -74,58 +78,81 @@ def _classify(con, table: str, key: str, good: pl.DataFrame) -> dict[str, int]:
     if con.execute(f"SELECT count(*) = 0 FROM {table}").fetchall()[0][0]:
         return {"new": good.height} if good.height else {}
     same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in cols if c != key)
+    stale = "false" if correction else versions.stale_condition(table)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE states AS
-        SELECT s.{key}, CASE WHEN t.{key} IS NULL THEN 'new' WHEN {same} THEN 'same' ELSE 'changed' END AS state
+        SELECT s.{key}, t.batch_id AS origin,
+               CASE WHEN t.{key} IS NULL THEN 'new' WHEN {same} THEN 'same' WHEN {stale} THEN 'stale'
+                    ELSE 'changed' END AS state
         FROM incoming s LEFT JOIN {table} t ON t.{key} = s.{key}""")
     return dict(con.execute("SELECT state, count(*) FROM states GROUP BY state").fetchall())
 
 
-def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int) -> tuple[int, int, int]:
-    """Insert new keys, update changed ones (keeping the old image), count unchanged ones."""
+def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int,
+            correction: bool = False) -> dict[str, int]:
+    """One step of the fold (etl/versions.py) for every incoming row: insert new keys, make
+    changed ones current (the old version is kept), point at the stored version for unchanged
+    ones, keep stale ones as versions that are not current. Returns the counts by state."""
     cols = table_columns(table)
-    counts = _classify(con, table, key, good)
+    counts = _classify(con, table, key, good, correction)
     all_new = counts.get("new", 0) == good.height
     col_list = ", ".join(cols)
+    keys_in = lambda state: f"(SELECT {key} FROM states WHERE state = '{state}')"  # noqa: E731
     if counts.get("changed"):
-        changed = f"(SELECT {key} FROM states WHERE state = 'changed')"
-        con.execute(f"INSERT INTO {table}_history SELECT *, ? FROM {table} WHERE {key} IN {changed}", [batch_id])
+        con.execute(f"INSERT INTO {table}_versions ({col_list}, batch_id) SELECT {col_list}, batch_id FROM {table} "
+                    f"WHERE {key} IN {keys_in('changed')}")
         assignments = ", ".join(f"{c} = s.{c}" for c in cols if c != key)
         con.execute(f"""
             UPDATE {table} SET {assignments}, batch_id = ?
-            FROM incoming s WHERE {table}.{key} = s.{key} AND s.{key} IN {changed}""", [batch_id])
+            FROM incoming s WHERE {table}.{key} = s.{key} AND s.{key} IN {keys_in('changed')}""", [batch_id])
+        if table == "compounds":
+            con.execute(f"CREATE OR REPLACE TEMP TABLE moved_compounds AS {keys_in('changed')}")
+            versions.rederive(con, "moved_compounds")
+            con.execute("DROP TABLE moved_compounds")
     if counts.get("new"):
-        only_new = "" if all_new else f"WHERE {key} IN (SELECT {key} FROM states WHERE state = 'new')"
+        only_new = "" if all_new else f"WHERE {key} IN {keys_in('new')}"
         con.execute(f"INSERT INTO {table} ({col_list}, batch_id) SELECT {col_list}, ? FROM incoming {only_new}",
                     [batch_id])
+    if counts.get("same"):
+        con.execute(f"INSERT INTO {table}_deliveries SELECT ?, {key}, origin FROM states WHERE state = 'same'",
+                    [batch_id])
+    if counts.get("stale"):
+        con.execute(f"""
+            INSERT INTO stale_rows SELECT ?, s.{key}, s.{ROW}, {versions.stale_reason(table)}
+            FROM incoming s JOIN {table} t ON t.{key} = s.{key} WHERE s.{key} IN {keys_in('stale')}""", [batch_id])
+        con.execute(f"INSERT INTO {table}_versions ({col_list}, batch_id) SELECT {col_list}, ? FROM incoming "
+                    f"WHERE {key} IN {keys_in('stale')}", [batch_id])
     con.execute("DROP TABLE IF EXISTS states")
     con.unregister("incoming")
-    return counts.get("new", 0), counts.get("changed", 0), counts.get("same", 0)
+    return counts
 
 
-def load_source(con, source: RawFile, file_name: str, loaded_by: str | None) -> LoadReport:
-    """Load one already-read file inside the caller's write session, as one transaction."""
+def load_source(con, source: RawFile, file_name: str, loaded_by: str | None, correction: bool = False) -> LoadReport:
+    """Load one already-read file inside the caller's write session, as one transaction.
+
+    A correction batch applies its rows even where the stored record is in a later state."""
     kind = source.kind
-    report = LoadReport(file=file_name, kind=kind.name, encoding=source.encoding,
+    report = LoadReport(file=file_name, kind=kind.name, encoding=source.encoding, correction=correction,
                         ignored_columns=source.ignored_columns, rows_read=source.frame.height)
     con.execute("BEGIN TRANSACTION")
     try:
         staged = stage(source, _registry(con))
         source.frame = None  # the raw text is no longer needed: free it before the insert
         batch_id = con.execute("SELECT nextval('batch_ids')").fetchall()[0][0]
-        inserted, updated, unchanged = _upsert(con, kind.table, kind.key, staged.good, batch_id)
+        counts = _upsert(con, kind.table, kind.key, staged.good, batch_id, correction)
         report.batch_id = batch_id
-        report.inserted, report.updated, report.unchanged = inserted, updated, unchanged
+        report.inserted, report.updated, report.unchanged, report.stale = (
+            counts.get(state, 0) for state in ("new", "changed", "same", "stale"))
         report.rejected = staged.rejects.height
         report.duplicates = staged.duplicates
         report.reasons = reasons_summary(staged.rejects)
         con.execute(
             """INSERT INTO batches (batch_id, kind, file_name, file_hash, encoding, loaded_at, loaded_by,
-                   rows_read, inserted, updated, unchanged, rejected, ignored_columns)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   rows_read, inserted, updated, unchanged, rejected, ignored_columns, stale, is_correction)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [batch_id, kind.name, file_name, source.file_hash, source.encoding, local_now(),
-             loaded_by, report.rows_read, inserted, updated, unchanged, report.rejected,
-             json.dumps(source.ignored_columns, ensure_ascii=False)],
+             loaded_by, report.rows_read, report.inserted, report.updated, report.unchanged, report.rejected,
+             json.dumps(source.ignored_columns, ensure_ascii=False), report.stale, correction],
         )
         if staged.rejects.height:
             con.register("rejected_rows", db.ArrowStream(staged.rejects.with_columns(pl.lit(batch_id).alias("batch_id"))))
@@ -139,11 +166,12 @@ def load_source(con, source: RawFile, file_name: str, loaded_by: str | None) -> 
 
 
 def check_files(db_path: Path, kind: str, paths: list[Path], *, names: list[str] | None = None,
-                mapping: Mapping | None = None, data: list[bytes] | None = None) -> list[LoadReport]:
+                mapping: Mapping | None = None, data: list[bytes] | None = None,
+                correction: bool = False) -> list[LoadReport]:
     """What loading these files would do, against the database as it is now; writes nothing.
 
-    The counts (inserted = would be new, updated = would change) and the grouped reasons are
-    those a load right now would report.
+    The counts (inserted = would be new, updated = would change, stale = would not be applied)
+    and the grouped reasons are those a load right now would report.
     """
     reports = []
     for index, path in enumerate(paths):
@@ -153,12 +181,13 @@ def check_files(db_path: Path, kind: str, paths: list[Path], *, names: list[str]
         except FileRefused as refusal:
             reports.append(LoadReport(file=name, kind=kind, refused=str(refusal)))
             continue
-        report = LoadReport(file=name, kind=kind, encoding=source.encoding,
+        report = LoadReport(file=name, kind=kind, encoding=source.encoding, correction=correction,
                             ignored_columns=source.ignored_columns, rows_read=source.frame.height)
         with _checking_connection(Path(db_path)) as con:
             staged = stage(source, _registry(con))
-            counts = _classify(con, KINDS[kind].table, KINDS[kind].key, staged.good)
-        report.inserted, report.updated, report.unchanged = (counts.get(s, 0) for s in ("new", "changed", "same"))
+            counts = _classify(con, KINDS[kind].table, KINDS[kind].key, staged.good, correction)
+        report.inserted, report.updated, report.unchanged, report.stale = (
+            counts.get(s, 0) for s in ("new", "changed", "same", "stale"))
         report.rejected, report.duplicates = staged.rejects.height, staged.duplicates
         report.reasons = reasons_summary(staged.rejects)
         reports.append(report)
@@ -176,12 +205,13 @@ def _checking_connection(db_path: Path):
 
 def load_files(db_path: Path, kind: str, paths: list[Path], *, loaded_by: str | None = None,
                fresh: bool = False, names: list[str] | None = None, mapping: Mapping | None = None,
-               data: list[bytes] | None = None,
+               data: list[bytes] | None = None, correction: bool = False,
                progress: Callable[[float, str], None] | None = None) -> list[LoadReport]:
     """Load files of one kind: each file is refused whole or loaded as one batch.
 
     All files of one call are published together when the call ends; a refused file does not
     stop the others. `data` gives the files' bytes when they are not on disk (uploads);
+    `correction` applies rows even where the stored record is later (audited as a correction);
     `progress(fraction, message)` is told how far the load has got.
     """
     if kind not in KINDS:
@@ -207,11 +237,11 @@ def load_files(db_path: Path, kind: str, paths: list[Path], *, loaded_by: str | 
                 if source is not None:
                     name = names[index] if names else Path(paths[index]).name
                     tell(0.35 + 0.55 * index / count, f"校验并写入 {name}")
-                    reports[index] = load_source(con, source, name, loaded_by)
+                    reports[index] = load_source(con, source, name, loaded_by, correction)
                     sources[index] = None
             tell(0.95, "保存")
     for report in reports:
-        audit.record(Path(db_path), loaded_by, "load", report.summary_zh())
+        audit.record(Path(db_path), loaded_by, "correction" if correction else "load", report.summary_zh())
     tell(1.0, "完成")
     return reports
 

@@ -1,9 +1,12 @@
 """The tables pages read, named by business noun, and the bookkeeping of loads.
 
-Each data table has a `<table>_history` twin holding the row images a batch replaced, so that a
-batch can later be undone exactly. Keys are unique by construction of the loader (classify, then
-update or insert); no index is declared because DuckDB's ART index costs more on bulk loads
-than the hash joins it would replace.
+Every row a batch delivered is kept, so that undoing a batch is the same as never having loaded
+it (see etl/versions.py). A *content row* is one version of one record, keyed by (key, the batch
+that first delivered it, `batch_id`): the current version of each record is in the table the
+pages read; every other version is in `<table>_versions`. A batch that delivers a record exactly
+as it stands (an unchanged re-send) stores only a pointer, in `<table>_deliveries`. Keys are
+unique by construction of the loader (classify, then update or insert); no index is declared
+because DuckDB's ART index costs more on bulk loads than the hash joins it would replace.
 """
 
 from __future__ import annotations
@@ -40,7 +43,10 @@ TABLES: dict[str, str] = {
         status VARCHAR,
         satisfaction VARCHAR,
         is_property BOOLEAN NOT NULL,
-        content VARCHAR""",
+        content VARCHAR,
+        updated_at TIMESTAMP,
+        street_from_compound BOOLEAN NOT NULL,
+        community_from_compound BOOLEAN NOT NULL""",
     "complaints": """
         complaint_id VARCHAR NOT NULL,
         compound_id VARCHAR NOT NULL,
@@ -50,7 +56,9 @@ TABLES: dict[str, str] = {
         level VARCHAR,
         is_three_party BOOLEAN NOT NULL,
         resolved_at TIMESTAMP,
-        source_appeal_id VARCHAR""",
+        source_appeal_id VARCHAR,
+        updated_at TIMESTAMP,
+        company_from_compound BOOLEAN NOT NULL""",
     "surveys": """
         response_id VARCHAR NOT NULL,
         surveyed_at DATE NOT NULL,
@@ -87,6 +95,8 @@ CREATE TABLE IF NOT EXISTS batches (
     unchanged INTEGER NOT NULL,
     rejected INTEGER NOT NULL,
     ignored_columns VARCHAR,
+    stale INTEGER NOT NULL DEFAULT 0,
+    is_correction BOOLEAN NOT NULL DEFAULT false,
     is_undone BOOLEAN NOT NULL DEFAULT false,
     undone_at TIMESTAMP,
     undone_by VARCHAR
@@ -97,7 +107,26 @@ CREATE TABLE IF NOT EXISTS rejects (
     raw_values VARCHAR NOT NULL,
     reason VARCHAR NOT NULL
 );
+-- Rows a batch did not apply because the stored record was already in a later state.
+CREATE TABLE IF NOT EXISTS stale_rows (
+    batch_id INTEGER NOT NULL,
+    record_key VARCHAR NOT NULL,
+    row_number INTEGER NOT NULL,
+    reason VARCHAR NOT NULL
+);
 """
+# Columns added since the first schema: ALTERed into an older database when a writer opens it.
+ADDED_COLUMNS = {
+    "batches": ["stale INTEGER DEFAULT 0", "is_correction BOOLEAN DEFAULT false"],
+    "appeals": ["updated_at TIMESTAMP", "street_from_compound BOOLEAN DEFAULT false",
+                "community_from_compound BOOLEAN DEFAULT false"],
+    "complaints": ["updated_at TIMESTAMP", "company_from_compound BOOLEAN DEFAULT false"],
+}
+# Derived columns: taken from the compound (as the registry stands) when the file left them empty.
+DERIVED = {
+    "appeals": {"street": ("street_from_compound", "street"), "community": ("community_from_compound", "community")},
+    "complaints": {"property_company": ("company_from_compound", "property_company")},
+}
 
 
 def columns(table: str) -> list[str]:
@@ -105,11 +134,32 @@ def columns(table: str) -> list[str]:
     return [line.split()[0] for line in TABLES[table].strip().splitlines()]
 
 
+def key(table: str) -> str:
+    return columns(table)[0]
+
+
 def create_all(con) -> None:
+    existing = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     con.execute(BOOKKEEPING)
     for table, body in TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body},\n        batch_id INTEGER NOT NULL)")
-        con.execute(
-            f"CREATE TABLE IF NOT EXISTS {table}_history ({body},\n"
-            "        batch_id INTEGER NOT NULL, replaced_by_batch INTEGER NOT NULL)"
-        )
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table}_versions ({body},\n        batch_id INTEGER NOT NULL)")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table}_deliveries (batch_id INTEGER NOT NULL, "
+                    f"{key(table)} VARCHAR NOT NULL, origin_batch INTEGER NOT NULL)")
+    if "appeals_history" in existing:
+        _upgrade(con)
+
+
+def _upgrade(con) -> None:
+    """A database written before versions were kept: add the new columns, and keep the row images
+    its `_history` tables held as versions (each is the content a batch delivered)."""
+    for table, added in ADDED_COLUMNS.items():
+        for column in added:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column}")
+    for table in TABLES:
+        cols = ", ".join(columns(table))
+        history = f"{table}_history"
+        for column in ADDED_COLUMNS.get(table, []):
+            con.execute(f"ALTER TABLE {history} ADD COLUMN IF NOT EXISTS {column}")
+        con.execute(f"INSERT INTO {table}_versions ({cols}, batch_id) SELECT {cols}, batch_id FROM {history}")
+        con.execute(f"DROP TABLE {history}")

@@ -26,14 +26,14 @@ FALSE_WORDS = ["否", "n", "no", "false", "f", "0", "×"]
 _ISO_FORMATS = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
 _US_FORMATS = ["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p"]
 SCORE_RATING = {5: "满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "不满意"}
-DUPLICATE_REASON = "文件内编号重复：以最后出现的一行为准"
+DUPLICATE_REASON = "文件内编号重复：以最后出现的有效行为准"
 DATE_ORDER = {  # a step that cannot come before the appeal or complaint was received
     "dispatched_at", "first_response_at", "resolved_at", "feedback_at", "closed_at"}
 
 
 @dataclass
 class Staged:
-    good: pl.DataFrame  # shaped like the kind's table, without batch_id
+    good: pl.DataFrame  # ROW, then shaped like the kind's table, without batch_id
     rejects: pl.DataFrame  # ROW, raw_values (JSON, personal data masked), reason
     duplicates: int
 
@@ -183,18 +183,22 @@ def _raw_values(raw: pl.DataFrame, source: RawFile) -> pl.Expr:
     return pl.struct(fields).struct.json_encode()
 
 
-def _superseded(keys: pl.Series) -> pl.Series:
-    """True for a row whose key comes again further down the file (null keys never are).
+def _superseded(keys: pl.Series, rows: pl.Series, valid: pl.Series) -> pl.Series:
+    """True for a valid row whose key comes again in a later valid row (null keys never are):
+    within one file the last valid row of a key wins, whatever invalid rows follow it.
 
     Nearly every key of an extract is unique, and comparing 64-bit hashes costs a third of
-    comparing the strings: only rows whose hash repeats are compared exactly.
+    comparing the strings: only valid rows whose hash repeats are compared exactly.
     """
     superseded = pl.repeat(False, keys.len(), eager=True)
-    maybe = keys.hash().is_duplicated() & keys.is_not_null()
+    hashes = pl.select(pl.when(valid & keys.is_not_null()).then(keys.hash())).to_series()
+    maybe = hashes.is_duplicated() & hashes.is_not_null()
     if not maybe.any():
         return superseded
-    rows = maybe.arg_true()
-    return superseded.scatter(rows, ~keys.gather(rows).is_last_distinct())
+    at = maybe.arg_true()
+    candidates = pl.DataFrame({"k": keys.gather(at), "r": rows.gather(at)})
+    later = candidates.select(pl.col("r") != pl.col("r").max().over("k")).to_series()
+    return superseded.scatter(at, later)
 
 
 def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
@@ -209,12 +213,9 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
     masked_content = (_BACKGROUND.submit(privacy.mask_column, raw.get_column("content"), callers)
                       if "content" in raw.columns else None)
 
-    # Within one file the last row of a key wins; earlier ones are kept as rejects.
-    raw = raw.with_columns(_superseded(raw.get_column(kind.key)).alias("_superseded"))
-
-    texts = raw.select(ROW, "_superseded", *[c.name for c in present])
+    texts = raw.select(ROW, *[c.name for c in present])
     typed = texts.select(
-        ROW, "_superseded",
+        ROW,
         *[pl.col(c.name).alias(f"_text_{c.name}") for c in present],
     ).with_columns([_typed(c, texts) for c in present])
     for column in kind.columns:  # optional columns the file does not carry
@@ -223,9 +224,8 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
                      BOOL: pl.Boolean}.get(column.type, pl.String)
             typed = typed.with_columns(pl.lit(None, dtype).alias(column.name))
 
-    # Reasons read off the text: duplicates, missing required values, unreadable values.
-    rules: list[pl.Expr] = [pl.when(pl.col("_superseded")).then(pl.lit(DUPLICATE_REASON))]
-    rules += [pl.when(pl.col(f"_text_{c.name}").is_null()).then(pl.lit(f"缺少{c.label}"))
+    # Reasons read off the text: missing required values, unreadable values.
+    rules: list[pl.Expr] = [pl.when(pl.col(f"_text_{c.name}").is_null()).then(pl.lit(f"缺少{c.label}"))
               for c in present if c.required]
     rules += [problem for c in present if (problem := _type_problem(c)) is not None]
     if kind.name != "compounds":
@@ -237,7 +237,10 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
                   _one_of("compound_type", "小区类型", ref["compound_types"])]
         typed = typed.with_columns(pl.col("key_target").fill_null(False).alias("is_key_target"))
     elif kind.name == "appeals":
+        # Which values the compound gave: they follow the registry when it changes (etl/versions.py).
         typed = typed.with_columns(
+            (pl.col("street").is_null() & pl.col("_resolved").is_not_null()).alias("street_from_compound"),
+            (pl.col("community").is_null() & pl.col("_resolved").is_not_null()).alias("community_from_compound"),
             pl.coalesce("street", "_cstreet").alias("street"),
             pl.coalesce("community", "_ccommunity").alias("community"),
             pl.col("_resolved").alias("compound_id"),
@@ -262,6 +265,7 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
             typed = typed.with_columns(masked_content.result().alias("content"))
     elif kind.name == "complaints":
         typed = typed.with_columns(
+            (pl.col("property_company").is_null() & pl.col("_resolved").is_not_null()).alias("company_from_compound"),
             pl.col("_resolved").alias("compound_id"),
             pl.coalesce("property_company", "_company").alias("property_company"),
             pl.col("three_party").fill_null(False).alias("is_three_party"),
@@ -291,8 +295,13 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
     )
     checked = checked.with_columns(
         pl.when(pl.col("_reason").str.len_chars() > 0).then(pl.col("_reason")).alias("_reason"))
+    superseded = _superseded(checked.get_column(kind.key), checked.get_column(ROW),
+                             checked.get_column("_reason").is_null())
+    checked = checked.with_columns(
+        pl.when(superseded).then(pl.lit(DUPLICATE_REASON)).otherwise(pl.col("_reason")).alias("_reason"))
 
-    good = checked.filter(pl.col("_reason").is_null()).select(table_columns(kind.table))
+    # The row number stays with the good rows: a row not applied (stale) is reported by it.
+    good = checked.filter(pl.col("_reason").is_null()).select(ROW, *table_columns(kind.table))
     # A reason quotes the offending value; a shifted extract can put a phone or a name there.
     caller = pl.col("caller_name") if "caller_name" in checked.columns else None
     bad = checked.filter(pl.col("_reason").is_not_null()).select(
@@ -304,8 +313,7 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
         .select(pl.col(ROW).alias("row_number"), "raw_values", pl.col("_reason").alias("reason"))
         .sort("row_number")
     )
-    duplicates = int(raw.get_column("_superseded").sum())
-    return Staged(good, rejects, duplicates)
+    return Staged(good, rejects, int(superseded.sum()))
 
 
 def _not_before_received(kind: Kind, present: list[Column]) -> list[pl.Expr]:

@@ -50,7 +50,7 @@ def test_fixture_loads_report_counts_and_reasons(empty_db):
     assert appeals.duplicates == 1
     rejected = dict(rows(empty_db, "SELECT row_number, reason FROM rejects WHERE batch_id = ?", [appeals.batch_id]))
     assert rejected == {
-        7: "文件内编号重复：以最后出现的一行为准",
+        7: "文件内编号重复：以最后出现的有效行为准",
         11: "未知诉求渠道“微信群”(可选：12345热线、城市通、e网通扫码、网格员巡访、民意日记、来信来访)",
         12: "“办结时间”早于“受理时间”",
         13: "“受理时间”无法识别为日期时间：2026-13-45",
@@ -159,9 +159,10 @@ def test_loading_the_same_file_twice_changes_nothing(tmp_path):
         [sys.executable, "-m", "etl", "load", "appeals", str(FIXTURES / "appeals_gbk.csv"), "--db", str(db), "--json"],
         capture_output=True, text=True, check=True)
     report = json.loads(result.stdout)
-    assert {k: report[k] for k in ("rows_read", "inserted", "updated", "unchanged", "rejected")} == {
-        "rows_read": 13, "inserted": 0, "updated": 0, "unchanged": 8, "rejected": 5}
-    assert set(report) == {"file", "kind", "batch_id", "rows_read", "inserted", "updated", "unchanged", "rejected"}
+    assert {k: report[k] for k in ("rows_read", "inserted", "updated", "unchanged", "stale", "rejected")} == {
+        "rows_read": 13, "inserted": 0, "updated": 0, "unchanged": 8, "stale": 0, "rejected": 5}
+    assert set(report) == {"file", "kind", "batch_id", "rows_read", "inserted", "updated", "unchanged", "stale",
+                           "rejected"}
     assert whole_database(db) == before
 
 
@@ -175,8 +176,8 @@ def test_a_newer_extract_updates_the_appeal_and_keeps_the_old_version(tmp_path):
     assert (report.inserted, report.updated, report.unchanged) == (1, 1, 0)
     assert rows(db, "SELECT resolved_at, status FROM appeals WHERE appeal_id = 'A4'") == [
         (datetime(2026, 3, 6, 9), "已办结")]
-    assert rows(db, "SELECT resolved_at, replaced_by_batch FROM appeals_history WHERE appeal_id = 'A4'") == [
-        (None, report.batch_id)]
+    # The old version is kept (as the content of the batch that delivered it).
+    assert rows(db, "SELECT resolved_at, batch_id FROM appeals_versions WHERE appeal_id = 'A4'") == [(None, 2)]
 
 
 def test_cli_exit_codes_with_several_files(tmp_path):

@@ -1,0 +1,203 @@
+"""Versions: what makes a record current, and undo as "the batch had never been loaded".
+
+Every batch's good rows are kept (etl/schema.py): the current version of each record in the
+table the pages read, every other version in `<table>_versions`, and an unchanged re-send as a
+pointer in `<table>_deliveries`. The current version of a record is the *fold* of the versions
+the live batches delivered, in batch order:
+
+- a version replaces the current one unless it is older (stale): for appeals and complaints, an
+  explicit source update time (`updated_at`) on both decides; otherwise the version lacks, or has
+  earlier, a lifecycle time (or an evaluation) the current one has (etl/contract.py LIFECYCLE);
+- a correction batch's versions replace the current one even when older;
+- a version that names a compound counts only if the registry had the compound when its batch
+  was loaded (a fresh load would have rejected it);
+- values the file left to the compound (street, community, property company) follow the
+  registry as it stands.
+
+A load is one step of this fold (the incoming row against the current one, etl/load.py); an
+undo marks the batch undone and folds again the records it delivered, so the tables always equal
+a fresh load of the live batches in their order (tests/test_replay.py proves it).
+"""
+
+from __future__ import annotations
+
+from etl.contract import KINDS, LIFECYCLE
+from etl.schema import DERIVED, columns, key
+
+STALE_NOTE = "较旧版本，未覆盖"
+
+
+def _label(table: str, column: str) -> str:
+    return KINDS[table].column(column).headers[0]
+
+
+def stale_condition(table: str, new: str = "s", current: str = "t") -> str:
+    """SQL: the row `new` is older than the stored `current` one (never true for kinds without
+    lifecycle times)."""
+    fields = LIFECYCLE.get(table)
+    if not fields:
+        return "false"
+    lacks = " OR ".join(f"({current}.{f} IS NOT NULL AND ({new}.{f} IS NULL"
+                        + ("" if f == "satisfaction" else f" OR {new}.{f} < {current}.{f}") + "))"
+                        for f in fields)
+    return (f"(CASE WHEN {new}.updated_at IS NOT NULL AND {current}.updated_at IS NOT NULL "
+            f"THEN {new}.updated_at < {current}.updated_at ELSE ({lacks}) END)")
+
+
+def stale_reason(table: str, new: str = "s", current: str = "t") -> str:
+    """SQL: why `new` is older than `current`, in Chinese (the first reason that holds)."""
+    fields = LIFECYCLE.get(table)
+    if not fields:
+        return "NULL"
+    updated = _label(table, "updated_at")
+    cases = [f"WHEN {new}.updated_at IS NOT NULL AND {current}.updated_at IS NOT NULL "
+             f"THEN '{STALE_NOTE}：本行“{updated}”早于库中记录'"]
+    for f in fields:
+        label = _label(table, f)
+        cases.append(f"WHEN {current}.{f} IS NOT NULL AND {new}.{f} IS NULL "
+                     f"THEN '{STALE_NOTE}：库中记录已有“{label}”，本行没有'")
+        if f != "satisfaction":
+            cases.append(f"WHEN {new}.{f} < {current}.{f} THEN '{STALE_NOTE}：本行“{label}”早于库中记录'")
+    return f"(CASE {' '.join(cases)} END)"
+
+
+def _content(table: str) -> str:
+    """Every content row of a table, current or not: (columns…, batch_id)."""
+    cols = ", ".join(columns(table))
+    return f"(SELECT {cols}, batch_id FROM {table} UNION ALL SELECT {cols}, batch_id FROM {table}_versions)"
+
+
+def _delivered(table: str, keys: str) -> str:
+    """SQL: every version the batches delivered for the records in the temp table `keys`, with
+    the batch that delivered it (`at_batch`) and the content row it is (`batch_id`)."""
+    k = key(table)
+    cols = ", ".join(f"c.{c}" for c in columns(table))
+    return f"""
+        SELECT {cols}, c.batch_id, c.batch_id AS at_batch FROM {_content(table)} c
+        WHERE c.{k} IN (SELECT {k} FROM {keys})
+        UNION ALL
+        SELECT {cols}, c.batch_id, d.batch_id AS at_batch FROM {table}_deliveries d
+        JOIN {_content(table)} c ON c.{k} = d.{k} AND c.batch_id = d.origin_batch
+        WHERE d.{k} IN (SELECT {k} FROM {keys})"""
+
+
+def _compound_since() -> str:
+    """SQL: each compound and the first live batch that put it into the registry."""
+    return """(SELECT compound_id, min(at_batch) AS since FROM (
+                 SELECT compound_id, batch_id AS at_batch FROM compounds
+                 UNION ALL SELECT compound_id, batch_id FROM compounds_versions
+                 UNION ALL SELECT compound_id, batch_id FROM compounds_deliveries) v
+               JOIN batches b ON b.batch_id = v.at_batch AND NOT b.is_undone GROUP BY compound_id)"""
+
+
+def refold(con, table: str, keys: str) -> dict[str, int]:
+    """Make the current version of each record in the temp table `keys` the fold of its live
+    versions (see the module's docstring); returns how many records were removed (no live
+    version left) and restored (another version became current)."""
+    k = key(table)
+    cols = columns(table)
+    valid = ""
+    if table != "compounds":
+        valid = (f"AND (v.compound_id IS NULL OR v.compound_id IN "
+                 f"(SELECT compound_id FROM {_compound_since()} WHERE since < v.at_batch))")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE fold_versions AS
+        SELECT v.*, b.is_correction, row_number() OVER (PARTITION BY v.{k} ORDER BY v.at_batch) AS step
+        FROM ({_delivered(table, keys)}) v JOIN batches b ON b.batch_id = v.at_batch
+        WHERE NOT b.is_undone {valid}""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE fold AS SELECT * EXCLUDE (is_correction, step) FROM fold_versions "
+                "WHERE step = 1")
+    steps = con.execute("SELECT coalesce(max(step), 0) FROM fold_versions").fetchall()[0][0]
+    for step in range(2, steps + 1):
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE fold_taken AS
+            SELECT s.{k} FROM fold_versions s JOIN fold t ON t.{k} = s.{k}
+            WHERE s.step = {step} AND (s.is_correction OR NOT {stale_condition(table)})""")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE fold AS
+            SELECT * FROM fold WHERE {k} NOT IN (SELECT {k} FROM fold_taken)
+            UNION ALL
+            SELECT * EXCLUDE (is_correction, step) FROM fold_versions
+            WHERE step = {step} AND {k} IN (SELECT {k} FROM fold_taken)""")
+    # What changes: live rows that are no longer the fold's result go back to the versions, and
+    # the fold's results that are not live come out of them.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE fold_out AS
+        SELECT l.{k}, l.batch_id FROM {table} l LEFT JOIN fold f ON f.{k} = l.{k}
+        WHERE l.{k} IN (SELECT {k} FROM {keys}) AND f.batch_id IS DISTINCT FROM l.batch_id""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE fold_in AS
+        SELECT f.{k}, f.batch_id FROM fold f LEFT JOIN {table} l ON l.{k} = f.{k}
+        WHERE l.batch_id IS DISTINCT FROM f.batch_id""")
+    restored = con.execute("SELECT count(*) FROM fold_in").fetchall()[0][0]
+    removed = con.execute(f"SELECT count(*) FROM fold_out WHERE {k} NOT IN (SELECT {k} FROM fold_in)").fetchall()[0][0]
+    col_list = ", ".join(cols)
+    for source, target, chosen in ((table, f"{table}_versions", "fold_out"), (f"{table}_versions", table, "fold_in")):
+        picked = f"EXISTS (SELECT 1 FROM {chosen} m WHERE m.{k} = {source}.{k} AND m.batch_id = {source}.batch_id)"
+        con.execute(f"INSERT INTO {target} ({col_list}, batch_id) SELECT {col_list}, batch_id FROM {source} "
+                    f"WHERE {picked}")
+        con.execute(f"DELETE FROM {source} WHERE {picked}")
+    if table in DERIVED:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE rederive AS SELECT DISTINCT l.compound_id FROM {table} l "
+                    f"JOIN fold_in f ON f.{k} = l.{k} AND f.batch_id = l.batch_id WHERE l.compound_id IS NOT NULL")
+        rederive(con, "rederive", tables=[table])
+    for temp in ("fold_versions", "fold", "fold_taken", "fold_out", "fold_in", "rederive"):
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
+    return {"removed": removed, "restored": restored}
+
+
+def rederive(con, compound_ids: str, tables: list[str] | None = None) -> int:
+    """Give the current rows naming the compounds in the temp table `compound_ids` the street,
+    community and property company the registry now says, where the file left them to the
+    compound; returns how many rows changed."""
+    changed = 0
+    for table in tables or list(DERIVED):
+        derived = DERIVED[table]
+        sets = ", ".join(f"{col} = CASE WHEN {flag} THEN c.{source} ELSE {table}.{col} END"
+                         for col, (flag, source) in derived.items())
+        differs = " OR ".join(f"({flag} AND {table}.{col} IS DISTINCT FROM c.{source})"
+                              for col, (flag, source) in derived.items())
+        found = con.execute(f"""
+            UPDATE {table} SET {sets} FROM compounds c
+            WHERE {table}.compound_id = c.compound_id AND c.compound_id IN (SELECT compound_id FROM {compound_ids})
+              AND ({differs})""").fetchall()
+        changed += found[0][0] if found else 0
+    return changed
+
+
+def undo_batch(con, batch_id: int, kind: str) -> dict[str, int]:
+    """Mark the batch undone and fold again everything it could have changed; inside the
+    caller's transaction. Returns removed / restored (records of the batch's kind) and moved
+    (rows of other kinds that changed because the registry did)."""
+    table = KINDS[kind].table
+    k = key(table)
+    since = f"SELECT compound_id, since FROM {_compound_since()}"
+    if kind == "compounds":
+        con.execute(f"CREATE OR REPLACE TEMP TABLE since_before AS {since}")
+    con.execute("UPDATE batches SET is_undone = true WHERE batch_id = ?", [batch_id])
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE undo_keys AS
+        SELECT {k} FROM {table} WHERE batch_id = $b UNION SELECT {k} FROM {table}_versions WHERE batch_id = $b
+        UNION SELECT {k} FROM {table}_deliveries WHERE batch_id = $b""", {"b": batch_id})
+    counts = refold(con, table, "undo_keys")
+    counts["moved"] = 0
+    if kind == "compounds":
+        con.execute("CREATE OR REPLACE TEMP TABLE touched AS SELECT compound_id FROM undo_keys")
+        # Compounds that enter the registry later now, or not at all: rows naming them in the
+        # batches between are as if rejected, so their records fall back to another version, or go.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE leaving AS SELECT compound_id FROM (SELECT * FROM since_before "
+                    f"EXCEPT {since})")
+        for other in ("appeals", "complaints", "surveys", "scenes"):
+            other_key = key(other)
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE undo_keys AS
+                SELECT DISTINCT {other_key} FROM {_content(other)} c
+                WHERE compound_id IN (SELECT compound_id FROM leaving)""")
+            moved = refold(con, other, "undo_keys")
+            counts["moved"] += moved["removed"] + moved["restored"]
+        counts["moved"] += rederive(con, "touched")
+        for temp in ("touched", "since_before", "leaving"):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
+    con.execute("DROP TABLE IF EXISTS undo_keys")
+    return counts
+
