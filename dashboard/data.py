@@ -266,7 +266,8 @@ def scene_mix(scope: Scope, dimension: str):
 # publishes a new file, so the history and rejected rows are read afresh on the next run.
 
 PLAIN_FUNCTIONS.update({"batch_history": batches.history, "batch_rejects": batches.rejects,
-                        "batch_rejects_csv": batches.rejects_csv})
+                        "batch_rejects_csv": batches.rejects_csv, "batch_stale": batches.stale,
+                        "batch_stale_csv": batches.stale_csv})
 
 
 def batch_history():
@@ -282,3 +283,13 @@ def batch_rejects(batch_id: int):
 def batch_rejects_csv(batch_id: int) -> bytes:
     """A batch's rejected rows as a CSV for Excel (UTF-8 with BOM, formula-safe)."""
     return _call("batch_rejects_csv", None, int(batch_id))
+
+
+def batch_stale(batch_id: int):
+    """A batch's rows not applied because the stored record was later (etl.batches.stale)."""
+    return _call("batch_stale", None, int(batch_id))
+
+
+def batch_stale_csv(batch_id: int) -> bytes:
+    """Those rows as a CSV for Excel (UTF-8 with BOM, formula-safe)."""
+    return _call("batch_stale_csv", None, int(batch_id))

@@ -265,6 +265,9 @@ def check_summary(report: LoadReport) -> str:
     loads = report.inserted + report.updated + report.unchanged
     text = (f"{report.file}：共 {report.rows_read:,} 行，{loads:,} 行可以导入(新增 {report.inserted:,}，"
             f"更新 {report.updated:,}，与库中相同 {report.unchanged:,})，{report.rejected:,} 行将被拒绝。")
+    if report.stale:
+        text += (f"另有 {report.stale:,} 行比库中记录旧(较旧版本，未覆盖)，不会改动库中数据；"
+                 "如确是更正，请勾选“更正批次”。")
     return text
 
 
@@ -273,7 +276,8 @@ def check_summary(report: LoadReport) -> str:
 HISTORY_COLUMNS = [("batch_id", "批次", "text"), ("state", "状态", "text"), ("loaded_at", "导入时间", "moment"),
                    ("loaded_by", "导入人", "text"), ("kind_label", "种类", "text"), ("file_name", "文件", "text"),
                    ("hash", "文件指纹", "text"), ("rows_read", "读取", "count"), ("inserted", "新增", "count"),
-                   ("updated", "更新", "count"), ("unchanged", "未变", "count"), ("rejected", "拒绝", "count")]
+                   ("updated", "更新", "count"), ("unchanged", "未变", "count"), ("stale", "较旧未覆盖", "count"),
+                   ("rejected", "拒绝", "count")]
 
 
 def history_frame(history: pl.DataFrame) -> pl.DataFrame:
@@ -283,7 +287,8 @@ def history_frame(history: pl.DataFrame) -> pl.DataFrame:
         pl.col("batch_id").cast(pl.String),
         pl.col("file_hash").str.slice(0, 12).alias("hash"),
         pl.col("kind").replace_strict(labels, default=pl.col("kind")).alias("kind_label"),
-        pl.when(pl.col("is_undone")).then(pl.lit("已撤销")).otherwise(pl.lit("有效")).alias("state"),
+        pl.when(pl.col("is_undone")).then(pl.lit("已撤销")).when(pl.col("is_correction")).then(pl.lit("有效(更正)"))
+        .otherwise(pl.lit("有效")).alias("state"),
     )
 
 
@@ -308,20 +313,25 @@ def rejects_frame(rejects: pl.DataFrame) -> pl.DataFrame:
 
 
 def undo_question(batch: dict) -> str:
-    what = [f"删除它新增的 {batch['inserted']:,} 条记录"]
-    if batch["updated"]:
-        what.append(f"把它更新的 {batch['updated']:,} 条记录恢复为导入前的版本")
-    return (f"撤销批次 {batch['batch_id']}({batch['file_name']})：{'，'.join(what)}。"
-            "数据将回到这个批次导入之前的状态(被拒绝的行仍保留在记录中)。确定撤销吗？")
+    text = (f"撤销批次 {batch['batch_id']}({batch['file_name']})：数据将变为从未导入过这个批次的样子——"
+            "只有这个批次提供的记录被删除，其他有效批次也提供的记录保留并采用它们的版本")
+    if batch["kind"] == "compounds":
+        text += "；引用这些小区的诉求、投诉等随小区台账调整"
+    return text + "(被拒绝的行仍保留在记录中)。确定撤销吗？"
 
 
-def undo_result(result: dict) -> str:
-    return f"已撤销批次 {result['batch_id']}：删除 {result['removed']:,} 行，恢复 {result['restored']:,} 行旧版本。"
 
-
-def rejects_file_name(batch: dict) -> str:
+def rejects_file_name(batch: dict, what: str = "被拒绝的行") -> str:
     stem = Path(batch["file_name"] or "file").stem
-    return f"批次{batch['batch_id']}_{stem}_被拒绝的行.csv"
+    return f"批次{batch['batch_id']}_{stem}_{what}.csv"
+
+
+def stale_frame(stale: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """A batch's stale rows under the contract's Chinese headers, every value as text."""
+    headers = {c.name: c.headers[0] for c in KINDS[kind].columns}
+    names = {"row_number": "原文件行号", "reason": "未覆盖原因", **headers}
+    return stale.rename({c: names.get(c, c) for c in stale.columns}).with_columns(
+        pl.all().cast(pl.String).fill_null(""))
 
 
 @dataclass

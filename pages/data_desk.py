@@ -15,7 +15,7 @@ import streamlit as st
 
 from dashboard import auth, data, desk, layout
 from dashboard.desk import FIXED, NOT_USED, Flash
-from etl.batches import UndoRefused, recheck, undo
+from etl.batches import UndoRefused, recheck, undo, undo_message
 from etl.contract import KINDS
 from etl.load import check_files, load_files
 from etl.mapping import MappingError, load_mapping, mapping_dir, save_mapping
@@ -264,17 +264,21 @@ def request(action: str) -> None:
     state[f"desk_do_{action}"] = True
 
 
+def correction() -> bool:
+    return bool(state.get("desk_correction"))
+
+
 def check(plans: list[Plan]) -> None:
     identity = data.identity()
     for plan in plans:
         (report,) = check_files(DB, plan.kind, [Path(plan.name)], names=[plan.name], mapping=plan.mapping,
-                                data=[plan.content])
-        state["desk_checks"][plan.file_id] = (plan.signature, identity, report)
+                                data=[plan.content], correction=correction())
+        state["desk_checks"][plan.file_id] = ((plan.signature, correction()), identity, report)
 
 
 def current_check(plan: Plan):
     found = state["desk_checks"].get(plan.file_id)
-    if found and found[0] == plan.signature and found[1] == data.identity():
+    if found and found[0] == (plan.signature, correction()) and found[1] == data.identity():
         return found[2]
     return None
 
@@ -287,15 +291,16 @@ def check_results(plan: Plan, report) -> None:
         if report.refused:
             st.error(desk.check_summary(report), icon=":material/block:")
             return
-        columns = st.columns(5)
+        columns = st.columns(6)
         columns[0].metric("读取行数", f"{report.rows_read:,}", border=True)
         columns[1].metric("将新增", f"{report.inserted:,}", border=True)
         columns[2].metric("将更新", f"{report.updated:,}", border=True)
         columns[3].metric("与库中相同", f"{report.unchanged:,}", border=True)
-        columns[4].metric("将拒绝", f"{report.rejected:,}", border=True)
+        columns[4].metric("较旧未覆盖", f"{report.stale:,}", border=True)
+        columns[5].metric("将拒绝", f"{report.rejected:,}", border=True)
         st.caption(desk.check_summary(report))
         if report.duplicates:
-            st.warning(f"文件内有 {report.duplicates:,} 行编号重复：以最后出现的一行为准，前面的行被拒绝。",
+            st.warning(f"文件内有 {report.duplicates:,} 行编号重复：以最后出现的有效行为准，前面的行被拒绝。",
                        icon=":material/content_copy:")
         if report.ignored_columns:
             st.caption("以下列不在标准字段中，将被忽略：" + "、".join(report.ignored_columns))
@@ -313,7 +318,7 @@ def load(plans: list[Plan]) -> None:
 
         try:
             (report,) = load_files(DB, plan.kind, [Path(plan.name)], names=[plan.name], mapping=plan.mapping,
-                                   data=[plan.content], loaded_by=WHO, progress=tell)
+                                   data=[plan.content], loaded_by=WHO, correction=correction(), progress=tell)
         except Exception as exc:  # a lock timeout, a full disk: this file is not written, the rest not tried
             flash("upload", "error", f"{plan.name}：导入失败，这个文件未写入任何数据。原因：{exc}")
             names = [later.name for later in plans[index + 1:]]
@@ -357,7 +362,7 @@ def confirm_undo(batch_id: int) -> None:
     except Exception as exc:  # a lock timeout and the like: nothing was changed
         flash("history", "error", f"撤销失败，数据未改变。原因：{exc}")
         return
-    flash("history", "success", desk.undo_result(result))
+    flash("history", "success", undo_message(result))
 
 
 def recheck_clicked(batch_id: int) -> None:
@@ -384,11 +389,19 @@ def batch_detail(batch: dict) -> None:
         st.dataframe(desk.rejects_frame(rejected), hide_index=True, width="stretch", key=f"desk-rejects-{batch_id}")
     else:
         st.caption("这个批次没有被拒绝的行。")
+    if batch["stale"]:
+        st.markdown(f"较旧版本，未覆盖：{batch['stale']:,} 行(库中记录导入时已是更新的状态)")
+        st.dataframe(desk.stale_frame(data.batch_stale(batch_id), batch["kind"]), hide_index=True, width="stretch",
+                     key=f"desk-stale-{batch_id}")
     buttons = st.container(horizontal=True)
     if batch["rejected"]:
         buttons.download_button("下载被拒绝的行(CSV)", data.batch_rejects_csv(batch_id),
                                 file_name=desk.rejects_file_name(batch), mime="text/csv",
                                 icon=":material/download:", key=f"desk-download-{batch_id}")
+    if batch["stale"]:
+        buttons.download_button("下载较旧未覆盖的行(CSV)", data.batch_stale_csv(batch_id),
+                                file_name=desk.rejects_file_name(batch, "较旧未覆盖的行"), mime="text/csv",
+                                icon=":material/download:", key=f"desk-download-stale-{batch_id}")
     if batch["is_undone"]:
         buttons.caption(f"已于 {batch['undone_at']:%Y-%m-%d %H:%M} 撤销。" if batch["undone_at"] else "已撤销。")
         return
@@ -446,6 +459,9 @@ ready = [plan for plan in plans if plan.ready]
 if plans:
     if not ready:
         st.info("没有可以预检的文件：请先处理上面的问题。", icon=":material/info:")
+    st.checkbox("更正批次：文件中的版本即使比库中记录旧(如撤回录错的办结时间)也覆盖，并记入审计日志",
+                key="desk_correction",
+                help="不勾选时，比库中记录旧的行(缺少或早于库中已有的响应、办结、回访、结案时间或评价)不会覆盖库中数据。")
     st.button(f"预检(不写入数据库)：{len(ready)} 个文件", key="desk_check", icon=":material/fact_check:",
               disabled=not ready, on_click=request, args=("check",))
     if "check" in requested and ready:

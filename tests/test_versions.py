@@ -1,0 +1,204 @@
+"""The issue's reproduced bugs, each with exact values: undo while a re-send is live, an older
+extract, a compound moved then its registry batch undone, the last valid row of an id, and one
+lock per database whatever path names it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from etl import audit
+from etl.batches import recheck, stale_csv, undo
+from etl.db import read_only
+from etl.load import check_files, load_files
+from etl.settings import local_now
+from metrics import Scope, stats
+from tests.conftest import FIXTURES
+
+ROOT = Path(__file__).resolve().parent.parent
+DAY = local_now().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=20)
+APPEALS = "工单编号,来源渠道,诉求类别,受理时间,小区编码,首次响应时间,办结时间\n"
+
+
+def at(hours: float) -> str:
+    return (DAY + timedelta(hours=hours)).strftime("%Y-%m-%d %H:%M")
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with read_only(db) as con:
+        return con.execute(sql).fetchall()
+
+
+def registry(tmp_path: Path) -> Path:
+    db = tmp_path / "v.duckdb"
+    (report,) = load_files(db, "compounds", [FIXTURES / "compounds.csv"])
+    assert report.batch_id == 1
+    return db
+
+
+def etl(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "etl", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_undoing_a_batch_keeps_what_a_live_re_send_still_holds(tmp_path):
+    db = registry(tmp_path)
+    appeals = write(tmp_path / "A.csv", APPEALS + "".join(
+        f"R{i},城市通,其他,{at(i)},C1,{at(i + 1)},\n" for i in range(600)))
+    complaints = write(tmp_path / "K.csv", "投诉编号,小区编码,问题类别,投诉时间\n" + "".join(
+        f"K{i},C2,环境卫生,{at(i)}\n" for i in range(30)))
+    (a2,) = load_files(db, "appeals", [appeals])
+    (a3,) = load_files(db, "appeals", [appeals])
+    (k4,) = load_files(db, "complaints", [complaints])
+    (k5,) = load_files(db, "complaints", [complaints])
+    assert (a2.inserted, a3.unchanged, k4.inserted, k5.unchanged) == (600, 600, 30, 30)
+    result = etl("undo", str(a2.batch_id), "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ("已撤销批次 2(诉求工单)：删除 0 条记录，恢复 0 条记录的其他批次版本。"
+                                     "其他批次仍提供的记录保持不变。")
+    assert undo(db, k4.batch_id)["removed"] == 0
+    assert rows(db, "SELECT count(*) FROM appeals") == [(600,)]
+    assert rows(db, "SELECT count(*) FROM complaints") == [(30,)]
+    # Undoing the re-send too removes them: no live batch holds them any more.
+    assert undo(db, a3.batch_id)["removed"] == 600
+    assert rows(db, "SELECT count(*) FROM appeals") == [(0,)]
+
+
+def test_an_older_extract_does_not_roll_records_back(tmp_path):
+    db = registry(tmp_path)
+    # Last week: 50 appeals, 10 of them resolved. This week: 40 more resolved.
+    last_week = write(tmp_path / "last.csv", APPEALS + "".join(
+        f"W{i},城市通,其他,{at(i)},C1,{at(i + 1)},{at(i + 5) if i < 10 else ''}\n" for i in range(50)))
+    this_week = write(tmp_path / "this.csv", APPEALS + "".join(
+        f"W{i},城市通,其他,{at(i)},C1,{at(i + 1)},{at(i + 5)}\n" for i in range(50)))
+    load_files(db, "appeals", [last_week])
+    load_files(db, "appeals", [this_week])
+
+    def resolution():
+        with read_only(db) as con:
+            return stats(con, Scope.from_arguments(con))["appeals"]["resolution_rate"]
+
+    assert resolution() == 1.0
+    check = etl("check", "appeals", str(last_week), "--db", str(db), "--json")
+    assert {k: json.loads(check.stdout)[k] for k in ("updated", "unchanged", "stale")} == {
+        "updated": 0, "unchanged": 10, "stale": 40}
+    result = etl("load", "appeals", str(last_week), "--db", str(db), "--json")
+    assert {k: json.loads(result.stdout)[k] for k in ("inserted", "updated", "unchanged", "stale", "rejected")} == {
+        "inserted": 0, "updated": 0, "unchanged": 10, "stale": 40, "rejected": 0}
+    assert resolution() == 1.0
+    history = [json.loads(line) for line in etl("history", "--json", "--db", str(db)).stdout.splitlines()]
+    assert (history[0]["batch_id"], history[0]["stale"], history[0]["correction"]) == (4, 40, False)
+    # The stale rows can be seen like rejects: row number, reason, the row as stored.
+    with read_only(db) as con:
+        table = list(csv.reader(io.StringIO(stale_csv(con, 4).decode("utf-8-sig"))))
+    assert table[0][:4] == ["原文件行号", "未覆盖原因", "工单编号", "来源渠道"]
+    assert len(table) == 41
+    assert table[1][:3] == ["12", "较旧版本，未覆盖：库中记录已有“办结时间”，本行没有", "W10"]
+    out = tmp_path / "stale.csv"
+    assert etl("stale", "4", "--out", str(out), "--db", str(db)).returncode == 0
+    assert out.read_bytes() == stale_csv(read_only(db), 4)
+
+    # Undoing this week's extract makes last week's state current again (the older batches are live).
+    assert undo(db, 3)["restored"] == 40
+    assert resolution() == 0.2
+    undo(db, 4)
+    # A deliberate correction applies older rows, and the audit log says it was one.
+    load_files(db, "appeals", [this_week])
+    (corrected,) = load_files(db, "appeals", [last_week], correction=True)
+    assert (corrected.updated, corrected.stale) == (40, 0)
+    assert resolution() == 0.2
+    assert audit.entries(db)[0]["event"] == "更正导入(较旧版本也覆盖)"
+    assert rows(db, f"SELECT is_correction FROM batches WHERE batch_id = {corrected.batch_id}") == [(True,)]
+
+
+def test_an_explicit_update_time_decides_over_the_lifecycle(tmp_path):
+    db = registry(tmp_path)
+    header = "投诉编号,小区编码,问题类别,投诉时间,办结时间,更新时间\n"
+    resolved = write(tmp_path / "r.csv", header + f"K1,C2,环境卫生,{at(0)},{at(5)},{at(6)}\n")
+    reopened = write(tmp_path / "o.csv", header + f"K1,C2,环境卫生,{at(0)},,{at(9)}\n")
+    older = write(tmp_path / "x.csv", header + f"K1,C2,环境卫生,{at(0)},{at(4)},{at(7)}\n")
+    load_files(db, "complaints", [resolved])
+    (report,) = load_files(db, "complaints", [reopened])
+    assert (report.updated, report.stale) == (1, 0)  # reopened in the source system, later by its clock
+    (report,) = load_files(db, "complaints", [older])
+    assert (report.updated, report.stale) == (0, 1)
+    assert rows(db, "SELECT resolved_at FROM complaints") == [(None,)]
+
+
+def test_undoing_a_registry_batch_moves_appeals_back_to_their_street(tmp_path):
+    db = registry(tmp_path)
+    before = write(tmp_path / "before.csv", APPEALS + f"B1,城市通,其他,{at(0)},C1,,\n")
+    load_files(db, "appeals", [before])
+    moved = write(tmp_path / "moved.csv", "小区编码,小区名称,所属街道,社区,小区类型\n"
+                                          "C1,海景苑,紫荆山街道,晒甲河社区,老旧小区\n")
+    (registry_batch,) = load_files(db, "compounds", [moved])
+    # On load: the appeal loaded before the move follows its compound.
+    assert rows(db, "SELECT street, community FROM appeals") == [("紫荆山街道", "晒甲河社区")]
+    after = write(tmp_path / "after.csv", "工单编号,来源渠道,诉求类别,受理时间,小区名称,街道\n"
+                                          f"B2,城市通,其他,{at(1)},海景苑,\nB3,城市通,其他,{at(2)},海景苑,新港街道\n")
+    load_files(db, "appeals", [after])
+    result = undo(db, registry_batch.batch_id)
+    assert (result["restored"], result["moved"]) == (1, 3)  # B1, B2, and B3's community
+    # Back in the old street and community, and in the old street leader's scope; B3 named its
+    # own street, which stays.
+    assert rows(db, "SELECT appeal_id, street, community FROM appeals ORDER BY 1") == [
+        ("B1", "登州街道", "东城社区"), ("B2", "登州街道", "东城社区"), ("B3", "新港街道", "东城社区")]
+    with read_only(db) as con:
+        assert stats(con, Scope.from_arguments(con, street="紫荆山街道"))["appeals"]["received"] == 0
+
+
+def test_the_last_valid_row_of_an_id_wins_and_recheck_loses_nothing(tmp_path):
+    db = registry(tmp_path)
+    extract = write(tmp_path / "dup.csv", APPEALS + (
+        f"D1,城市通,其他,{at(0)},C1,,\n"  # valid
+        f"D1,城市通,其他,{at(0)},C9,,\n"  # later, invalid: unknown compound
+        f"D2,城市通,其他,{at(0)},C1,,\n"  # valid, then superseded by the next valid row
+        f"D2,城市通,环境卫生,{at(0)},C2,,\n"))
+    (report,) = load_files(db, "appeals", [extract])
+    assert (report.inserted, report.rejected, report.duplicates) == (2, 2, 1)
+    assert rows(db, "SELECT appeal_id, compound_id, category FROM appeals ORDER BY 1") == [
+        ("D1", "C1", "其他"), ("D2", "C2", "环境卫生")]
+    assert rows(db, f"SELECT row_number, reason FROM rejects WHERE batch_id = {report.batch_id} ORDER BY 1") == [
+        (3, "未知小区编码“C9”(小区台账中没有)；缺少“街道”(street)，且未指明所属小区"),
+        (4, "文件内编号重复：以最后出现的有效行为准")]
+    # Once the registry knows C9, recheck loads row 3 (the later row of D1); row 4 stays superseded.
+    load_files(db, "compounds", [write(tmp_path / "c9.csv", "小区编码,小区名称,街道,社区,小区类型\n"
+                                                            "C9,新小区,登州街道,东城社区,学区房\n")])
+    again = recheck(db, report.batch_id)
+    assert (again.rows_read, again.updated, again.rejected) == (1, 1, 0)
+    assert rows(db, "SELECT appeal_id, compound_id, category FROM appeals ORDER BY 1") == [
+        ("D1", "C9", "其他"), ("D2", "C2", "环境卫生")]
+
+
+def test_one_lock_per_database_and_a_symlink_stays_a_symlink(tmp_path):
+    real = tmp_path / "data" / "real.duckdb"
+    real.parent.mkdir()
+    link = tmp_path / "link.duckdb"
+    link.symlink_to(real)
+    (first,) = load_files(real, "compounds", [FIXTURES / "compounds.csv"])
+    appeals = write(tmp_path / "a.csv", APPEALS + "".join(f"L{i},城市通,其他,{at(i)},C1,,\n" for i in range(20_000)))
+    # Two loads at once, one through each path: one waits for the other, both land.
+    runs = [subprocess.Popen([sys.executable, "-m", "etl", "load", "appeals", str(appeals), "--db", str(path),
+                              "--json"], stdout=subprocess.PIPE, text=True, cwd=ROOT) for path in (link, real)]
+    outputs = [json.loads(run.communicate(timeout=300)[0]) for run in runs]
+    assert sorted(o["batch_id"] for o in outputs) == [2, 3]
+    assert sorted(o["inserted"] for o in outputs) == [0, 20_000]
+    assert link.is_symlink() and os.path.realpath(link) == str(real)
+    assert not (tmp_path / "link.duckdb.audit.sqlite").exists()
+    relative = os.path.relpath(real, Path.cwd())
+    assert load_files(Path(relative), "compounds", [FIXTURES / "compounds.csv"])[0].batch_id == 4
+    for path in (real, audit.audit_path(link)):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert first.batch_id == 1
+    assert check_files(link, "compounds", [FIXTURES / "compounds.csv"])[0].unchanged == 4
