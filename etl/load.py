@@ -53,7 +53,8 @@ class LoadReport:
             return f"{self.file}：已拒绝，未写入任何数据。原因：{self.refused}"
         text = (f"{self.file}：{'更正' if self.correction else ''}批次 {self.batch_id}，读取 {self.rows_read} 行，"
                 f"新增 {self.inserted}，更新 {self.updated}，未变 {self.unchanged}，"
-                f"较旧未覆盖 {self.stale}，拒绝 {self.rejected}")
+                + (f"较旧未覆盖 {self.stale}(库中记录已是更新的状态)，" if self.stale else "")
+                + f"拒绝 {self.rejected}")
         if self.duplicates:
             text += f"(其中文件内重复编号 {self.duplicates} 行，以最后一个有效行为准)"
         if self.ignored_columns:

@@ -33,8 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
 PAGE = "pages/data_desk.py"
 ANALYST, PASSWORD = "desk", "analyst desk password"
-TABLES = ["compounds", "appeals", "complaints", "surveys", "scenes",
-          "compounds_history", "appeals_history", "complaints_history", "surveys_history", "scenes_history"]
+TABLES = ["compounds", "appeals", "complaints", "surveys", "scenes"]
 
 # An extract from another system: its own headers, no channel column, GBK as Excel saves it.
 # A4 exists in the fixture (its category, channel and content change), N1 appears twice (the last
@@ -167,7 +166,7 @@ def click(at: AppTest, key: str) -> AppTest:
 
 
 def content(path: Path) -> dict:
-    """Every data table and its history, row for row."""
+    """Every table the pages read, row for row."""
     with read_only(path) as con:
         return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES}
 
@@ -236,11 +235,12 @@ def test_upload_map_check_load_history_and_undo(db, tmp_path, mappings):
     # 3. Check: what a load would do; nothing written.
     identity = db.stat().st_mtime_ns
     click(at, "desk_check")
-    assert metrics(at) == {"读取行数": "6", "将新增": "2", "将更新": "1", "与库中相同": "0", "将拒绝": "3"}
+    assert metrics(at) == {"读取行数": "6", "将新增": "2", "将更新": "1", "与库中相同": "0", "较旧未覆盖": "0",
+                           "将拒绝": "3"}
     reasons = frame(at, "拒绝原因")
     assert reasons.values.tolist() == [
         ["“受理时间”无法识别为日期时间：昨天下午", 1, "5"],
-        ["文件内编号重复：以最后出现的一行为准", 1, "3"],
+        ["文件内编号重复：以最后出现的有效行为准", 1, "3"],
         ["未知街道“不存在街道”(可选：登州街道、紫荆山街道、蓬莱阁街道、新港街道、南王街道)", 1, "4"]]
     assert any("文件内有 1 行编号重复" in w for w in texts(at.warning))
     assert "以下列不在标准字段中，将被忽略：备注" in texts(at.caption)
@@ -249,14 +249,15 @@ def test_upload_map_check_load_history_and_undo(db, tmp_path, mappings):
     # 4. Load, after confirming; the result and the new batch in the history at once.
     click(at, "desk_load")
     assert texts(at.success) == ["网格导出.csv：批次 6，读取 6 行，新增 2，更新 1，未变 0，拒绝 3"
-                                 "(其中文件内重复编号 1 行，以最后一行为准)；忽略未知列：备注。"]
+                                 "(其中文件内重复编号 1 行，以最后一个有效行为准)；忽略未知列：备注。"]
     assert not at.file_uploader[0].value  # a fresh uploader: the file is not loaded twice by mistake
     history = frame(at, "批次")
     assert len(history) == 6
     newest = history.iloc[0].to_dict()
-    assert {k: newest[k] for k in ("批次", "状态", "导入人", "种类", "文件", "读取", "新增", "更新", "未变", "拒绝")} == {
+    assert {k: newest[k] for k in ("批次", "状态", "导入人", "种类", "文件", "读取", "新增", "更新", "未变",
+                                   "较旧未覆盖", "拒绝")} == {
         "批次": "6", "状态": "有效", "导入人": ANALYST, "种类": "诉求工单", "文件": "网格导出.csv", "读取": "6",
-        "新增": "2", "更新": "1", "未变": "0", "拒绝": "3"}
+        "新增": "2", "更新": "1", "未变": "0", "较旧未覆盖": "0", "拒绝": "3"}
     with read_only(db) as con:
         file_hash = con.execute("SELECT file_hash FROM batches WHERE batch_id = 6").fetchall()[0][0]
         assert con.execute("SELECT channel, category FROM appeals WHERE appeal_id = 'N1'").fetchall() == [
@@ -271,12 +272,13 @@ def test_upload_map_check_load_history_and_undo(db, tmp_path, mappings):
 
     # 5. Undo, confirmed: the database is exactly as before the batch, and so are the numbers.
     click(at, "desk-undo-6")
-    assert "删除它新增的 2 条记录，把它更新的 1 条记录恢复为导入前的版本" in " ".join(texts(at.warning))
+    assert "数据将变为从未导入过这个批次的样子" in " ".join(texts(at.warning))
     click(at, "desk-undo-cancel")
     assert content(db) != before
     click(at, "desk-undo-6")
     click(at, "desk-undo-confirm")
-    assert "已撤销批次 6：删除 3 行，恢复 1 行旧版本。" in texts(at.success)
+    assert ("已撤销批次 6(诉求工单)：删除 2 条记录，恢复 1 条记录的其他批次版本。其他批次仍提供的记录保持不变。"
+            in texts(at.success))
     assert content(db) == before
     assert stats_json(db) == before_stats
     assert frame(at, "批次").iloc[0]["状态"] == "已撤销"
@@ -324,7 +326,8 @@ def test_the_nyc_311_export_loads_through_its_saved_mapping(db, tmp_path):
     assert field(at, "received_at").value == "Created Date" and field(at, "street").value == "Borough"
     assert "编码：UTF-8" in " ".join(texts(at.caption)) and "表头下共 999 行" in " ".join(texts(at.caption))
     click(at, "desk_check")
-    assert metrics(at) == {"读取行数": "999", "将新增": "984", "将更新": "0", "与库中相同": "0", "将拒绝": "15"}
+    assert metrics(at) == {"读取行数": "999", "将新增": "984", "将更新": "0", "与库中相同": "0", "较旧未覆盖": "0",
+                           "将拒绝": "15"}
     reasons = frame(at, "拒绝原因")
     assert reasons["行数"].tolist() == [15] and reasons["拒绝原因"][0].startswith("未知街道“Unspecified”")
     assert batch_count(db) == before
@@ -344,7 +347,8 @@ def test_the_first_load_into_a_new_database(tmp_path, monkeypatch):
     assert "还没有任何载入记录。" in texts(at.info)
     upload(at, ("小区台账.csv", (FIXTURES / "compounds.csv").read_bytes()))
     click(at, "desk_check")
-    assert metrics(at) == {"读取行数": "5", "将新增": "4", "将更新": "0", "与库中相同": "0", "将拒绝": "1"}
+    assert metrics(at) == {"读取行数": "5", "将新增": "4", "将更新": "0", "与库中相同": "0", "较旧未覆盖": "0",
+                           "将拒绝": "1"}
     assert not path.exists()
     click(at, "desk_load")
     assert texts(at.success) == ["小区台账.csv：批次 1，读取 5 行，新增 4，更新 0，未变 0，拒绝 1。"]
@@ -407,11 +411,12 @@ def test_duplicate_ids_inside_a_file_are_reported(db, tmp_path):
     upload(at, ("重复.csv", twice))
     assert selectbox(at, "文件种类").value == "appeals" and selectbox(at, "已保存的列映射").value == ""
     click(at, "desk_check")
-    assert metrics(at) == {"读取行数": "3", "将新增": "2", "将更新": "0", "与库中相同": "0", "将拒绝": "1"}
-    assert "文件内有 1 行编号重复：以最后出现的一行为准，前面的行被拒绝。" in texts(at.warning)
-    assert frame(at, "拒绝原因").values.tolist() == [["文件内编号重复：以最后出现的一行为准", 1, "2"]]
+    assert metrics(at) == {"读取行数": "3", "将新增": "2", "将更新": "0", "与库中相同": "0", "较旧未覆盖": "0",
+                           "将拒绝": "1"}
+    assert "文件内有 1 行编号重复：以最后出现的有效行为准，前面的行被拒绝。" in texts(at.warning)
+    assert frame(at, "拒绝原因").values.tolist() == [["文件内编号重复：以最后出现的有效行为准", 1, "2"]]
     click(at, "desk_load")
-    assert "(其中文件内重复编号 1 行，以最后一行为准)" in texts(at.success)[0]
+    assert "(其中文件内重复编号 1 行，以最后一个有效行为准)" in texts(at.success)[0]
     with read_only(db) as con:
         assert con.execute("SELECT category FROM appeals WHERE appeal_id = 'D1'").fetchall() == [("噪音扰民",)]
 
@@ -484,16 +489,45 @@ def test_recheck_loads_rejected_rows_once_the_registry_knows_their_compound(db, 
     assert frame(at, "批次").iloc[0]["导入人"] == ANALYST
 
 
-def test_a_refused_undo_shows_why(db, tmp_path):
-    before = content(db)
+def test_undoing_the_registry_is_not_refused_and_says_what_moved(db, tmp_path):
+    with read_only(db) as con:
+        naming = sum(con.execute(f"SELECT count(compound_id) FROM {t}").fetchall()[0][0]
+                     for t in ("appeals", "complaints", "surveys", "scenes"))
+    assert naming == 6 + 6 + 6 + 5  # the fixture's appeals, complaints, surveys, scenes that name a compound
     at = open_desk(tmp_path)
     selectbox(at, "选择批次").set_value(1).run()
     click(at, "desk-undo-1")
+    assert "引用这些小区的诉求、投诉等随小区台账调整" in " ".join(texts(at.warning))
     click(at, "desk-undo-confirm")
-    (error,) = texts(at.error)
-    assert error == "不能撤销：批次 1 的数据后来又被批次 2、3、4、5 修改或引用，请先撤销这些批次。"
-    assert content(db) == before
-    assert frame(at, "批次").iloc[-1]["状态"] == "有效"
+    assert texts(at.success) == ["已撤销批次 1(小区台账)：删除 4 条记录，恢复 0 条记录的其他批次版本；另有 23 行诉求、"
+                                 "投诉等随小区台账调整(所属街道、社区、物业或是否有效)。其他批次仍提供的记录保持不变。"]
+    with read_only(db) as con:
+        assert con.execute("SELECT appeal_id FROM appeals ORDER BY 1").fetchall() == [("A4",), ("A7",)]
+    assert frame(at, "批次").iloc[-1]["状态"] == "已撤销"
+
+
+def test_stale_rows_show_and_download_and_a_correction_is_a_choice(db, tmp_path):
+    # A1 as it stood before it was resolved: older than the stored record.
+    older = ("工单编号,来源渠道,诉求类别,受理时间,街道,小区编码,首次响应时间\n"
+             "A1,12345热线,环境卫生,2026-03-02 09:00:00,蓬莱阁街道,C2,2026-03-02 10:00\n").encode()
+    (tmp_path / "older.csv").write_bytes(older)
+    load_files(db, "appeals", [tmp_path / "older.csv"])
+    at = open_desk(tmp_path)
+    newest = frame(at, "批次").iloc[0]
+    assert (newest["批次"], newest["较旧未覆盖"], newest["更新"]) == ("6", "1", "0")
+    stale = frame(at, "原文件行号")
+    assert stale.values.tolist()[0][:3] == ["2", "较旧版本，未覆盖：库中记录已有“办结时间”，本行没有", "A1"]
+    assert "下载较旧未覆盖的行(CSV)" in [b.proto.label for b in at.get("download_button")]
+
+    upload(at, ("older.csv", older))
+    at.checkbox(key="desk_correction").check().run()
+    click(at, "desk_check")
+    assert (metrics(at)["将更新"], metrics(at)["较旧未覆盖"]) == ("1", "0")
+    click(at, "desk_load")
+    assert texts(at.success)[0].startswith("older.csv：更正批次 7，读取 1 行，新增 0，更新 1")
+    assert frame(at, "批次").iloc[0]["状态"] == "有效(更正)"
+    with read_only(db) as con:
+        assert con.execute("SELECT resolved_at FROM appeals WHERE appeal_id = 'A1'").fetchall() == [(None,)]
 
 
 # ---------------------------------------------------------------- the page's pure helpers
