@@ -89,6 +89,9 @@ def _cmd_stale(args) -> int:
     from etl.db import read_only
 
     with read_only(database_path(args.db)) as con:
+        if not con.execute("SELECT count(*) FROM batches WHERE batch_id = ?", [args.batch_id]).fetchall()[0][0]:
+            print(f"没有编号为 {args.batch_id} 的批次。", file=sys.stderr)
+            return 1
         Path(args.out).write_bytes(stale_csv(con, args.batch_id))
     print(f"已写出批次 {args.batch_id} 的较旧版本(未覆盖)行：{args.out}")
     return 0

@@ -110,14 +110,14 @@ def stale(con, batch_id: int) -> pl.DataFrame:
     if not found:
         return pl.DataFrame(schema={"row_number": pl.Int32, "reason": pl.String})
     kind = KINDS[found[0][0]]
-    cols = table_columns(kind.table)
-    content = (f"(SELECT {', '.join(cols)}, batch_id FROM {kind.table} UNION ALL "
-               f"SELECT {', '.join(cols)}, batch_id FROM {kind.table}_versions)")
-    shown = [c for c in cols if any(c == column.name for column in kind.columns)]
-    return db.frame(con, f"""
+    named = {column.name for column in kind.columns}
+    shown = [c for c in table_columns(kind.table) if c in named]
+    found = db.frame(con, f"""
         SELECT r.row_number, r.reason, {', '.join(f'c.{c}' for c in shown)}
-        FROM stale_rows r JOIN {content} c ON c.{kind.key} = r.record_key AND c.batch_id = r.batch_id
+        FROM stale_rows r JOIN {versions.content_rows(kind.table)} c
+             ON c.{kind.key} = r.record_key AND c.batch_id = r.batch_id
         WHERE r.batch_id = ? ORDER BY r.row_number""", [batch_id])
+    return found.with_columns(pl.col(pl.Boolean).replace_strict({True: "是", False: "否"}, return_dtype=pl.String))
 
 
 def stale_csv(con, batch_id: int) -> bytes:

@@ -68,6 +68,7 @@ def writing(db_path: Path, *, fresh: bool = False):
     """
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     db_path = real_path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)  # a symlink's target folder
     with _lock(db_path):
         _remove_stale_copies(db_path)
         work = db_path.with_name(f"{db_path.name}.tmp-{os.getpid()}")

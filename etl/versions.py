@@ -61,7 +61,7 @@ def stale_reason(table: str, new: str = "s", current: str = "t") -> str:
     return f"(CASE {' '.join(cases)} END)"
 
 
-def _content(table: str) -> str:
+def content_rows(table: str) -> str:
     """Every content row of a table, current or not: (columns…, batch_id)."""
     cols = ", ".join(columns(table))
     return f"(SELECT {cols}, batch_id FROM {table} UNION ALL SELECT {cols}, batch_id FROM {table}_versions)"
@@ -73,11 +73,11 @@ def _delivered(table: str, keys: str) -> str:
     k = key(table)
     cols = ", ".join(f"c.{c}" for c in columns(table))
     return f"""
-        SELECT {cols}, c.batch_id, c.batch_id AS at_batch FROM {_content(table)} c
+        SELECT {cols}, c.batch_id, c.batch_id AS at_batch FROM {content_rows(table)} c
         WHERE c.{k} IN (SELECT {k} FROM {keys})
         UNION ALL
         SELECT {cols}, c.batch_id, d.batch_id AS at_batch FROM {table}_deliveries d
-        JOIN {_content(table)} c ON c.{k} = d.{k} AND c.batch_id = d.origin_batch
+        JOIN {content_rows(table)} c ON c.{k} = d.{k} AND c.batch_id = d.origin_batch
         WHERE d.{k} IN (SELECT {k} FROM {keys})"""
 
 
@@ -191,7 +191,7 @@ def undo_batch(con, batch_id: int, kind: str) -> dict[str, int]:
             other_key = key(other)
             con.execute(f"""
                 CREATE OR REPLACE TEMP TABLE undo_keys AS
-                SELECT DISTINCT {other_key} FROM {_content(other)} c
+                SELECT DISTINCT {other_key} FROM {content_rows(other)} c
                 WHERE compound_id IN (SELECT compound_id FROM leaving)""")
             moved = refold(con, other, "undo_keys")
             counts["moved"] += moved["removed"] + moved["restored"]
