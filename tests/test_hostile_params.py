@@ -34,8 +34,9 @@ from metrics.core import Scope
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 W10 = {"period": "自定义", "from": "2026-03-02", "to": "2026-03-08"}
 PAGES = ("overview", "appeals", "property", "compounds", "satisfaction", "scenes", "weekly_report")
-TABLES = ("compounds", "appeals", "complaints", "surveys", "scenes", "batches", "rejects", "meta",
-          "appeals_history", "complaints_history", "surveys_history", "scenes_history", "compounds_history")
+DATA = ("compounds", "appeals", "complaints", "surveys", "scenes")
+TABLES = (*DATA, "batches", "rejects", "stale_rows", "meta", *[f"{t}_versions" for t in DATA],
+          *[f"{t}_deliveries" for t in DATA])
 
 # 100 k characters, mostly ASCII so that three of them stay within Streamlit's URL limit (below).
 LONG = "蓬莱" + "x" * 49_994 + "' OR 1=1 --" + "y" * 49_993

@@ -94,11 +94,11 @@ def screenshot(page, name: str) -> Path:
 
 
 def metric_rows(page) -> list[dict[str, str]]:
-    """The check's cards, five per file, in page order."""
+    """The check's cards, six per file, in page order."""
     values = [(c.locator('[data-testid="stMetricLabel"]').inner_text().strip(),
                c.locator('[data-testid="stMetricValue"]').inner_text().strip())
               for c in page.locator('[data-testid="stMetric"]').all()]
-    return [dict(values[i:i + 5]) for i in range(0, len(values), 5)]
+    return [dict(values[i:i + 6]) for i in range(0, len(values), 6)]
 
 
 def history(db: Path) -> list[dict]:
@@ -149,8 +149,8 @@ def test_upload_check_load_and_undo_in_a_browser(browser, server, setup):
     settle(page, 2)
     no_exception(page, console, "预检")
     assert metric_rows(page) == [
-        {"读取行数": "13", "将新增": "8", "将更新": "0", "与库中相同": "0", "将拒绝": "5"},
-        {"读取行数": "6", "将新增": "5", "将更新": "0", "与库中相同": "0", "将拒绝": "1"}]
+        {"读取行数": "13", "将新增": "8", "将更新": "0", "与库中相同": "0", "较旧未覆盖": "0", "将拒绝": "5"},
+        {"读取行数": "6", "将新增": "5", "将更新": "0", "与库中相同": "0", "较旧未覆盖": "0", "将拒绝": "1"}]
     assert "文件内有 1 行编号重复" in page.locator('[data-testid="stMain"]').inner_text()
     assert history(db) == before
     screenshot(page, "desk_3_checked")
@@ -183,7 +183,8 @@ def test_upload_check_load_and_undo_in_a_browser(browser, server, setup):
     page.get_by_text("已撤销批次 2").wait_for(timeout=60_000)
     settle(page, 2)
     no_exception(page, console, "撤销后")
-    assert "已撤销批次 2：删除 8 行，恢复 0 行旧版本。" in page.locator('[data-testid="stMain"]').inner_text()
+    assert ("已撤销批次 2(诉求工单)：删除 8 条记录，恢复 0 条记录的其他批次版本。"
+            in page.locator('[data-testid="stMain"]').inner_text())
     assert next(b for b in history(db) if b["batch_id"] == 2)["undone"] is True
     screenshot(page, "desk_7_undone")
     page.close()
@@ -234,7 +235,8 @@ def test_a_file_with_other_headers_is_mapped_with_dropdowns(browser, server, set
     page.get_by_text("预检结果").first.wait_for(timeout=60_000)
     settle(page, 2)
     no_exception(page, console, "列映射后预检")
-    assert metric_rows(page) == [{"读取行数": "3", "将新增": "2", "将更新": "0", "与库中相同": "0", "将拒绝": "1"}]
+    assert metric_rows(page) == [{"读取行数": "3", "将新增": "2", "将更新": "0", "与库中相同": "0", "较旧未覆盖": "0",
+                                  "将拒绝": "1"}]
     screenshot(page, "desk_9_mapping_checked")
     page.get_by_role("button", name="确认导入 1 个文件").click()
     page.get_by_text("网格员导出.csv：批次").wait_for(timeout=120_000)
