@@ -526,6 +526,9 @@ def test_stale_rows_show_and_download_and_a_correction_is_a_choice(db, tmp_path)
     click(at, "desk_load")
     assert texts(at.success)[0].startswith("older.csv：更正批次 7，读取 1 行，新增 0，更新 1")
     assert frame(at, "批次").iloc[0]["状态"] == "有效(更正)"
+    upload(at, ("older.csv", older))  # the next file is not a correction unless chosen again (the
+    # uploader is fresh after a load, so the checkbox was not drawn and Streamlit forgot it)
+    assert at.checkbox(key="desk_correction").value is False
     with read_only(db) as con:
         assert con.execute("SELECT resolved_at FROM appeals WHERE appeal_id = 'A1'").fetchall() == [(None,)]
 
