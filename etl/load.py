@@ -98,7 +98,10 @@ def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int,
     counts = _classify(con, table, key, good, correction)
     all_new = counts.get("new", 0) == good.height
     col_list = ", ".join(cols)
-    keys_in = lambda state: f"(SELECT {key} FROM states WHERE state = '{state}')"  # noqa: E731
+
+    def keys_in(state: str) -> str:
+        return f"(SELECT {key} FROM states WHERE state = '{state}')"
+
     if counts.get("changed"):
         con.execute(f"INSERT INTO {table}_versions ({col_list}, batch_id) SELECT {col_list}, batch_id FROM {table} "
                     f"WHERE {key} IN {keys_in('changed')}")
