@@ -85,13 +85,13 @@ BINARY_SAMPLE = 65536
 # The leading part of a CSV parsed in Python to find its header row (a 10,000-column header is 88 KB).
 HEAD_BYTES = 1 << 20
 # A line that decodes as UTF-8 to Chinese text and nothing odd is UTF-8, not GBK bytes that
-# happen to be valid UTF-8 (those decode to Cyrillic, combining marks and the like: 联通 → Ѫͨ).
+# happen to be valid UTF-8 (those decode to Cyrillic, Greek and the like: 一为 → һΪ).
 _CHINESE = r"[\u4e00-\u9fff]"
 _NOT_CHINESE_TEXT = r"[^\x00-\x7f\u00b7\u2000-\u206f\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]"
-# A high byte alone between ASCII bytes: a Western (Latin-1, cp1252) letter such as the ü of
-# Müller. GBK decodes it, with the next letter, into a rare ideograph; real GBK text has its
-# high bytes in pairs.
-_LONE_HIGH_BYTE = re.compile(rb"[\x00-\x7f][\x80-\xff](?=[\x00-\x7f])")
+# A high byte alone between ASCII bytes is a Western (Latin-1, cp1252) letter such as the ü of
+# Müller: GBK decodes it, with the next letter, into a rare ideograph, but real GBK text has its
+# high bytes in pairs. Bytes are mapped to their shape (a = ASCII, H = high) to find them.
+_BYTE_SHAPE = bytes.maketrans(bytes(range(256)), b"a" * 0x80 + b"H" * 0x80)
 RESAVE = "请把整个文件在 Excel 中“另存为 CSV UTF-8”后重试。"
 
 
@@ -130,7 +130,7 @@ def _as_gb18030(data: bytes) -> str:
     not_utf8 = lines.str.contains("\ufffd", literal=True)
     utf8 = ~not_utf8 & lines.str.contains(_CHINESE) & ~lines.str.contains(_NOT_CHINESE_TEXT)
     bad, good = int(not_utf8.sum()), int(utf8.sum())
-    if data.startswith(UTF8_BOM) or good >= bad:
+    if bad and (data.startswith(UTF8_BOM) or good >= bad):
         first = int(not_utf8.arg_true()[0]) + 1
         raise FileRefused(f"第 {first} 行不是 UTF-8 编码，文件可能混合了两种编码(共 {bad} 行不是 UTF-8，"
                           f"其余各行是 UTF-8)。" + RESAVE)
@@ -144,12 +144,11 @@ def _as_gb18030(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         raise FileRefused(f"第 {_line_of(data, exc.start)} 行既不是 UTF-8 也不是 GBK(GB18030) 编码，无法识别文件编码。"
                           + RESAVE) from exc
-    high = len(data) - len(data.translate(None, bytes(range(0x80, 0x100))))
-    lone = _LONE_HIGH_BYTE.findall(data)
-    if lone and len(lone) * 8 > high:  # a quarter of GBK's characters (2 bytes each) or more
-        first = _line_of(data, _LONE_HIGH_BYTE.search(data).start() + 1)
-        raise FileRefused(f"第 {first} 行既不是 UTF-8 也不是 GBK(GB18030) 编码(看起来是 Latin-1 等西文编码)，"
-                          "无法识别文件编码。" + RESAVE)
+    shape = data.translate(_BYTE_SHAPE)
+    lone = shape.count(b"aHa")
+    if lone and lone * 8 > shape.count(b"H"):  # a quarter of GBK's characters (2 bytes each) or more
+        raise FileRefused(f"第 {_line_of(data, shape.find(b'aHa') + 1)} 行既不是 UTF-8 也不是 GBK(GB18030) 编码"
+                          "(看起来是 Latin-1 等西文编码)，无法识别文件编码。" + RESAVE)
     return text
 
 
