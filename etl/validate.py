@@ -105,19 +105,24 @@ def _typed(column: Column, texts: pl.DataFrame) -> pl.Series:
     return texts.select(expr.alias(column.name)).to_series()
 
 
+def _reason(condition: pl.Expr, template: str, value: pl.Expr) -> pl.Expr:
+    """template with the value filled in where the condition holds, else null. Only those rows
+    are formatted (formatting every row and keeping a few would cost a string per row)."""
+    return pl.format(template, pl.when(condition).then(value))
+
+
 def _type_problem(column: Column) -> pl.Expr | None:
     """Why a non-empty text did not convert, naming the column and quoting the value."""
     if column.type not in TYPE_PROBLEM:
         return None
     text = pl.col(f"_text_{column.name}")
-    return pl.when(text.is_not_null() & pl.col(column.name).is_null()).then(
-        pl.format(f"“{column.headers[0]}”{TYPE_PROBLEM[column.type]}：{{}}", text))
+    return _reason(text.is_not_null() & pl.col(column.name).is_null(),
+                   f"“{column.headers[0]}”{TYPE_PROBLEM[column.type]}：{{}}", text)
 
 
 def _one_of(name: str, label: str, allowed: list[str]) -> pl.Expr:
     value = pl.col(name)
-    return pl.when(value.is_not_null() & ~value.is_in(allowed)).then(
-        pl.format(f"未知{label}“{{}}”(可选：{'、'.join(allowed)})", value))
+    return _reason(value.is_not_null() & ~value.is_in(allowed), f"未知{label}“{{}}”(可选：{'、'.join(allowed)})", value)
 
 
 def _resolve_compounds(frame: pl.DataFrame, compounds: pl.DataFrame, needed: bool) -> pl.DataFrame:
@@ -289,8 +294,8 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
         rules += [_one_of("level", "处置层级", ref["complaint_levels"])]
     elif kind.name == "surveys":
         rules += [
-            pl.when(pl.col("score").is_not_null() & ~pl.col("score").is_between(1, 5)).then(
-                pl.format("“评分”应为 1–5 的整数：{}", pl.col("score"))),
+            _reason(pl.col("score").is_not_null() & ~pl.col("score").is_between(1, 5), "“评分”应为 1–5 的整数：{}",
+                    pl.col("score")),
             _one_of("rating", "评价", ref["ratings"]),
             pl.when(pl.col("score").is_null() & pl.col("rating").is_null()).then(
                 pl.lit("“评分”(score) 和 “评价”(rating) 都为空")),
@@ -341,8 +346,8 @@ def _plausibility(kind: Kind, present: list[Column]) -> list[pl.Expr]:
     for c in present:
         if c.type in (DATETIME, DATE):
             low, high = (earliest, latest.date()) if c.type == DATE else (datetime.combine(earliest, time()), latest)
-            rules.append(pl.when(~pl.col(c.name).is_between(low, high)).then(
-                pl.format(f"“{c.headers[0]}”不在合理时间范围({window})内：{{}}", pl.col(f"_text_{c.name}"))))
+            rules.append(_reason(~pl.col(c.name).is_between(low, high),
+                                 f"“{c.headers[0]}”不在合理时间范围({window})内：{{}}", pl.col(f"_text_{c.name}")))
     names = {c.name for c in present}
     steps = [kind.column(name) for name in LIFECYCLE.get(kind.name, []) if name in names]
     for index, step in enumerate(steps[1:], start=1):
@@ -351,14 +356,14 @@ def _plausibility(kind: Kind, present: list[Column]) -> list[pl.Expr]:
         label = pl.when(pl.col(earlier[0].name).is_not_null()).then(pl.lit(earlier[0].headers[0]))
         for e in earlier[1:]:
             label = label.when(pl.col(e.name).is_not_null()).then(pl.lit(e.headers[0]))
-        rules.append(pl.when(pl.col(step.name) < before).then(
-            pl.format(f"“{step.headers[0]}”早于“{{}}”", label)))
+        rules.append(_reason(pl.col(step.name) < before, f"“{step.headers[0]}”早于“{{}}”", label))
     box = limits["district_box"]
     for name, axis, unit in (("longitude", "lon", "°E"), ("latitude", "lat", "°N")):
         if name in names:
             low, high = box[f"{axis}_min"], box[f"{axis}_max"]
-            rules.append(pl.when(~pl.col(name).is_between(low, high)).then(pl.format(
-                f"“{kind.column(name).headers[0]}”不在本区范围({low}–{high}{unit})内：{{}}", pl.col(f"_text_{name}"))))
+            rules.append(_reason(~pl.col(name).is_between(low, high),
+                                 f"“{kind.column(name).headers[0]}”不在本区范围({low}–{high}{unit})内：{{}}",
+                                 pl.col(f"_text_{name}")))
     return rules
 
 
