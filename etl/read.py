@@ -41,6 +41,9 @@ ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls and other OLE files
 
 
+# Picks the header row among a file's leading rows (their cells as text, None for an empty one).
+Chooser = Callable[[list[list[str | None]]], int]
+
 _HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hash")
 
 
@@ -177,7 +180,7 @@ class _NotUtf8(Exception):
     pass
 
 
-def _read_from_header(data: bytes, encoding: str, choose: Callable[[list[list[str]]], int]) -> tuple[pl.DataFrame, int]:
+def _read_from_header(data: bytes, encoding: str, choose: Chooser) -> tuple[pl.DataFrame, int]:
     """The cells from the header row down (data in UTF-8), and the header row's index.
 
     Polars reads from the header line, so that the header sets the width: a title line above it
@@ -199,7 +202,7 @@ def _read_from_header(data: bytes, encoding: str, choose: Callable[[list[list[st
     return grid, index
 
 
-def _grid_from_csv(data: bytes, choose: Callable[[list[list[str]]], int]) -> tuple[pl.DataFrame, str, int]:
+def _grid_from_csv(data: bytes, choose: Chooser) -> tuple[pl.DataFrame, str, int]:
     """The cells of a CSV from its header row down, its encoding (UTF-8, BOM or not, else
     GB18030) and the header row's index.
 
@@ -313,7 +316,7 @@ def _file_bytes(path: Path, data: bytes | None) -> bytes:
     return data
 
 
-def _grid(data: bytes, sheet: str | None, choose: Callable[[list[list[str | None]]], int]) -> tuple[pl.DataFrame, str, int]:
+def _grid(data: bytes, sheet: str | None, choose: Chooser) -> tuple[pl.DataFrame, str, int]:
     """The file's cells as text from the header row down, its encoding ("xlsx" for a workbook) and
     the header row's index in the file; `choose` picks the header among the leading rows
     (title lines, blank lines and notes above it are skipped). FileRefused if unreadable."""
@@ -355,10 +358,6 @@ def _match_columns(grid: pl.DataFrame, header_cells: list[str], explicit: dict[s
     return columns, headers, ignored
 
 
-def _choose_for(aliases: dict[str, str]) -> Callable[[list[list[str | None]]], int]:
-    return lambda leading: _header_row(leading, aliases)
-
-
 def _header_problem(header_cells: list[str], header_index: int) -> None:
     if any(CONTROL_CHARS.search(cell) for cell in header_cells):
         raise FileRefused(f"表头(第 {header_index + 1} 行)含有控制字符，文件可能已损坏。")
@@ -394,7 +393,8 @@ def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: byt
     aliases = _aliases(kind)
     explicit = _explicit(mapping)
     fixed = dict(mapping.fixed) if mapping else {}
-    grid, encoding, header_index = _grid(data, sheet, _choose_for({**aliases, **explicit}))
+    search = {**aliases, **explicit}
+    grid, encoding, header_index = _grid(data, sheet, lambda leading: _header_row(leading, search))
     file_hash = hashing.result()
 
     header_cells = _cells(grid, 0)

@@ -31,8 +31,10 @@ SCORE_RATING = {5: "满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: 
 DUPLICATE_REASON = "文件内编号重复：以最后出现的一行为准"
 # The steps of a record's life, in the order they happen; of the times a row has, none may come
 # before an earlier step's.
-LIFECYCLE = {"appeals": ["received_at", "dispatched_at", "first_response_at", "resolved_at", "feedback_at", "closed_at"],
-             "complaints": ["received_at", "resolved_at"]}
+LIFECYCLE = {
+    "appeals": ["received_at", "dispatched_at", "first_response_at", "resolved_at", "feedback_at", "closed_at"],
+    "complaints": ["received_at", "resolved_at"],
+}
 # Under this key of a rejected row's raw values: the values as a mapping read them (recheck reads
 # them again); the other keys are the file's own headers and values.
 MAPPED_VALUES = "_mapped"
@@ -253,7 +255,7 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
     rules += [pl.when(pl.col(f"_text_{c.name}").is_null()).then(pl.lit(f"缺少{c.label}"))
               for c in present if c.required]
     rules += [problem for c in present if (problem := _type_problem(c)) is not None]
-    rules += _plausibility(kind, present)
+    rules += _plausibility(kind, present, typed)
     if kind.name != "compounds":
         typed = _resolve_compounds(typed, compounds, needed=kind.name in NEEDS_COMPOUND)
         rules.append(pl.col("_compound_reason"))
@@ -332,39 +334,46 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
     return Staged(good, rejects, duplicates)
 
 
-def _plausibility(kind: Kind, present: list[Column]) -> list[pl.Expr]:
+def _plausibility(kind: Kind, present: list[Column], typed: pl.DataFrame) -> list[pl.Expr]:
     """Reasons a row's values cannot be true (settings: [intake] of data/reference.toml): a
     control character in a cell, a date outside the window, lifecycle times out of order,
-    coordinates outside the district. Counts are non-negative by type (INT)."""
+    coordinates outside the district. Counts are non-negative by type (INT).
+
+    Only the rules some row breaks are returned: every rule costs a column of reasons, and in a
+    clean extract none fires (one pass over the conditions finds out).
+    """
     limits = intake_settings()
-    rules = [pl.when(pl.col(f"_text_{c.name}").str.contains(CONTROL_PATTERN)).then(
-                 pl.lit(f"“{c.headers[0]}”含有控制字符(如 NUL)，可能是文件损坏"))
-             for c in present]
+    checks: list[tuple[pl.Expr, pl.Expr]] = []  # (the row breaks it, the reason)
+    for c in present:
+        broken = pl.col(f"_text_{c.name}").str.contains(CONTROL_PATTERN)
+        checks.append((broken, pl.when(broken).then(pl.lit(f"“{c.headers[0]}”含有控制字符(如 NUL)，可能是文件损坏"))))
     earliest = limits["earliest_date"]
     latest = local_now() + timedelta(days=limits["latest_days_ahead"])
     window = f"{earliest:%Y-%m-%d} 至 {latest:%Y-%m-%d %H:%M}"
     for c in present:
         if c.type in (DATETIME, DATE):
             low, high = (earliest, latest.date()) if c.type == DATE else (datetime.combine(earliest, time()), latest)
-            rules.append(_reason(~pl.col(c.name).is_between(low, high),
-                                 f"“{c.headers[0]}”不在合理时间范围({window})内：{{}}", pl.col(f"_text_{c.name}")))
+            broken = ~pl.col(c.name).is_between(low, high)
+            checks.append((broken, _reason(broken, f"“{c.headers[0]}”不在合理时间范围({window})内：{{}}",
+                                           pl.col(f"_text_{c.name}"))))
     names = {c.name for c in present}
     steps = [kind.column(name) for name in LIFECYCLE.get(kind.name, []) if name in names]
     for index, step in enumerate(steps[1:], start=1):
         earlier = steps[index - 1::-1]  # the nearest earlier step the row has is the one compared
-        before = pl.coalesce([pl.col(e.name) for e in earlier])
         label = pl.when(pl.col(earlier[0].name).is_not_null()).then(pl.lit(earlier[0].headers[0]))
         for e in earlier[1:]:
             label = label.when(pl.col(e.name).is_not_null()).then(pl.lit(e.headers[0]))
-        rules.append(_reason(pl.col(step.name) < before, f"“{step.headers[0]}”早于“{{}}”", label))
+        broken = pl.col(step.name) < pl.coalesce([pl.col(e.name) for e in earlier])
+        checks.append((broken, _reason(broken, f"“{step.headers[0]}”早于“{{}}”", label)))
     box = limits["district_box"]
     for name, axis, unit in (("longitude", "lon", "°E"), ("latitude", "lat", "°N")):
         if name in names:
             low, high = box[f"{axis}_min"], box[f"{axis}_max"]
-            rules.append(_reason(~pl.col(name).is_between(low, high),
-                                 f"“{kind.column(name).headers[0]}”不在本区范围({low}–{high}{unit})内：{{}}",
-                                 pl.col(f"_text_{name}")))
-    return rules
+            broken = ~pl.col(name).is_between(low, high)
+            checks.append((broken, _reason(broken, f"“{kind.column(name).headers[0]}”不在本区范围({low}–{high}{unit})内：{{}}",
+                                           pl.col(f"_text_{name}"))))
+    fired = typed.select([broken.any().alias(str(i)) for i, (broken, _) in enumerate(checks)]).row(0)
+    return [reason for (_, reason), fires in zip(checks, fired) if fires]
 
 
 def reasons_summary(rejects: pl.DataFrame) -> list[dict]:

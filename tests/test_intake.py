@@ -202,7 +202,8 @@ def test_any_titles_above_a_file_give_the_same_load(tmp_path_factory, titles):
         report = load(db, "appeals", path)
         assert report.refused is None, report.refused
         results.append((rows(db, "SELECT * EXCLUDE (batch_id) FROM appeals ORDER BY 1"),
-                        rows(db, f"SELECT row_number, reason, raw_values FROM rejects WHERE batch_id = {report.batch_id}")))
+                        rows(db, "SELECT row_number, reason, raw_values FROM rejects WHERE batch_id = ?",
+                             [report.batch_id])))
     (plain_rows, plain_rejects), (titled_rows, titled_rejects) = results
     assert titled_rows == plain_rows
     assert titled_rejects == [(n + len(titles), reason, raw) for n, reason, raw in plain_rejects]
