@@ -443,7 +443,7 @@ class Preview:
     encoding: str  # "utf-8", "gb18030" or "xlsx"
     file_hash: str
     header_row: int  # the header row's number as Excel shows it (1 unless a title row precedes it)
-    data_rows: int  # rows under the header row, blank ones included
+    data_rows: int  # rows under the header row, blank ones included, notes below the data not
     # With a kind: canonical -> the file header it is read from, as read_file would match them.
     columns: dict[str, str] = field(default_factory=dict)
     fixed: dict[str, str] = field(default_factory=dict)
