@@ -95,6 +95,8 @@ _NOT_CHINESE_TEXT = r"[^\x00-\x7f\u00b7\u2000-\u206f\u3000-\u303f\u4e00-\u9fff\u
 # Müller: GBK decodes it, with the next letter, into a rare ideograph, but real GBK text has its
 # high bytes in pairs. Bytes are mapped to their shape (a = ASCII, H = high) to find them.
 _BYTE_SHAPE = bytes.maketrans(bytes(range(256)), b"a" * 0x80 + b"H" * 0x80)
+# A file that is not UTF-8 is examined this many bytes (and the rest of a line) at a time.
+ENCODING_CHUNK = 8 << 20
 RESAVE = "请把整个文件在 Excel 中“另存为 CSV UTF-8”后重试。"
 
 
@@ -120,6 +122,46 @@ def _refuse_binary(data: bytes) -> None:
         raise FileRefused("文件不是文本格式的 CSV(含有二进制内容)，可能是改了扩展名的其他文件。")
 
 
+@dataclass
+class _Lines:
+    """What the lines of a file that is not all UTF-8 are (line numbers from 1)."""
+    not_utf8: int = 0
+    utf8: int = 0  # lines that decode as UTF-8 to Chinese text
+    first_not_utf8: int | None = None
+    first_utf8: int | None = None
+    lone: int = 0  # high bytes alone between ASCII bytes, and all high bytes
+    high: int = 0
+    first_lone: int | None = None
+
+
+def _lines(data: bytes) -> _Lines:
+    """Count the kinds of line, a few MB at a time (a decoded copy of the whole file would cost
+    more than the file)."""
+    found, pos, line = _Lines(), 0, 1
+    while pos < len(data):
+        end = data.find(b"\n", pos + ENCODING_CHUNK)
+        end = len(data) if end < 0 else end + 1
+        chunk = data[pos:end]
+        lines = pl.Series([chunk.decode("utf-8", "replace")]).str.split("\n").explode()
+        not_utf8 = lines.str.contains("\ufffd", literal=True)
+        utf8 = ~not_utf8 & lines.str.contains(_CHINESE) & ~lines.str.contains(_NOT_CHINESE_TEXT)
+        if found.first_not_utf8 is None and not_utf8.any():
+            found.first_not_utf8 = line + int(not_utf8.arg_true()[0])
+        if found.first_utf8 is None and utf8.any():
+            found.first_utf8 = line + int(utf8.arg_true()[0])
+        found.not_utf8 += int(not_utf8.sum())
+        found.utf8 += int(utf8.sum())
+        shape = chunk.translate(_BYTE_SHAPE)
+        lone = shape.count(b"aHa")
+        if found.first_lone is None and lone:
+            found.first_lone = _line_of(chunk, shape.find(b"aHa") + 1) + line - 1
+        found.lone += lone
+        found.high += shape.count(b"H")
+        line += chunk.count(b"\n")
+        pos = end
+    return found
+
+
 def _as_gb18030(data: bytes) -> str:
     """A file that is not UTF-8, as text decoded from GB18030 (GBK), or FileRefused naming the first
     line that does not fit: a UTF-8 file with some other lines, a GBK file with some UTF-8 lines,
@@ -129,28 +171,20 @@ def _as_gb18030(data: bytes) -> str:
     non-ASCII lines are valid UTF-8 Chinese, the file is UTF-8 and the first line that is not is
     named; if some are among GBK lines, the first such line is named.
     """
-    lines = pl.Series([data.decode("utf-8", "replace")]).str.split("\n").explode()
-    not_utf8 = lines.str.contains("\ufffd", literal=True)
-    utf8 = ~not_utf8 & lines.str.contains(_CHINESE) & ~lines.str.contains(_NOT_CHINESE_TEXT)
-    bad, good = int(not_utf8.sum()), int(utf8.sum())
-    if bad and (data.startswith(UTF8_BOM) or good >= bad):
-        first = int(not_utf8.arg_true()[0]) + 1
-        raise FileRefused(f"第 {first} 行不是 UTF-8 编码，文件可能混合了两种编码(共 {bad} 行不是 UTF-8，"
-                          f"其余各行是 UTF-8)。" + RESAVE)
-    if good:
-        first = int(utf8.arg_true()[0]) + 1
-        raise FileRefused(f"第 {first} 行是 UTF-8 编码，而文件其余各行是 GBK(GB18030) 编码，文件可能混合了两种编码"
-                          f"(共 {good} 行是 UTF-8)。" + RESAVE)
-    del lines, not_utf8, utf8
+    found = _lines(data)
+    if found.not_utf8 and (data.startswith(UTF8_BOM) or found.utf8 >= found.not_utf8):
+        raise FileRefused(f"第 {found.first_not_utf8} 行不是 UTF-8 编码，文件可能混合了两种编码"
+                          f"(共 {found.not_utf8} 行不是 UTF-8，其余各行是 UTF-8)。" + RESAVE)
+    if found.utf8:
+        raise FileRefused(f"第 {found.first_utf8} 行是 UTF-8 编码，而文件其余各行是 GBK(GB18030) 编码，"
+                          f"文件可能混合了两种编码(共 {found.utf8} 行是 UTF-8)。" + RESAVE)
     try:
         text = data.decode("gb18030")
     except UnicodeDecodeError as exc:
         raise FileRefused(f"第 {_line_of(data, exc.start)} 行既不是 UTF-8 也不是 GBK(GB18030) 编码，无法识别文件编码。"
                           + RESAVE) from exc
-    shape = data.translate(_BYTE_SHAPE)
-    lone = shape.count(b"aHa")
-    if lone and lone * 8 > shape.count(b"H"):  # a quarter of GBK's characters (2 bytes each) or more
-        raise FileRefused(f"第 {_line_of(data, shape.find(b'aHa') + 1)} 行既不是 UTF-8 也不是 GBK(GB18030) 编码"
+    if found.lone and found.lone * 8 > found.high:  # a quarter of GBK's characters (2 bytes each) or more
+        raise FileRefused(f"第 {found.first_lone} 行既不是 UTF-8 也不是 GBK(GB18030) 编码"
                           "(看起来是 Latin-1 等西文编码)，无法识别文件编码。" + RESAVE)
     return text
 

@@ -104,6 +104,31 @@ def test_mixed_or_unknown_encodings_are_refused_naming_the_line(tmp_path, data, 
     assert upload.refused == message
 
 
+@pytest.mark.parametrize(("encodings", "default", "message"), [
+    ({39: "gbk", 45: "gbk"}, "utf-8", "第 40 行不是 UTF-8 编码，文件可能混合了两种编码(共 2 行不是 UTF-8，其余各行是 UTF-8)。"),
+    ({36: "utf-8"}, "gbk", "第 37 行是 UTF-8 编码，而文件其余各行是 GBK(GB18030) 编码，文件可能混合了两种编码(共 1 行是 UTF-8)。"),
+], ids=["utf-8", "gbk"])
+def test_lines_are_numbered_across_the_chunks_a_large_file_is_examined_in(tmp_path, monkeypatch, encodings, default,
+                                                                         message):
+    from etl import read
+
+    monkeypatch.setattr(read, "ENCODING_CHUNK", 100)  # a few lines a chunk
+    body = [f"E{i},城市通,其他,2026-03-05 10:00,登州街道,内容{i}" for i in range(60)]
+    path = tmp_path / "long.csv"
+    path.write_bytes(lines(HEADER, *body, encodings=encodings, default=default))
+    assert load(tmp_path / "db.duckdb", "appeals", path).refused == message + RESAVE
+
+
+def test_a_latin1_line_is_found_across_chunks(monkeypatch):
+    from etl import read
+
+    monkeypatch.setattr(read, "ENCODING_CHUNK", 50)
+    data = lines("appeal_id,content", *[f"L{i},plain ascii" for i in range(30)], "L30,Müller São", "L31,Straße",
+                 default="latin-1")
+    with pytest.raises(read.FileRefused, match="^第 32 行既不是 UTF-8 也不是 GBK"):
+        preview_file(Path("x.csv"), data=data.replace(b"\r\n", b"\n"))
+
+
 def test_a_gbk_line_that_happens_to_be_valid_utf8_is_still_gbk():
     # 一为 in GBK is the valid UTF-8 "һΪ": a Cyrillic and a Greek letter, not Chinese text.
     data = lines("编号,内容", "1,一为", "2,电梯故障", default="gbk")
