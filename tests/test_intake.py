@@ -236,11 +236,21 @@ def test_any_titles_above_a_file_give_the_same_load(tmp_path_factory, titles):
 
 # ---------------------------------------------------------------- plausible values
 
-def test_dates_outside_the_window_and_lifecycle_out_of_order_are_rejected(tmp_path):
+@pytest.fixture
+def now(monkeypatch) -> datetime:
+    """The load time, held still so that the window a reason quotes is known to the minute."""
+    from etl import validate
+
+    moment = local_now()
+    monkeypatch.setattr(validate, "local_now", lambda: moment)
+    return moment
+
+
+def test_dates_outside_the_window_and_lifecycle_out_of_order_are_rejected(tmp_path, now):
     db = registry(tmp_path)
-    soon = local_now() + timedelta(hours=12)
-    late = local_now() + timedelta(days=2)
-    window = f"2000-01-01 至 {local_now() + timedelta(days=1):%Y-%m-%d %H:%M}"
+    soon = now + timedelta(hours=12)
+    late = now + timedelta(days=2)
+    window = f"2000-01-01 至 {now + timedelta(days=1):%Y-%m-%d %H:%M}"
     path = tmp_path / "dates.csv"
     path.write_bytes(lines(
         "工单编号,来源渠道,诉求类别,受理时间,街道,派单时间,首次响应时间,办结时间,回访时间,结案时间",
@@ -270,7 +280,7 @@ def test_dates_outside_the_window_and_lifecycle_out_of_order_are_rejected(tmp_pa
     }
 
 
-def test_complaint_and_survey_dates_follow_the_same_rules(tmp_path):
+def test_complaint_and_survey_dates_follow_the_same_rules(tmp_path, now):
     db = registry(tmp_path)
     complaints = tmp_path / "c.csv"
     complaints.write_bytes(lines("投诉编号,小区编码,问题类别,投诉时间,解决时间",
@@ -282,7 +292,7 @@ def test_complaint_and_survey_dates_follow_the_same_rules(tmp_path):
                               "S2,2026-03-01,C1,物业服务,5"))
     assert (load(db, "surveys", surveys).inserted, load(db, "surveys", surveys).rejected) == (1, 1)
     reasons = [r for (r,) in rows(db, f"SELECT reason FROM rejects WHERE batch_id > 1 ORDER BY batch_id, row_number")]
-    window = f"2000-01-01 至 {local_now() + timedelta(days=1):%Y-%m-%d %H:%M}"
+    window = f"2000-01-01 至 {now + timedelta(days=1):%Y-%m-%d %H:%M}"
     assert reasons[:3] == ["“解决时间”早于“投诉时间”", f"“投诉时间”不在合理时间范围({window})内：1999-12-31 23:59",
                            f"“调查日期”不在合理时间范围({window})内：2099-01-01"]
 
