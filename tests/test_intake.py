@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard import desk
-from etl.batches import recheck, rejects_csv
+from etl.batches import recheck, rejects, rejects_csv
 from etl.db import read_only
 from etl.load import check_files, load_files
 from etl.mapping import Mapping
@@ -406,6 +406,9 @@ def test_rejects_keep_the_files_own_headers_and_values_and_recheck_still_reads_t
     assert (report.inserted, report.rejected) == (1, 2)
     with read_only(db) as con:
         csv_text = rejects_csv(con, report.batch_id).decode("utf-8-sig")
+        shown = desk.rejects_frame(rejects(con, report.batch_id))
+    assert shown.columns == ["原文件行号", "拒绝原因", "单号", "类别", "时间", "区域", "小区"]
+    assert shown.row(0)[2:] == ("M2", "其他", "2026-03-05 10:00", "东区", "C9")
     assert csv_text.splitlines() == [
         "原文件行号,拒绝原因,单号,类别,时间,区域,小区",
         "3,未知小区编码“C9”(小区台账中没有),M2,其他,2026-03-05 10:00,东区,C9",
