@@ -70,14 +70,14 @@ def test_one_encoding_files_load_as_they_were_written(tmp_path, data, encoding):
     path.write_bytes(data)
     report = load(db, "appeals", path)
     assert (report.refused, report.encoding, report.inserted) == (None, encoding, 3)
-    assert rows(db, f"SELECT appeal_id, content FROM appeals ORDER BY 1") == STORED
+    assert rows(db, "SELECT appeal_id, content FROM appeals ORDER BY 1") == STORED
 
 
 def test_a_gb18030_only_character_survives(tmp_path):
     db = registry(tmp_path)
     path = tmp_path / "a.csv"
     path.write_bytes(lines(HEADER, "E1,城市通,物业管理,2026-03-05 10:00,登州街道,䶮与㙍", default="gb18030"))
-    assert (load(db, "appeals", path).encoding, rows(db, f"SELECT content FROM appeals")) == ("gb18030", [("䶮与㙍",)])
+    assert (load(db, "appeals", path).encoding, rows(db, "SELECT content FROM appeals")) == ("gb18030", [("䶮与㙍",)])
 
 
 @pytest.mark.parametrize(("data", "message"), [
@@ -99,7 +99,7 @@ def test_mixed_or_unknown_encodings_are_refused_naming_the_line(tmp_path, data, 
     path.write_bytes(data)
     report = load(db, "appeals", path)
     assert (report.refused, report.batch_id) == (message, None)
-    assert rows(db, f"SELECT count(*) FROM appeals") == [(0,)]
+    assert rows(db, "SELECT count(*) FROM appeals") == [(0,)]
     upload = desk.inspect_upload("mixed.csv", data)  # the data desk says the same
     assert upload.refused == message
 
@@ -172,7 +172,7 @@ def test_a_header_below_titles_is_read_whole_by_the_cli_and_the_desk(tmp_path, t
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert (report["rows_read"], report["inserted"], report["rejected"]) == (4, 3, 1)
-    assert rows(db, f"SELECT appeal_id, content FROM appeals ORDER BY 1") == STORED
+    assert rows(db, "SELECT appeal_id, content FROM appeals ORDER BY 1") == STORED
     # The rejected row's number is the line it is on.
     assert rows(db, f"SELECT row_number FROM rejects WHERE batch_id = {LAST}") == [(header_row + 4,)]
 
@@ -268,7 +268,7 @@ def test_dates_outside_the_window_and_lifecycle_out_of_order_are_rejected(tmp_pa
     ))
     report = load(db, "appeals", path)
     assert (report.inserted, report.rejected) == (2, 7)
-    assert rows(db, f"SELECT appeal_id FROM appeals ORDER BY 1") == [("P4",), ("P8",)]
+    assert rows(db, "SELECT appeal_id FROM appeals ORDER BY 1") == [("P4",), ("P8",)]
     assert dict(rows(db, f"SELECT row_number, reason FROM rejects WHERE batch_id = {LAST}")) == {
         2: f"“受理时间”不在合理时间范围({window})内：2099-03-05 10:00",
         3: f"“受理时间”不在合理时间范围({window})内：1995-03-05 10:00",
@@ -291,7 +291,7 @@ def test_complaint_and_survey_dates_follow_the_same_rules(tmp_path, now):
     surveys.write_bytes(lines("问卷编号,调查日期,小区编码,测评项目,评分", "S1,2099-01-01,C1,物业服务,5",
                               "S2,2026-03-01,C1,物业服务,5"))
     assert (load(db, "surveys", surveys).inserted, load(db, "surveys", surveys).rejected) == (1, 1)
-    reasons = [r for (r,) in rows(db, f"SELECT reason FROM rejects WHERE batch_id > 1 ORDER BY batch_id, row_number")]
+    reasons = [r for (r,) in rows(db, "SELECT reason FROM rejects WHERE batch_id > 1 ORDER BY batch_id, row_number")]
     window = f"2000-01-01 至 {now + timedelta(days=1):%Y-%m-%d %H:%M}"
     assert reasons[:3] == ["“解决时间”早于“投诉时间”", f"“投诉时间”不在合理时间范围({window})内：1999-12-31 23:59",
                            f"“调查日期”不在合理时间范围({window})内：2099-01-01"]
@@ -350,7 +350,7 @@ def test_a_nul_is_a_bad_row_wherever_it_is_in_the_file(tmp_path):
         4: "“诉求内容”" + CONTROL_REASON,
         1802: "“来源渠道”" + CONTROL_REASON + "；未知诉求渠道“城\x00市通”(可选：12345热线、城市通、e网通扫码、网格员巡访、民意日记、来信来访)",
     }
-    assert not rows(db, f"SELECT count(*) FROM appeals WHERE content LIKE '%' || chr(0) || '%'")[0][0]
+    assert not rows(db, "SELECT count(*) FROM appeals WHERE content LIKE '%' || chr(0) || '%'")[0][0]
 
 
 def test_tabs_and_line_breaks_inside_cells_are_text(tmp_path):
@@ -358,7 +358,7 @@ def test_tabs_and_line_breaks_inside_cells_are_text(tmp_path):
     path = tmp_path / "tabs.csv"
     path.write_bytes(lines(HEADER, 'T1,城市通,其他,2026-03-05 10:00,登州街道,"第一行\n第二行\t完"'))
     assert load(db, "appeals", path).inserted == 1
-    assert rows(db, f"SELECT content FROM appeals") == [("第一行\n第二行\t完",)]
+    assert rows(db, "SELECT content FROM appeals") == [("第一行\n第二行\t完",)]
 
 
 def test_a_control_character_in_the_header_refuses_the_file(tmp_path):
@@ -420,5 +420,5 @@ def test_rejects_keep_the_files_own_headers_and_values_and_recheck_still_reads_t
     load(db, "compounds", compounds)
     again = recheck(db, report.batch_id)
     assert (again.inserted, again.rejected) == (1, 1)
-    assert rows(db, f"SELECT appeal_id, channel, street FROM appeals WHERE appeal_id = 'M2'") == [
+    assert rows(db, "SELECT appeal_id, channel, street FROM appeals WHERE appeal_id = 'M2'") == [
         ("M2", "城市通", "登州街道")]
