@@ -133,11 +133,11 @@ FIGURE_INPUTS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
         "composite": ("综合得分", ("first_response_at", "resolved_at", "satisfaction")),
         "overdue_open": ("超期未办结", ("resolved_at",)),
         "median_hours_to_resolve": ("办结时长中位数", ("resolved_at",)),
-        # the five-step flow (views.appeal_funnel), one column a step
-        "dispatch": ("精准派单", ("dispatched_at",)),
-        "response": ("首接响应", ("first_response_at",)),
-        "supervision": ("督导督办", ("resolved_at",)),
-        "evaluation": ("群众评价", ("feedback_at",)),
+        # the five-step flow (views.appeal_funnel): a step's hours need its own column
+        "dispatch": ("精准派单用时", ("dispatched_at",)),
+        "response": ("首接响应用时", ("first_response_at",)),
+        "supervision": ("督导督办用时", ("resolved_at",)),
+        "evaluation": ("群众评价用时", ("feedback_at",)),
         "archive": ("结案归档", ("closed_at",)),
     },
     "complaints": {
@@ -157,20 +157,26 @@ def input_columns(kind: str) -> list[str]:
     return [c.name for c in KINDS[kind].columns if c.name in used]
 
 
-def figures_without(kind: str, absent) -> list[str]:
-    """The Chinese names of the figures that stay empty when these columns are absent."""
-    return [label for label, columns in FIGURE_INPUTS.get(kind, {}).values() if set(columns) & set(absent)]
+def figures_without(kind: str, absent, keys=None) -> list[str]:
+    """The Chinese names of the figures (of `keys`, if given) that stay empty when these columns are absent."""
+    return [label for key, (label, columns) in FIGURE_INPUTS.get(kind, {}).items()
+            if set(columns) & set(absent) and (keys is None or key in keys)]
+
+
+def absent_notes(kind: str, absent, keys=None) -> list[str]:
+    """One note per absent column, naming it and the figures (of `keys`, if given) it leaves “—”:
+    数据未含“首次响应时间”列：响应率、综合得分显示为“—”(不是 0)."""
+    notes = []
+    for column in absent:
+        figures = figures_without(kind, [column], keys)
+        if figures:
+            notes.append(f"数据未含{column_names(kind, [column])}列：{'、'.join(figures)}显示为“—”(不是 0)")
+    return notes
 
 
 def column_names(kind: str, columns) -> str:
     """Columns as an analyst's file heads them: “首次响应时间”、“反馈时间”."""
     return "、".join(f"“{KINDS[kind].column(c).headers[0]}”" for c in columns)
-
-
-def absent_note(kind: str, key: str, absent) -> str | None:
-    """Why a figure reads “—” because of absent columns (None when none of its columns is absent)."""
-    missing = [c for c in FIGURE_INPUTS.get(kind, {}).get(key, ("", ()))[1] if c in absent]
-    return f"数据未含{column_names(kind, missing)}列" if missing else None
 
 
 def _carried_sql(kind: str) -> str:
@@ -184,9 +190,9 @@ def _carried_sql(kind: str) -> str:
             "json_extract_string(to_json(bt), '$.carried_columns') AS carried FROM batches bt)")
 
 
-def _carried_counts(kind: str, alias: str = "") -> str:
+def _carried_counts(kind: str) -> str:
     """count(*) of the rows in scope whose file carried each input column, as carried_<name>."""
-    return ", ".join(f"count(*) FILTER (coalesce({alias}c_{c}, TRUE)) AS carried_{c}" for c in input_columns(kind))
+    return ", ".join(f"count(*) FILTER (c_{c}) AS carried_{c}" for c in input_columns(kind))
 
 
 def _absent(kind: str, row: dict, total: int) -> list[str]:
@@ -264,16 +270,16 @@ def _appeal_counts_sql(scope: Scope, group: str | None, params: dict, as_of_expr
         SELECT {key}
             count(*) AS received,
             count(*) FILTER (is_responded AND first_response_at <= response_due) AS responded_in_time,
-            count(*) FILTER (response_due < _as_of OR is_responded) AS response_due_count,
+            count(*) FILTER ((response_due < _as_of OR is_responded) AND c_first_response_at) AS response_due_count,
             count(*) FILTER (is_resolved) AS resolved,
             count(*) FILTER (is_resolved AND resolved_at <= resolve_due) AS resolved_in_time,
-            count(*) FILTER (resolve_due < _as_of OR is_resolved) AS resolve_due_count,
+            count(*) FILTER ((resolve_due < _as_of OR is_resolved) AND c_resolved_at) AS resolve_due_count,
             count(*) FILTER (is_fed_back AND feedback_at <= feedback_due) AS fed_back_in_time,
-            count(*) FILTER (feedback_due < _as_of OR is_fed_back) AS feedback_due_count,
+            count(*) FILTER ((feedback_due < _as_of OR is_fed_back) AND c_feedback_at) AS feedback_due_count,
             count(*) FILTER (satisfaction = '满意') AS satisfied,
             count(*) FILTER (satisfaction = '基本满意') AS basically_satisfied,
             count(*) FILTER (satisfaction IS NOT NULL) AS evaluated,
-            count(*) FILTER (NOT coalesce(is_resolved, FALSE) AND resolve_due < _as_of) AS overdue_open,
+            count(*) FILTER (NOT coalesce(is_resolved, FALSE) AND resolve_due < _as_of AND c_resolved_at) AS overdue_open,
             median(epoch(resolved_at - received_at) / 3600.0) FILTER (is_resolved) AS median_hours_to_resolve,
             {_carried_counts("appeals")}
         FROM a {group_by}
@@ -284,7 +290,7 @@ def _appeal_rates(row: dict) -> dict:
     """The rates of one row of counts; those whose column no appeal in it carried are None."""
     weight = metric_settings()["basic_satisfied_weight"]
     response = ratio(row["responded_in_time"], row["response_due_count"])
-    resolution = ratio(row["resolved"], row["received"])
+    resolution = ratio(row["resolved"], row["carried_resolved_at"])
     score = ratio(row["satisfied"] + weight * row["basically_satisfied"], row["evaluated"])
     return _blank("appeals", {
         "received": row["received"],
@@ -346,7 +352,8 @@ def weekly_trend(con, scope: Scope, weeks: int = 12) -> pl.DataFrame:
 
 
 def overdue_appeals(con, scope: Scope) -> pl.DataFrame:
-    """Appeals in the period not resolved by as-of and past the resolution limit (no personal data)."""
+    """Appeals in the period not resolved by as-of and past the resolution limit (no personal data);
+    an appeal whose extract had no 办结时间 column cannot be told overdue and is left out."""
     params: dict = {"resolve_h": metric_settings()["resolution_limit_hours"]}
     return frame(con, f"""
         SELECT a.appeal_id, a.received_at, a.street, a.community, a.compound_id, c.name AS compound_name,
@@ -357,6 +364,7 @@ def overdue_appeals(con, scope: Scope) -> pl.DataFrame:
                     ELSE '未响应' END AS status,
                epoch(CAST($as_of AS TIMESTAMP) - a.received_at) / 3600.0 AS hours_open
         FROM appeals a LEFT JOIN compounds c USING (compound_id)
+             JOIN ({_carried_sql("appeals")}) carried ON carried.batch_id = a.batch_id AND carried.c_resolved_at
         WHERE {_period('a.received_at', scope, params)} AND {_place('a.', scope, params)}
           AND NOT coalesce(a.resolved_at <= $as_of, FALSE)
           AND a.received_at + to_hours(CAST($resolve_h AS BIGINT)) < $as_of
@@ -399,7 +407,7 @@ def complaint_summary(con, scope: Scope) -> dict:
         FROM ({_complaint_sql(scope, params)})""", params).to_dicts()[0]
     absent = _absent("complaints", row, row["complaints"])
     return {**_blank("complaints", {"complaints": row["complaints"],
-                                    "resolution_rate": ratio(row["resolved"], row["complaints"]),
+                                    "resolution_rate": ratio(row["resolved"], row["carried_resolved_at"]),
                                     "median_days_to_resolve": row["median_days"]}, absent),
             "absent_columns": absent}
 
@@ -422,7 +430,7 @@ def complaints_by_compound(con, scope: Scope) -> pl.DataFrame:
                CASE WHEN c.households > 0 THEN coalesce(n.complaints, 0) * 100.0 / c.households END
                    AS complaints_per_100_households,
                coalesce(n.resolved, 0) AS resolved,
-               CASE WHEN n.carried_resolved_at > 0 THEN n.resolved / n.complaints END AS resolution_rate,
+               n.resolved / nullif(n.carried_resolved_at, 0) AS resolution_rate,
                CASE WHEN n.carried_resolved_at > 0 THEN n.median_days_to_resolve END AS median_days_to_resolve
         FROM compounds c LEFT JOIN per_compound n USING (compound_id)
         WHERE {_place('c.', scope, params)}
@@ -550,9 +558,16 @@ def feed_freshness(con) -> pl.DataFrame:
 
 
 def is_demo(con) -> bool:
-    """True when the database was built by `python -m etl demo`."""
-    rows = con.execute("SELECT value FROM meta WHERE key = 'dataset'").fetchall()
-    return bool(rows) and rows[0][0] == "demo"
+    """True when the database was built by `python -m etl demo` and holds no live batch of other
+    data since (the demo banner goes as soon as real data is loaded, and comes back if it is undone)."""
+    meta = dict(con.execute("SELECT key, value FROM meta WHERE key IN ('dataset', 'demo_last_batch')").fetchall())
+    if meta.get("dataset") != "demo":
+        return False
+    if "demo_last_batch" in meta:
+        other, params = "batch_id > CAST($last AS INTEGER)", {"last": meta["demo_last_batch"]}
+    else:  # a demo database built before the demo recorded its last batch: its loads say "demo"
+        other, params = "loaded_by IS DISTINCT FROM 'demo'", {}
+    return not con.execute(f"SELECT count(*) FROM batches WHERE NOT is_undone AND {other}", params).fetchall()[0][0]
 
 
 def key_targets_since(con) -> date | None:

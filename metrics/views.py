@@ -21,7 +21,8 @@ import polars as pl
 
 from etl.db import frame
 from etl.settings import metric_settings, reference
-from metrics.core import Scope, _period, _place, iso_week_label, key_targets, key_targets_since, ratio
+from metrics.core import (Scope, _absent, _blank, _carried_counts, _carried_sql, _period, _place, iso_week_label,
+                          key_targets, key_targets_since, ratio)
 
 SATISFIED = ("满意", "基本满意")
 
@@ -78,14 +79,21 @@ def appeal_funnel(con, scope: Scope) -> pl.DataFrame:
         f" / 3600.0) AS hours_{i}"
         for i in range(1, n + 1))
     row = frame(con, f"""
-        WITH a AS (SELECT received_at, {stamps} FROM appeals WHERE {where})
-        SELECT count(*) AS received, {reached}, {medians} FROM a""", params).to_dicts()[0]
+        WITH a AS (SELECT received_at, {stamps}, carried.* EXCLUDE (batch_id)
+                   FROM appeals LEFT JOIN ({_carried_sql("appeals")}) carried USING (batch_id) WHERE {where})
+        SELECT count(*) AS received, {reached}, {medians}, {_carried_counts("appeals")} FROM a""",
+                params).to_dicts()[0]
+    absent = _absent("appeals", row, row["received"])
     out = [{"step": "received", "label": "受理", "reached": row["received"], "share": ratio(row["received"],
                                                                                              row["received"]),
             "median_hours": None}]
     for i, (step, label, _) in enumerate(FUNNEL_STEPS, start=1):
-        out.append({"step": step, "label": label, "reached": row[f"reached_{i}"],
-                    "share": ratio(row[f"reached_{i}"], row["received"]), "median_hours": row[f"hours_{i}"]})
+        # Reaching a step is known from its stamp or a later one: unknown (not zero) when no appeal
+        # in scope was delivered with any of those columns.
+        known = any(column not in absent for _, _, column in FUNNEL_STEPS[i - 1:])
+        out.append({"step": step, "label": label, "reached": row[f"reached_{i}"] if known else None,
+                    "share": ratio(row[f"reached_{i}"], row["received"]) if known else None,
+                    "median_hours": row[f"hours_{i}"]})
     return pl.DataFrame(out, schema={"step": pl.String, "label": pl.String, "reached": pl.Int64,
                                      "share": pl.Float64, "median_hours": pl.Float64})
 
@@ -101,7 +109,8 @@ BACKLOG_BUCKETS = (
 
 
 def appeal_backlog(con, scope: Scope) -> pl.DataFrame:
-    """Appeals of the period still not resolved at as-of, counted by how long they have been open.
+    """Appeals of the period still not resolved at as-of, counted by how long they have been open
+    (appeals whose extract had no 办结时间 column are left out: whether they are open is unknown).
 
     Every bucket is listed (zero where empty); `overdue` marks the buckets past the 48 h limit.
     """
@@ -109,7 +118,8 @@ def appeal_backlog(con, scope: Scope) -> pl.DataFrame:
     where = f"{_period('received_at', scope, params)} AND {_place('', scope, params)}"
     rows = frame(con, f"""
         SELECT epoch(CAST($as_of AS TIMESTAMP) - received_at) / 3600.0 AS hours_open
-        FROM appeals WHERE {where} AND NOT coalesce(resolved_at <= $as_of, FALSE)""", params)
+        FROM appeals JOIN ({_carried_sql("appeals")}) carried USING (batch_id)
+        WHERE {where} AND carried.c_resolved_at AND NOT coalesce(resolved_at <= $as_of, FALSE)""", params)
     limit = metric_settings()["resolution_limit_hours"]
     hours = rows["hours_open"]
     out = []
@@ -167,12 +177,17 @@ def three_party_summary(con, scope: Scope) -> dict:
     committee, property company), and their share."""
     params: dict = {}
     row = frame(con, f"""
-        SELECT count(*) AS complaints, count(*) FILTER (p.is_three_party) AS three_party
+        SELECT count(*) AS complaints, count(*) FILTER (p.is_three_party) AS three_party,
+               {_carried_counts("complaints")}
         FROM complaints p JOIN compounds c USING (compound_id)
+             LEFT JOIN ({_carried_sql("complaints")}) carried ON carried.batch_id = p.batch_id
         WHERE {_period('p.received_at', scope, params)} AND {_place('c.', scope, params)}""",
                 params).to_dicts()[0]
-    return {"complaints": row["complaints"], "three_party": row["three_party"],
-            "three_party_share": ratio(row["three_party"], row["complaints"])}
+    absent = _absent("complaints", row, row["complaints"])
+    return {**_blank("complaints", {"complaints": row["complaints"], "three_party": row["three_party"],
+                                    "three_party_share": ratio(row["three_party"], row["carried_three_party"])},
+                     absent),
+            "absent_columns": absent}
 
 
 NO_PROPERTY_COMPANY = "无物业"
