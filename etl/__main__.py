@@ -86,13 +86,19 @@ def _files(args) -> list[Path]:
     return paths
 
 
+def _database(args) -> Path:
+    """The database path the command names (it may not exist yet), never a directory."""
+    path = database_path(args.db)
+    if path.is_dir():
+        raise UsageError(f"--db 指向的是文件夹，不是数据库文件：{path}")
+    return path
+
+
 def _read_only(args):
     """The database read-only, or a Chinese failure if there is none at that path."""
     from etl.db import read_only
 
-    path = database_path(args.db)
-    if path.is_dir():
-        raise UsageError(f"--db 指向的是文件夹，不是数据库文件：{path}")
+    path = _database(args)
     if not path.exists():
         raise Failure(f"还没有数据库文件：{path}(用 python -m etl init 新建空库，或 python -m etl demo 生成演示库)")
     return read_only(path)
@@ -111,7 +117,7 @@ def _print_reports(reports, args) -> None:
 def _cmd_load(args) -> int:
     from etl.load import load_files
 
-    reports = load_files(database_path(args.db), args.kind, _files(args), mapping=_mapping(args))
+    reports = load_files(_database(args), args.kind, _files(args), mapping=_mapping(args))
     _print_reports(reports, args)
     return 1 if any(r.refused for r in reports) else 0
 
@@ -119,7 +125,7 @@ def _cmd_load(args) -> int:
 def _cmd_check(args) -> int:
     from etl.load import check_files
 
-    reports = check_files(database_path(args.db), args.kind, _files(args), mapping=_mapping(args))
+    reports = check_files(_database(args), args.kind, _files(args), mapping=_mapping(args))
     if not args.json:
         print("预检(未写入)：新增 = 将新增，更新 = 将更新。")
     _print_reports(reports, args)
@@ -168,7 +174,7 @@ def _cmd_undo(args) -> int:
     from etl.batches import UndoRefused, undo
 
     try:
-        result = undo(database_path(args.db), args.batch_id, undone_by=_os_user())
+        result = undo(_database(args), args.batch_id, undone_by=_os_user())
     except UndoRefused as refusal:
         print(f"无法撤销：{refusal}", file=sys.stderr)
         return 1
@@ -180,7 +186,7 @@ def _cmd_recheck(args) -> int:
     from etl.batches import UndoRefused, recheck
 
     try:
-        report = recheck(database_path(args.db), args.batch_id, loaded_by=_os_user())
+        report = recheck(_database(args), args.batch_id, loaded_by=_os_user())
     except UndoRefused as refusal:
         print(f"无法重新校验：{refusal}", file=sys.stderr)
         return 1
@@ -191,7 +197,7 @@ def _cmd_recheck(args) -> int:
 def _cmd_demo(args) -> int:
     from etl.demo import build_demo
 
-    reports = build_demo(database_path(args.db), end=args.end)
+    reports = build_demo(_database(args), end=args.end)
     for report in reports:
         print(report.summary_zh())
     return 1 if any(r.refused for r in reports) else 0
@@ -200,9 +206,7 @@ def _cmd_demo(args) -> int:
 def _cmd_init(args) -> int:
     from etl.db import writing
 
-    path = database_path(args.db)
-    if path.is_dir():
-        raise UsageError(f"--db 指向的是文件夹，不是数据库文件：{path}")
+    path = _database(args)
     if path.exists():
         raise Failure(f"数据库文件已存在：{path}，未作任何改动(要重新开始，请换一个文件名或先删除它)。")
     with writing(path, fresh=True):

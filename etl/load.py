@@ -60,11 +60,15 @@ class LoadReport:
         if self.ignored_columns:
             text += f"；忽略未知列：{listing(self.ignored_columns)}"
         if self.absent_columns:
-            from metrics.core import column_names, figures_without
-
-            text += (f"；文件未含可选列 {column_names(self.kind, self.absent_columns)}，"
-                     f"{'、'.join(figures_without(self.kind, self.absent_columns))}将显示为“—”(不是 0)")
+            text += "；" + self.absent_text()
         return text + "。"
+
+    def absent_text(self) -> str:
+        """Which optional columns the file lacks and which figures stay “—” because of it."""
+        from metrics.core import column_names, figures_without
+
+        return (f"文件未含可选列 {column_names(self.kind, self.absent_columns)}，"
+                f"{'、'.join(figures_without(self.kind, self.absent_columns))}将显示为“—”(不是 0)")
 
 
 # Summaries and the batches table name at most this many ignored columns (a file can have thousands).

@@ -128,6 +128,13 @@ def test_no_database_and_a_directory_as_database(tmp_path):
     assert_one_chinese_line(etl("history", db=tmp_path), 2, f"参数错误：--db 指向的是文件夹，不是数据库文件：{tmp_path}")
 
 
+@pytest.mark.parametrize("command", [("load", "appeals", APPEALS), ("check", "appeals", APPEALS), ("undo", "1"),
+                                     ("init",), ("demo",), ("stats",)])
+def test_a_directory_as_database_is_a_usage_error(tmp_path, command):
+    assert_one_chinese_line(etl(*command, db=tmp_path), 2, f"参数错误：--db 指向的是文件夹，不是数据库文件：{tmp_path}")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_file_that_is_not_a_database(tmp_path):
     bogus = tmp_path / "bogus.duckdb"
     bogus.write_text("not a database")
@@ -364,3 +371,20 @@ def test_dropping_columns_empties_exactly_the_figures_built_on_them(tmp_path_fac
             assert partial[key] is None, key
         else:
             assert partial[key] == full[key], key
+
+
+def test_a_database_from_before_carried_columns_reads_as_before(tmp_path, fixture_db):
+    old = tmp_path / "old.duckdb"
+    old.write_bytes(fixture_db.read_bytes())
+    with duckdb.connect(str(old)) as con:
+        con.execute("ALTER TABLE batches DROP COLUMN carried_columns")
+    before = json.loads(etl("stats", "--json", "--week", "2026-W10", db=fixture_db).stdout)
+    after = json.loads(etl("stats", "--json", "--week", "2026-W10", db=old).stdout)
+    # Unknown is taken as carried: only the fixture's missing 派单时间 goes unnoticed, no figure changes.
+    assert before["appeals"].pop("absent_columns") == ["dispatched_at"] and after["appeals"].pop("absent_columns") == []
+    assert after == before and after["appeals"]["response_rate"] == pytest.approx(5 / 7)
+    # Its next write adds the column; the batches recorded before count as carrying every column.
+    assert etl("load", "appeals", str(FIXTURES / "appeals_no_response.csv"), db=old).returncode == 0
+    with read_only(old) as con:
+        assert con.execute("SELECT count(*) FROM batches WHERE carried_columns IS NULL").fetchone() == (5,)
+        assert core.appeal_summary(con, core.Scope.week("2026-W10"))["response_rate"] == pytest.approx(5 / 7)
