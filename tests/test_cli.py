@@ -386,5 +386,5 @@ def test_a_database_from_before_carried_columns_reads_as_before(tmp_path, fixtur
     # Its next write adds the column; the batches recorded before count as carrying every column.
     assert etl("load", "appeals", str(FIXTURES / "appeals_no_response.csv"), db=old).returncode == 0
     with read_only(old) as con:
-        assert con.execute("SELECT count(*) FROM batches WHERE carried_columns IS NULL").fetchone() == (5,)
+        assert con.execute("SELECT count(*) FROM batches WHERE carried_columns IS NULL").fetchall() == [(5,)]
         assert core.appeal_summary(con, core.Scope.week("2026-W10"))["response_rate"] == pytest.approx(5 / 7)
