@@ -147,29 +147,35 @@ def complaints_by(con, scope: Scope, dimension: str) -> pl.DataFrame:
     result = frame(con, f"""
         WITH p AS (
             SELECT {column} AS key, p.received_at, p.resolved_at, p.is_three_party,
-                   p.resolved_at <= $as_of AS is_resolved
+                   p.resolved_at <= $as_of AS is_resolved, carried.* EXCLUDE (batch_id)
             FROM complaints p JOIN compounds c USING (compound_id)
+                 LEFT JOIN ({_carried_sql("complaints")}) carried ON carried.batch_id = p.batch_id
             WHERE {_period('p.received_at', scope, params)} AND {_place('c.', scope, params)})
         SELECT key AS {dimension}, count(*) AS complaints,
                count(*) FILTER (is_resolved) AS resolved,
                median(epoch(resolved_at - received_at) / 86400.0) FILTER (is_resolved) AS median_days_to_resolve,
-               count(*) FILTER (is_three_party) AS three_party
+               count(*) FILTER (is_three_party) AS three_party,
+               {_carried_counts("complaints")}
         FROM p GROUP BY ALL ORDER BY complaints DESC, {dimension}""", params)
     schema = {dimension: pl.String, "complaints": pl.Int64, "resolved": pl.Int64,
-              "median_days_to_resolve": pl.Float64, "three_party": pl.Int64}
+              "median_days_to_resolve": pl.Float64, "three_party": pl.Int64,
+              "carried_resolved_at": pl.Int64, "carried_three_party": pl.Int64}
     result = result.cast(schema)
     if dimension == "level":
         levels = pl.DataFrame({"level": reference()["complaint_levels"]})
         others = result.filter(~pl.col("level").is_in(levels["level"].implode()))
         result = pl.concat([levels.join(result, on="level", how="left").with_columns(
-            pl.col("complaints", "resolved", "three_party").fill_null(0)), others])
+            pl.col("complaints", "resolved", "three_party", "carried_resolved_at", "carried_three_party").fill_null(0)),
+            others])
     total = result["complaints"].sum()
-    has = pl.col("complaints") > 0
+    # Rates over the complaints whose extract carried the column ("—" where none did).
+    resolved_known, party_known = pl.col("carried_resolved_at"), pl.col("carried_three_party")
     return result.with_columns(
-        pl.when(has).then(pl.col("resolved") / pl.col("complaints")).alias("resolution_rate"),
+        pl.when(resolved_known > 0).then(pl.col("resolved") / resolved_known).alias("resolution_rate"),
         (pl.col("complaints") / total if total else pl.lit(None, pl.Float64)).alias("share"),
-        pl.when(has).then(pl.col("three_party") / pl.col("complaints")).alias("three_party_share"),
-    )
+        pl.when(party_known > 0).then(pl.col("three_party") / party_known).alias("three_party_share"),
+        pl.when(resolved_known > 0).then(pl.col("median_days_to_resolve")).alias("median_days_to_resolve"),
+    ).drop("carried_resolved_at", "carried_three_party")
 
 
 def three_party_summary(con, scope: Scope) -> dict:
@@ -216,8 +222,11 @@ def property_companies(con, scope: Scope) -> pl.DataFrame:
                       count(*) FILTER (p.resolved_at <= $as_of) AS resolved,
                       median(epoch(p.resolved_at - p.received_at) / 86400.0)
                           FILTER (p.resolved_at <= $as_of) AS median_days_to_resolve,
-                      count(*) FILTER (p.is_three_party) AS three_party
-               FROM complaints p JOIN c USING (compound_id) WHERE {complaints_period} GROUP BY c.company),
+                      count(*) FILTER (p.is_three_party) AS three_party,
+                      count(*) FILTER (carried.c_resolved_at) AS resolve_known
+               FROM complaints p JOIN c USING (compound_id)
+                    JOIN ({_carried_sql("complaints")}) carried ON carried.batch_id = p.batch_id
+               WHERE {complaints_period} GROUP BY c.company),
         sv AS (SELECT c.company, count(*) AS survey_answers,
                       count(*) FILTER (s.rating IN ('满意', '基本满意')) AS survey_satisfied
                FROM surveys s JOIN c USING (compound_id)
@@ -226,7 +235,7 @@ def property_companies(con, scope: Scope) -> pl.DataFrame:
                coalesce(pc.complaints, 0) AS complaints,
                CASE WHEN r.households > 0 THEN coalesce(pc.complaints, 0) * 100.0 / r.households END
                    AS complaints_per_100_households,
-               pc.resolved / pc.complaints AS resolution_rate,
+               pc.resolved / nullif(pc.resolve_known, 0) AS resolution_rate,
                pc.median_days_to_resolve,
                coalesce(pc.three_party, 0) AS three_party,
                coalesce(sv.survey_answers, 0) AS survey_answers,
@@ -605,14 +614,18 @@ def compound_summary(con, scope: Scope, compound_id: str) -> dict:
     row = frame(con, f"""
         WITH a AS (SELECT count(*) AS appeals,
                           count(*) FILTER (resolved_at <= $as_of) AS appeals_resolved,
+                          count(*) FILTER (c_resolved_at) AS appeals_resolve_known,
                           count(*) FILTER (satisfaction IN ('满意', '基本满意')) AS appeals_satisfied,
                           count(*) FILTER (satisfaction IS NOT NULL) AS appeals_evaluated,
-                          count(*) FILTER (NOT coalesce(resolved_at <= $as_of, FALSE)
+                          count(*) FILTER (NOT coalesce(resolved_at <= $as_of, FALSE) AND c_resolved_at
                                            AND received_at + to_hours(CAST($resolve_h AS BIGINT)) < $as_of)
                               AS overdue_open
-                   FROM appeals WHERE compound_id = $id AND {appeals}),
-        p AS (SELECT count(*) AS complaints, count(*) FILTER (resolved_at <= $as_of) AS complaints_resolved
-              FROM complaints WHERE compound_id = $id AND {complaints}),
+                   FROM appeals JOIN ({_carried_sql("appeals")}) carried USING (batch_id)
+                   WHERE compound_id = $id AND {appeals}),
+        p AS (SELECT count(*) AS complaints, count(*) FILTER (resolved_at <= $as_of) AS complaints_resolved,
+                     count(*) FILTER (c_resolved_at) AS complaints_resolve_known
+              FROM complaints JOIN ({_carried_sql("complaints")}) carried USING (batch_id)
+              WHERE compound_id = $id AND {complaints}),
         s AS (SELECT count(*) AS survey_answers,
                      count(*) FILTER (rating IN ('满意', '基本满意')) AS survey_satisfied,
                      avg(score) AS average_score
@@ -623,11 +636,11 @@ def compound_summary(con, scope: Scope, compound_id: str) -> dict:
         SELECT * FROM a, p, s, e""", params).to_dicts()[0]
     return {
         "appeals": row["appeals"],
-        "appeal_resolution_rate": ratio(row["appeals_resolved"], row["appeals"]),
+        "appeal_resolution_rate": ratio(row["appeals_resolved"], row["appeals_resolve_known"]),
         "appeal_satisfaction_rate": ratio(row["appeals_satisfied"], row["appeals_evaluated"]),
-        "overdue_open": row["overdue_open"],
+        "overdue_open": row["overdue_open"] if row["appeals_resolve_known"] or not row["appeals"] else None,
         "complaints": row["complaints"],
-        "complaint_resolution_rate": ratio(row["complaints_resolved"], row["complaints"]),
+        "complaint_resolution_rate": ratio(row["complaints_resolved"], row["complaints_resolve_known"]),
         "survey_answers": row["survey_answers"],
         "survey_satisfaction_rate": ratio(row["survey_satisfied"], row["survey_answers"]),
         "average_score": row["average_score"],

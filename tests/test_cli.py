@@ -12,6 +12,7 @@ import re
 import stat
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -20,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from etl.db import read_only
+from etl.demo import build_demo
 from etl.load import load_files
 from metrics import core
 
@@ -228,17 +230,9 @@ def test_init_makes_an_empty_owner_only_database_and_refuses_to_overwrite(tmp_pa
     assert stats["appeals"]["received"] == 4
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    db = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    subprocess.run([sys.executable, "-m", "etl", "demo", "--end", "2026-03-08", "--db", str(db)], cwd=ROOT,
-                   check=True, capture_output=True)
-    return db
-
-
-def test_the_demo_banner_goes_once_real_data_is_loaded(demo_db, tmp_path):
+def test_the_demo_banner_goes_once_real_data_is_loaded(tmp_path):
     db = tmp_path / "demo.duckdb"
-    db.write_bytes(demo_db.read_bytes())
+    build_demo(db, end=date(2026, 3, 8))
     with read_only(db) as con:
         assert core.is_demo(con)
         last = int(con.execute("SELECT value FROM meta WHERE key = 'demo_last_batch'").fetchone()[0])
@@ -388,3 +382,37 @@ def test_a_database_from_before_carried_columns_reads_as_before(tmp_path, fixtur
     with read_only(old) as con:
         assert con.execute("SELECT count(*) FROM batches WHERE carried_columns IS NULL").fetchall() == [(5,)]
         assert core.appeal_summary(con, core.Scope.week("2026-W10"))["response_rate"] == pytest.approx(5 / 7)
+
+
+def test_the_page_breakdowns_follow_the_same_rule(teddy_db):
+    from metrics import views
+
+    week = core.Scope.week("2026-W10")
+    with read_only(teddy_db) as con:
+        funnel = views.appeal_funnel(con, week).to_dicts()
+        backlog = views.appeal_backlog(con, week)
+        overdue = core.overdue_appeals(con, week)["appeal_id"].to_list()
+        compound = views.compound_summary(con, week, "C1")
+    # Reaching a step is known from a later stamp (办结时间: T1, T2, T4); 反馈 and 结案 are unknown.
+    assert [(r["label"], r["reached"]) for r in funnel] == [
+        ("受理", 4), ("精准派单", 3), ("首接响应", 3), ("督导督办", 3), ("群众评价", None), ("结案归档", None)]
+    assert [r["median_hours"] for r in funnel] == [None, None, None, 24.0, None, None]  # 23, 72, 24 h
+    assert dict(zip(backlog["bucket"], backlog["open"])) == {"1日内": 0, "1–2日": 0, "2–3日": 0, "3–7日": 1,
+                                                             "7日以上": 0}  # T3, open 109 h
+    assert overdue == ["T3"]
+    assert (compound["appeals"], compound["appeal_resolution_rate"], compound["overdue_open"]) == (1, 0.0, 1)
+
+
+def test_without_a_resolution_column_nothing_is_called_overdue(tmp_path):
+    from metrics import views
+
+    db = tmp_path / "no-resolution.duckdb"
+    load_files(db, "compounds", [FIXTURES / "compounds.csv"])
+    load_files(db, "appeals", [clean_extract(tmp_path / "no_resolution.csv", {"办结时间"})])
+    week = core.Scope.week("2026-W10")
+    with read_only(db) as con:
+        summary = core.appeal_summary(con, week)
+        assert summary["overdue_open"] is None and summary["resolution_rate"] is None
+        assert core.overdue_appeals(con, week).is_empty() and views.appeal_backlog(con, week)["open"].sum() == 0
+        # The other figures stand: K1 and K4 answered within 24 h, K2 after 26 h, K3 never.
+        assert summary["response_rate"] == 0.5 and summary["received"] == 4
