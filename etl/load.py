@@ -71,14 +71,22 @@ class LoadReport:
                 f"{'、'.join(figures_without(self.kind, self.absent_columns))}将显示为“—”(不是 0)")
 
 
-# Summaries and the batches table name at most this many ignored columns (a file can have thousands).
+# Summaries and the batches table name at most this many ignored columns (a file can have thousands),
+# each cut to NAME_CHARACTERS (a header cell can be a paragraph).
 LISTED_COLUMNS = 10
+NAME_CHARACTERS = 60
 
 
-def listing(names: list[str], limit: int = LISTED_COLUMNS) -> str:
-    """'A、B、C', or the first `limit` names then 等 N 列."""
-    shown = "、".join(names[:limit])
-    return shown if len(names) <= limit else f"{shown} 等 {len(names)} 列"
+def _listed(names: list[str]) -> list[str]:
+    """What the batches table keeps: the first ten names, each cut short, and 等 N 列 if there were more."""
+    kept = [name[:NAME_CHARACTERS] for name in names[:LISTED_COLUMNS]]
+    return kept + [f"等 {len(names)} 列"] if len(names) > LISTED_COLUMNS else kept
+
+
+def listing(names: list[str]) -> str:
+    """'A、B、C', or the first ten names then 等 N 列."""
+    kept = _listed(names)
+    return "、".join(kept) if len(names) <= LISTED_COLUMNS else f"{'、'.join(kept[:-1])} {kept[-1]}"
 
 
 def absent_columns(source: RawFile) -> list[str]:
@@ -86,13 +94,6 @@ def absent_columns(source: RawFile) -> list[str]:
     from metrics.core import input_columns
 
     return [c for c in input_columns(source.kind.name) if c not in source.headers]
-
-
-def _stored_names(names: list[str]) -> list[str]:
-    """What the batches table keeps of the ignored columns: the first ten, each cut to 60 characters,
-    and a last entry 等 N 列 when there were more."""
-    kept = [name[:60] for name in names[:LISTED_COLUMNS]]
-    return kept + [f"等 {len(names)} 列"] if len(names) > LISTED_COLUMNS else kept
 
 
 def _registry(con) -> pl.DataFrame:
@@ -163,7 +164,7 @@ def load_source(con, source: RawFile, file_name: str, loaded_by: str | None) -> 
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [batch_id, kind.name, file_name, source.file_hash, source.encoding, local_now(),
              loaded_by, report.rows_read, inserted, updated, unchanged, report.rejected,
-             json.dumps(_stored_names(source.ignored_columns), ensure_ascii=False),
+             json.dumps(_listed(source.ignored_columns), ensure_ascii=False),
              json.dumps(sorted(source.headers))],
         )
         if staged.rejects.height:

@@ -416,3 +416,11 @@ def test_without_a_resolution_column_nothing_is_called_overdue(tmp_path):
         assert core.overdue_appeals(con, week).is_empty() and views.appeal_backlog(con, week)["open"].sum() == 0
         # The other figures stand: K1 and K4 answered within 24 h, K2 after 26 h, K3 never.
         assert summary["response_rate"] == 0.5 and summary["received"] == 4
+
+
+def test_a_long_header_is_cut_short_in_the_summary(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("工单编号,来源渠道,诉求类别,受理时间,街道," + "长" * 5000 + "\n"
+                    "W1,12345热线,环境卫生,2026-03-02 09:00,登州街道,x\n", encoding="utf-8")
+    result = etl("check", "appeals", str(path), db=tmp_path / "none.duckdb")
+    assert f"忽略未知列：{'长' * 60}；" in result.stdout and "长" * 61 not in result.stdout
