@@ -70,10 +70,11 @@ class Scope:
 
 
 def _check_place(con, street: str | None, community: str | None) -> None:
-    """A street or community must be one the data has (registry or appeals); the error lists them."""
+    """A street must be one of the district's (data/reference.toml) or of the data, a community one
+    the data has (registry or appeals); the error lists them."""
     places = con.execute("SELECT street, community FROM compounds UNION SELECT street, community FROM appeals"
                          ).fetchall()
-    streets = sorted({s for s, _ in places if s})
+    streets = list(reference()["streets"]) + sorted({s for s, _ in places if s} - set(reference()["streets"]))
     if street is not None and street not in streets:
         raise ValueError(f"没有街道“{street}”。已知街道：{'、'.join(streets) or '(库中还没有数据)'}")
     communities = sorted({c for s, c in places if c and street in (None, s)})

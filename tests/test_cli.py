@@ -27,7 +27,7 @@ from metrics import core
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
-STREETS = "已知街道：登州街道、紫荆山街道、蓬莱阁街道"
+STREETS = "已知街道：登州街道、紫荆山街道、蓬莱阁街道、新港街道、南王街道"  # data/reference.toml's order
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -93,6 +93,11 @@ def test_every_error_is_one_chinese_line(fixture_db, args, status, expected):
     result = etl(*args, db=fixture_db)
     assert_one_chinese_line(result, status, expected)
     assert result.stdout == ""
+
+
+def test_a_street_of_the_district_without_data_yet_is_known(fixture_db):
+    result = etl("stats", "--json", "--street", "南王街道", "--week", "2026-W10", db=fixture_db)
+    assert result.returncode == 0 and json.loads(result.stdout)["appeals"]["received"] == 0
 
 
 def test_rejects_of_no_batch_writes_no_file(fixture_db, tmp_path):
