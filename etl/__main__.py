@@ -302,11 +302,15 @@ def _day(value: str) -> date:
 
 
 def _moment(value: str) -> datetime:
+    """A moment as the feeds' clock reads it (Beijing time); one with an offset is converted."""
+    from etl.settings import TIMEZONE
+
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"时点应写作 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM(如 2026-03-09T00:00)：{value!r}"
                                          ) from None
+    return moment.astimezone(TIMEZONE).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _week(value: str) -> str:

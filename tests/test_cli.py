@@ -429,3 +429,9 @@ def test_a_long_header_is_cut_short_in_the_summary(tmp_path):
                     "W1,12345热线,环境卫生,2026-03-02 09:00,登州街道,x\n", encoding="utf-8")
     result = etl("check", "appeals", str(path), db=tmp_path / "none.duckdb")
     assert f"忽略未知列：{'长' * 60}；" in result.stdout and "长" * 61 not in result.stdout
+
+
+def test_a_moment_with_an_offset_is_read_on_beijing_time(fixture_db):
+    utc = json.loads(etl("stats", "--json", "--as-of", "2026-03-08T16:00+00:00", db=fixture_db).stdout)
+    local = json.loads(etl("stats", "--json", "--as-of", "2026-03-09T00:00", db=fixture_db).stdout)
+    assert utc["scope"]["as_of"] == "2026-03-09T00:00:00" and utc == local
