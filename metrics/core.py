@@ -75,12 +75,15 @@ def _check_place(con, street: str | None, community: str | None) -> None:
     places = con.execute("SELECT street, community FROM compounds UNION SELECT street, community FROM appeals"
                          ).fetchall()
     streets = list(reference()["streets"]) + sorted({s for s, _ in places if s} - set(reference()["streets"]))
+    def shown(name: str) -> str:  # the name as typed, cut short (it may be anything)
+        return f"“{name[:40]}{'…' if len(name) > 40 else ''}”"
+
     if street is not None and street not in streets:
-        raise ValueError(f"没有街道“{street}”。已知街道：{'、'.join(streets) or '(库中还没有数据)'}")
+        raise ValueError(f"没有街道{shown(street)}。已知街道：{'、'.join(streets)}")
     communities = sorted({c for s, c in places if c and street in (None, s)})
     if community is not None and community not in communities:
-        raise ValueError(f"{'“' + street + '”' if street else ''}没有社区“{community}”。"
-                         f"已知社区：{'、'.join(communities) or '(库中还没有数据)'}")
+        raise ValueError(f"{shown(street) if street else ''}没有社区{shown(community)}。"
+                         f"已知社区：{'、'.join(communities) or '(库中还没有社区数据)'}")
 
 
 def parse_week(label: str) -> date:

@@ -77,6 +77,8 @@ APPEALS = str(FIXTURES / "appeals_gbk.csv")
     (("stats", "--week", "2026-W10", "--from", "2026-03-02"), 2, "参数错误：--week 不能与 --from/--to 同时使用"),
     (("stats", "--street", "不存在街道"), 2, f"参数错误：没有街道“不存在街道”。{STREETS}"),
     (("stats", "--street", ""), 2, "参数错误：参数 --street：不能为空"),
+    (("stats", "--street", "登州街道' OR 1=1 --" + "x" * 100_000), 2,
+     f"参数错误：没有街道“登州街道' OR 1=1 --{'x' * 25}…”。{STREETS}\n"),  # cut to 40 characters
     (("stats", "--street", "   "), 2, "参数错误：参数 --street：不能为空"),
     (("stats", "--community", "不存在社区"), 2, "参数错误：没有社区“不存在社区”。已知社区：东城社区、晒甲河社区、钟楼社区"),
     (("stats", "--street", "登州街道", "--community", "钟楼社区"), 2,
