@@ -95,6 +95,8 @@ CREATE TABLE IF NOT EXISTS batches (
     unchanged INTEGER NOT NULL,
     rejected INTEGER NOT NULL,
     ignored_columns VARCHAR,
+    -- JSON list of the contract columns the file carried (absent is not zero: metrics/core.py)
+    carried_columns VARCHAR,
     stale INTEGER NOT NULL DEFAULT 0,
     is_correction BOOLEAN NOT NULL DEFAULT false,
     is_undone BOOLEAN NOT NULL DEFAULT false,
@@ -141,6 +143,8 @@ def key(table: str) -> str:
 def create_all(con) -> None:
     existing = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     con.execute(BOOKKEEPING)
+    # A database written before a bookkeeping column existed gets it on its next write.
+    con.execute("ALTER TABLE batches ADD COLUMN IF NOT EXISTS carried_columns VARCHAR")
     for table, body in TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body},\n        batch_id INTEGER NOT NULL)")
         con.execute(f"CREATE TABLE IF NOT EXISTS {table}_versions ({body},\n        batch_id INTEGER NOT NULL)")
