@@ -55,7 +55,7 @@ def etl(*args: str) -> subprocess.CompletedProcess:
 def test_undoing_a_batch_keeps_what_a_live_re_send_still_holds(tmp_path):
     db = registry(tmp_path)
     appeals = write(tmp_path / "A.csv", APPEALS + "".join(
-        f"R{i},城市通,其他,{at(i)},C1,{at(i + 1)},\n" for i in range(600)))
+        f"R{i},城市通,其他,{at(i / 2)},C1,{at(i / 2 + 1)},\n" for i in range(600)))
     complaints = write(tmp_path / "K.csv", "投诉编号,小区编码,问题类别,投诉时间\n" + "".join(
         f"K{i},C2,环境卫生,{at(i)}\n" for i in range(30)))
     (a2,) = load_files(db, "appeals", [appeals])
@@ -187,7 +187,7 @@ def test_one_lock_per_database_and_a_symlink_stays_a_symlink(tmp_path):
     link = tmp_path / "link.duckdb"
     link.symlink_to(real)
     (first,) = load_files(real, "compounds", [FIXTURES / "compounds.csv"])
-    appeals = write(tmp_path / "a.csv", APPEALS + "".join(f"L{i},城市通,其他,{at(i)},C1,,\n" for i in range(20_000)))
+    appeals = write(tmp_path / "a.csv", APPEALS + "".join(f"L{i},城市通,其他,{at(i / 100)},C1,,\n" for i in range(20_000)))
     # Two loads at once, one through each path: one waits for the other, both land.
     runs = [subprocess.Popen([sys.executable, "-m", "etl", "load", "appeals", str(appeals), "--db", str(path),
                               "--json"], stdout=subprocess.PIPE, text=True, cwd=ROOT) for path in (link, real)]
