@@ -61,6 +61,15 @@ def stale_reason(table: str, new: str = "s", current: str = "t") -> str:
     return f"(CASE {' '.join(cases)} END)"
 
 
+def _same(table: str, new: str = "s", current: str = "t") -> str:
+    """SQL: the two versions hold the same record, as a load would compare them (values taken
+    from the compound are the same whenever both took them: the registry decides them)."""
+    derived = {col: flag for col, (flag, _) in DERIVED.get(table, {}).items()}
+    same = [f"({new}.{derived[c]} AND {current}.{derived[c]} OR {new}.{c} IS NOT DISTINCT FROM {current}.{c})"
+            if c in derived else f"{new}.{c} IS NOT DISTINCT FROM {current}.{c}" for c in columns(table)[1:]]
+    return "(" + " AND ".join(same) + ")"
+
+
 def content_rows(table: str) -> str:
     """Every content row of a table, current or not: (columns…, batch_id)."""
     cols = ", ".join(columns(table))
@@ -112,13 +121,30 @@ def refold(con, table: str, keys: str) -> dict[str, int]:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE fold_taken AS
             SELECT s.{k} FROM fold_versions s JOIN fold t ON t.{k} = s.{k}
-            WHERE s.step = {step} AND (s.is_correction OR NOT {stale_condition(table)})""")
+            WHERE s.step = {step} AND (s.is_correction OR NOT {stale_condition(table)})
+              AND NOT {_same(table)}""")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE fold AS
             SELECT * FROM fold WHERE {k} NOT IN (SELECT {k} FROM fold_taken)
             UNION ALL
             SELECT * EXCLUDE (is_correction, step) FROM fold_versions
             WHERE step = {step} AND {k} IN (SELECT {k} FROM fold_taken)""")
+    # Counted by what the pages see: a record now holding other values, or none.
+    restored = con.execute(f"SELECT count(*) FROM fold f LEFT JOIN {table} l ON l.{k} = f.{k} "
+                           f"WHERE l.{k} IS NULL OR NOT {_same(table, 'f', 'l')}").fetchall()[0][0]
+    removed = con.execute(f"SELECT count(*) FROM {table} WHERE {k} IN (SELECT {k} FROM {keys}) "
+                          f"AND {k} NOT IN (SELECT {k} FROM fold)").fetchall()[0][0]
+    # A content whose first delivery is undone stays current through a later batch's re-send: that
+    # batch becomes its row (a fresh load would name it), so figures that follow the batch (the
+    # columns its file carried) agree with the replay.
+    con.execute(f"""
+        INSERT INTO {table}_versions ({', '.join(cols)}, batch_id)
+        SELECT {', '.join(cols)}, at_batch FROM fold WHERE at_batch <> batch_id""")
+    con.execute(f"""
+        DELETE FROM {table}_deliveries WHERE EXISTS (
+            SELECT 1 FROM fold f WHERE f.at_batch <> f.batch_id AND f.{k} = {table}_deliveries.{k}
+              AND f.at_batch = {table}_deliveries.batch_id)""")
+    con.execute("UPDATE fold SET batch_id = at_batch")
     # What changes: live rows that are no longer the fold's result go back to the versions, and
     # the fold's results that are not live come out of them.
     con.execute(f"""
@@ -129,8 +155,6 @@ def refold(con, table: str, keys: str) -> dict[str, int]:
         CREATE OR REPLACE TEMP TABLE fold_in AS
         SELECT f.{k}, f.batch_id FROM fold f LEFT JOIN {table} l ON l.{k} = f.{k}
         WHERE l.batch_id IS DISTINCT FROM f.batch_id""")
-    restored = con.execute("SELECT count(*) FROM fold_in").fetchall()[0][0]
-    removed = con.execute(f"SELECT count(*) FROM fold_out WHERE {k} NOT IN (SELECT {k} FROM fold_in)").fetchall()[0][0]
     col_list = ", ".join(cols)
     for source, target, chosen in ((table, f"{table}_versions", "fold_out"), (f"{table}_versions", table, "fold_in")):
         picked = f"EXISTS (SELECT 1 FROM {chosen} m WHERE m.{k} = {source}.{k} AND m.batch_id = {source}.batch_id)"

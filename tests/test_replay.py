@@ -105,9 +105,12 @@ EXTRACTS = {"compounds": compound_rows(), "appeals": appeal_rows(), "complaints"
             "surveys": survey_rows(), "scenes": scene_rows()}
 
 
-def tables(con) -> dict[str, list[tuple]]:
-    """Every column of the five tables the pages read, without the batch bookkeeping."""
-    return {t: con.execute(f"SELECT {', '.join(columns(t))} FROM {t} ORDER BY ALL").fetchall() for t in TABLES}
+def tables(con, batches: list[int]) -> dict[str, list[tuple]]:
+    """Every column of the five tables the pages read, and which of the live batches (by its place
+    in load order) each row belongs to: the pages follow a row's batch to the columns its file had."""
+    place = {batch: index for index, batch in enumerate(batches)}
+    return {t: sorted((*row[:-1], place.get(row[-1])) for row in con.execute(
+        f"SELECT {', '.join(columns(t))}, batch_id FROM {t}").fetchall()) for t in TABLES}
 
 
 def extract(kind: str, rows: list[str]) -> bytes:
@@ -188,9 +191,8 @@ class LoadsAndUndos(RuleBasedStateMachine):
         if not hasattr(self, "db"):
             return
         fresh = empty_database()
-        for _, kind, rows, correction in self.batches:
-            load(fresh, kind, rows, correction)
-        assert tables(self.db) == tables(fresh)
+        replayed = [load(fresh, kind, rows, correction) for _, kind, rows, correction in self.batches]
+        assert tables(self.db, [b[0] for b in self.batches]) == tables(fresh, replayed)
         fresh.close()
 
     def teardown(self):
