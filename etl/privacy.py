@@ -5,13 +5,14 @@ of an 11-digit phone number could be brute-forced back. In every other text valu
 ID-card numbers and the row's own caller name are replaced by placeholders before anything is
 stored, rejected rows and rejection reasons included.
 
-Numbers are looked for after Unicode NFKC normalisation (full-width digits, full-width hyphens
-and brackets become ASCII), in the forms people type: separated by spaces, hyphens and dashes of
+Numbers are looked for after Unicode NFKC normalisation of the characters they are written with
+(full-width, circled or mathematical digits, full-width hyphens, brackets and spaces become
+ASCII; see _fold_table), in the forms people type: separated by spaces, hyphens and dashes of
 any width, dots or slashes (one kind of separator within one number, so a list of decimals such
 as "13.5 14.2 15.1 16.8" is not read as a phone); with +86 / 0086 / (86), an area code with or
 without brackets, an extension (转 21, ext 21, 分机 21); ID numbers of 18 digits (final X) or 15,
 shaped like one (region, birth month and day). A value in which something was masked is stored
-in its NFKC form; any other value is stored exactly as read.
+with those characters folded; any other value is stored exactly as read.
 
 What is deliberately not masked (tests/privacy_corpus.py lists both sides): a 7–8 digit local
 number with neither a separator inside nor a phone word before it (电话、座机、联系 …), since a
@@ -21,6 +22,9 @@ groups that start like a year (2025-2026) or are followed by a unit (3000-5000�
 """
 
 from __future__ import annotations
+
+import string
+import unicodedata
 
 import polars as pl
 
@@ -34,7 +38,7 @@ _DASHES = r"\-\u2010-\u2015\u2212\u2500\u2501\u30fc~_"
 _SEPARATORS = (r"[ \t]{1,3}", rf" ?[{_DASHES}]{{1,2}} ?", r" ?\. ?", r" ?/ ?")
 _START = r"(?-u:\b)"  # ASCII word boundary: Chinese characters before a number do not hide it
 # Letters that say "a number follows" even when glued to it: tel13700137000, ID370684….
-_LEAD = _START + r"(?i:tel|phone|mobile|mob|cell|ph|fax|id|no|sfz)[.:#]? ?"
+_LEAD = _START + r"(?i:tel|phone|mobile|mob|cell|ph|fax|id|no|sfz)[.:：#]? ?"
 _COUNTRY = r"(?:\(?\+ ?86\)?[ \-]?|\(86\) ?|" + _START + r"(?:00)?86[ \-]?)"
 # An extension after a phone number.
 _EXTENSION = r"(?: ?(?:转|ext\.?|x|分机|-) ?\d{1,6})?"
@@ -91,9 +95,30 @@ def _mask_name(text: pl.Expr, name: pl.Expr) -> pl.Expr:
             .then(text.str.split(name).list.join(NAME_MASK)).otherwise(text))
 
 
+def _fold_table() -> dict[str, str]:
+    """Every compatibility form of the characters numbers are written with (full-width, circled,
+    super- and subscript, mathematical digits and Latin letters, full-width and ideographic space,
+    brackets, plus, hyphens) mapped as NFKC maps it. Chinese punctuation (，：。) is left alone:
+    folding it would change how the stored text reads."""
+    alphabet = set(string.ascii_letters + string.digits + " +-()./#_~\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
+    ranges = ((0x00A0, 0x3400), (0xFE10, 0xFFF0), (0x1D400, 0x1D800), (0x1F100, 0x1F200))
+    table = {}
+    for start, end in ranges:
+        for point in range(start, end):
+            char = chr(point)
+            folded = unicodedata.normalize("NFKC", char)
+            if folded != char and folded and set(folded) <= alphabet:
+                table[char] = folded
+    return table
+
+
+_FOLD = _fold_table()
+_FOLD_FROM, _FOLD_TO = list(_FOLD), list(_FOLD.values())
+
+
 def mask_text(text: pl.Expr, name: pl.Expr | None = None) -> pl.Expr:
     """Text with ID-card numbers, phone numbers and (if given) the caller's name masked."""
-    normalised = text.str.normalize("NFKC")
+    normalised = text.str.replace_many(_FOLD_FROM, _FOLD_TO)
     masked = _mask_numbers(normalised)
     masked = pl.when(masked != normalised).then(masked).otherwise(text)
     return masked if name is None else _mask_name(masked, name)

@@ -21,11 +21,11 @@ CASES = [
     ("电话+86 150 2222 3333", None, f"电话{PHONE}"),
     ("身份证11010119900307123X的业主", None, f"身份证{ID}的业主"),
     ("老身份证号370684900101123", None, f"老身份证号{ID}"),
-    # Masked text is stored in its NFKC form (full-width colon and digits become ASCII) …
-    ("手机：１３８００１３８０００，谢谢", None, f"手机:{PHONE},谢谢"),
+    # Masked text is stored with the characters of numbers folded (full-width digits), Chinese punctuation kept …
+    ("手机：１３８００１３８０００，谢谢", None, f"手机：{PHONE}，谢谢"),
     # … text without a number exactly as read.
     ("路灯不亮，共3盏：请处理", None, "路灯不亮，共3盏：请处理"),
-    ("座机（0535）5651234转21，找李工", None, f"座机{PHONE},找李工"),
+    ("座机（0535）5651234转21，找李工", None, f"座机{PHONE}，找李工"),
     # Glued to an ASCII letter, digit or "_": an order number, not a phone.
     ("工单A13812345678已派", None, "工单A13812345678已派"),
     ("单号WO_13812345678", None, "单号WO_13812345678"),
