@@ -5,7 +5,8 @@
   idle longer than DASHBOARD_IDLE_MINUTES (default 30) or whose account has since been removed or
   changed, and otherwise notes the activity.
 - `sign_in_page()` draws the form (账号 / 密码 / 登录). Wrong passwords are slowed down per account
-  by one `etl.accounts.Throttle` per server process (see `throttle()`); every sign-in, failure and
+  and client by one `etl.accounts.Throttle` per server process (see `throttle()`, `client_address()`),
+  and at most two passwords are hashed at once (etl.accounts.HASHING); every sign-in, failure and
   sign-out goes to the audit log beside the database (etl.audit).
 - Permissions: every page needs READ (any signed-in user); the data desk needs LOAD, the accounts
   page ADMINISTER. `PAGE_PERMISSIONS` is the one table of them, `require()` the one check: the
@@ -24,7 +25,7 @@ from pathlib import Path
 import streamlit as st
 
 from etl import audit
-from etl.accounts import ROLES, AccountError, Throttle, accounts_path, authenticate, users
+from etl.accounts import ROLES, AccountError, Throttle, Throttled, accounts_path, authenticate, users
 from etl.settings import database_path
 
 USER_KEY = "user"
@@ -67,6 +68,21 @@ def throttle() -> Throttle:
     return _THROTTLE
 
 
+def client_address() -> str | None:
+    """The address the sign-in came from, for the throttle: the websocket's peer; behind a proxy on
+    this machine (Streamlit reports no address for loopback), the header the proxy sets, named by
+    DASHBOARD_PROXY_HEADER (e.g. X-Real-IP) — read only when configured, or anyone on loopback
+    could choose a new address for every attempt. None outside a browser or on loopback."""
+    try:
+        ip = st.context.ip_address
+        header = os.environ.get("DASHBOARD_PROXY_HEADER")
+        if ip is None and header:
+            ip = (st.context.headers.get(header) or "").split(",")[-1].strip()
+    except Exception:  # outside a browser session (tests): no address
+        return None
+    return ip or None
+
+
 def role_name(role: str) -> str:
     """'区级领导' for 'district' (the part of ROLES before its explanation)."""
     return ROLES.get(role, role).split("(")[0]
@@ -91,11 +107,7 @@ def scope_street() -> str | None:
 
 
 def _audit(who: str, event: str, detail: str = "") -> None:
-    ip = None
-    try:
-        ip = st.context.ip_address
-    except Exception:  # outside a browser session (tests): no address
-        pass
+    ip = client_address()
     try:
         audit.record(database_path(), who or "(空)", event, detail + (f" 来自 {ip}" if ip else ""))
     except OSError:
@@ -187,16 +199,14 @@ def _submit() -> None:
         st.session_state[ERROR_KEY] = "请输入账号和密码。"
         return
     name = name[:MAX_NAME]  # (account names have at most 32 characters)
-    limiter = throttle()
-    throttled = limiter.wait_seconds(name) > 0
     try:
         if len(password) > MAX_PASSWORD:  # not worth hashing: wrong, and counted as such
-            limiter.failed(name)
+            throttle().begin(name, client_address())
             raise AccountError("账号或密码错误。")
-        user = authenticate(name, password, limiter)
+        user = authenticate(name, password, throttle(), client=client_address())
     except AccountError as exc:
         st.session_state[ERROR_KEY] = str(exc)
-        _audit(name, "sign_in_failed", "尝试过于频繁，已限速" if throttled else "账号或密码错误")
+        _audit(name, "sign_in_failed", "尝试过于频繁，已限速" if isinstance(exc, Throttled) else str(exc).rstrip("。"))
         return
     except Exception as exc:  # a damaged accounts file: nobody gets in, and nobody sees a traceback
         st.session_state[ERROR_KEY] = "账号文件无法读取，暂时无法登录，请联系管理员。"

@@ -16,6 +16,7 @@ import streamlit as st
 from dashboard import auth, data, figures, state
 from dashboard import format as fmt
 from dashboard.state import Filters
+from etl import csvout
 from etl.settings import reference
 
 FEEDS = (("compounds", "小区台账"), ("appeals", "诉求工单"), ("complaints", "物业投诉"),
@@ -144,7 +145,8 @@ def _display_table(frame: pl.DataFrame, columns: list[tuple[str, str, str]]) -> 
 
 
 def csv_bytes(frame: pl.DataFrame, columns: list[tuple[str, str, str]]) -> bytes:
-    """The table as a CSV file for Excel on a Chinese Windows (UTF-8 with BOM, Chinese headers).
+    """The table as a CSV file for Excel on a Chinese Windows (etl.csvout: UTF-8 with BOM,
+    formula-safe; Chinese headers).
 
     Numbers stay numbers (rates in percent, rounded as on screen) so the file can be summed and
     sorted; a missing value is an empty cell; times read 2026-03-05 10:00."""
@@ -162,7 +164,7 @@ def csv_bytes(frame: pl.DataFrame, columns: list[tuple[str, str, str]]) -> bytes
         elif kind == "bool":
             column = pl.when(column).then(pl.lit("是")).when(~column).then(pl.lit("否"))
         expressions.append(column.alias(label))
-    return ("\ufeff" + frame.select(expressions).write_csv(null_value="")).encode("utf-8")
+    return csvout.csv_bytes(frame.select(expressions))
 
 
 def colour_legend(colours: dict[str, str]) -> None:

@@ -118,48 +118,98 @@ def ensure_first_admin(path: Path | None = None) -> tuple[str, str] | None:
     return "admin", password
 
 
-class Throttle:
-    """Slows down a burst of wrong passwords for one account: after FREE failures within WINDOW
-    seconds, each further attempt must wait 2, 4, 8 … seconds (at most MAX_WAIT)."""
+class Throttled(AccountError):
+    """Too many wrong passwords lately: the attempt was refused without checking it."""
 
-    FREE, WINDOW, MAX_WAIT = 3, 900, 300
+
+class Throttle:
+    """Slows down a burst of wrong passwords: after FREE failures within WINDOW seconds, each
+    further attempt must wait 2, 4, 8 … seconds (at most MAX_WAIT).
+
+    Failures count per account *from one client* (so a flood against `admin` from one address
+    never locks the admin out at another) and per client over every account (so one address
+    cannot try a password against many names); a client's own allowance is CLIENT_FREE. An
+    attempt is counted as failed the moment it is let through (`begin`, atomically with the
+    check) and forgiven only if it succeeds: concurrent attempts cannot all pass the check
+    before the first of them is counted."""
+
+    FREE, CLIENT_FREE, WINDOW, MAX_WAIT = 3, 10, 900, 300
+    _PRUNE_AT = 10_000  # keys kept before expired ones are dropped (a flood of invented names)
 
     def __init__(self):
-        self._failures: dict[str, list[float]] = {}
+        self._failures: dict[tuple, list[float]] = {}
         self._lock = threading.Lock()
 
-    def wait_seconds(self, name: str, now: float | None = None) -> float:
+    @staticmethod
+    def keys(name: str, client: str | None = None) -> list[tuple]:
+        return [("account", name, client)] + ([("client", client)] if client else [])
+
+    def _wait(self, key: tuple, now: float) -> float:
+        recent = [t for t in self._failures.get(key, []) if now - t < self.WINDOW]
+        if recent:
+            self._failures[key] = recent
+        else:
+            self._failures.pop(key, None)
+        free = self.CLIENT_FREE if key[0] == "client" else self.FREE
+        if len(recent) < free:
+            return 0.0
+        wait = min(2.0 ** (len(recent) - free + 1), self.MAX_WAIT)
+        return max(0.0, recent[-1] + wait - now)
+
+    def wait_seconds(self, name: str, client: str | None = None, now: float | None = None) -> float:
         now = now or time.time()
         with self._lock:
-            recent = [t for t in self._failures.get(name, []) if now - t < self.WINDOW]
-            self._failures[name] = recent
-            if len(recent) < self.FREE:
-                return 0.0
-            wait = min(2.0 ** (len(recent) - self.FREE + 1), self.MAX_WAIT)
-            return max(0.0, recent[-1] + wait - now)
+            return max(self._wait(key, now) for key in self.keys(name, client))
 
-    def failed(self, name: str, now: float | None = None) -> None:
+    def begin(self, name: str, client: str | None = None, now: float | None = None) -> float:
+        """0 and the attempt counted as a failure until `succeeded`, or the seconds still to wait."""
+        now = now or time.time()
         with self._lock:
-            self._failures.setdefault(name, []).append(now or time.time())
+            if len(self._failures) > self._PRUNE_AT:
+                for key in list(self._failures):
+                    self._wait(key, now)
+            wait = max(self._wait(key, now) for key in self.keys(name, client))
+            if wait > 0:
+                return wait
+            for key in self.keys(name, client):
+                self._failures.setdefault(key, []).append(now)
+            return 0.0
 
-    def succeeded(self, name: str) -> None:
+    def succeeded(self, name: str, client: str | None = None) -> None:
+        """The account's failures from this client are forgiven, and this attempt from the client's."""
         with self._lock:
-            self._failures.pop(name, None)
+            account, *rest = self.keys(name, client)
+            self._failures.pop(account, None)
+            for key in rest:
+                if self._failures.get(key):
+                    self._failures[key].pop()
 
 
-def authenticate(name: str, password: str, throttle: Throttle, path: Path | None = None) -> User:
-    """The user, or AccountError with a message that does not tell which part was wrong."""
-    wait = throttle.wait_seconds(name)
+# Password hashing costs 64 MiB and a core for a moment: at most two run at once, whatever the
+# number of attempts, so a flood costs the attacker time and not the server memory. An attempt
+# that cannot start hashing within HASH_QUEUE_SECONDS is refused (and counted as failed).
+HASHING = threading.BoundedSemaphore(2)
+HASH_QUEUE_SECONDS = 30
+
+
+def authenticate(name: str, password: str, throttle: Throttle, path: Path | None = None,
+                 client: str | None = None) -> User:
+    """The user, or AccountError with a message that does not tell which part was wrong
+    (Throttled when it came too soon after wrong passwords)."""
+    wait = throttle.begin(name, client)
     if wait > 0:
-        raise AccountError(f"密码错误次数过多，请 {int(wait) + 1} 秒后再试。")
+        raise Throttled(f"密码错误次数过多，请 {int(wait) + 1} 秒后再试。")
     entry = _read(path or accounts_path()).get(name)
+    if not HASHING.acquire(timeout=HASH_QUEUE_SECONDS):
+        raise AccountError("登录的人太多，请稍后再试。")
     try:
         if entry is None:
             HASHER.hash(password)  # the same work as a real check: timing does not reveal names
             raise VerificationError()
         HASHER.verify(entry["password_hash"], password)
     except (VerificationError, InvalidHashError) as exc:
-        throttle.failed(name)
         raise AccountError("账号或密码错误。") from exc
-    throttle.succeeded(name)
+    finally:
+        HASHING.release()
+    throttle.succeeded(name, client)
     return User(name, entry["role"], entry.get("street"))

@@ -9,20 +9,17 @@ refer to) cannot be undone before that later batch: the message names it.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
 import polars as pl
 
-from etl import audit, db
+from etl import audit, csvout, db
 from etl.contract import KINDS
 from etl.load import LoadReport, load_source
 from etl.read import ROW, RawFile
 from etl.settings import local_now
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 HISTORY_COLUMNS = ["batch_id", "kind", "file_name", "file_hash", "loaded_at", "loaded_by", "rows_read", "inserted",
                    "updated", "unchanged", "rejected", "is_undone", "undone_at"]
 
@@ -41,26 +38,19 @@ def rejects(con, batch_id: int) -> pl.DataFrame:
                     [batch_id])
 
 
-def _safe_cell(value) -> str:
-    """A cell Excel will not run as a formula (OWASP CSV injection): such text gets a leading '."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def rejects_csv(con, batch_id: int) -> bytes:
-    """The batch's rejected rows as a CSV that Excel on a Chinese Windows opens as it is
-    (UTF-8 with BOM): row number, reason, then the row's own columns as the file had them."""
+    """The batch's rejected rows as a CSV for Excel (etl.csvout): row number, reason, then the
+    row's own columns as the file had them."""
     rows = rejects(con, batch_id).to_dicts()
     raw = [json.loads(r["raw_values"]) for r in rows]
     headers: list[str] = []
     for values in raw:
         headers += [h for h in values if h not in headers]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["原文件行号", "拒绝原因", *headers])
-    for row, values in zip(rows, raw):
-        writer.writerow([row["row_number"], _safe_cell(row["reason"]), *[_safe_cell(values.get(h)) for h in headers]])
-    return out.getvalue().encode("utf-8-sig")
+    columns = {"原文件行号": pl.Series([r["row_number"] for r in rows], dtype=pl.Int64),
+               "拒绝原因": pl.Series([r["reason"] for r in rows], dtype=pl.String)}
+    for header in headers:
+        columns[header] = pl.Series([None if v.get(header) is None else str(v[header]) for v in raw], dtype=pl.String)
+    return csvout.csv_bytes(pl.DataFrame(columns))
 
 
 def _live_batch(con, batch_id: int) -> tuple[str, bool]:
