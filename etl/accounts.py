@@ -190,26 +190,48 @@ class Throttle:
 # that cannot start hashing within HASH_QUEUE_SECONDS is refused (and counted as failed).
 HASHING = threading.BoundedSemaphore(2)
 HASH_QUEUE_SECONDS = 30
+_CHECK_SECONDS: list[float] = []  # how long recent real password checks took
+
+
+def _check_seconds() -> float:
+    """How long a real password check takes on this machine (the median of recent ones)."""
+    if not _CHECK_SECONDS:
+        _timed(lambda: HASHER.hash(secrets.token_urlsafe(12)))
+    recent = sorted(_CHECK_SECONDS[-20:])
+    return recent[len(recent) // 2]
+
+
+def _timed(check) -> None:
+    """Run one password check under HASHING and note how long it took."""
+    if not HASHING.acquire(timeout=HASH_QUEUE_SECONDS):
+        raise AccountError("登录的人太多，请稍后再试。")
+    started = time.perf_counter()
+    try:
+        check()
+    finally:
+        _CHECK_SECONDS.append(time.perf_counter() - started)
+        del _CHECK_SECONDS[:-20]
+        HASHING.release()
 
 
 def authenticate(name: str, password: str, throttle: Throttle, path: Path | None = None,
                  client: str | None = None) -> User:
     """The user, or AccountError with a message that does not tell which part was wrong
-    (Throttled when it came too soon after wrong passwords)."""
+    (Throttled when it came too soon after wrong passwords).
+
+    A name that is no account takes as long to refuse as a real check (so timing does not reveal
+    names) but only waits: a flood of invented names costs neither memory nor a place in the
+    hashing queue ahead of real users."""
     wait = throttle.begin(name, client)
     if wait > 0:
         raise Throttled(f"密码错误次数过多，请 {int(wait) + 1} 秒后再试。")
     entry = _read(path or accounts_path()).get(name)
-    if not HASHING.acquire(timeout=HASH_QUEUE_SECONDS):
-        raise AccountError("登录的人太多，请稍后再试。")
     try:
         if entry is None:
-            HASHER.hash(password)  # the same work as a real check: timing does not reveal names
+            time.sleep(_check_seconds())
             raise VerificationError()
-        HASHER.verify(entry["password_hash"], password)
+        _timed(lambda: HASHER.verify(entry["password_hash"], password))
     except (VerificationError, InvalidHashError) as exc:
         raise AccountError("账号或密码错误。") from exc
-    finally:
-        HASHING.release()
     throttle.succeeded(name, client)
     return User(name, entry["role"], entry.get("street"))

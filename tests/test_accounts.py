@@ -120,7 +120,7 @@ def test_at_most_two_passwords_are_hashed_at_once(accounts, monkeypatch):
     real = module.HASHER
 
     class Counting:
-        def hash(self, password):
+        def verify(self, stored, password):
             nonlocal running, most
             with lock:
                 running += 1
@@ -128,9 +128,28 @@ def test_at_most_two_passwords_are_hashed_at_once(accounts, monkeypatch):
             time.sleep(0.05)
             with lock:
                 running -= 1
-            return real.hash(password)
+            return real.verify(stored, password)
 
+    add_user("qu", "district", "the right password")
     monkeypatch.setattr(module, "HASHER", Counting())
     with ThreadPoolExecutor(12) as pool:
-        list(pool.map(lambda i: pytest.raises(AccountError, authenticate, f"n{i}", "x" * 12, Throttle()), range(12)))
-    assert most == 2
+        refused = list(pool.map(lambda i: pytest.raises(AccountError, authenticate, "qu", "wrong password",
+                                                        Throttle(), client=f"10.0.0.{i}"), range(12)))
+    assert most == 2 and len(refused) == 12
+
+
+def test_an_invented_name_is_refused_as_slowly_as_a_real_check_but_never_hashed(accounts, monkeypatch):
+    import time
+
+    from etl import accounts as module
+
+    add_user("qu", "district", "the right password")
+    started = time.perf_counter()
+    with pytest.raises(AccountError, match="账号或密码错误"):
+        authenticate("qu", "wrong password", Throttle())
+    real = time.perf_counter() - started
+    monkeypatch.setattr(module, "HASHER", None)  # any hashing now fails with AttributeError
+    started = time.perf_counter()
+    with pytest.raises(AccountError, match="账号或密码错误"):
+        authenticate("nobody", "wrong password", Throttle())
+    assert time.perf_counter() - started > real / 3
