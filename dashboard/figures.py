@@ -17,6 +17,7 @@ import pydeck as pdk
 from plotly.subplots import make_subplots
 
 from dashboard import format as fmt
+from etl.plaintext import html_text
 from etl.settings import reference
 
 FONT = "WenQuanYi Micro Hei, Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
@@ -66,6 +67,14 @@ def _rgb(hex_colour: str) -> list[int]:
 
 
 def _layout(fig: go.Figure, *, height: int = 340, legend: bool = True) -> go.Figure:
+    # Names from the data reach plotly's labels, which read HTML: shown as text, controls dropped.
+    for trace in fig.data:
+        for attribute in ("x", "y", "labels", "text"):
+            values = getattr(trace, attribute, None)
+            if isinstance(values, (list, tuple)) and any(isinstance(v, str) for v in values):
+                trace[attribute] = [html_text(v) if isinstance(v, str) else v for v in values]
+        if isinstance(trace.name, str):
+            trace.name = html_text(trace.name)
     fig.update_layout(
         height=height,
         margin=dict(l=8, r=16, t=36 if legend else 12, b=8),
@@ -405,9 +414,10 @@ def compound_map(compounds: pl.DataFrame, measure: str = "appeals") -> pdk.Deck:
         else:
             weight = None if value is None or not top else value / top
         radius = 25 + (110 * math.sqrt(weight) if weight else 0)
-        records.append({
-            "name": row["name"], "compound_id": row["compound_id"], "street": row["street"],
-            "community": row["community"], "type": row["compound_type"],
+        records.append({  # the tooltip is HTML: names from the data are escaped
+            "name": html_text(row["name"]), "compound_id": html_text(row["compound_id"]),
+            "street": html_text(row["street"]), "community": html_text(row["community"]),
+            "type": html_text(row["compound_type"]),
             "households": fmt.count(row["households"]), "appeals": fmt.count(row["appeals"]),
             "per100": fmt.decimal(row["complaints_per_100_households"], 2),
             "satisfaction": fmt.percent(row["survey_satisfaction_rate"]),

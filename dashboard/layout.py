@@ -3,7 +3,6 @@ the demo banner, the data-freshness footer and the message shown when there is n
 
 from __future__ import annotations
 
-import html
 import math
 import sys
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from dashboard import auth, data, figures, state
 from dashboard import format as fmt
 from dashboard.state import Filters
 from etl import csvout
+from etl.plaintext import html_text
 from etl.settings import reference
 
 FEEDS = (("compounds", "小区台账"), ("appeals", "诉求工单"), ("complaints", "物业投诉"),
@@ -171,7 +171,7 @@ def colour_legend(colours: dict[str, str]) -> None:
     """A one-line legend of coloured dots (for charts such as the map that draw none)."""
     items = "".join(
         f'<span style="margin-right:14px;white-space:nowrap"><span style="display:inline-block;width:10px;'
-        f'height:10px;border-radius:50%;background:{colour};margin-right:4px"></span>{html.escape(name)}</span>'
+        f'height:10px;border-radius:50%;background:{colour};margin-right:4px"></span>{html_text(name)}</span>'
         for name, colour in colours.items())
     st.markdown(f'<div style="font-size:0.85rem">{items}</div>', unsafe_allow_html=True)
 

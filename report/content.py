@@ -7,6 +7,7 @@ literal, so names from the data can never be read as markup.
 
 from __future__ import annotations
 
+from etl.plaintext import printable
 from report import charts
 from report.fmt import DASH, ROUNDING_RULE, change, fmt, trend_mark
 
@@ -48,7 +49,7 @@ OTHER_KPIS = [
 
 def s(text) -> str:
     """A typst string literal (shown as plain text wherever content is expected)."""
-    escaped = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "")
+    escaped = printable(text, newlines=True).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
 
 
