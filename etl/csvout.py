@@ -24,7 +24,7 @@ def csv_bytes(frame: pl.DataFrame) -> bytes:
     empty cell); every text cell, headers included, formula-safe."""
     text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
     safe = frame.with_columns(
-        pl.when(pl.col(name).str.contains(_FORMULA)).then(pl.lit("'") + pl.col(name)).otherwise(pl.col(name))
+        pl.when(pl.col(name).str.contains(_FORMULA)).then(pl.lit("'") + pl.col(name)).otherwise(pl.col(name)).alias(name)
         for name in text)
     safe = safe.rename({name: safe_cell(name) for name in safe.columns})
     return ("\ufeff" + safe.write_csv(null_value="", line_terminator="\r\n")).encode("utf-8")

@@ -17,6 +17,7 @@ import polars as pl
 from etl import audit, db, schema
 from etl.contract import KINDS
 from etl.mapping import Mapping
+from etl.privacy import mask_column
 from etl.read import FileRefused, RawFile, read_file
 from etl.schema import columns as table_columns
 from etl.settings import local_now
@@ -106,6 +107,9 @@ def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int) -> tup
 def load_source(con, source: RawFile, file_name: str, loaded_by: str | None) -> LoadReport:
     """Load one already-read file inside the caller's write session, as one transaction."""
     kind = source.kind
+    # A file is sometimes named after the caller ("张三13812345678.csv"), a header may be a number.
+    file_name, *ignored = mask_column(pl.Series([file_name, *source.ignored_columns], dtype=pl.String)).to_list()
+    source.ignored_columns = ignored
     report = LoadReport(file=file_name, kind=kind.name, encoding=source.encoding,
                         ignored_columns=source.ignored_columns, rows_read=source.frame.height)
     con.execute("BEGIN TRANSACTION")
