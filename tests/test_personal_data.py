@@ -350,3 +350,19 @@ def test_personal_data_in_a_wrong_column_stays_out_of_the_reasons(tmp_path):
         stored = json.dumps(con.execute("SELECT reason, raw_values FROM rejects").fetchall(), ensure_ascii=False)
         csv_text = rejects_csv(con, report.batch_id).decode("utf-8-sig")
     assert not leaks(stored + csv_text + json.dumps(report.reasons, ensure_ascii=False))
+
+
+# ---------------------------------------------------------------- no traceback, whatever the data
+
+def test_a_page_that_fails_shows_a_chinese_sentence_and_no_traceback(monkeypatch, caplog):
+    from dashboard import data
+
+    def broken(*args, **kwargs):
+        raise ValueError("a value no page expected")
+
+    monkeypatch.setattr(data, "overdue_appeals", broken)
+    at = signed_in("analyst")
+    at.switch_page("pages/appeals.py").run()
+    assert not at.exception
+    assert texts_of(at.error) == ["此页面暂时无法显示，已记录错误详情，请稍后重试或联系管理员。"]
+    assert "a value no page expected" in caplog.text  # the details are in the server's log
