@@ -17,7 +17,7 @@ import pydeck as pdk
 from plotly.subplots import make_subplots
 
 from dashboard import format as fmt
-from etl.plaintext import html_text
+from etl.plaintext import html_text, printable
 from etl.settings import reference
 
 FONT = "WenQuanYi Micro Hei, Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
@@ -67,14 +67,15 @@ def _rgb(hex_colour: str) -> list[int]:
 
 
 def _layout(fig: go.Figure, *, height: int = 340, legend: bool = True) -> go.Figure:
-    # Names from the data reach plotly's labels, which read HTML: shown as text, controls dropped.
+    # Names from the data reach plotly's labels: control characters dropped. (Plotly reads a few
+    # tags there, which some labels here use on purpose; it runs no script and no javascript: link.)
     for trace in fig.data:
         for attribute in ("x", "y", "labels", "text"):
             values = getattr(trace, attribute, None)
             if isinstance(values, (list, tuple)) and any(isinstance(v, str) for v in values):
-                trace[attribute] = [html_text(v) if isinstance(v, str) else v for v in values]
+                trace[attribute] = [printable(v) if isinstance(v, str) else v for v in values]
         if isinstance(trace.name, str):
-            trace.name = html_text(trace.name)
+            trace.name = printable(trace.name)
     fig.update_layout(
         height=height,
         margin=dict(l=8, r=16, t=36 if legend else 12, b=8),

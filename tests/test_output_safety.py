@@ -1,6 +1,6 @@
 """Whatever text is stored or typed, every output stays whole and inert: one CSV writer escapes
-formulas and writes a BOM; SVG, typst, plotly labels and the map tooltip get no control character
-and no live HTML."""
+formulas and writes a BOM; SVG, typst, plotly labels and the map tooltip get no control character;
+SVG and the map tooltip (HTML) no live markup."""
 
 from __future__ import annotations
 
@@ -74,9 +74,9 @@ def test_printable_and_html_text():
     assert html_text("<b>东城\x0b</b>") == "&lt;b&gt;东城 &lt;/b&gt;"
 
 
-def test_plotly_labels_and_the_map_tooltip_show_names_as_text():
+def test_plotly_labels_lose_control_characters_and_the_map_tooltip_shows_names_as_text():
     figure = figures.bars(pl.DataFrame({"c": ["<b>东城\x0b社区</b>"], "v": [1]}), "c", "v")
-    assert list(figure.data[0].y) == ["&lt;b&gt;东城 社区&lt;/b&gt;"]
+    assert list(figure.data[0].y) == ["<b>东城 社区</b>"]
     assert figure.data[0].customdata[0][0] == "<b>东城\x0b社区</b>"  # a click still names the stored value
     compounds = pl.DataFrame({
         "name": ["<img src=x onerror=alert(1)>"], "compound_id": ["C1"], "street": ["登州街道"],
