@@ -342,10 +342,14 @@ def test_personal_data_in_a_wrong_column_stays_out_of_the_reasons(tmp_path):
         "工单编号,来源渠道,诉求类别,受理时间,街道,小区编码,群众评价,来电人,联系电话,诉求内容\n"
         "X1,12345热线,环境卫生,13812345678,登州街道,C1,,欧阳秀英,13812345678,内容\n"
         "X2,欧阳秀英,环境卫生,2026-03-02 09:00,登州街道,C1,,欧阳秀英,13812345678,内容\n"
-        "X3,12345热线,环境卫生,2026-03-02 09:00,登州街道,C1,370684199001011234,欧阳秀英,13812345678,内容\n",
+        "X3,12345热线,环境卫生,2026-03-02 09:00,登州街道,C1,370684199001011234,欧阳秀英,13812345678,内容\n"
+        # A key cannot be masked (two rows would become one): the row is rejected, its values masked.
+        "138 1234 5678,12345热线,环境卫生,2026-03-02 09:00,登州街道,C1,,欧阳秀英,13812345678,内容\n"
+        "X欧阳秀英,12345热线,环境卫生,2026-03-02 09:00,登州街道,C1,,欧阳秀英,13812345678,内容\n",
         encoding="utf-8")
     (report,) = load_files(db, "appeals", [shifted])
-    assert report.rejected == 3
+    assert report.rejected == 5
+    assert [r["rows"] for r in report.reasons if r["reason"].startswith("“工单编号”含有电话号码")] == [2]
     with read_only(db) as con:
         stored = json.dumps(con.execute("SELECT reason, raw_values FROM rejects").fetchall(), ensure_ascii=False)
         csv_text = rejects_csv(con, report.batch_id).decode("utf-8-sig")
