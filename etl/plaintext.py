@@ -22,3 +22,12 @@ def printable(text, newlines: bool = False) -> str:
 def html_text(text) -> str:
     """printable text escaped for HTML (and for plotly's labels, which read HTML entities)."""
     return html.escape(printable(text))
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def markdown_text(text) -> str:
+    """printable text for st.markdown and the like: markdown, HTML and $…$ (formulas) shown as
+    typed, so a compound named "[点此](http://…)" is no link."""
+    return _MARKDOWN.sub(r"\\\1", printable(text))

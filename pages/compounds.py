@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard import data, figures, layout, state
 from dashboard import format as fmt
 from dashboard.layout import Card
+from etl.plaintext import markdown_text
 
 layout.page_start()
 filters = state.filters()
@@ -26,19 +27,20 @@ def profile(compound_id: str) -> None:
     if facts is None:
         layout.empty("没有找到这个小区。")
         return
-    st.subheader(f"{facts['name']} · 小区画像")
-    tags = [facts["street"], facts["community"], facts["compound_type"]]
+    st.subheader(f"{markdown_text(facts['name'])} · 小区画像")
+    tags = [markdown_text(facts[key]) for key in ("street", "community", "compound_type")]
     if facts["is_key_target"]:
         tags.append("重点整治小区")
-    st.caption(" · ".join(tags) + f" · 小区编码 {facts['compound_id']} · 所属网格 {facts['grid_id'] or fmt.DASH}")
+    st.caption(" · ".join(tags) + f" · 小区编码 {markdown_text(facts['compound_id'])}"
+               f" · 所属网格 {markdown_text(facts['grid_id'] or fmt.DASH)}")
     layout.cards([
         Card("户数", fmt.count(facts["households"])),
         Card("楼栋数", fmt.count(facts["buildings"])),
         Card("微网格数", fmt.count(facts["micro_grids"])),
     ], per_row=3)
     left, right = st.columns(2)
-    left.markdown(f"**党支部**：{facts['party_branch'] or '未单独设立(由社区党组织覆盖)'}")
-    right.markdown(f"**物业企业**：{facts['property_company'] or '无物业服务'}")
+    left.markdown(f"**党支部**：{markdown_text(facts['party_branch']) or '未单独设立(由社区党组织覆盖)'}")
+    right.markdown(f"**物业企业**：{markdown_text(facts['property_company']) or '无物业服务'}")
     summary = data.compound_summary(scope, compound_id)
     st.markdown(f"**{scope.label()}**")
     layout.cards([

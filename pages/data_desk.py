@@ -19,6 +19,7 @@ from etl.batches import UndoRefused, recheck, undo
 from etl.contract import KINDS
 from etl.load import check_files, load_files
 from etl.mapping import MappingError, load_mapping, mapping_dir, save_mapping
+from etl.plaintext import markdown_text
 from etl.read import FileRefused
 from etl.settings import MAX_FILE_BYTES
 
@@ -281,7 +282,7 @@ def current_check(plan: Plan):
 
 def check_results(plan: Plan, report) -> None:
     with st.container(border=True):
-        st.markdown(f"**{plan.name}** · {desk.kind_label(plan.kind)}"
+        st.markdown(f"**{markdown_text(plan.name)}** · {desk.kind_label(plan.kind)}"
                     + (f" · 列映射：{plan.mapping.name}" if plan.mapping is not None and plan.mapping.name else
                        (" · 自定义列映射" if plan.mapping is not None else "")))
         if report.refused:
@@ -376,7 +377,7 @@ def recheck_clicked(batch_id: int) -> None:
 def batch_detail(batch: dict) -> None:
     batch_id = batch["batch_id"]
     show_flash("history")
-    st.markdown(f"**{desk.batch_label(batch)}**")
+    st.markdown(f"**{markdown_text(desk.batch_label(batch))}**")
     st.caption(f"文件指纹(SHA-256)：{batch['file_hash']} · 导入人：{batch['loaded_by'] or '—'}")
     if batch["rejected"]:
         rejected = data.batch_rejects(batch_id)

@@ -85,3 +85,10 @@ def test_plotly_labels_lose_control_characters_and_the_map_tooltip_shows_names_a
         "longitude": [120.7], "latitude": [37.8]})
     deck = figures.compound_map(compounds).to_json()
     assert "<img" not in deck and "\\u000b" not in deck and "&lt;img" in deck
+
+
+def test_markdown_text_shows_what_was_typed():
+    from etl.plaintext import markdown_text
+
+    assert markdown_text("[点此](http://evil.example) **粗** $x$\x0b") == (
+        "\\[点此\\]\\(http://evil\\.example\\) \\*\\*粗\\*\\* \\$x\\$ ")
