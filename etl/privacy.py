@@ -6,8 +6,8 @@ ID-card numbers and the row's own caller name are replaced by placeholders befor
 stored, rejected rows and rejection reasons included.
 
 Numbers are looked for after Unicode NFKC normalisation of the characters they are written with
-(full-width, circled or mathematical digits, full-width hyphens, brackets and spaces become
-ASCII; see _fold_table), in the forms people type: separated by spaces, hyphens and dashes of
+(full-width, circled or mathematical digits and letters, full-width hyphens and spaces become
+ASCII; see _fold_table; brackets are matched ASCII or full-width), in the forms people type: separated by spaces, hyphens and dashes of
 any width, dots or slashes (one kind of separator within one number, so a list of decimals such
 as "13.5 14.2 15.1 16.8" is not read as a phone); with +86 / 0086 / (86), an area code with or
 without brackets, an extension (转 21, ext 21, 分机 21); ID numbers of 18 digits (final X) or 15,
@@ -70,7 +70,7 @@ def _grouped_local() -> str:
     return "|".join(rf"(?:[2-9]\d{{2}}|[3-9]\d{{3}}|2[1-9]\d{{2}}){sep}\d{{4}}" for sep in _SEPARATORS[:2])
 
 
-# (pattern, replacement), applied in this order to NFKC-normalised text.
+# (pattern, replacement), applied in this order to folded text (_fold_table).
 _NUMBERS: tuple[tuple[str, str], ...] = (
     (rf"(?:{_LEAD}|{_START})(?:{_alternatives(_ID_TEMPLATES[0])}|{_alternatives(_ID_TEMPLATES[1])})", ID_MASK),
     (rf"(?:{_LEAD}(?:{_COUNTRY})?|{_COUNTRY}|{_START})(?:{_alternatives(_MOBILE_TEMPLATE)}){_EXTENSION}", PHONE_MASK),
@@ -80,10 +80,10 @@ _NUMBERS: tuple[tuple[str, str], ...] = (
     (rf"{_START}(?:{_grouped_local()}){_EXTENSION}([^\d{_UNIT}]|$)", PHONE_MASK + "${1}"),
 )
 # Every pattern above holds seven digits (any Unicode digit: full-width ones are digits before
-# folding too) with at most three separator characters between two of them; a value without such
+# folding too) with at most four separator characters between two of them; a value without such
 # a run (most values; a date's "09:00" breaks at the colon) needs no number masking.
 _SEPARATOR_CHARS = rf"[ \t.\-/()（）+{_DASHES[2:]}\u3000\uff0b\uff0d\uff0e\uff0f]"
-_MAYBE_NUMBER = rf"\d(?:{_SEPARATOR_CHARS}{{0,3}}\d){{6}}"
+_MAYBE_NUMBER = rf"\d(?:{_SEPARATOR_CHARS}{{0,4}}\d){{6}}"
 
 
 def _mask_numbers(normalised: pl.Expr) -> pl.Expr:
