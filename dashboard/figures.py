@@ -87,6 +87,16 @@ def week_labels(trend: pl.DataFrame) -> list[str]:
     return [f"{monday:%m-%d}" for monday in trend["week_start"].to_list()]
 
 
+def counts_axis(values) -> dict:
+    """Axis settings for counts: whole-number ticks only (a small count's axis would otherwise
+    tick at 0.5 steps), starting at zero."""
+    top = max([v for v in _none(list(values)) if v is not None] or [0])
+    return dict(rangemode="tozero", tickformat=",d", **({"dtick": 1} if top <= 8 else {}))
+
+
+WEEK_AXIS = dict(title_text="周(周一日期)", type="category", tickangle=0)
+
+
 def _bar_height(n: int, per: int = 30, minimum: int = 220, extra: int = 70) -> int:
     return max(minimum, extra + per * n)
 
@@ -105,46 +115,49 @@ def weekly_trend(trend: pl.DataFrame) -> go.Figure:
                         line=dict(color=colour, width=2), connectgaps=False, customdata=iso,
                         hovertemplate=f"%{{customdata}}(%{{x}} 起)<br>{name} %{{y:.1%}}<extra></extra>",
                         secondary_y=True)
-    fig.update_yaxes(title_text="受理量(件)", rangemode="tozero", secondary_y=False)
-    fig.update_yaxes(title_text="比率", tickformat=".0%", range=[0, 1.05], dtick=0.25, secondary_y=True,
-                     showgrid=False)
-    fig.update_xaxes(title_text="周(周一日期)", type="category")
+    fig.update_yaxes(title_text="受理量(件)", secondary_y=False, **counts_axis(trend["received"]))
+    # The rate axis carries no title: its ticks read as percentages and the legend names each line.
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05], dtick=0.25, secondary_y=True, showgrid=False)
+    fig.update_xaxes(**WEEK_AXIS)
     return _layout(fig, height=340)
 
 
-def street_ranking(ranking: pl.DataFrame) -> go.Figure:
-    """The streets by composite score, best on top; the best marked 红榜, the worst 黑榜.
+def street_ranking(ranking: pl.DataFrame, place: str = "street") -> go.Figure:
+    """The streets (or one street's communities, place='community') by composite score, best on
+    top; among streets the best is marked 红榜 and the worst 黑榜.
 
-    Each bar carries its street as custom data, so a click can narrow the view to it. Streets with
-    no score (nothing evaluated yet) are left out of the chart.
+    Each bar carries its place as custom data, so a click on a street can narrow the view to it.
+    Places with no score (nothing evaluated yet) are left out of the chart.
     """
-    scored = ranking.filter(pl.col("composite").is_not_null()).sort("composite", "street", descending=[True, False])
-    streets = scored["street"].to_list()
+    scored = ranking.filter(pl.col("composite").is_not_null()).sort("composite", place, descending=[True, False])
+    places = scored[place].to_list()
     scores = scored["composite"].to_list()
+    marks = place == "street" and len(scores) > 1
     colours, texts = [], []
     for index, value in enumerate(scores):
-        if index == 0 and len(scores) > 1:
+        if marks and index == 0:
             colours.append(GOOD)
             texts.append(f"红榜 {fmt.score(value)}")
-        elif index == len(scores) - 1 and len(scores) > 1:
+        elif marks and index == len(scores) - 1:
             colours.append(BAD)
             texts.append(f"黑榜 {fmt.score(value)}")
         else:
             colours.append(PRIMARY)
             texts.append(fmt.score(value))
     custom = [[s, fmt.percent(r), fmt.percent(o), fmt.percent(v), n]
-              for s, r, o, v, n in zip(streets, scored["response_rate"].to_list(),
+              for s, r, o, v, n in zip(places, scored["response_rate"].to_list(),
                                        scored["resolution_rate"].to_list(),
                                        scored["satisfaction_score"].to_list(), scored["received"].to_list())]
     fig = go.Figure(go.Bar(
-        x=[v * 100 for v in scores], y=streets, orientation="h", marker_color=colours, text=texts,
+        x=[v * 100 for v in scores], y=places, orientation="h", marker_color=colours, text=texts,
         textposition="outside", cliponaxis=False, customdata=custom,
         hovertemplate=("%{y}<br>综合得分 %{x:.1f}<br>响应率 %{customdata[1]} · 办结率 %{customdata[2]}"
-                       "<br>满意度得分 %{customdata[3]} · 受理 %{customdata[4]:,} 件<extra>点击查看该街道</extra>"),
+                       "<br>满意度得分 %{customdata[3]} · 受理 %{customdata[4]:,} 件<extra>"
+                       + ("点击查看该街道" if place == "street" else "") + "</extra>"),
     ))
     fig.update_xaxes(title_text="综合得分(百分制)", range=[0, 118])
-    fig.update_yaxes(autorange="reversed", title_text="")
-    return _layout(fig, height=_bar_height(len(streets), per=40), legend=False)
+    fig.update_yaxes(autorange="reversed", title_text="", type="category")
+    return _layout(fig, height=_bar_height(len(places), per=40), legend=False)
 
 
 RATE_LABELS = {"response_rate": "响应率", "resolution_rate": "办结率", "on_time_rate": "按时办结率",
@@ -217,7 +230,7 @@ def backlog(buckets: pl.DataFrame) -> go.Figure:
         hovertemplate="已受理 %{x}<br>未办结 %{y:,} 件<extra></extra>",
     ))
     fig.update_xaxes(title_text="已受理时长", type="category")
-    fig.update_yaxes(title_text="未办结(件)", rangemode="tozero")
+    fig.update_yaxes(title_text="未办结(件)", **counts_axis(buckets["open"]))
     return _layout(fig, height=300, legend=False)
 
 
@@ -261,6 +274,8 @@ def bars(frame: pl.DataFrame, category: str, value: str, *, percent: bool = Fals
         value_axis.update(tickformat=".0%", range=[0, 1.15] if top >= 0.5 else [0, max(top, 0.05) * 1.3])
     else:
         value_axis.update(range=[0, top * 1.18 if top else 1])
+        if all(v is None or float(v).is_integer() for v in values):
+            value_axis.update(counts_axis(values))
     if horizontal:
         fig.update_xaxes(**value_axis)
         fig.update_yaxes(autorange="reversed", title_text="", type="category")
@@ -363,21 +378,23 @@ def type_donut(types: pl.DataFrame, value: str = "compounds") -> go.Figure:
     return _donut_layout(fig)
 
 
-def types_by_street(by_street: pl.DataFrame, value: str = "compounds") -> go.Figure:
-    """Stacked bars: per street, its compounds (or households) of each type, in the type colours."""
-    streets = by_street["street"].unique(maintain_order=True).to_list()
+def types_by_street(by_street: pl.DataFrame, value: str = "compounds", place: str = "street") -> go.Figure:
+    """Stacked bars: per street (or community: place='community'), its compounds (or households)
+    of each type, in the type colours."""
+    streets = by_street[place].unique(maintain_order=True).to_list()
     label = "小区数" if value == "compounds" else "户数"
     fig = go.Figure()
     for compound_type in reference()["compound_types"]:
         part = by_street.filter(pl.col("compound_type") == compound_type)
         if part.is_empty():
             continue
-        fig.add_bar(x=part[value].to_list(), y=part["street"].to_list(), name=compound_type, orientation="h",
-                    marker_color=colour_of("compound", compound_type), customdata=part["street"].to_list(),
+        fig.add_bar(x=part[value].to_list(), y=part[place].to_list(), name=compound_type, orientation="h",
+                    marker_color=colour_of("compound", compound_type), customdata=part[place].to_list(),
                     hovertemplate=f"%{{y}} · {compound_type}<br>{label} %{{x:,}}<extra></extra>")
     fig.update_layout(barmode="stack", legend_traceorder="normal")
     fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=streets, title_text="")
-    fig.update_xaxes(title_text=label)
+    totals = by_street.group_by(place).agg(pl.col(value).sum())[value]
+    fig.update_xaxes(title_text=label, **counts_axis(totals))
     return _layout(fig, height=_bar_height(len(streets), per=42, extra=90))
 
 
@@ -446,9 +463,9 @@ def compound_history(history: pl.DataFrame) -> go.Figure:
                     hovertemplate="%{x}<br>测评满意率 %{y:.1%}<br>答卷 %{customdata:,} 份<extra></extra>")
     fig.update_layout(barmode="group")
     fig.update_xaxes(title_text="月份", type="category")
-    fig.update_yaxes(title_text="件 / 场", rangemode="tozero", secondary_y=False)
-    fig.update_yaxes(title_text="满意率", tickformat=".0%", range=[0, 1.05], dtick=0.25, showgrid=False,
-                     secondary_y=True)
+    counts = history.select(pl.max_horizontal("appeals", "complaints", "events")).to_series()
+    fig.update_yaxes(title_text="件 / 场", secondary_y=False, **counts_axis(counts))
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05], dtick=0.25, showgrid=False, secondary_y=True)
     return _layout(fig, height=320)
 
 
@@ -463,10 +480,9 @@ def survey_trend(trend: pl.DataFrame) -> go.Figure:
                     line=dict(color=GOOD, width=2), secondary_y=True,
                     customdata=[fmt.decimal(v, 2) for v in trend["average_score"].to_list()],
                     hovertemplate="%{x}<br>满意率 %{y:.1%}<br>平均分 %{customdata}<extra></extra>")
-    fig.update_yaxes(title_text="答卷(份)", rangemode="tozero", secondary_y=False)
-    fig.update_yaxes(title_text="满意率", tickformat=".0%", range=[0, 1.05], dtick=0.25, showgrid=False,
-                     secondary_y=True)
-    fig.update_xaxes(title_text="周(周一日期)", type="category")
+    fig.update_yaxes(title_text="答卷(份)", secondary_y=False, **counts_axis(trend["answers"]))
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05], dtick=0.25, showgrid=False, secondary_y=True)
+    fig.update_xaxes(**WEEK_AXIS)
     return _layout(fig, height=320)
 
 
@@ -502,5 +518,5 @@ def scene_mix_by(by: pl.DataFrame, category: str) -> go.Figure:
                     hovertemplate=f"%{{y}} · {scene_type}<br>参与人次 %{{x:,}}<extra></extra>")
     fig.update_layout(barmode="stack", legend_traceorder="normal")
     fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=cats, title_text="")
-    fig.update_xaxes(title_text="参与人次")
+    fig.update_xaxes(title_text="参与人次", **counts_axis(by.group_by(category).agg(pl.col("attendance").sum())["attendance"]))
     return _layout(fig, height=_bar_height(len(cats), per=40, extra=90))

@@ -69,8 +69,10 @@ def cards(items: list[Card], per_row: int = 4) -> None:
     for start in range(0, len(items), per_row):
         columns = st.columns(per_row)
         for column, item in zip(columns, items[start:start + per_row]):
-            colour = "off" if fmt.is_no_change(item.delta) else ("inverse" if item.inverse else "normal")
-            column.metric(item.label, item.value, item.delta, delta_color=colour, help=item.help, border=True)
+            same = fmt.is_no_change(item.delta)  # no change: grey and without an arrow
+            column.metric(item.label, item.value, item.delta, help=item.help, border=True,
+                          delta_color="off" if same else ("inverse" if item.inverse else "normal"),
+                          delta_arrow="off" if same else "auto")
 
 
 def rate_card(label: str, current: dict, previous: dict | None, key: str, help: str | None = None) -> Card:

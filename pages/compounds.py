@@ -80,12 +80,16 @@ def main() -> None:
         layout.table(types, [("compound_type", "类型", "text"), ("compounds", "小区数", "count"),
                              ("households", "户数", "count"), ("share", "占比", "percent")], key="types_table")
     with street_column:
-        by_street = data.compounds_by_street(scope)
-        measure = st.segmented_control("按街道统计", ["小区数", "户数"], default="小区数", required=True,
+        by, by_label = filters.breakdown()
+        by_place = data.compounds_by_street(scope, by)
+        measure = st.segmented_control(f"按{by_label}统计", ["小区数", "户数"], default="小区数", required=True,
                                        key="street_measure")
-        layout.street_chart("types_street_chart", filters, figures.types_by_street, by_street,
-                            "compounds" if measure == "小区数" else "households")
-        st.caption("点击某街道即筛选该街道。")
+        value = "compounds" if measure == "小区数" else "households"
+        if by == "street":
+            layout.street_chart("types_street_chart", filters, figures.types_by_street, by_place, value)
+            st.caption("点击某街道即筛选该街道。")
+        else:
+            layout.plot(figures.types_by_street, by_place, value, by, key="types_street_chart")
 
     compounds = data.compound_list(scope)
     st.subheader("小区分布")

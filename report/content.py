@@ -222,8 +222,12 @@ RANK_COLUMNS = [("受理量", "received", "count"), ("响应率", "response_rate
 def _ranking(data: dict, heading_source: str) -> str:
     place_label = "社区" if data["ranking_by"] == "community" else "街道"
     out = [heading_source]
+    standing = data.get("standing")
+    if standing:
+        out.append(note(f"{data['street']}本周综合得分 {fmt(standing['composite'], 'score')}，"
+                        f"在全区 {standing['streets']} 个街道中排第 {standing['rank']} 名。"))
     if not data["ranking"]:
-        return heading_source + note("本周没有诉求，无法排名。")
+        return "".join(out) + note("本周没有诉求，无法排名。")
     rows = []
     for row in data["ranking"]:
         rows.append([s(row["rank"]), s(row["place"])]
