@@ -17,6 +17,7 @@ import pydeck as pdk
 from plotly.subplots import make_subplots
 
 from dashboard import format as fmt
+from dashboard import geo
 from etl.settings import reference
 
 FONT = "WenQuanYi Micro Hei, Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
@@ -405,11 +406,21 @@ MAP_MEASURES = {
 }
 
 
-def compound_map(compounds: pl.DataFrame, measure: str = "appeals") -> pdk.Deck:
-    """The compounds on a map, coloured by type and sized by `measure`; a tooltip names each one.
+STREET_FILLS = ("#c9dcef", "#f6dcc0", "#cfe6cf", "#e8d3ea", "#f2ecb8", "#d5d5e8", "#f0cfcf", "#cde7e5")
 
-    Compounds without coordinates are left out (the page says how many). For the satisfaction rate
-    the lowest rates are drawn largest, so problems stand out whatever the measure.
+
+def compound_map(compounds: pl.DataFrame, measure: str = "appeals", chosen: str | None = None,
+                 tiles: str | None = None, gcj02: bool = False) -> pdk.Deck:
+    """The compounds on a map of their streets, coloured by type and sized by `measure`; a
+    tooltip names each one; `chosen` (a compound id) is ringed and named.
+
+    No map service is needed: under the compounds lie the outlines of their streets (and, when
+    one street is in view, of its communities) with their Chinese names, derived from the
+    compounds' own coordinates (dashboard/geo.py). `tiles`, an intranet XYZ URL template, adds a
+    tile basemap; `gcj02` shifts every position to GCJ-02 for tiles drawn in it. The view frames
+    the compounds shown, so choosing a street zooms to it. Compounds without coordinates are left
+    out (the page says how many). For the satisfaction rate the lowest rates are drawn largest,
+    so problems stand out whatever the measure.
     """
     located = compounds.filter(pl.col("longitude").is_not_null() & pl.col("latitude").is_not_null())
     values = located[measure].to_list()
@@ -421,7 +432,9 @@ def compound_map(compounds: pl.DataFrame, measure: str = "appeals") -> pdk.Deck:
             weight = None if value is None else 1 - value
         else:
             weight = None if value is None or not top else value / top
-        radius = 25 + (110 * math.sqrt(weight) if weight else 0)
+        lon, lat = row["longitude"], row["latitude"]
+        if gcj02:
+            lon, lat = geo.wgs84_to_gcj02(lon, lat)
         records.append({
             "name": row["name"], "compound_id": row["compound_id"], "street": row["street"],
             "community": row["community"], "type": row["compound_type"],
@@ -429,23 +442,53 @@ def compound_map(compounds: pl.DataFrame, measure: str = "appeals") -> pdk.Deck:
             "per100": fmt.decimal(row["complaints_per_100_households"], 2),
             "satisfaction": fmt.percent(row["survey_satisfaction_rate"]),
             "key": "重点整治小区" if row["is_key_target"] else "",
-            "lon": row["longitude"], "lat": row["latitude"], "radius": radius,
-            "colour": _rgb(colour_of("compound", row["compound_type"])) + [200],
+            "lon": lon, "lat": lat, "radius": 25 + (110 * math.sqrt(weight) if weight else 0),
+            "colour": _rgb(colour_of("compound", row["compound_type"])) + [215],
         })
-    lon = sum(r["lon"] for r in records) / len(records) if records else 120.76
-    lat = sum(r["lat"] for r in records) / len(records) if records else 37.81
-    layer = pdk.Layer(
+    streets = geo.outlines(records, "street")
+    order = list(reference()["streets"])
+    for shape in streets:
+        index = order.index(shape["name"]) if shape["name"] in order else len(order)
+        shape["fill"] = _rgb(STREET_FILLS[index % len(STREET_FILLS)]) + [150]
+    layers = [pdk.Layer("PolygonLayer", data=streets, get_polygon="polygon", get_fill_color="fill",
+                        get_line_color=[84, 110, 122, 255], line_width_min_pixels=2, stroked=True, filled=True,
+                        id="street_outlines")]
+    labels = [{"text": s["name"], "position": s["centre"], "size": 18} for s in streets]
+    if len(streets) == 1:
+        communities = geo.outlines(records, "community")
+        layers.append(pdk.Layer("PolygonLayer", data=communities, get_polygon="polygon", filled=False,
+                                stroked=True, get_line_color=[120, 144, 156, 150], line_width_min_pixels=1,
+                                id="community_outlines"))
+        labels = [{"text": s["name"], "position": s["centre"], "size": 15} for s in communities]
+    layers.append(pdk.Layer(
         "ScatterplotLayer", data=records, get_position=["lon", "lat"], get_radius="radius",
         get_fill_color="colour", get_line_color=[255, 255, 255], line_width_min_pixels=1, stroked=True,
         pickable=True, radius_min_pixels=3, radius_max_pixels=40, id="compounds",
-    )
+    ))
+    picked = [r for r in records if r["compound_id"] == chosen]
+    if picked:
+        layers.append(pdk.Layer("ScatterplotLayer", data=picked, get_position=["lon", "lat"], get_radius=160,
+                                filled=False, stroked=True, get_line_color=[33, 33, 33, 255], line_width_min_pixels=3,
+                                radius_min_pixels=12, id="chosen_compound"))
+        labels.append({"text": picked[0]["name"], "position": [picked[0]["lon"], picked[0]["lat"]], "size": 15,
+                       "offset": [0, -24]})
+    for label in labels:
+        label.setdefault("offset", [0, 0])
+    layers.append(pdk.Layer(
+        "TextLayer", data=labels, get_position="position", get_text="text", get_size="size",
+        # (pydeck reads a bare string as an accessor; quoted, it stays a plain value)
+        get_color=[38, 50, 56, 255], get_pixel_offset="offset", character_set='"auto"',
+        font_family=f"'{FONT}'", font_weight=600, outline_width=3, outline_color=[255, 255, 255, 230],
+        font_settings={"sdf": True}, id="place_names"))
     tooltip = {
         "html": "<b>{name}</b> {key}<br/>{street} · {community}<br/>类型：{type} · 户数：{households}"
                 "<br/>诉求：{appeals} 件 · 每百户投诉：{per100}<br/>测评满意率：{satisfaction}",
         "style": {"fontFamily": FONT, "fontSize": "13px"},
     }
-    return pdk.Deck(layers=[layer], initial_view_state=pdk.ViewState(longitude=lon, latitude=lat, zoom=12.3),
-                    tooltip=tooltip, map_provider="carto", map_style="light")
+    points = [(r["lon"], r["lat"]) for r in records] or [(120.76, 37.81)]
+    framing = geo.view(points)
+    return pdk.Deck(layers=layers, initial_view_state=pdk.ViewState(**framing), tooltip=tooltip,
+                    map_provider="maplibre", map_style=geo.map_style(tiles))
 
 
 def compound_history(history: pl.DataFrame) -> go.Figure:

@@ -238,14 +238,21 @@ def compound_label(name: str, compound_id: str) -> str:
     return f"{name}({compound_id})"
 
 
+def chosen_compound(compounds) -> str | None:
+    """The compound whose profile is open (from the session, or on a first run from the URL's
+    ?compound=<id>); an id not among `compounds` (another street, a stale link) opens none."""
+    if COMPOUND not in st.session_state:
+        st.session_state[COMPOUND] = st.query_params.get(COMPOUND, NO_COMPOUND)
+    if st.session_state[COMPOUND] not in compounds:
+        st.session_state[COMPOUND] = NO_COMPOUND
+    return st.session_state[COMPOUND] or None
+
+
 def compound_picker(compounds: dict[str, str], label: str = "查看小区画像") -> str | None:
     """A selectbox of the compounds in scope (id → shown label); the choice is kept in the URL as
     ?compound=<id>, and a link's id (if it is in scope) opens that profile."""
     options = [NO_COMPOUND, *compounds]
-    if COMPOUND not in st.session_state:
-        st.session_state[COMPOUND] = st.query_params.get(COMPOUND, NO_COMPOUND)
-    if st.session_state[COMPOUND] not in options:  # not in scope (another street, a stale link)
-        st.session_state[COMPOUND] = NO_COMPOUND
+    chosen_compound(compounds)
     chosen = st.selectbox(label, options, key=COMPOUND, on_change=_compound_to_url,
                           format_func=lambda cid: "请选择小区…" if cid == NO_COMPOUND else compounds.get(cid, cid))
     _compound_to_url()
