@@ -142,11 +142,7 @@ def _remembered_user():
     """The user a reloaded browser's valid token names (signing this session in), or None."""
     if st.session_state.get(FORGET_KEY):
         return None
-    try:
-        token = st.context.cookies.get(remember.COOKIE)
-    except Exception:  # no browser (tests, bare mode): nothing remembered
-        return None
-    found = remember.read(token, clock())
+    found = remember.read(browser_token(), clock())
     if found is None:
         return None
     name, stamp = found
@@ -158,6 +154,14 @@ def _remembered_user():
         return None
     _start_session(user, stamp)
     return user
+
+
+def browser_token() -> str | None:
+    """The token the browser sent when this session connected (its cookies of that moment)."""
+    try:
+        return st.context.cookies.get(remember.COOKIE)
+    except Exception:  # no browser (tests, bare mode): nothing remembered
+        return None
 
 
 def _start_session(user, stamp: str | None) -> None:
@@ -172,7 +176,8 @@ def _start_session(user, stamp: str | None) -> None:
 def remember_browser() -> None:
     """Store (or refresh, at most once a minute) the signed token in the browser of a signed-in
     session, so a reload within the idle limit keeps the user signed in; on the sign-in page,
-    remove it. Drawn in a hidden container: it shows nothing."""
+    remove it. Drawn in a hidden container (in the sidebar for a signed-in user, so that the main
+    area of a page holds only the page): it shows nothing."""
     user = current_user()
     if user is None:
         if not st.session_state.get(FORGET_KEY):
@@ -188,7 +193,7 @@ def remember_browser() -> None:
             script = remember.cookie_script(token, int(idle_seconds()))
             st.session_state[COOKIE_AT_KEY] = now
             st.session_state[SCRIPT_KEY] = script
-    with st.container(key="auth_cookie"):
+    with (st.sidebar if user is not None else st.container()).container(key="auth_cookie"):
         st.html(script, unsafe_allow_javascript=True)
 
 

@@ -76,7 +76,7 @@ def read(token: str | None, now: float) -> tuple[str, str] | None:
     if not token or len(token) > 1000 or token.count(".") != 1:
         return None
     payload, signature = token.split(".")
-    if not hmac.compare_digest(signature, _sign(payload)):
+    if not hmac.compare_digest(signature.encode(), _sign(payload).encode()):
         return None
     try:
         name, stamp, expires = json.loads(_unb64(payload))
