@@ -95,7 +95,10 @@ def counts_axis(values) -> dict:
     return dict(rangemode="tozero", tickformat=",d", **({"dtick": 1} if top <= 8 else {}))
 
 
-WEEK_AXIS = dict(title_text="周(周一日期)", type="category", tickangle=0)
+def week_axis(weeks: int) -> dict:
+    """The week axis: labels read horizontally, every other week (the newest always), so that 12
+    of them fit a phone's width too; the tooltip names every week."""
+    return dict(title_text="周(周一日期)", type="category", tickangle=0, tick0=(weeks - 1) % 2, dtick=2)
 
 
 def _bar_height(n: int, per: int = 30, minimum: int = 220, extra: int = 70) -> int:
@@ -119,7 +122,7 @@ def weekly_trend(trend: pl.DataFrame) -> go.Figure:
     fig.update_yaxes(title_text="受理量(件)", secondary_y=False, **counts_axis(trend["received"]))
     # The rate axis carries no title: its ticks read as percentages and the legend names each line.
     fig.update_yaxes(tickformat=".0%", range=[0, 1.05], dtick=0.25, secondary_y=True, showgrid=False)
-    fig.update_xaxes(**WEEK_AXIS)
+    fig.update_xaxes(**week_axis(len(weeks)))
     return _layout(fig, height=340)
 
 
@@ -525,7 +528,7 @@ def survey_trend(trend: pl.DataFrame) -> go.Figure:
                     hovertemplate="%{x}<br>满意率 %{y:.1%}<br>平均分 %{customdata}<extra></extra>")
     fig.update_yaxes(title_text="答卷(份)", secondary_y=False, **counts_axis(trend["answers"]))
     fig.update_yaxes(tickformat=".0%", range=[0, 1.05], dtick=0.25, showgrid=False, secondary_y=True)
-    fig.update_xaxes(**WEEK_AXIS)
+    fig.update_xaxes(**week_axis(len(weeks)))
     return _layout(fig, height=320)
 
 

@@ -103,17 +103,23 @@ def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int) -> tup
     return counts.get("new", 0), counts.get("changed", 0), counts.get("same", 0)
 
 
-def load_source(con, source: RawFile, file_name: str, loaded_by: str | None) -> LoadReport:
-    """Load one already-read file inside the caller's write session, as one transaction."""
+def load_source(con, source: RawFile, file_name: str, loaded_by: str | None,
+                progress: Callable[[float, str], None] | None = None) -> LoadReport:
+    """Load one already-read file inside the caller's write session, as one transaction;
+    `progress(fraction, message)` hears of each step (checking, writing, rejected rows)."""
+    tell = progress or (lambda fraction, message: None)
     kind = source.kind
     report = LoadReport(file=file_name, kind=kind.name, encoding=source.encoding,
                         ignored_columns=source.ignored_columns, rows_read=source.frame.height)
     con.execute("BEGIN TRANSACTION")
     try:
+        tell(0.0, f"校验 {report.rows_read:,} 行")
         staged = stage(source, _registry(con))
         source.frame = None  # the raw text is no longer needed: free it before the insert
         batch_id = con.execute("SELECT nextval('batch_ids')").fetchall()[0][0]
+        tell(0.45, f"写入 {staged.good.height:,} 行")
         inserted, updated, unchanged = _upsert(con, kind.table, kind.key, staged.good, batch_id)
+        tell(0.85, f"记录 {staged.rejects.height:,} 行被拒绝的行" if staged.rejects.height else "记录批次")
         report.batch_id = batch_id
         report.inserted, report.updated, report.unchanged = inserted, updated, unchanged
         report.rejected = staged.rejects.height
@@ -206,8 +212,9 @@ def load_files(db_path: Path, kind: str, paths: list[Path], *, loaded_by: str | 
             for index, source in enumerate(sources):
                 if source is not None:
                     name = names[index] if names else Path(paths[index]).name
-                    tell(0.35 + 0.55 * index / count, f"校验并写入 {name}")
-                    reports[index] = load_source(con, source, name, loaded_by)
+                    reports[index] = load_source(
+                        con, source, name, loaded_by,
+                        lambda part, message, i=index, n=name: tell(0.35 + 0.55 * (i + part) / count, f"{n}：{message}"))
                     sources[index] = None
             tell(0.95, "保存")
     for report in reports:

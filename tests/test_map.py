@@ -140,6 +140,7 @@ def test_week_labels_are_horizontal_and_the_rate_axis_has_no_title():
                           "satisfaction_rate": [None] * 12})
     figure = figures.weekly_trend(trend)
     assert figure.layout.xaxis.tickangle == 0
+    assert (figure.layout.xaxis.tick0, figure.layout.xaxis.dtick) == (1, 2)  # every other week, the newest labelled
     assert not figure.layout.yaxis2.title.text
     assert figure.layout.yaxis.dtick == 1 and figure.layout.yaxis.tickformat == ",d"
 

@@ -99,8 +99,13 @@ class Console:
         self.elsewhere: list[str] = []
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
-        page.on("requestfailed", lambda request: self.failed.append(request.url))
+        page.on("requestfailed", self._failed)
         page.on("request", self._request)
+
+    def _failed(self, request) -> None:
+        # A map's worker script (blob:) cancelled because the page moved on is no failure.
+        if not (request.url.startswith("blob:") and "ERR_ABORTED" in (request.failure or "")):
+            self.failed.append(request.url)
 
     def _request(self, request) -> None:
         if request.url.startswith(("http:", "https:", "ws:", "wss:")) and \
