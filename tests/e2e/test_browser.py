@@ -370,7 +370,8 @@ def test_a_street_leader_in_a_browser(browser, server, demo_db, accounts):
     sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
     assert "dengzhou" in sidebar and "街道领导" in sidebar and "退出登录" in sidebar
     assert nav_labels(page) == [label for label, _ in PAGES]  # no 数据管理, no 账号与审计
-    screenshot(page, "street_overview")
+    docs_copy(screenshot(page, "street_overview"), "street-overview.png")
+    screenshot(page, "street_overview_390", width=390)
 
     # Every page keeps his street; the weekly report offers no other.
     for label, name in PAGES[1:]:
@@ -383,7 +384,9 @@ def test_a_street_leader_in_a_browser(browser, server, demo_db, accounts):
         assert other not in text, name
         assert "点击某街道" not in text and "点击街道" not in text, name
         assert page.get_by_role("tab", name="按街道").count() == 0, name
-        screenshot(page, f"street_{name}")
+        shot = screenshot(page, f"street_{name}")
+        if name == "compounds":
+            docs_copy(shot, "compounds-street.png")
         screenshot(page, f"street_{name}_390", width=390)
         no_exception(page, console, f"{label}(街道, 390 px)")
     scope = page.locator('[data-testid="stMain"] input[aria-label="范围"]')
