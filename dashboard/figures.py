@@ -462,7 +462,10 @@ def compound_map(compounds: pl.DataFrame, measure: str = "appeals", chosen: str 
         layers.append(pdk.Layer("PolygonLayer", data=communities, get_polygon="polygon", filled=False,
                                 stroked=True, get_line_color=[120, 144, 156, 150], line_width_min_pixels=1,
                                 id="community_outlines"))
-        labels = [{"text": s["name"], "position": s["centre"], "size": 15} for s in communities]
+        # the street's name above its outline, its communities' names inside theirs
+        top = max(streets[0]["polygon"], key=lambda p: p[1])
+        labels = [{"text": streets[0]["name"], "position": top, "size": 18, "offset": [0, -16]}]
+        labels += [{"text": s["name"], "position": s["centre"], "size": 15} for s in communities]
     layers.append(pdk.Layer(
         "ScatterplotLayer", data=records, get_position=["lon", "lat"], get_radius="radius",
         get_fill_color="colour", get_line_color=[255, 255, 255], line_width_min_pixels=1, stroked=True,

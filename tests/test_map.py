@@ -104,7 +104,7 @@ def test_one_street_in_view_draws_its_communities_and_the_chosen_compound_stands
     ring = layer(deck, "chosen_compound").data
     assert [r["compound_id"] for r in ring] == ["C3"]
     names = [label["text"] for label in layer(deck, "place_names").data]
-    assert names == ["东城社区", "钟楼社区", "碧桂园"]
+    assert names == ["登州街道", "东城社区", "钟楼社区", "碧桂园"]
     assert not [item for item in figures.compound_map(one, "appeals").layers if item.id == "chosen_compound"]
 
 

@@ -154,8 +154,10 @@ VISIBLE_TEXT = """() => {
 
 
 def english(page, allowed=frozenset()) -> list[str]:
-    """The Latin words a user can read on the page, but the allowed ones."""
-    words = set(re.findall(r"[A-Za-z]{2,}", page.evaluate(VISIBLE_TEXT)))
+    """The Latin words a user can read on the page, but the allowed ones (codes such as a
+    compound's PL-NW-012 or a week's 2026-W48 are data, not words)."""
+    tokens = re.findall(r"[A-Za-z0-9_.\-]+", page.evaluate(VISIBLE_TEXT))
+    words = {t for t in tokens if re.fullmatch(r"[A-Za-z]{2,}", t)}
     return sorted(words - ALLOWED_LATIN - set(allowed))
 
 
