@@ -462,9 +462,9 @@ def compound_map(compounds: pl.DataFrame, measure: str = "appeals", chosen: str 
         layers.append(pdk.Layer("PolygonLayer", data=communities, get_polygon="polygon", filled=False,
                                 stroked=True, get_line_color=[120, 144, 156, 150], line_width_min_pixels=1,
                                 id="community_outlines"))
-        # the street's name above its outline, its communities' names inside theirs
+        # the street's name just inside the top of its outline, its communities' names inside theirs
         top = max(streets[0]["polygon"], key=lambda p: p[1])
-        labels = [{"text": streets[0]["name"], "position": top, "size": 18, "offset": [0, -16]}]
+        labels = [{"text": streets[0]["name"], "position": top, "size": 18, "offset": [0, 18]}]
         labels += [{"text": s["name"], "position": s["centre"], "size": 15} for s in communities]
     layers.append(pdk.Layer(
         "ScatterplotLayer", data=records, get_position=["lon", "lat"], get_radius="radius",
@@ -477,7 +477,7 @@ def compound_map(compounds: pl.DataFrame, measure: str = "appeals", chosen: str 
                                 filled=False, stroked=True, get_line_color=[33, 33, 33, 255], line_width_min_pixels=3,
                                 radius_min_pixels=12, id="chosen_compound"))
         labels.append({"text": picked[0]["name"], "position": [picked[0]["lon"], picked[0]["lat"]], "size": 15,
-                       "offset": [0, -24]})
+                       "offset": [0, 26]})
     for label in labels:
         label.setdefault("offset", [0, 0])
     layers.append(pdk.Layer(
@@ -491,7 +491,8 @@ def compound_map(compounds: pl.DataFrame, measure: str = "appeals", chosen: str 
                 "<br/>诉求：{appeals} 件 · 每百户投诉：{per100}<br/>测评满意率：{satisfaction}",
         "style": {"fontFamily": FONT, "fontSize": "13px"},
     }
-    points = [(r["lon"], r["lat"]) for r in records] or [(120.76, 37.81)]
+    # framed on the outlines (the compounds and their margin), so no outline or name is cut
+    points = [tuple(p) for s in streets for p in s["polygon"]] or [(120.76, 37.81)]
     framing = geo.view(points)
     return pdk.Deck(layers=layers, initial_view_state=pdk.ViewState(**framing), tooltip=tooltip,
                     map_provider="maplibre", map_style=geo.map_style(tiles))

@@ -129,9 +129,11 @@ class Console:
 
 
 def settle(page, pause: float = 1.5) -> None:
-    """Wait until the script run is over and the charts had time to draw."""
+    """Wait until the script run is over, its elements are drawn (Streamlit shows placeholders
+    for a moment after a run: longer on a busy machine) and the charts had time to draw."""
     time.sleep(0.4)
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=90_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=60_000)
     time.sleep(pause)
 
 
