@@ -33,7 +33,8 @@ def make_csv(path: Path, rows: int) -> None:
     """Appeals as the hotline exports them: Chinese headers, personal data, some bad rows."""
     rng = np.random.default_rng(1)
     received = (np.datetime64("2025-12-01T00:00") + rng.integers(0, 360 * 24 * 60, rows).astype("timedelta64[m]")).astype("datetime64[ms]")
-    resolve = received + rng.integers(30, 96 * 60, rows).astype("timedelta64[m]")
+    # Resolved after the first response (60 minutes in): the loader rejects lifecycles out of order.
+    resolve = received + rng.integers(60, 96 * 60, rows).astype("timedelta64[m]")
     frame = pl.DataFrame({
         "工单编号": [f"B{i:08d}" for i in range(rows)],
         "来源渠道": rng.choice(["12345热线", "城市通", "e网通扫码", "网格员巡访", "民意日记", "来信来访"], rows),

@@ -20,6 +20,7 @@ from etl.mapping import Mapping, matching_mappings
 from etl.privacy import NAME_MASK, PHONE_MASK, mask_column
 from etl.read import FileRefused, Preview, guess_kind, preview_file
 from etl.settings import reference
+from etl.validate import file_values
 
 # What a field of the mapping editor may be set to besides one of the file's columns.
 NOT_USED = "（不导入）"
@@ -295,7 +296,7 @@ def batch_label(batch: dict) -> str:
 
 def rejects_frame(rejects: pl.DataFrame) -> pl.DataFrame:
     """A batch's rejected rows: row number, reason, then the row's own columns as in the file."""
-    raw = [json.loads(v) for v in rejects.get_column("raw_values").to_list()]
+    raw = [file_values(v) for v in rejects.get_column("raw_values").to_list()]
     headers: list[str] = []
     for values in raw:
         headers += [h for h in values if h not in headers]

@@ -108,6 +108,15 @@ def count_card(label: str, current: dict, previous: dict | None, key: str, *, in
     return Card(label, fmt.count(current.get(key)), fmt.delta_count(current.get(key), before), inverse, help)
 
 
+def absent_caption(kind: str, summary: dict) -> None:
+    """Under a summary's cards: which cards read “—” because the data never carried their column."""
+    from metrics.core import absent_notes
+
+    notes = absent_notes(kind, summary.get("absent_columns") or [], keys=summary.keys())
+    if notes:
+        st.caption("；".join(notes) + "。")
+
+
 # ---------------------------------------------------------------- tables
 
 # How a column reads: the formatter for each kind of value.
@@ -296,7 +305,7 @@ def missing_database(path) -> None:
         "请先生成数据库，再刷新本页：\n\n"
         "- 使用演示数据：在项目目录运行 `make run`(会自动生成演示数据库并启动驾驶舱)，"
         "或运行 `python -m etl demo` 生成演示数据库；\n"
-        "- 使用真实数据：依次运行 `python -m etl load compounds 小区台账.csv`、"
+        "- 使用真实数据：先运行 `python -m etl init` 新建空库，再依次运行 `python -m etl load compounds 小区台账.csv`、"
         "`python -m etl load appeals 诉求工单.csv` 等导入各类数据。\n\n"
         "如数据库放在其他位置，请用环境变量 `DASHBOARD_DB` 指定文件路径。"
     )

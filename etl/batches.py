@@ -21,6 +21,7 @@ from etl.contract import KINDS
 from etl.load import LoadReport, load_source
 from etl.read import ROW, RawFile
 from etl.settings import local_now
+from etl.validate import MAPPED_VALUES, file_values
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 HISTORY_COLUMNS = ["batch_id", "kind", "file_name", "file_hash", "loaded_at", "loaded_by", "rows_read", "inserted",
@@ -51,7 +52,7 @@ def rejects_csv(con, batch_id: int) -> bytes:
     """The batch's rejected rows as a CSV that Excel on a Chinese Windows opens as it is
     (UTF-8 with BOM): row number, reason, then the row's own columns as the file had them."""
     rows = rejects(con, batch_id).to_dicts()
-    raw = [json.loads(r["raw_values"]) for r in rows]
+    raw = [file_values(r["raw_values"]) for r in rows]
     headers: list[str] = []
     for values in raw:
         headers += [h for h in values if h not in headers]
@@ -140,11 +141,13 @@ def recheck(db_path: Path, batch_id: int, *, loaded_by: str | None = None) -> Lo
 
 
 def _source_from_rejects(kind, rows: pl.DataFrame, file_hash: str, encoding: str | None) -> RawFile:
-    """The rejected rows as a raw file again: their stored raw values under the file's headers."""
+    """The rejected rows as a raw file again: their stored raw values under the file's headers
+    (or, for a file read through a mapping, the values as it mapped them)."""
     from etl.read import _aliases, normalise_header
 
     aliases = _aliases(kind)
     records = [json.loads(v) for v in rows.get_column("raw_values")]
+    records = [record.get(MAPPED_VALUES, record) for record in records]
     headers: dict[str, str] = {}
     for record in records:
         for header in record:

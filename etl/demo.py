@@ -37,7 +37,9 @@ def build_demo(db_path: Path, end: date | None = None, files_dir: Path | None = 
                 except FileRefused as refusal:
                     raise RuntimeError(f"演示数据文件 {path.name} 被拒绝：{refusal}") from refusal
                 reports.append(load_source(con, source, path.name, "demo"))
+            # Batches after the last demo one are someone's real data: the banner then goes (core.is_demo).
+            last = max(report.batch_id for report in reports)
             con.execute("INSERT OR REPLACE INTO meta VALUES ('dataset', 'demo'), ('demo_end', ?), ('built_at', ?), "
-                        "('key_targets_since', ?)",
-                        [end.isoformat(), now.isoformat(), target_date(end).isoformat()])
+                        "('key_targets_since', ?), ('demo_last_batch', ?)",
+                        [end.isoformat(), now.isoformat(), target_date(end).isoformat(), str(last)])
     return reports

@@ -36,12 +36,15 @@ class LoadReport:
     duplicates: int = 0
     encoding: str | None = None
     ignored_columns: list[str] = field(default_factory=list)
+    # Optional columns some figure is computed from that the file lacks (those figures stay “—”).
+    absent_columns: list[str] = field(default_factory=list)
     reasons: list[dict] = field(default_factory=list)
     refused: str | None = None  # the Chinese message when the whole file was refused
 
     def as_json(self) -> dict:
         keys = ("file", "kind", "batch_id", "rows_read", "inserted", "updated", "unchanged", "rejected")
         data = {k: getattr(self, k) for k in keys}
+        data["absent_columns"] = self.absent_columns
         if self.refused:
             data["error"] = self.refused
         return data
@@ -49,13 +52,48 @@ class LoadReport:
     def summary_zh(self) -> str:
         if self.refused:
             return f"{self.file}：已拒绝，未写入任何数据。原因：{self.refused}"
-        text = (f"{self.file}：批次 {self.batch_id}，读取 {self.rows_read} 行，新增 {self.inserted}，"
+        batch = f"批次 {self.batch_id}，" if self.batch_id is not None else ""  # a check has no batch
+        text = (f"{self.file}：{batch}读取 {self.rows_read} 行，新增 {self.inserted}，"
                 f"更新 {self.updated}，未变 {self.unchanged}，拒绝 {self.rejected}")
         if self.duplicates:
             text += f"(其中文件内重复编号 {self.duplicates} 行，以最后一行为准)"
         if self.ignored_columns:
-            text += f"；忽略未知列：{'、'.join(self.ignored_columns)}"
+            text += f"；忽略未知列：{listing(self.ignored_columns)}"
+        if self.absent_columns:
+            text += "；" + self.absent_text()
         return text + "。"
+
+    def absent_text(self) -> str:
+        """Which optional columns the file lacks and which figures stay “—” because of it."""
+        from metrics.core import column_names, figures_without
+
+        return (f"文件未含可选列 {column_names(self.kind, self.absent_columns)}，"
+                f"{'、'.join(figures_without(self.kind, self.absent_columns))}将显示为“—”(不是 0)")
+
+
+# Summaries and the batches table name at most this many ignored columns (a file can have thousands),
+# each cut to NAME_CHARACTERS (a header cell can be a paragraph).
+LISTED_COLUMNS = 10
+NAME_CHARACTERS = 60
+
+
+def _listed(names: list[str]) -> list[str]:
+    """What the batches table keeps: the first ten names, each cut short, and 等 N 列 if there were more."""
+    kept = [name[:NAME_CHARACTERS] for name in names[:LISTED_COLUMNS]]
+    return kept + [f"等 {len(names)} 列"] if len(names) > LISTED_COLUMNS else kept
+
+
+def listing(names: list[str]) -> str:
+    """'A、B、C', or the first ten names then 等 N 列."""
+    kept = _listed(names)
+    return "、".join(kept) if len(names) <= LISTED_COLUMNS else f"{'、'.join(kept[:-1])} {kept[-1]}"
+
+
+def absent_columns(source: RawFile) -> list[str]:
+    """The optional columns some figure needs that the file does not carry."""
+    from metrics.core import input_columns
+
+    return [c for c in input_columns(source.kind.name) if c not in source.headers]
 
 
 def _registry(con) -> pl.DataFrame:
@@ -110,7 +148,8 @@ def load_source(con, source: RawFile, file_name: str, loaded_by: str | None,
     tell = progress or (lambda fraction, message: None)
     kind = source.kind
     report = LoadReport(file=file_name, kind=kind.name, encoding=source.encoding,
-                        ignored_columns=source.ignored_columns, rows_read=source.frame.height)
+                        ignored_columns=source.ignored_columns, rows_read=source.frame.height,
+                        absent_columns=absent_columns(source))
     con.execute("BEGIN TRANSACTION")
     try:
         tell(0.0, f"校验 {report.rows_read:,} 行")
@@ -127,11 +166,12 @@ def load_source(con, source: RawFile, file_name: str, loaded_by: str | None,
         report.reasons = reasons_summary(staged.rejects)
         con.execute(
             """INSERT INTO batches (batch_id, kind, file_name, file_hash, encoding, loaded_at, loaded_by,
-                   rows_read, inserted, updated, unchanged, rejected, ignored_columns)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   rows_read, inserted, updated, unchanged, rejected, ignored_columns, carried_columns)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [batch_id, kind.name, file_name, source.file_hash, source.encoding, local_now(),
              loaded_by, report.rows_read, inserted, updated, unchanged, report.rejected,
-             json.dumps(source.ignored_columns, ensure_ascii=False)],
+             json.dumps(_listed(source.ignored_columns), ensure_ascii=False),
+             json.dumps(sorted(source.headers))],
         )
         if staged.rejects.height:
             con.register("rejected_rows", db.ArrowStream(staged.rejects.with_columns(pl.lit(batch_id).alias("batch_id"))))
@@ -160,7 +200,8 @@ def check_files(db_path: Path, kind: str, paths: list[Path], *, names: list[str]
             reports.append(LoadReport(file=name, kind=kind, refused=str(refusal)))
             continue
         report = LoadReport(file=name, kind=kind, encoding=source.encoding,
-                            ignored_columns=source.ignored_columns, rows_read=source.frame.height)
+                            ignored_columns=source.ignored_columns, rows_read=source.frame.height,
+                            absent_columns=absent_columns(source))
         with _checking_connection(Path(db_path)) as con:
             staged = stage(source, _registry(con))
             counts = _classify(con, KINDS[kind].table, KINDS[kind].key, staged.good)

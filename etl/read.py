@@ -7,10 +7,14 @@ this kind of file raises FileRefused with a message in Chinese, before anything 
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
+import itertools
+import re
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,15 +23,26 @@ import polars as pl
 
 from etl.contract import KINDS, NEEDS_COMPOUND, Kind
 from etl.mapping import Mapping
-from etl.settings import MAX_EXPANDED_BYTES, MAX_FILE_BYTES
+from etl.settings import MAX_EXPANDED_BYTES, MAX_FILE_BYTES, intake_settings
 
 # The row number a person sees in Excel: the header row is row 1 unless a title row precedes it.
 ROW = "_row"
-# How many leading rows may hold a title above the header row.
-HEADER_SEARCH_ROWS = 10
+# How many leading rows may hold titles, blank lines and notes above the header row.
+HEADER_SEARCH_ROWS = 20
+# How many rows at the end of a file may hold notes below the data.
+FOOTER_SEARCH_ROWS = 10
+# Beside a column whose values a mapping translates: the value as it was in the file.
+FILE_VALUE = "_file_"
+# Characters no cell holds: C0 and C1 controls and DEL (tab, line feed and carriage return are
+# ordinary in cells). A cell with one is rejected with its row (etl.validate).
+CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+CONTROL_CHARS = re.compile(CONTROL_PATTERN)
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls and other OLE files
 
+
+# Picks the header row among a file's leading rows (their cells as text, None for an empty one).
+Chooser = Callable[[list[list[str | None]]], int]
 
 _HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hash")
 
@@ -42,9 +57,11 @@ class RawFile:
     frame: pl.DataFrame  # canonical column names, all text, plus ROW
     file_hash: str
     encoding: str
-    # canonical name -> the header as it stood in the file
+    # canonical name -> the header as it stood in the file (columns read from the file)
     headers: dict[str, str] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
+    fixed: dict[str, str] = field(default_factory=dict)  # canonical name -> a mapping's fixed value
+    mapped: bool = False  # read through a mapping: rejected rows keep the mapped values too
 
 
 def normalise_header(header: str) -> str:
@@ -61,41 +78,184 @@ def _aliases(kind: Kind) -> dict[str, str]:
     return table
 
 
-ENCODING_REFUSAL = ("无法识别文件编码：已尝试 UTF-8 和 GB18030(GBK)，均失败。"
-                    "请用 Excel “另存为 CSV UTF-8” 后重试。")
+UTF8_BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# Bytes no text file holds (tab, line feed, form feed and carriage return excepted).
+CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20)])
+# A file whose first 64 KB are more than 1% such bytes is not text; fewer are a damaged cell,
+# rejected with its row (CONTROL_CHARS).
+BINARY_SAMPLE = 65536
+# The leading part of a CSV parsed in Python to find its header row (a 10,000-column header is 88 KB).
+HEAD_BYTES = 1 << 20
+# A line that decodes as UTF-8 to Chinese text and nothing odd is UTF-8, not GBK bytes that
+# happen to be valid UTF-8 (those decode to Cyrillic, Greek and the like: 一为 → һΪ).
+_CHINESE = r"[\u4e00-\u9fff]"
+_NOT_CHINESE_TEXT = r"[^\x00-\x7f\u00b7\u2000-\u206f\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]"
+# A high byte alone between ASCII bytes is a Western (Latin-1, cp1252) letter such as the ü of
+# Müller: GBK decodes it, with the next letter, into a rare ideograph, but real GBK text has its
+# high bytes in pairs. Bytes are mapped to their shape (a = ASCII, H = high) to find them.
+_BYTE_SHAPE = bytes.maketrans(bytes(range(256)), b"a" * 0x80 + b"H" * 0x80)
+# A file that is not UTF-8 is examined this many bytes (and the rest of a line) at a time.
+ENCODING_CHUNK = 8 << 20
+RESAVE = "请把整个文件在 Excel 中“另存为 CSV UTF-8”后重试。"
 
 
-def _read_csv_bytes(data: bytes, encoding: str) -> pl.DataFrame:
-    return pl.read_csv(io.BytesIO(data), has_header=False, infer_schema=False, encoding=encoding,
-                       truncate_ragged_lines=True, raise_if_empty=False)
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
 
 
-def _grid_from_csv(data: bytes) -> tuple[pl.DataFrame, str]:
-    """The cells of a CSV as text, and its encoding: UTF-8 (BOM or not), else GB18030.
+def _utf16_text(sample: bytes) -> bool:
+    """A UTF-16 text file (Excel's "Unicode text"): it decodes, with ordinary separators."""
+    try:
+        text = sample[:len(sample) & ~1].decode("utf-16")
+    except UnicodeDecodeError:
+        return False
+    return any(separator in text for separator in "\t,\n")
+
+
+def _refuse_binary(data: bytes) -> None:
+    if data.startswith(UTF16_BOMS) and _utf16_text(data[:BINARY_SAMPLE]):
+        raise FileRefused("文件是 UTF-16 编码(Excel“Unicode 文本”)，无法读取。" + RESAVE)
+    sample = data[:BINARY_SAMPLE]
+    controls = len(sample) - len(sample.translate(None, CONTROL_BYTES))
+    if controls * 100 > len(sample):
+        raise FileRefused("文件不是文本格式的 CSV(含有二进制内容)，可能是改了扩展名的其他文件。")
+
+
+@dataclass
+class _Lines:
+    """What the lines of a file that is not all UTF-8 are (line numbers from 1)."""
+    not_utf8: int = 0
+    utf8: int = 0  # lines that decode as UTF-8 to Chinese text
+    first_not_utf8: int | None = None
+    first_utf8: int | None = None
+    lone: int = 0  # high bytes alone between ASCII bytes, and all high bytes
+    high: int = 0
+    first_lone: int | None = None
+
+
+def _lines(data: bytes) -> _Lines:
+    """Count the kinds of line, a few MB at a time (a decoded copy of the whole file would cost
+    more than the file)."""
+    found, pos, line = _Lines(), 0, 1
+    while pos < len(data):
+        end = data.find(b"\n", pos + ENCODING_CHUNK)
+        end = len(data) if end < 0 else end + 1
+        chunk = data[pos:end]
+        lines = pl.Series([chunk.decode("utf-8", "replace")]).str.split("\n").explode()
+        not_utf8 = lines.str.contains("\ufffd", literal=True)
+        utf8 = ~not_utf8 & lines.str.contains(_CHINESE) & ~lines.str.contains(_NOT_CHINESE_TEXT)
+        if found.first_not_utf8 is None and not_utf8.any():
+            found.first_not_utf8 = line + int(not_utf8.arg_true()[0])
+        if found.first_utf8 is None and utf8.any():
+            found.first_utf8 = line + int(utf8.arg_true()[0])
+        found.not_utf8 += int(not_utf8.sum())
+        found.utf8 += int(utf8.sum())
+        shape = chunk.translate(_BYTE_SHAPE)
+        lone = shape.count(b"aHa")
+        if found.first_lone is None and lone:
+            found.first_lone = _line_of(chunk, shape.find(b"aHa") + 1) + line - 1
+        found.lone += lone
+        found.high += shape.count(b"H")
+        line += chunk.count(b"\n")
+        pos = end
+    return found
+
+
+def _as_gb18030(data: bytes) -> str:
+    """A file that is not UTF-8, as text decoded from GB18030 (GBK), or FileRefused naming the first
+    line that does not fit: a UTF-8 file with some other lines, a GBK file with some UTF-8 lines,
+    or a file in neither (Latin-1). One encoding per file: no line is ever decoded as mojibake.
+
+    GB18030 decodes almost any bytes, so "it decodes" proves little; the lines decide. If most
+    non-ASCII lines are valid UTF-8 Chinese, the file is UTF-8 and the first line that is not is
+    named; if some are among GBK lines, the first such line is named.
+    """
+    found = _lines(data)
+    if found.not_utf8 and (data.startswith(UTF8_BOM) or found.utf8 >= found.not_utf8):
+        raise FileRefused(f"第 {found.first_not_utf8} 行不是 UTF-8 编码，文件可能混合了两种编码"
+                          f"(共 {found.not_utf8} 行不是 UTF-8，其余各行是 UTF-8)。" + RESAVE)
+    if found.utf8:
+        raise FileRefused(f"第 {found.first_utf8} 行是 UTF-8 编码，而文件其余各行是 GBK(GB18030) 编码，"
+                          f"文件可能混合了两种编码(共 {found.utf8} 行是 UTF-8)。" + RESAVE)
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise FileRefused(f"第 {_line_of(data, exc.start)} 行既不是 UTF-8 也不是 GBK(GB18030) 编码，无法识别文件编码。"
+                          + RESAVE) from exc
+    if found.lone and found.lone * 8 > found.high:  # a quarter of GBK's characters (2 bytes each) or more
+        raise FileRefused(f"第 {found.first_lone} 行既不是 UTF-8 也不是 GBK(GB18030) 编码"
+                          "(看起来是 Latin-1 等西文编码)，无法识别文件编码。" + RESAVE)
+    return text
+
+
+def _leading_rows(head: str) -> tuple[list[list[str]], list[int]]:
+    """The first HEADER_SEARCH_ROWS records of a CSV's head, and the line (0-based) each starts on."""
+    reader = csv.reader(io.StringIO(head))
+    rows, starts, line = [], [], 0
+    try:
+        for record in itertools.islice(reader, HEADER_SEARCH_ROWS):
+            rows.append(record)
+            starts.append(line)
+            line = reader.line_num
+    except csv.Error:  # a cell past the csv module's size limit: the rows read so far will do
+        pass
+    return rows, starts
+
+
+def _line_offset(data: bytes, lines: int) -> int:
+    offset = 0
+    for _ in range(lines):
+        offset = data.index(b"\n", offset) + 1
+    return offset
+
+
+class _NotUtf8(Exception):
+    pass
+
+
+def _read_from_header(data: bytes, encoding: str, choose: Chooser) -> tuple[pl.DataFrame, int]:
+    """The cells from the header row down (data in UTF-8), and the header row's index.
+
+    Polars reads from the header line, so that the header sets the width: a title line above it
+    would otherwise cut every row to one cell.
+    """
+    rows, starts = _leading_rows(data[:HEAD_BYTES].decode("utf-8", "replace").removeprefix("\ufeff"))
+    index = choose(rows) if rows else 0
+    skip = starts[index] if rows else 0
+    try:
+        data[:_line_offset(data, skip)].decode("utf-8")  # the lines above the header are UTF-8 too
+        grid = pl.read_csv(io.BytesIO(data), has_header=False, infer_schema=False, encoding="utf8",
+                           skip_lines=skip, truncate_ragged_lines=True, raise_if_empty=False)
+    except UnicodeDecodeError as exc:
+        raise _NotUtf8 from exc
+    except pl.exceptions.ComputeError as exc:
+        if "utf-8" in str(exc).lower() and encoding == "utf-8":
+            raise _NotUtf8 from exc
+        raise FileRefused(f"无法按 CSV 格式读取文件：{exc}") from exc
+    return grid, index
+
+
+def _grid_from_csv(data: bytes, choose: Chooser) -> tuple[pl.DataFrame, str, int]:
+    """The cells of a CSV from its header row down, its encoding (UTF-8, BOM or not, else
+    GB18030) and the header row's index.
 
     UTF-8 is checked by polars itself while it reads (no Python string of the whole file, which
     would cost 2–4 bytes a character); only a file that is not UTF-8 is decoded in Python.
     """
-    if b"\x00" in data[:65536]:
-        raise FileRefused("文件不是文本格式的 CSV(含有二进制内容)，可能是改了扩展名的其他文件。")
+    _refuse_binary(data)
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         # Old Mac exports (and mixed files) end lines with a lone CR, which the reader won't split on.
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     if not data or data.isspace():  # (strip() would copy the whole file)
         raise FileRefused("文件为空。")
     try:
-        return _read_csv_bytes(data, "utf8"), "utf-8"
-    except pl.exceptions.ComputeError as exc:
-        if "utf-8" not in str(exc).lower():
-            raise FileRefused(f"无法按 CSV 格式读取文件：{exc}") from exc
-    try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise FileRefused(ENCODING_REFUSAL) from exc
-    try:
-        return _read_csv_bytes(text.encode("utf-8"), "utf8"), "gb18030"
-    except pl.exceptions.PolarsError as exc:
-        raise FileRefused(f"无法按 CSV 格式读取文件：{exc}") from exc
+        grid, index = _read_from_header(data, "utf-8", choose)
+        return grid, "utf-8", index
+    except _NotUtf8:
+        pass
+    grid, index = _read_from_header(_as_gb18030(data).encode("utf-8"), "gb18030", choose)
+    return grid, "gb18030", index
 
 
 def _check_workbook(data: bytes) -> None:
@@ -125,18 +285,19 @@ def _check_workbook(data: bytes) -> None:
 def _grid_from_xlsx(data: bytes, sheet: str | None) -> pl.DataFrame:
     _check_workbook(data)
     try:
-        options = {"header_row": None, "dtypes": "string"}
-        if sheet:
-            return pl.read_excel(io.BytesIO(data), engine="calamine", sheet_name=sheet, read_options=options)
-        return pl.read_excel(io.BytesIO(data), engine="calamine", sheet_id=1, read_options=options)
+        # Leading and inner empty rows are kept, so that row numbers are Excel's own.
+        options = {"header_row": None, "dtypes": "string", "skip_rows": 0}
+        where = {"sheet_name": sheet} if sheet else {"sheet_id": 1}
+        return pl.read_excel(io.BytesIO(data), engine="calamine", read_options=options, drop_empty_rows=False,
+                             **where)
     except Exception as exc:  # fastexcel raises its own error types for broken workbooks
         raise FileRefused(f"无法读取 Excel 文件(可能已损坏或没有数据工作表)：{exc}") from exc
 
 
-def _header_row(grid: pl.DataFrame, aliases: dict[str, str]) -> int:
-    """The first row among the leading ones that names the most contract columns."""
+def _header_row(leading: list[list[str | None]], aliases: dict[str, str]) -> int:
+    """The first of the leading rows that names the most contract columns."""
     best, best_hits = 0, 0
-    for index, row in enumerate(grid.head(HEADER_SEARCH_ROWS).iter_rows()):
+    for index, row in enumerate(leading):
         hits = sum(1 for cell in row if cell is not None and normalise_header(cell) in aliases)
         if hits > best_hits:
             best, best_hits = index, hits
@@ -189,17 +350,21 @@ def _file_bytes(path: Path, data: bytes | None) -> bytes:
     return data
 
 
-def _grid(data: bytes, sheet: str | None) -> tuple[pl.DataFrame, str]:
-    """The file's cells as text and its encoding ("xlsx" for a workbook), or FileRefused."""
+def _grid(data: bytes, sheet: str | None, choose: Chooser) -> tuple[pl.DataFrame, str, int]:
+    """The file's cells as text from the header row down, its encoding ("xlsx" for a workbook) and
+    the header row's index in the file; `choose` picks the header among the leading rows
+    (title lines, blank lines and notes above it are skipped). FileRefused if unreadable."""
     if data.startswith(ZIP_MAGIC):
         grid, encoding = _grid_from_xlsx(data, sheet), "xlsx"
+        index = choose([list(row) for row in grid.head(HEADER_SEARCH_ROWS).iter_rows()]) if grid.height else 0
+        grid = grid.slice(index)
     elif data.startswith(OLE_MAGIC):
         raise FileRefused("这是旧版 Excel(.xls)文件，请在 Excel 中另存为 .xlsx 或 CSV 后再导入。")
     else:
-        grid, encoding = _grid_from_csv(data)
+        grid, encoding, index = _grid_from_csv(data, choose)
     if grid.height == 0 or grid.width == 0:
         raise FileRefused("文件为空，没有表头和数据。")
-    return grid, encoding
+    return grid, encoding, index
 
 
 def _explicit(mapping: Mapping | None) -> dict[str, str]:
@@ -227,6 +392,27 @@ def _match_columns(grid: pl.DataFrame, header_cells: list[str], explicit: dict[s
     return columns, headers, ignored
 
 
+def _header_problem(header_cells: list[str], header_index: int) -> None:
+    if any(CONTROL_CHARS.search(cell) for cell in header_cells):
+        raise FileRefused(f"表头(第 {header_index + 1} 行)含有控制字符，文件可能已损坏。")
+
+
+def _footer_rows(grid: pl.DataFrame, header_cells: list[str]) -> int:
+    """How many rows at the end of the grid are notes below the data (a 合计 or 制表人 line of a
+    government export) and blank lines around them: rows whose first cell starts with one of the
+    footer words of data/reference.toml and that fill at most half the header's columns."""
+    words = tuple(intake_settings()["footer_words"])
+    room = max(1, sum(1 for cell in header_cells if cell.strip()) // 2)
+    notes, count = 0, 0
+    for row in reversed(grid.tail(FOOTER_SEARCH_ROWS).rows()):
+        cells = [str(cell).strip() for cell in row if cell is not None and str(cell).strip()]
+        if cells and not (cells[0].startswith(words) and len(cells) <= room):
+            break
+        count += 1
+        notes += bool(cells)
+    return count if notes else 0
+
+
 def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: bytes | None = None,
               mapping: Mapping | None = None) -> RawFile:
     """Read one extract as the given kind, or refuse it whole.
@@ -238,14 +424,15 @@ def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: byt
     data = _file_bytes(Path(path), data)
     # hashlib releases the GIL: the file is hashed while polars parses it.
     hashing = _HASHER.submit(lambda: hashlib.sha256(data).hexdigest())
-    grid, encoding = _grid(data, sheet)
-    file_hash = hashing.result()
-
     aliases = _aliases(kind)
     explicit = _explicit(mapping)
     fixed = dict(mapping.fixed) if mapping else {}
-    header_index = _header_row(grid, {**aliases, **explicit})
-    header_cells = _cells(grid, header_index)
+    search = {**aliases, **explicit}
+    grid, encoding, header_index = _grid(data, sheet, lambda leading: _header_row(leading, search))
+    file_hash = hashing.result()
+
+    header_cells = _cells(grid, 0)
+    _header_problem(header_cells, header_index)
     columns, headers, ignored = _match_columns(grid, header_cells, explicit, aliases, fixed)
 
     missing = _missing_columns(kind, set(columns) | set(fixed))
@@ -256,19 +443,21 @@ def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: byt
             message += f" 这个文件看起来是“{KINDS[other].label}”({other})。"
         raise FileRefused(message)
 
-    translations = mapping.values if mapping else {}
+    translations = {name: table for name, table in (mapping.values if mapping else {}).items() if name in columns}
     # Values are trimmed, and an empty cell is null, once here: the validator and the rejected
     # rows' raw values both see these. Rows with nothing in any contract column are spacing.
     frame = (
         grid.lazy()
-        .slice(header_index + 1)
+        .slice(1, grid.height - 1 - _footer_rows(grid, header_cells))
         .with_row_index(ROW, offset=header_index + 2)
         .select(
             pl.col(ROW).cast(pl.Int64),
-            *[_translated(_trimmed(pl.col(source).cast(pl.String)), translations.get(name)).alias(name)
-              for name, source in columns.items()],
+            *[_trimmed(pl.col(source).cast(pl.String)).alias(name) for name, source in columns.items()],
         )
         .filter(pl.any_horizontal([pl.col(name).is_not_null() for name in columns]))
+        # The value as in the file stays beside a translated one, for the rejected rows.
+        .with_columns(*[pl.col(name).alias(f"{FILE_VALUE}{name}") for name in translations],
+                      *[_translated(pl.col(name), table) for name, table in translations.items()])
         .collect()
     )
     del grid
@@ -276,8 +465,7 @@ def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: byt
         raise FileRefused("文件只有表头，没有数据行。")
     for name, value in fixed.items():
         frame = frame.with_columns(pl.lit(value, pl.String).alias(name))
-        headers[name] = f"{kind.column(name).headers[0]}(固定值)"
-    return RawFile(kind, frame, file_hash, encoding, headers, ignored)
+    return RawFile(kind, frame, file_hash, encoding, headers, ignored, fixed, mapped=mapping is not None)
 
 
 @dataclass
@@ -289,7 +477,7 @@ class Preview:
     encoding: str  # "utf-8", "gb18030" or "xlsx"
     file_hash: str
     header_row: int  # the header row's number as Excel shows it (1 unless a title row precedes it)
-    data_rows: int  # rows under the header row, blank ones included
+    data_rows: int  # rows under the header row, blank ones included, notes below the data not
     # With a kind: canonical -> the file header it is read from, as read_file would match them.
     columns: dict[str, str] = field(default_factory=dict)
     fixed: dict[str, str] = field(default_factory=dict)
@@ -322,7 +510,6 @@ def preview_file(path: Path, kind_name: str | None = None, *, sheet: str | None 
     """
     data = _file_bytes(Path(path), data)
     file_hash = hashlib.sha256(data).hexdigest()
-    grid, encoding = _grid(data, sheet)
 
     explicit = _explicit(mapping)
     if kind_name is not None:
@@ -332,14 +519,19 @@ def preview_file(path: Path, kind_name: str | None = None, *, sheet: str | None 
         for kind in KINDS.values():
             aliases.update(_aliases(kind))
     search = {**aliases, **explicit}
-    header_index = _header_row(grid, search)
-    leading = list(grid.head(HEADER_SEARCH_ROWS).iter_rows())
-    if not any(cell is not None and normalise_header(cell) in search for cell in leading[header_index]):
-        filled = [sum(1 for cell in row if cell is not None and str(cell).strip()) for row in leading]
-        header_index = filled.index(max(filled))
-    header_cells = _cells(grid, header_index)
 
-    body = grid.slice(header_index + 1)
+    def choose(leading: list[list[str | None]]) -> int:
+        index = _header_row(leading, search)
+        if not any(cell is not None and normalise_header(cell) in search for cell in leading[index]):
+            filled = [sum(1 for cell in row if cell is not None and str(cell).strip()) for row in leading]
+            index = filled.index(max(filled))
+        return index
+
+    grid, encoding, header_index = _grid(data, sheet, choose)
+    header_cells = _cells(grid, 0)
+    _header_problem(header_cells, header_index)
+
+    body = grid.slice(1, grid.height - 1 - _footer_rows(grid, header_cells))
     shown = body.head(rows)
     shown.columns = _display_names(header_cells)
     preview = Preview(headers=header_cells, rows=shown, encoding=encoding, file_hash=file_hash,

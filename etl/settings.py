@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -35,6 +35,28 @@ def reference() -> dict:
     """The reference lists (streets, types, channels, ...) from data/reference.toml."""
     with open(DATA_DIR / "reference.toml", "rb") as f:
         return tomllib.load(f)
+
+
+# China's extent (WGS84 degrees): the outer limit of any district box set in data/reference.toml.
+CHINA_BOX = {"lon_min": 73.4, "lon_max": 135.1, "lat_min": 3.8, "lat_max": 53.6}
+
+
+@cache
+def intake_settings() -> dict:
+    """What the loader takes as plausible ([intake] of data/reference.toml): the date window, the
+    district's bounding box (clipped to China's extent) and the words of notes below the data."""
+    intake = dict(reference().get("intake", {}))
+    box = {**CHINA_BOX, **intake.get("district_box", {})}
+    intake["district_box"] = {
+        "lon_min": max(float(box["lon_min"]), CHINA_BOX["lon_min"]),
+        "lon_max": min(float(box["lon_max"]), CHINA_BOX["lon_max"]),
+        "lat_min": max(float(box["lat_min"]), CHINA_BOX["lat_min"]),
+        "lat_max": min(float(box["lat_max"]), CHINA_BOX["lat_max"]),
+    }
+    intake["earliest_date"] = date.fromisoformat(str(intake.get("earliest_date", "2000-01-01")))
+    intake["latest_days_ahead"] = int(intake.get("latest_days_ahead", 1))
+    intake["footer_words"] = [str(w) for w in intake.get("footer_words", [])]
+    return intake
 
 
 @cache

@@ -7,6 +7,7 @@ rejected, with all its reasons joined. Good rows come out typed and shaped like 
 from __future__ import annotations
 
 import json
+from datetime import datetime, time, timedelta
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -14,12 +15,13 @@ import polars as pl
 
 from etl import privacy
 from etl.contract import BOOL, DATE, DATETIME, FLOAT, INT, NEEDS_COMPOUND, Column, Kind
-from etl.read import ROW, RawFile
+from etl.read import CONTROL_PATTERN, FILE_VALUE, ROW, RawFile
 from etl.schema import columns as table_columns
-from etl.settings import reference
+from etl.settings import intake_settings, local_now, reference
 
 _BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage")
-EARLIEST_YEAR, LATEST_YEAR = 1990, 2100
+# Years a date is read in at all; inside them the plausible window of data/reference.toml decides.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
 TRUE_WORDS = ["是", "y", "yes", "true", "t", "1", "√"]
 FALSE_WORDS = ["否", "n", "no", "false", "f", "0", "×"]
 # Year-first forms after folding 年月日时分 and "/" into ISO punctuation, then US exports.
@@ -27,8 +29,15 @@ _ISO_FORMATS = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "
 _US_FORMATS = ["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p"]
 SCORE_RATING = {5: "满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "不满意"}
 DUPLICATE_REASON = "文件内编号重复：以最后出现的一行为准"
-DATE_ORDER = {  # a step that cannot come before the appeal or complaint was received
-    "dispatched_at", "first_response_at", "resolved_at", "feedback_at", "closed_at"}
+# The steps of a record's life, in the order they happen; of the times a row has, none may come
+# before an earlier step's.
+LIFECYCLE = {
+    "appeals": ["received_at", "dispatched_at", "first_response_at", "resolved_at", "feedback_at", "closed_at"],
+    "complaints": ["received_at", "resolved_at"],
+}
+# Under this key of a rejected row's raw values: the values as a mapping read them (recheck reads
+# them again); the other keys are the file's own headers and values.
+MAPPED_VALUES = "_mapped"
 
 
 @dataclass
@@ -98,19 +107,24 @@ def _typed(column: Column, texts: pl.DataFrame) -> pl.Series:
     return texts.select(expr.alias(column.name)).to_series()
 
 
+def _reason(condition: pl.Expr, template: str, value: pl.Expr) -> pl.Expr:
+    """template with the value filled in where the condition holds, else null. Only those rows
+    are formatted (formatting every row and keeping a few would cost a string per row)."""
+    return pl.format(template, pl.when(condition).then(value))
+
+
 def _type_problem(column: Column) -> pl.Expr | None:
     """Why a non-empty text did not convert, naming the column and quoting the value."""
     if column.type not in TYPE_PROBLEM:
         return None
     text = pl.col(f"_text_{column.name}")
-    return pl.when(text.is_not_null() & pl.col(column.name).is_null()).then(
-        pl.format(f"“{column.headers[0]}”{TYPE_PROBLEM[column.type]}：{{}}", text))
+    return _reason(text.is_not_null() & pl.col(column.name).is_null(),
+                   f"“{column.headers[0]}”{TYPE_PROBLEM[column.type]}：{{}}", text)
 
 
 def _one_of(name: str, label: str, allowed: list[str]) -> pl.Expr:
     value = pl.col(name)
-    return pl.when(value.is_not_null() & ~value.is_in(allowed)).then(
-        pl.format(f"未知{label}“{{}}”(可选：{'、'.join(allowed)})", value))
+    return _reason(value.is_not_null() & ~value.is_in(allowed), f"未知{label}“{{}}”(可选：{'、'.join(allowed)})", value)
 
 
 def _resolve_compounds(frame: pl.DataFrame, compounds: pl.DataFrame, needed: bool) -> pl.DataFrame:
@@ -166,21 +180,34 @@ def _resolve_compounds(frame: pl.DataFrame, compounds: pl.DataFrame, needed: boo
     return frame.join(matched, on=["compound_id", "compound_name", "street"], how="left", nulls_equal=True)
 
 
+def _masked(name: str, value: pl.Expr, caller: pl.Expr | None) -> pl.Expr:
+    if name == "caller_name":
+        return pl.when(value.is_not_null()).then(pl.lit(privacy.NAME_MASK))
+    if name == "caller_phone":
+        return pl.when(value.is_not_null()).then(pl.lit(privacy.PHONE_MASK))
+    return privacy.mask_text(value, caller)
+
+
 def _raw_values(raw: pl.DataFrame, source: RawFile) -> pl.Expr:
-    """The rejected row as the analyst sent it, keyed by the file's headers, personal data masked."""
+    """The rejected row as it was in the file: its own headers and values (before a mapping's
+    value translations and fixed values), personal data masked. A row read through a mapping
+    also keeps the values as mapped, under MAPPED_VALUES."""
+    caller = pl.col("caller_name") if "caller_name" in raw.columns else None
     fields = []
     for name, header in source.headers.items():
-        column = source.kind.column(name)
-        value = pl.col(name)
-        if column.name == "caller_name":
-            value = pl.when(value.is_not_null()).then(pl.lit("[姓名已隐去]"))
-        elif column.name == "caller_phone":
-            value = pl.when(value.is_not_null()).then(pl.lit(privacy.PHONE_MASK))
-        else:
-            name_expr = pl.col("caller_name") if "caller_name" in raw.columns else None
-            value = privacy.mask_text(value, name_expr)
-        fields.append(value.alias(header))
+        as_in_file = f"{FILE_VALUE}{name}" if f"{FILE_VALUE}{name}" in raw.columns else name
+        fields.append(_masked(name, pl.col(as_in_file), caller).alias(header))
+    if source.mapped:
+        fields.append(pl.struct([_masked(name, pl.col(name), caller).alias(name)
+                                 for name in (*source.headers, *source.fixed)]).alias(MAPPED_VALUES))
     return pl.struct(fields).struct.json_encode()
+
+
+def file_values(raw_values: str) -> dict:
+    """A rejected row's stored raw values as the file had them (headers -> values)."""
+    values = json.loads(raw_values)
+    values.pop(MAPPED_VALUES, None)
+    return values
 
 
 def _superseded(keys: pl.Series) -> pl.Series:
@@ -228,6 +255,7 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
     rules += [pl.when(pl.col(f"_text_{c.name}").is_null()).then(pl.lit(f"缺少{c.label}"))
               for c in present if c.required]
     rules += [problem for c in present if (problem := _type_problem(c)) is not None]
+    rules += _plausibility(kind, present, typed)
     if kind.name != "compounds":
         typed = _resolve_compounds(typed, compounds, needed=kind.name in NEEDS_COMPOUND)
         rules.append(pl.col("_compound_reason"))
@@ -248,7 +276,6 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
             _one_of("channel", "诉求渠道", ref["channels"]),
             _one_of("satisfaction", "群众评价", ref["ratings"]),
         ]
-        rules += _not_before_received(kind, present)
         status = (
             pl.when(pl.col("closed_at").is_not_null()).then(pl.lit("已结案"))
             .when(pl.col("resolved_at").is_not_null()).then(pl.lit("已办结"))
@@ -267,11 +294,10 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
             pl.col("three_party").fill_null(False).alias("is_three_party"),
         )
         rules += [_one_of("level", "处置层级", ref["complaint_levels"])]
-        rules += _not_before_received(kind, present)
     elif kind.name == "surveys":
         rules += [
-            pl.when(pl.col("score").is_not_null() & ~pl.col("score").is_between(1, 5)).then(
-                pl.format("“评分”应为 1–5 的整数：{}", pl.col("score"))),
+            _reason(pl.col("score").is_not_null() & ~pl.col("score").is_between(1, 5), "“评分”应为 1–5 的整数：{}",
+                    pl.col("score")),
             _one_of("rating", "评价", ref["ratings"]),
             pl.when(pl.col("score").is_null() & pl.col("rating").is_null()).then(
                 pl.lit("“评分”(score) 和 “评价”(rating) 都为空")),
@@ -308,15 +334,46 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
     return Staged(good, rejects, duplicates)
 
 
-def _not_before_received(kind: Kind, present: list[Column]) -> list[pl.Expr]:
-    received = kind.column("received_at")
-    rules = []
-    for column in present:
-        if column.name in DATE_ORDER:
-            rules.append(
-                pl.when(pl.col(column.name) < pl.col("received_at")).then(
-                    pl.lit(f"“{column.headers[0]}”早于“{received.headers[0]}”")))
-    return rules
+def _plausibility(kind: Kind, present: list[Column], typed: pl.DataFrame) -> list[pl.Expr]:
+    """Reasons a row's values cannot be true (settings: [intake] of data/reference.toml): a
+    control character in a cell, a date outside the window, lifecycle times out of order,
+    coordinates outside the district. Counts are non-negative by type (INT).
+
+    Only the rules some row breaks are returned: every rule costs a column of reasons, and in a
+    clean extract none fires (one pass over the conditions finds out).
+    """
+    limits = intake_settings()
+    checks: list[tuple[pl.Expr, pl.Expr]] = []  # (the row breaks it, the reason)
+    for c in present:
+        broken = pl.col(f"_text_{c.name}").str.contains(CONTROL_PATTERN)
+        checks.append((broken, pl.when(broken).then(pl.lit(f"“{c.headers[0]}”含有控制字符(如 NUL)，可能是文件损坏"))))
+    earliest = limits["earliest_date"]
+    latest = local_now() + timedelta(days=limits["latest_days_ahead"])
+    window = f"{earliest:%Y-%m-%d} 至 {latest:%Y-%m-%d %H:%M}"
+    for c in present:
+        if c.type in (DATETIME, DATE):
+            low, high = (earliest, latest.date()) if c.type == DATE else (datetime.combine(earliest, time()), latest)
+            broken = ~pl.col(c.name).is_between(low, high)
+            checks.append((broken, _reason(broken, f"“{c.headers[0]}”不在合理时间范围({window})内：{{}}",
+                                           pl.col(f"_text_{c.name}"))))
+    names = {c.name for c in present}
+    steps = [kind.column(name) for name in LIFECYCLE.get(kind.name, []) if name in names]
+    for index, step in enumerate(steps[1:], start=1):
+        earlier = steps[index - 1::-1]  # the nearest earlier step the row has is the one compared
+        label = pl.when(pl.col(earlier[0].name).is_not_null()).then(pl.lit(earlier[0].headers[0]))
+        for e in earlier[1:]:
+            label = label.when(pl.col(e.name).is_not_null()).then(pl.lit(e.headers[0]))
+        broken = pl.col(step.name) < pl.coalesce([pl.col(e.name) for e in earlier])
+        checks.append((broken, _reason(broken, f"“{step.headers[0]}”早于“{{}}”", label)))
+    box = limits["district_box"]
+    for name, axis, unit in (("longitude", "lon", "°E"), ("latitude", "lat", "°N")):
+        if name in names:
+            low, high = box[f"{axis}_min"], box[f"{axis}_max"]
+            broken = ~pl.col(name).is_between(low, high)
+            checks.append((broken, _reason(broken, f"“{kind.column(name).headers[0]}”不在本区范围({low}–{high}{unit})内：{{}}",
+                                           pl.col(f"_text_{name}"))))
+    fired = typed.select([broken.any().alias(str(i)) for i, (broken, _) in enumerate(checks)]).row(0)
+    return [reason for (_, reason), fires in zip(checks, fired) if fires]
 
 
 def reasons_summary(rejects: pl.DataFrame) -> list[dict]:

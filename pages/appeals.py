@@ -39,6 +39,7 @@ def main() -> None:
         count_card("超期未办结", now, before, "overdue_open", inverse=True),
         rate_card("3日反馈率", now, before, "feedback_rate"),
     ])
+    layout.absent_caption("appeals", now)
     if not now["received"]:
         layout.empty("所选范围内没有诉求工单。可以换一个时间范围或街道再看。")
         return

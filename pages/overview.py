@@ -27,6 +27,7 @@ layout.cards([
          help="0.1×响应率 + 0.5×办结率 + 0.4×满意度得分，折合百分制"),
     count_card("超期未办结", now, before, "overdue_open", inverse=True, help="超过 48 小时仍未办结的工单"),
 ])
+layout.absent_caption("appeals", now)
 st.caption(f"变化为与上一期({previous.label()}，统计时点 {fmt.moment(previous.moment)})相比。")
 
 trend_column, ranking_column = st.columns([1, 1], gap="large")

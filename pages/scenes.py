@@ -25,6 +25,7 @@ def main() -> None:
         count_card("一老一小人次", now, before, "old_young"),
         rate_card("场景覆盖率", now, before, "coverage", help="有至少一场活动的小区 ÷ 全部小区"),
     ])
+    layout.absent_caption("scenes", now)
     if not now["events"]:
         layout.empty("所选范围内没有服务场景活动。")
     else:

@@ -90,6 +90,9 @@ def collect(con, week: str | None = None, street: str | None = None, *, now: dat
         "is_demo": core.is_demo(con),
         "stats": current,
         "previous": previous,
+        # Figures that read “—” because the week's data never carried their column, said in words.
+        "absent_notes": {kind: core.absent_notes(kind, current[kind].get("absent_columns", []), keys=current[kind])
+                         for kind in ("appeals", "complaints", "scenes")},
         "ranking_by": "community" if street else "street",
         "ranking": ranking,
         "standing": street_standing(con, scope),

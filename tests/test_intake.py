@@ -1,0 +1,424 @@
+"""What the loader takes in: one encoding per file, the header found below titles and above notes,
+plausible values only, and rejected rows kept as they were in the file (issue 11, points 6–8)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dashboard import desk
+from etl.batches import recheck, rejects, rejects_csv
+from etl.db import read_only
+from etl.load import check_files, load_files
+from etl.mapping import Mapping
+from etl.read import preview_file
+from etl.settings import local_now
+from tests.conftest import FIXTURES
+
+COMPOUNDS = FIXTURES / "compounds.csv"
+HEADER = "工单编号,来源渠道,诉求类别,受理时间,街道,诉求内容"
+ROWS = ["E1,城市通,物业管理,2026-03-05 10:00,登州街道,电梯故障",
+        "E2,12345热线,环境卫生,2026-03-05 11:00,蓬莱阁街道,垃圾清运",
+        "E3,城市通,其他,2026-03-05 12:00,登州街道,路灯不亮"]
+STORED = [("E1", "电梯故障"), ("E2", "垃圾清运"), ("E3", "路灯不亮")]
+LAST = "(SELECT max(batch_id) FROM batches)"
+RESAVE = "请把整个文件在 Excel 中“另存为 CSV UTF-8”后重试。"
+
+
+def rows(db: Path, sql: str, params=None) -> list[tuple]:
+    with read_only(db) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def registry(tmp_path: Path) -> Path:
+    db = tmp_path / "intake.duckdb"
+    (report,) = load_files(db, "compounds", [COMPOUNDS])
+    assert report.refused is None
+    return db
+
+
+def load(db: Path, kind: str, path: Path, **options):
+    (report,) = load_files(db, kind, [path], **options)
+    return report
+
+
+def lines(*text: str, encodings: dict[int, str] | None = None, default: str = "utf-8") -> bytes:
+    """Lines joined by CRLF, each encoded as `encodings` says (by 0-based index) or `default`."""
+    encodings = encodings or {}
+    return b"".join(line.encode(encodings.get(i, default)) + b"\r\n" for i, line in enumerate(text))
+
+
+# ---------------------------------------------------------------- encodings
+
+@pytest.mark.parametrize(("data", "encoding"), [
+    (lines(HEADER, *ROWS), "utf-8"),
+    (b"\xef\xbb\xbf" + lines(HEADER, *ROWS), "utf-8"),
+    (lines(HEADER, *ROWS, default="gbk"), "gb18030"),
+    (lines(HEADER, *ROWS, default="gb18030"), "gb18030"),
+], ids=["utf-8", "utf-8-bom", "gbk", "gb18030"])
+def test_one_encoding_files_load_as_they_were_written(tmp_path, data, encoding):
+    db = registry(tmp_path)
+    path = tmp_path / "a.csv"
+    path.write_bytes(data)
+    report = load(db, "appeals", path)
+    assert (report.refused, report.encoding, report.inserted) == (None, encoding, 3)
+    assert rows(db, "SELECT appeal_id, content FROM appeals ORDER BY 1") == STORED
+
+
+def test_a_gb18030_only_character_survives(tmp_path):
+    db = registry(tmp_path)
+    path = tmp_path / "a.csv"
+    path.write_bytes(lines(HEADER, "E1,城市通,物业管理,2026-03-05 10:00,登州街道,䶮与㙍", default="gb18030"))
+    assert (load(db, "appeals", path).encoding, rows(db, "SELECT content FROM appeals")) == ("gb18030", [("䶮与㙍",)])
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (lines(HEADER, *ROWS, encodings={2: "gbk"}),
+     "第 3 行不是 UTF-8 编码，文件可能混合了两种编码(共 1 行不是 UTF-8，其余各行是 UTF-8)。" + RESAVE),
+    (b"\xef\xbb\xbf" + lines(HEADER, *ROWS, encodings={3: "gbk"}),
+     "第 4 行不是 UTF-8 编码，文件可能混合了两种编码(共 1 行不是 UTF-8，其余各行是 UTF-8)。" + RESAVE),
+    (lines(HEADER, *ROWS, encodings={2: "utf-8"}, default="gbk"),
+     "第 3 行是 UTF-8 编码，而文件其余各行是 GBK(GB18030) 编码，文件可能混合了两种编码(共 1 行是 UTF-8)。" + RESAVE),
+    ("appeal_id,channel,category,received_at,street,content\r\nL1,x,y,2026-03-05,z,café au lait\r\n".encode("latin-1"),
+     "第 2 行既不是 UTF-8 也不是 GBK(GB18030) 编码，无法识别文件编码。" + RESAVE),
+    ("appeal_id,channel,category,received_at,street,content\r\nL1,x,y,2026-03-05,z,Müller São Paulo\r\n"
+     .encode("latin-1"),
+     "第 2 行既不是 UTF-8 也不是 GBK(GB18030) 编码(看起来是 Latin-1 等西文编码)，无法识别文件编码。" + RESAVE),
+], ids=["utf-8-with-a-gbk-line", "utf-8-bom-with-a-gbk-line", "gbk-with-a-utf-8-line", "latin-1", "latin-1-gbk-shaped"])
+def test_mixed_or_unknown_encodings_are_refused_naming_the_line(tmp_path, data, message):
+    db = registry(tmp_path)
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(data)
+    report = load(db, "appeals", path)
+    assert (report.refused, report.batch_id) == (message, None)
+    assert rows(db, "SELECT count(*) FROM appeals") == [(0,)]
+    upload = desk.inspect_upload("mixed.csv", data)  # the data desk says the same
+    assert upload.refused == message
+
+
+@pytest.mark.parametrize(("encodings", "default", "message"), [
+    ({39: "gbk", 45: "gbk"}, "utf-8", "第 40 行不是 UTF-8 编码，文件可能混合了两种编码(共 2 行不是 UTF-8，其余各行是 UTF-8)。"),
+    ({36: "utf-8"}, "gbk", "第 37 行是 UTF-8 编码，而文件其余各行是 GBK(GB18030) 编码，文件可能混合了两种编码(共 1 行是 UTF-8)。"),
+], ids=["utf-8", "gbk"])
+def test_lines_are_numbered_across_the_chunks_a_large_file_is_examined_in(tmp_path, monkeypatch, encodings, default,
+                                                                         message):
+    from etl import read
+
+    monkeypatch.setattr(read, "ENCODING_CHUNK", 100)  # a few lines a chunk
+    body = [f"E{i},城市通,其他,2026-03-05 10:00,登州街道,内容{i}" for i in range(60)]
+    path = tmp_path / "long.csv"
+    path.write_bytes(lines(HEADER, *body, encodings=encodings, default=default))
+    assert load(tmp_path / "db.duckdb", "appeals", path).refused == message + RESAVE
+
+
+def test_a_latin1_line_is_found_across_chunks(monkeypatch):
+    from etl import read
+
+    monkeypatch.setattr(read, "ENCODING_CHUNK", 50)
+    data = lines("appeal_id,content", *[f"L{i},plain ascii" for i in range(30)], "L30,Müller São", "L31,Straße",
+                 default="latin-1")
+    with pytest.raises(read.FileRefused, match="^第 32 行既不是 UTF-8 也不是 GBK"):
+        preview_file(Path("x.csv"), data=data.replace(b"\r\n", b"\n"))
+
+
+def test_a_gbk_line_that_happens_to_be_valid_utf8_is_still_gbk():
+    # 一为 in GBK is the valid UTF-8 "һΪ": a Cyrillic and a Greek letter, not Chinese text.
+    data = lines("编号,内容", "1,一为", "2,电梯故障", default="gbk")
+    assert data.split(b"\r\n")[1].decode("utf-8") == "1,һΪ"
+    preview = preview_file(Path("x.csv"), data=data)
+    assert (preview.encoding, preview.rows.get_column("内容").to_list()) == ("gb18030", ["一为", "电梯故障"])
+
+
+def test_a_utf16_file_is_named_as_such(tmp_path):
+    path = tmp_path / "u16.csv"
+    path.write_bytes("\t".join(HEADER.split(",")).encode("utf-16"))
+    assert load(tmp_path / "db.duckdb", "appeals", path).refused == (
+        "文件是 UTF-16 编码(Excel“Unicode 文本”)，无法读取。" + RESAVE)
+
+
+# ---------------------------------------------------------------- headers below titles, notes below data
+
+TITLES = [
+    ["蓬莱区12345热线工单导出", ""],  # the issue's case: a title and a blank line, no separators
+    ["蓬莱区12345热线工单导出,,,,,", ",,,,,"],  # padded with commas
+    ["\"蓬莱区诉求工单\"", "导出时间：2026-03-06", "说明：本表由系统自动生成", "", ""],  # several lines
+]
+
+
+@pytest.mark.parametrize("title", TITLES, ids=["title-blank", "padded", "several"])
+def test_a_header_below_titles_is_read_whole_by_the_cli_and_the_desk(tmp_path, title):
+    db = registry(tmp_path)
+    data = lines(*title, HEADER, *ROWS, "E4,城市通,其他,2026-13-45,登州街道,日期不对")
+    path = tmp_path / "titled.csv"
+    path.write_bytes(data)
+    header_row = len(title) + 1
+
+    upload = desk.inspect_upload("titled.csv", data)
+    assert (upload.preview.header_row, upload.headers, upload.guessed_kind) == (
+        header_row, HEADER.split(","), "appeals")
+    (checked,) = check_files(db, "appeals", [path])
+    assert (checked.refused, checked.inserted, checked.rejected) == (None, 3, 1)
+
+    result = subprocess.run([sys.executable, "-m", "etl", "load", "appeals", str(path), "--db", str(db), "--json"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert (report["rows_read"], report["inserted"], report["rejected"]) == (4, 3, 1)
+    assert rows(db, "SELECT appeal_id, content FROM appeals ORDER BY 1") == STORED
+    # The rejected row's number is the line it is on.
+    assert rows(db, f"SELECT row_number FROM rejects WHERE batch_id = {LAST}") == [(header_row + 4,)]
+
+
+def test_an_xlsx_with_a_merged_title_blank_rows_and_notes(tmp_path):
+    db = registry(tmp_path)
+    path = tmp_path / "titled.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet()
+    sheet.merge_range(1, 0, 1, 5, "蓬莱区诉求工单(2026年3月)", book.add_format({"bold": True}))
+    sheet.write(2, 0, "注：时间均为北京时间")
+    sheet.write_row(4, 0, HEADER.split(","))
+    for index, row in enumerate([*ROWS, "E4,城市通,其他,1995-03-05 10:00,登州街道,太早"]):
+        sheet.write_row(5 + index + (index >= 2), 0, row.split(","))  # a blank row 8 inside the data
+    sheet.write(11, 0, "合计")
+    sheet.write(11, 1, "4")
+    sheet.write(13, 0, "制表人：张三")
+    book.close()
+    report = load(db, "appeals", path)
+    assert (report.rows_read, report.inserted, report.rejected) == (4, 3, 1)
+    (reject,) = rows(db, f"SELECT row_number, reason FROM rejects WHERE batch_id = {LAST}")
+    assert reject[0] == 10  # Excel's row number: header on row 5, a blank row 8
+    assert reject[1].startswith("“受理时间”不在合理时间范围(2000-01-01 至 ")
+    assert desk.inspect_upload("titled.xlsx", path.read_bytes()).preview.header_row == 5
+
+
+def test_notes_below_the_data_are_skipped_but_a_full_row_is_data(tmp_path):
+    db = registry(tmp_path)
+    path = tmp_path / "footer.csv"
+    path.write_bytes(lines(HEADER, *ROWS, "合计X,城市通,其他,2026-03-05 10:00,登州街道,真有此单",
+                           "", "合计,3,,,,", "制表人：张三,,,,,", "审核：李四"))
+    report = load(db, "appeals", path)
+    assert (report.rows_read, report.inserted, report.rejected) == (4, 4, 0)
+    assert rows(db, f"SELECT count(*) FROM rejects WHERE batch_id = {LAST}") == [(0,)]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(titles=st.lists(st.one_of(
+    st.just(""),
+    st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters='",'),
+            min_size=1, max_size=20),
+    st.integers(1, 8).map(lambda n: "蓬莱区工单" + "," * n)), max_size=6))
+def test_any_titles_above_a_file_give_the_same_load(tmp_path_factory, titles):
+    folder = tmp_path_factory.mktemp("titles")
+    plain, titled = folder / "plain.csv", folder / "titled.csv"
+    body = [HEADER, *ROWS, "E4,微信群,其他,2026-03-05 10:00,登州街道,渠道不对"]
+    plain.write_bytes(lines(*body))
+    titled.write_bytes(lines(*titles, *body))
+    results = []
+    for path in (plain, titled):
+        db = registry(folder / path.stem)
+        report = load(db, "appeals", path)
+        assert report.refused is None, report.refused
+        results.append((rows(db, "SELECT * EXCLUDE (batch_id) FROM appeals ORDER BY 1"),
+                        rows(db, "SELECT row_number, reason, raw_values FROM rejects WHERE batch_id = ?",
+                             [report.batch_id])))
+    (plain_rows, plain_rejects), (titled_rows, titled_rejects) = results
+    assert titled_rows == plain_rows
+    assert titled_rejects == [(n + len(titles), reason, raw) for n, reason, raw in plain_rejects]
+
+
+# ---------------------------------------------------------------- plausible values
+
+@pytest.fixture
+def now(monkeypatch) -> datetime:
+    """The load time, held still so that the window a reason quotes is known to the minute."""
+    from etl import validate
+
+    moment = local_now()
+    monkeypatch.setattr(validate, "local_now", lambda: moment)
+    return moment
+
+
+def test_dates_outside_the_window_and_lifecycle_out_of_order_are_rejected(tmp_path, now):
+    db = registry(tmp_path)
+    soon = now + timedelta(hours=12)
+    late = now + timedelta(days=2)
+    window = f"2000-01-01 至 {now + timedelta(days=1):%Y-%m-%d %H:%M}"
+    path = tmp_path / "dates.csv"
+    path.write_bytes(lines(
+        "工单编号,来源渠道,诉求类别,受理时间,街道,派单时间,首次响应时间,办结时间,回访时间,结案时间",
+        "P1,城市通,其他,2099-03-05 10:00,登州街道,,,,,",
+        "P2,城市通,其他,1995-03-05 10:00,登州街道,,,,,",
+        f"P3,城市通,其他,{late:%Y-%m-%d %H:%M},登州街道,,,,,",
+        f"P4,城市通,其他,{soon:%Y-%m-%d %H:%M},登州街道,,,,,",
+        "P5,城市通,其他,2026-03-05 10:00,登州街道,2026-03-05 11:00,2026-03-05 12:00,2026-03-06 10:00,"
+        "2026-03-07 10:00,2026-03-06 09:00",
+        "P6,城市通,其他,2026-03-05 10:00,登州街道,,,2026-03-05 09:00,,",
+        "P7,城市通,其他,2026-03-05 10:00,登州街道,2026-03-05 12:00,2026-03-05 11:00,,,",
+        "P8,城市通,其他,2026-03-05 10:00,登州街道,2026-03-05 11:00,2026-03-05 11:00,2026-03-05 11:00,"
+        "2026-03-05 11:00,2026-03-05 11:00",
+        "P9,城市通,其他,2026-03-05 10:00,登州街道,,,2026-03-06 10:00,2099-01-01 00:00,",
+    ))
+    report = load(db, "appeals", path)
+    assert (report.inserted, report.rejected) == (2, 7)
+    assert rows(db, "SELECT appeal_id FROM appeals ORDER BY 1") == [("P4",), ("P8",)]
+    assert dict(rows(db, f"SELECT row_number, reason FROM rejects WHERE batch_id = {LAST}")) == {
+        2: f"“受理时间”不在合理时间范围({window})内：2099-03-05 10:00",
+        3: f"“受理时间”不在合理时间范围({window})内：1995-03-05 10:00",
+        4: f"“受理时间”不在合理时间范围({window})内：{late:%Y-%m-%d %H:%M}",
+        6: "“结案时间”早于“反馈时间”",
+        7: "“办结时间”早于“受理时间”",
+        8: "“首次响应时间”早于“派单时间”",
+        10: f"“反馈时间”不在合理时间范围({window})内：2099-01-01 00:00",
+    }
+
+
+def test_complaint_and_survey_dates_follow_the_same_rules(tmp_path, now):
+    db = registry(tmp_path)
+    complaints = tmp_path / "c.csv"
+    complaints.write_bytes(lines("投诉编号,小区编码,问题类别,投诉时间,解决时间",
+                                 "T1,C1,垃圾清运,2026-03-05 10:00,2026-03-04 10:00",
+                                 "T2,C1,垃圾清运,1999-12-31 23:59,"))
+    assert load(db, "complaints", complaints).rejected == 2
+    surveys = tmp_path / "s.csv"
+    surveys.write_bytes(lines("问卷编号,调查日期,小区编码,测评项目,评分", "S1,2099-01-01,C1,物业服务,5",
+                              "S2,2026-03-01,C1,物业服务,5"))
+    assert (load(db, "surveys", surveys).inserted, load(db, "surveys", surveys).rejected) == (1, 1)
+    reasons = [r for (r,) in rows(db, "SELECT reason FROM rejects WHERE batch_id > 1 ORDER BY batch_id, row_number")]
+    window = f"2000-01-01 至 {now + timedelta(days=1):%Y-%m-%d %H:%M}"
+    assert reasons[:3] == ["“解决时间”早于“投诉时间”", f"“投诉时间”不在合理时间范围({window})内：1999-12-31 23:59",
+                           f"“调查日期”不在合理时间范围({window})内：2099-01-01"]
+
+
+def test_coordinates_outside_the_district_and_negative_counts_are_rejected(tmp_path):
+    db = tmp_path / "c.duckdb"
+    path = tmp_path / "compounds.csv"
+    path.write_bytes(lines("小区编码,小区名称,街道,社区,小区类型,户数,经度,纬度",
+                           "K1,甲,登州街道,东城社区,老旧小区,10,120.75,37.80",
+                           "K2,乙,登州街道,东城社区,老旧小区,10,-999,37.80",
+                           "K3,丙,登州街道,东城社区,老旧小区,10,120.75,1e308",
+                           "K4,丁,登州街道,东城社区,老旧小区,-5,,",
+                           "K5,戊,登州街道,东城社区,老旧小区,10,116.40,39.90",
+                           "K6,己,登州街道,东城社区,老旧小区,10,inf,37.80"))
+    report = load(db, "compounds", path)
+    assert (report.inserted, report.rejected) == (1, 5)
+    assert dict(rows(db, f"SELECT row_number, reason FROM rejects WHERE batch_id = {LAST}")) == {
+        3: "“经度”不在本区范围(120.3–121.2°E)内：-999",
+        4: "“纬度”不在本区范围(37.4–38.5°N)内：1e308",
+        5: "“户数”应为非负整数：-5",
+        6: "“经度”不在本区范围(120.3–121.2°E)内：116.40；“纬度”不在本区范围(37.4–38.5°N)内：39.90",
+        7: "“经度”不在本区范围(120.3–121.2°E)内：inf",
+    }
+
+
+def test_the_district_box_never_reaches_past_china(monkeypatch):
+    from etl import settings
+
+    settings.intake_settings.cache_clear()
+    monkeypatch.setattr(settings, "reference", lambda: {"intake": {"district_box": {
+        "lon_min": -180, "lon_max": 180, "lat_min": 30, "lat_max": 90}}})
+    try:
+        assert settings.intake_settings()["district_box"] == {
+            "lon_min": 73.4, "lon_max": 135.1, "lat_min": 30.0, "lat_max": 53.6}
+    finally:
+        settings.intake_settings.cache_clear()
+
+
+# ---------------------------------------------------------------- control characters
+
+CONTROL_REASON = "含有控制字符(如 NUL)，可能是文件损坏"
+
+
+def test_a_nul_is_a_bad_row_wherever_it_is_in_the_file(tmp_path):
+    db = registry(tmp_path)
+    body = [f"N{i},城市通,其他,2026-03-05 10:00,登州街道,{'内容' * 20}" for i in range(2000)]
+    body[2] = body[2].replace("内容", "内\x00容", 1)  # in the first 64 KB
+    body[1800] = body[1800].replace("城市通", "城\x00市通")  # long after it
+    path = tmp_path / "nul.csv"
+    path.write_bytes(lines(HEADER, *body))
+    assert len(lines(HEADER, *body[:1800])) > 65536
+    report = load(db, "appeals", path)
+    assert (report.inserted, report.rejected) == (1998, 2)
+    assert dict(rows(db, f"SELECT row_number, reason FROM rejects WHERE batch_id = {LAST}")) == {
+        4: "“诉求内容”" + CONTROL_REASON,
+        1802: "“来源渠道”" + CONTROL_REASON + "；未知诉求渠道“城\x00市通”(可选：12345热线、城市通、e网通扫码、网格员巡访、民意日记、来信来访)",
+    }
+    assert not rows(db, "SELECT count(*) FROM appeals WHERE content LIKE '%' || chr(0) || '%'")[0][0]
+
+
+def test_tabs_and_line_breaks_inside_cells_are_text(tmp_path):
+    db = registry(tmp_path)
+    path = tmp_path / "tabs.csv"
+    path.write_bytes(lines(HEADER, 'T1,城市通,其他,2026-03-05 10:00,登州街道,"第一行\n第二行\t完"'))
+    assert load(db, "appeals", path).inserted == 1
+    assert rows(db, "SELECT content FROM appeals") == [("第一行\n第二行\t完",)]
+
+
+def test_a_control_character_in_the_header_refuses_the_file(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_bytes(lines("标题", HEADER.replace("街道", "街\x01道"), *ROWS * 20))
+    assert load(tmp_path / "db.duckdb", "appeals", path).refused == "表头(第 2 行)含有控制字符，文件可能已损坏。"
+
+
+CONTROLS = [chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)]]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(row=st.integers(0, 5), column=st.integers(0, 5), control=st.sampled_from(CONTROLS),
+       encoding=st.sampled_from(["utf-8", "gb18030"]))
+def test_any_control_character_in_a_cell_rejects_exactly_that_row(tmp_path_factory, row, column, control, encoding):
+    folder = tmp_path_factory.mktemp("control")
+    db = registry(folder)
+    body = [f"R{i},城市通,其他,2026-03-05 1{i}:00,登州街道,内容{i}" for i in range(6)]
+    cells = body[row].split(",")
+    cells[column] = cells[column][:1] + control + cells[column][1:]  # inside the cell, not at an edge
+    body[row] = ",".join(cells)
+    path = folder / "control.csv"
+    path.write_bytes(lines(HEADER, *body, default=encoding))
+    report = load(db, "appeals", path)
+    assert (report.refused, report.inserted, report.rejected) == (None, 5, 1)
+    (number, reason), = rows(db, f"SELECT row_number, reason FROM rejects WHERE batch_id = {LAST}")
+    assert number == row + 2
+    assert f"“{HEADER.split(',')[column]}”{CONTROL_REASON}" in reason
+
+
+# ---------------------------------------------------------------- rejected rows as they were in the file
+
+def test_rejects_keep_the_files_own_headers_and_values_and_recheck_still_reads_the_mapping(tmp_path):
+    db = registry(tmp_path)
+    path = tmp_path / "mapped.csv"
+    path.write_bytes(lines("单号,类别,时间,区域,小区",
+                           "M1,其他,2026-03-05 10:00,东区,C1",
+                           "M2,其他,2026-03-05 10:00,东区,C9",
+                           "M3,其他,2026-13-45,西区,C1"))
+    mapping = Mapping(kind="appeals", columns={"appeal_id": "单号", "category": "类别", "received_at": "时间",
+                                               "street": "区域", "compound_id": "小区"},
+                      fixed={"channel": "城市通"},
+                      values={"street": {"东区": "登州街道", "西区": "蓬莱阁街道"}})
+    report = load(db, "appeals", path, mapping=mapping)
+    assert (report.inserted, report.rejected) == (1, 2)
+    with read_only(db) as con:
+        csv_text = rejects_csv(con, report.batch_id).decode("utf-8-sig")
+        shown = desk.rejects_frame(rejects(con, report.batch_id))
+    assert shown.columns == ["原文件行号", "拒绝原因", "单号", "类别", "时间", "区域", "小区"]
+    assert shown.row(0)[2:] == ("M2", "其他", "2026-03-05 10:00", "东区", "C9")
+    assert csv_text.splitlines() == [
+        "原文件行号,拒绝原因,单号,类别,时间,区域,小区",
+        "3,未知小区编码“C9”(小区台账中没有),M2,其他,2026-03-05 10:00,东区,C9",
+        "4,“受理时间”无法识别为日期时间：2026-13-45,M3,其他,2026-13-45,西区,C1",
+    ]
+    # Once the registry knows C9, the re-check reads the rows as the mapping did.
+    compounds = tmp_path / "c9.csv"
+    compounds.write_bytes(lines("小区编码,小区名称,街道,社区,小区类型", "C9,新小区,新港街道,港湾社区,商品房小区"))
+    load(db, "compounds", compounds)
+    again = recheck(db, report.batch_id)
+    assert (again.inserted, again.rejected) == (1, 1)
+    assert rows(db, "SELECT appeal_id, channel, street FROM appeals WHERE appeal_id = 'M2'") == [
+        ("M2", "城市通", "登州街道")]
