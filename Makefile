@@ -1,4 +1,6 @@
 # The two commands of the README: `make run` (dashboard on the demo data) and `make test`.
+# `make run DB=data/real.duckdb` serves a database made with `python -m etl init`: the demo is
+# built only where no database file exists.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +9,7 @@ PORT ?= 8501
 # Run apt-get directly as root, through sudo otherwise.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test demo report bench system-deps clean
+.PHONY: run test demo init report bench system-deps clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +36,9 @@ test: $(BIN)/.installed system-deps
 
 demo: $(BIN)/.installed
 	$(BIN)/python -m etl demo --db "$(DB)"
+
+init: $(BIN)/.installed
+	$(BIN)/python -m etl init --db "$(DB)"
 
 report: $(BIN)/.installed
 	@test -f "$(DB)" || $(BIN)/python -m etl demo --db "$(DB)"

@@ -55,8 +55,10 @@ def navigation(user):
     return chosen, names[id(chosen)]
 
 
+layout.style()
 user = auth.session_user()
 page, name = navigation(user)
+auth.remember_browser()
 if user is None:
     auth.sign_in_page()
     st.stop()

@@ -1,9 +1,15 @@
-"""python -m etl: load extract files, build the demo database, print the metrics."""
+"""python -m etl: load extract files, build the demo database, print the metrics.
+
+Every failure ends as one Chinese line on stderr and a non-zero exit status: 2 for a usage error
+(a bad argument, a file or mapping that cannot be used, an unknown street), 1 otherwise. No
+traceback reaches the analyst; output piped into `head` ends quietly.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -11,15 +17,91 @@ from pathlib import Path
 from etl.contract import KINDS
 from etl.settings import database_path
 
+# argparse's own messages, in Chinese (argparse looks every message up through its module's `_`).
+ARGPARSE_ZH = {
+    "usage: ": "用法：",
+    "positional arguments": "位置参数",
+    "options": "选项",
+    "show this help message and exit": "显示本帮助并退出",
+    "the following arguments are required: %s": "缺少参数：%s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "无效的选项 %(value)r(可选：%(choices)s)",
+    "unrecognized arguments: %s": "无法识别的参数：%s",
+    "argument %(argument_name)s: %(message)s": "参数 %(argument_name)s：%(message)s",
+    "invalid %(type)s value: %(value)r": "无效的值：%(value)r",
+    "expected one argument": "需要一个值",
+    "expected at least one argument": "至少需要一个值",
+    "expected at most one argument": "最多只能有一个值",
+    "ambiguous option: %(option)s could match %(matches)s": "选项 %(option)s 不明确，可能是 %(matches)s",
+    "not allowed with argument %s": "不能与参数 %s 同时使用",
+    "one of the arguments %s is required": "需要参数 %s 之一",
+}
+argparse._ = lambda message: ARGPARSE_ZH.get(message, message)
+
+
+class UsageError(Exception):
+    """A command line that cannot be carried out as given (exit status 2); the message is Chinese."""
+
+
+class Failure(Exception):
+    """A command that could not finish (exit status 1); the message is Chinese."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, whose errors are one Chinese line (the usage is what --help is for)."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message}(用 {self.prog} --help 查看用法)")
+
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="数据库文件(默认 data/governance.duckdb，或环境变量 DASHBOARD_DB)")
 
 
 def _mapping(args):
-    from etl.mapping import load_mapping
+    """The --mapping named, checked against the kind of file being loaded."""
+    from etl.mapping import MappingError, load_mapping
 
-    return load_mapping(args.mapping) if args.mapping else None
+    if not args.mapping:
+        return None
+    try:
+        mapping = load_mapping(args.mapping)
+    except MappingError as exc:
+        raise UsageError(str(exc)) from None
+    if mapping.kind != args.kind:
+        raise UsageError(f"列映射 {args.mapping} 用于“{KINDS[mapping.kind].label}”({mapping.kind})文件，"
+                         f"不能用于“{KINDS[args.kind].label}”({args.kind})。")
+    return mapping
+
+
+def _files(args) -> list[Path]:
+    """The files named, each an existing readable file (checked before any is read)."""
+    paths = [Path(f) for f in args.files]
+    for path in paths:
+        if path.is_dir():
+            raise UsageError(f"{path} 是文件夹，不是文件：请给出 CSV 或 XLSX 文件。")
+        if not path.exists():
+            raise UsageError(f"找不到文件：{path}")
+        if not os.access(path, os.R_OK):
+            raise UsageError(f"没有读取权限：{path}")
+    return paths
+
+
+def _database(args) -> Path:
+    """The database path the command names (it may not exist yet), never a directory."""
+    path = database_path(args.db)
+    if path.is_dir():
+        raise UsageError(f"--db 指向的是文件夹，不是数据库文件：{path}")
+    return path
+
+
+def _read_only(args):
+    """The database read-only, or a Chinese failure if there is none at that path."""
+    from etl.db import read_only
+
+    path = _database(args)
+    if not path.exists():
+        raise Failure(f"还没有数据库文件：{path}(用 python -m etl init 新建空库，或 python -m etl demo 生成演示库)")
+    return read_only(path)
 
 
 def _print_reports(reports, args) -> None:
@@ -35,7 +117,7 @@ def _print_reports(reports, args) -> None:
 def _cmd_load(args) -> int:
     from etl.load import load_files
 
-    reports = load_files(database_path(args.db), args.kind, [Path(f) for f in args.files], mapping=_mapping(args))
+    reports = load_files(_database(args), args.kind, _files(args), mapping=_mapping(args))
     _print_reports(reports, args)
     return 1 if any(r.refused for r in reports) else 0
 
@@ -43,7 +125,7 @@ def _cmd_load(args) -> int:
 def _cmd_check(args) -> int:
     from etl.load import check_files
 
-    reports = check_files(database_path(args.db), args.kind, [Path(f) for f in args.files], mapping=_mapping(args))
+    reports = check_files(_database(args), args.kind, _files(args), mapping=_mapping(args))
     if not args.json:
         print("预检(未写入)：新增 = 将新增，更新 = 将更新。")
     _print_reports(reports, args)
@@ -52,9 +134,8 @@ def _cmd_check(args) -> int:
 
 def _cmd_history(args) -> int:
     from etl.batches import history
-    from etl.db import read_only
 
-    with read_only(database_path(args.db)) as con:
+    with _read_only(args) as con:
         batches = history(con)
     if args.json:
         for row in batches.to_dicts():
@@ -72,11 +153,20 @@ def _cmd_history(args) -> int:
 
 def _cmd_rejects(args) -> int:
     from etl.batches import rejects_csv
-    from etl.db import read_only
 
-    with read_only(database_path(args.db)) as con:
-        Path(args.out).write_bytes(rejects_csv(con, args.batch_id))
-    print(f"已写出批次 {args.batch_id} 的被拒绝行：{args.out}")
+    out = Path(args.out)
+    if out.is_dir():
+        raise UsageError(f"--out 指向的是文件夹：{out}(请给出要写入的 CSV 文件名)")
+    with _read_only(args) as con:
+        if not con.execute("SELECT count(*) FROM batches WHERE batch_id = ?", [args.batch_id]).fetchall()[0][0]:
+            raise Failure(f"没有编号为 {args.batch_id} 的批次(python -m etl history 列出全部批次)。")
+        rows = con.execute("SELECT count(*) FROM rejects WHERE batch_id = ?", [args.batch_id]).fetchall()[0][0]
+        content = rejects_csv(con, args.batch_id)
+    try:
+        out.write_bytes(content)
+    except OSError as exc:
+        raise Failure(f"无法写入 {out}：{exc.strerror or exc}") from None
+    print(f"已写出批次 {args.batch_id} 的被拒绝行({rows} 行)：{out}")
     return 0
 
 
@@ -84,7 +174,7 @@ def _cmd_undo(args) -> int:
     from etl.batches import UndoRefused, undo
 
     try:
-        result = undo(database_path(args.db), args.batch_id, undone_by=_os_user())
+        result = undo(_database(args), args.batch_id, undone_by=_os_user())
     except UndoRefused as refusal:
         print(f"无法撤销：{refusal}", file=sys.stderr)
         return 1
@@ -96,7 +186,7 @@ def _cmd_recheck(args) -> int:
     from etl.batches import UndoRefused, recheck
 
     try:
-        report = recheck(database_path(args.db), args.batch_id, loaded_by=_os_user())
+        report = recheck(_database(args), args.batch_id, loaded_by=_os_user())
     except UndoRefused as refusal:
         print(f"无法重新校验：{refusal}", file=sys.stderr)
         return 1
@@ -107,26 +197,38 @@ def _cmd_recheck(args) -> int:
 def _cmd_demo(args) -> int:
     from etl.demo import build_demo
 
-    end = date.fromisoformat(args.end) if args.end else None
-    reports = build_demo(database_path(args.db), end=end)
+    try:
+        reports = build_demo(_database(args), end=args.end)
+    except ValueError as error:  # an --end later than today: the demo holds nothing ahead of now
+        raise Failure(str(error)) from None
     for report in reports:
         print(report.summary_zh())
     return 1 if any(r.refused for r in reports) else 0
 
 
+def _cmd_init(args) -> int:
+    from etl.db import writing
+
+    path = _database(args)
+    if path.exists():
+        raise Failure(f"数据库文件已存在：{path}，未作任何改动(要重新开始，请换一个文件名或先删除它)。")
+    with writing(path, fresh=True):
+        pass  # the writer creates the schema
+    os.chmod(path, 0o600)  # residents' appeals: the owner's alone, like the accounts file
+    print(f"已新建空数据库：{path}(仅本账号可读写)。下一步：python -m etl load compounds 小区台账.csv --db {path}")
+    return 0
+
+
 def _cmd_stats(args) -> int:
-    from etl.db import read_only
     from metrics import Scope, stats
 
-    as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
-    try:
-        with read_only(database_path(args.db)) as con:
+    with _read_only(args) as con:
+        try:
             scope = Scope.from_arguments(con, start=args.date_from, end=args.date_to, week=args.week,
-                                         street=args.street, as_of=as_of, community=args.community)
-            result = stats(con, scope)
-    except ValueError as exc:
-        print(f"参数错误：{exc}", file=sys.stderr)
-        return 2
+                                         street=args.street, as_of=args.as_of, community=args.community)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        result = stats(con, scope)
     print(json.dumps(result, ensure_ascii=False, indent=None if args.json else 2, default=str))
     return 0
 
@@ -184,16 +286,86 @@ def _os_user() -> str:
 
 def _text(value: str) -> str:
     """A name given on the command line: bytes that are not UTF-8 (a GBK terminal, say) are
-    refused here, with the usual exit status 2, rather than failing deep in a query."""
+    refused here, with the usual exit status 2, rather than failing deep in a query; so is a name
+    that is empty (an empty --street is not "every street")."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise argparse.ArgumentTypeError("不是有效的 UTF-8 文本(请检查终端编码)") from None
+    if not value.strip():
+        raise argparse.ArgumentTypeError("不能为空(要统计全部，请不写这个参数)")
     return value
 
 
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期应为存在的日期，写作 YYYY-MM-DD(如 2026-03-09)：{value!r}") from None
+
+
+def _moment(value: str) -> datetime:
+    """A moment as the feeds' clock reads it (Beijing time); one with an offset is converted."""
+    from etl.settings import TIMEZONE
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"时点应写作 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM(如 2026-03-09T00:00)：{value!r}"
+                                         ) from None
+    return moment.astimezone(TIMEZONE).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _week(value: str) -> str:
+    from metrics.core import parse_week
+
+    try:
+        parse_week(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def _batch(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"批次编号应为正整数：{value!r}")
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m etl", description="蓬莱网格治理驾驶舱：数据导入与指标")
+    """Run one command; every failure becomes one Chinese line on stderr and its exit status."""
+    try:
+        status = _run(argv)
+        sys.stdout.flush()  # a closed pipe shows here, while it can still be handled
+        return status
+    except BrokenPipeError:
+        # The reader (`head`) has all it wanted. Point stdout at /dev/null so that the flush at
+        # exit does not complain again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except UsageError as exc:
+        return _fail(f"参数错误：{exc}", 2)
+    except Failure as exc:
+        return _fail(str(exc), 1)
+    except KeyboardInterrupt:
+        return _fail("已中断，未完成的导入不会写入数据库。", 130)
+    except Exception as exc:  # the last net: still one line, not a traceback
+        if os.environ.get("ETL_DEBUG"):
+            raise
+        return _fail(f"出错了({type(exc).__name__})：{' '.join(str(exc).split())}(设置 ETL_DEBUG=1 可看详细信息)", 1)
+
+
+def _fail(message: str, status: int) -> int:
+    print(" ".join(message.split()), file=sys.stderr)
+    return status
+
+
+def _run(argv: list[str] | None) -> int:
+    parser = Parser(prog="python -m etl", description="蓬莱网格治理驾驶舱：数据导入与指标")
     commands = parser.add_subparsers(dest="command", required=True)
 
     load = commands.add_parser("load", help="导入一个或多个同类文件")
@@ -218,35 +390,39 @@ def main(argv: list[str] | None = None) -> int:
     history.set_defaults(run=_cmd_history)
 
     rejected = commands.add_parser("rejects", help="导出一个批次被拒绝的行(CSV，Excel 可直接打开)")
-    rejected.add_argument("batch_id", type=int)
+    rejected.add_argument("batch_id", type=_batch)
     rejected.add_argument("--out", required=True, help="输出 CSV 文件")
     _add_db(rejected)
     rejected.set_defaults(run=_cmd_rejects)
 
     undo = commands.add_parser("undo", help="撤销一个批次")
-    undo.add_argument("batch_id", type=int)
+    undo.add_argument("batch_id", type=_batch)
     _add_db(undo)
     undo.set_defaults(run=_cmd_undo)
 
     recheck = commands.add_parser("recheck", help="按当前参考数据重新校验一个批次被拒绝的行")
-    recheck.add_argument("batch_id", type=int)
+    recheck.add_argument("batch_id", type=_batch)
     recheck.add_argument("--json", action="store_true", help="输出一行 JSON")
     _add_db(recheck)
     recheck.set_defaults(run=_cmd_recheck)
 
     demo = commands.add_parser("demo", help="(重新)生成演示数据库")
-    demo.add_argument("--end", help="演示数据的最后一天(默认今天)，YYYY-MM-DD")
+    demo.add_argument("--end", type=_day, help="演示数据的最后一天(默认今天)，YYYY-MM-DD")
     _add_db(demo)
     demo.set_defaults(run=_cmd_demo)
 
+    init = commands.add_parser("init", help="新建一个空数据库(开始使用真实数据时，先于任何导入)")
+    _add_db(init)
+    init.set_defaults(run=_cmd_init)
+
     stats = commands.add_parser("stats", help="输出指标")
     stats.add_argument("--json", action="store_true", help="紧凑 JSON(一行)")
-    stats.add_argument("--from", dest="date_from", help="起始日期(含)，YYYY-MM-DD")
-    stats.add_argument("--to", dest="date_to", help="结束日期(不含)，YYYY-MM-DD")
-    stats.add_argument("--week", help="ISO 周，如 2026-W10")
+    stats.add_argument("--from", dest="date_from", type=_day, help="起始日期(含)，YYYY-MM-DD")
+    stats.add_argument("--to", dest="date_to", type=_day, help="结束日期(不含)，YYYY-MM-DD")
+    stats.add_argument("--week", type=_week, help="ISO 周，如 2026-W10")
     stats.add_argument("--street", type=_text, help="只统计一个街道")
     stats.add_argument("--community", type=_text, help="只统计一个社区")
-    stats.add_argument("--as-of", dest="as_of", help="统计时点，如 2026-03-09T00:00")
+    stats.add_argument("--as-of", dest="as_of", type=_moment, help="统计时点，如 2026-03-09T00:00")
     _add_db(stats)
     stats.set_defaults(run=_cmd_stats)
 

@@ -11,6 +11,7 @@ Accounts live in a TOML file outside the repository's tracked files (default
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import threading
@@ -99,12 +100,38 @@ def add_user(name: str, role: str, password: str, street: str | None = None, pat
     with FileLock(str(path) + ".lock"):
         entries = _read(path)
         entries[name] = {"role": role, "password_hash": HASHER.hash(password), **({"street": street} if street else {})}
-        temporary = path.with_name(path.name + ".tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            tomli_w.dump({"users": entries}, f)
-        os.replace(temporary, path)
+        _write(path, entries)
     return User(name, role, street)
+
+
+def _write(path: Path, entries: dict) -> None:
+    """Replace the accounts file atomically (owner-only); the caller holds its lock."""
+    temporary = path.with_name(path.name + ".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        tomli_w.dump({"users": entries}, f)
+    os.replace(temporary, path)
+
+
+def session_stamp(name: str, path: Path | None = None) -> str | None:
+    """What a signed-in session of `name` is bound to: a digest of the account's password hash and
+    its session generation. A new password or end_sessions() changes it, and with it every open
+    session and every remembered sign-in of the account ends. None for an unknown account."""
+    entry = _read(path or accounts_path()).get(name)
+    if entry is None:
+        return None
+    material = f"{entry.get('password_hash', '')}|{entry.get('session_generation', 0)}"
+    return hashlib.sha256(material.encode()).hexdigest()[:24]
+
+
+def end_sessions(name: str, path: Path | None = None) -> None:
+    """End every session of `name`, in every browser (sign-out): its session generation moves on."""
+    path = path or accounts_path()
+    with FileLock(str(path) + ".lock"):
+        entries = _read(path)
+        if name in entries:
+            entries[name]["session_generation"] = int(entries[name].get("session_generation", 0)) + 1
+            _write(path, entries)
 
 
 def ensure_first_admin(path: Path | None = None) -> tuple[str, str] | None:

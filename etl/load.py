@@ -37,12 +37,15 @@ class LoadReport:
     duplicates: int = 0
     encoding: str | None = None
     ignored_columns: list[str] = field(default_factory=list)
+    # Optional columns some figure is computed from that the file lacks (those figures stay “—”).
+    absent_columns: list[str] = field(default_factory=list)
     reasons: list[dict] = field(default_factory=list)
     refused: str | None = None  # the Chinese message when the whole file was refused
 
     def as_json(self) -> dict:
         keys = ("file", "kind", "batch_id", "rows_read", "inserted", "updated", "unchanged", "rejected")
         data = {k: getattr(self, k) for k in keys}
+        data["absent_columns"] = self.absent_columns
         if self.refused:
             data["error"] = self.refused
         return data
@@ -50,13 +53,48 @@ class LoadReport:
     def summary_zh(self) -> str:
         if self.refused:
             return f"{self.file}：已拒绝，未写入任何数据。原因：{self.refused}"
-        text = (f"{self.file}：批次 {self.batch_id}，读取 {self.rows_read} 行，新增 {self.inserted}，"
+        batch = f"批次 {self.batch_id}，" if self.batch_id is not None else ""  # a check has no batch
+        text = (f"{self.file}：{batch}读取 {self.rows_read} 行，新增 {self.inserted}，"
                 f"更新 {self.updated}，未变 {self.unchanged}，拒绝 {self.rejected}")
         if self.duplicates:
             text += f"(其中文件内重复编号 {self.duplicates} 行，以最后一行为准)"
         if self.ignored_columns:
-            text += f"；忽略未知列：{'、'.join(self.ignored_columns)}"
+            text += f"；忽略未知列：{listing(self.ignored_columns)}"
+        if self.absent_columns:
+            text += "；" + self.absent_text()
         return text + "。"
+
+    def absent_text(self) -> str:
+        """Which optional columns the file lacks and which figures stay “—” because of it."""
+        from metrics.core import column_names, figures_without
+
+        return (f"文件未含可选列 {column_names(self.kind, self.absent_columns)}，"
+                f"{'、'.join(figures_without(self.kind, self.absent_columns))}将显示为“—”(不是 0)")
+
+
+# Summaries and the batches table name at most this many ignored columns (a file can have thousands),
+# each cut to NAME_CHARACTERS (a header cell can be a paragraph).
+LISTED_COLUMNS = 10
+NAME_CHARACTERS = 60
+
+
+def _listed(names: list[str]) -> list[str]:
+    """What the batches table keeps: the first ten names, each cut short, and 等 N 列 if there were more."""
+    kept = [name[:NAME_CHARACTERS] for name in names[:LISTED_COLUMNS]]
+    return kept + [f"等 {len(names)} 列"] if len(names) > LISTED_COLUMNS else kept
+
+
+def listing(names: list[str]) -> str:
+    """'A、B、C', or the first ten names then 等 N 列."""
+    kept = _listed(names)
+    return "、".join(kept) if len(names) <= LISTED_COLUMNS else f"{'、'.join(kept[:-1])} {kept[-1]}"
+
+
+def absent_columns(source: RawFile) -> list[str]:
+    """The optional columns some figure needs that the file does not carry."""
+    from metrics.core import input_columns
+
+    return [c for c in input_columns(source.kind.name) if c not in source.headers]
 
 
 def _registry(con) -> pl.DataFrame:
@@ -104,20 +142,27 @@ def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int) -> tup
     return counts.get("new", 0), counts.get("changed", 0), counts.get("same", 0)
 
 
-def load_source(con, source: RawFile, file_name: str, loaded_by: str | None) -> LoadReport:
-    """Load one already-read file inside the caller's write session, as one transaction."""
+def load_source(con, source: RawFile, file_name: str, loaded_by: str | None,
+                progress: Callable[[float, str], None] | None = None) -> LoadReport:
+    """Load one already-read file inside the caller's write session, as one transaction;
+    `progress(fraction, message)` hears of each step (checking, writing, rejected rows)."""
+    tell = progress or (lambda fraction, message: None)
     kind = source.kind
     # A file is sometimes named after the caller ("张三13812345678.csv"), a header may be a number.
     file_name, *ignored = mask_column(pl.Series([file_name, *source.ignored_columns], dtype=pl.String)).to_list()
     source.ignored_columns = ignored
     report = LoadReport(file=file_name, kind=kind.name, encoding=source.encoding,
-                        ignored_columns=source.ignored_columns, rows_read=source.frame.height)
+                        ignored_columns=source.ignored_columns, rows_read=source.frame.height,
+                        absent_columns=absent_columns(source))
     con.execute("BEGIN TRANSACTION")
     try:
+        tell(0.0, f"校验 {report.rows_read:,} 行")
         staged = stage(source, _registry(con))
         source.frame = None  # the raw text is no longer needed: free it before the insert
         batch_id = con.execute("SELECT nextval('batch_ids')").fetchall()[0][0]
+        tell(0.45, f"写入 {staged.good.height:,} 行")
         inserted, updated, unchanged = _upsert(con, kind.table, kind.key, staged.good, batch_id)
+        tell(0.85, f"记录 {staged.rejects.height:,} 行被拒绝的行" if staged.rejects.height else "记录批次")
         report.batch_id = batch_id
         report.inserted, report.updated, report.unchanged = inserted, updated, unchanged
         report.rejected = staged.rejects.height
@@ -125,11 +170,12 @@ def load_source(con, source: RawFile, file_name: str, loaded_by: str | None) -> 
         report.reasons = reasons_summary(staged.rejects)
         con.execute(
             """INSERT INTO batches (batch_id, kind, file_name, file_hash, encoding, loaded_at, loaded_by,
-                   rows_read, inserted, updated, unchanged, rejected, ignored_columns)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   rows_read, inserted, updated, unchanged, rejected, ignored_columns, carried_columns)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [batch_id, kind.name, file_name, source.file_hash, source.encoding, local_now(),
              loaded_by, report.rows_read, inserted, updated, unchanged, report.rejected,
-             json.dumps(source.ignored_columns, ensure_ascii=False)],
+             json.dumps(_listed(source.ignored_columns), ensure_ascii=False),
+             json.dumps(sorted(source.headers))],
         )
         if staged.rejects.height:
             con.register("rejected_rows", db.ArrowStream(staged.rejects.with_columns(pl.lit(batch_id).alias("batch_id"))))
@@ -158,7 +204,8 @@ def check_files(db_path: Path, kind: str, paths: list[Path], *, names: list[str]
             reports.append(LoadReport(file=name, kind=kind, refused=str(refusal)))
             continue
         report = LoadReport(file=name, kind=kind, encoding=source.encoding,
-                            ignored_columns=source.ignored_columns, rows_read=source.frame.height)
+                            ignored_columns=source.ignored_columns, rows_read=source.frame.height,
+                            absent_columns=absent_columns(source))
         with _checking_connection(Path(db_path)) as con:
             staged = stage(source, _registry(con))
             counts = _classify(con, KINDS[kind].table, KINDS[kind].key, staged.good)
@@ -210,8 +257,9 @@ def load_files(db_path: Path, kind: str, paths: list[Path], *, loaded_by: str | 
             for index, source in enumerate(sources):
                 if source is not None:
                     name = names[index] if names else Path(paths[index]).name
-                    tell(0.35 + 0.55 * index / count, f"校验并写入 {name}")
-                    reports[index] = load_source(con, source, name, loaded_by)
+                    reports[index] = load_source(
+                        con, source, name, loaded_by,
+                        lambda part, message, i=index, n=name: tell(0.35 + 0.55 * (i + part) / count, f"{n}：{message}"))
                     sources[index] = None
             tell(0.95, "保存")
     for report in reports:

@@ -77,15 +77,18 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise MappingError(f"列映射文件格式有误({path.name})：{exc}") from exc
-    mapping = Mapping(
-        kind=str(data.get("kind", "")),
-        columns={str(k): str(v) for k, v in data.get("columns", {}).items()},
-        fixed={str(k): str(v) for k, v in data.get("fixed", {}).items()},
-        values={str(k): {str(a): str(b) for a, b in v.items()} for k, v in data.get("values", {}).items()},
-        headers=[str(h) for h in data.get("headers", [])],
-        description=str(data.get("description", "")),
-        name=path.stem,
-    )
+    try:
+        mapping = Mapping(
+            kind=str(data.get("kind", "")),
+            columns={str(k): str(v) for k, v in data.get("columns", {}).items()},
+            fixed={str(k): str(v) for k, v in data.get("fixed", {}).items()},
+            values={str(k): {str(a): str(b) for a, b in v.items()} for k, v in data.get("values", {}).items()},
+            headers=[str(h) for h in data.get("headers", [])],
+            description=str(data.get("description", "")),
+            name=path.stem,
+        )
+    except (AttributeError, TypeError) as exc:  # e.g. `columns = 5` where a table belongs
+        raise MappingError(f"列映射文件结构有误({path.name})：columns、fixed、values 应为表，headers 应为列表") from exc
     mapping.check()
     return mapping
 

@@ -87,6 +87,8 @@ CREATE TABLE IF NOT EXISTS batches (
     unchanged INTEGER NOT NULL,
     rejected INTEGER NOT NULL,
     ignored_columns VARCHAR,
+    -- JSON list of the contract columns the file carried (absent is not zero: metrics/core.py)
+    carried_columns VARCHAR,
     is_undone BOOLEAN NOT NULL DEFAULT false,
     undone_at TIMESTAMP,
     undone_by VARCHAR
@@ -107,6 +109,8 @@ def columns(table: str) -> list[str]:
 
 def create_all(con) -> None:
     con.execute(BOOKKEEPING)
+    # A database written before a bookkeeping column existed gets it on its next write.
+    con.execute("ALTER TABLE batches ADD COLUMN IF NOT EXISTS carried_columns VARCHAR")
     for table, body in TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body},\n        batch_id INTEGER NOT NULL)")
         con.execute(

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 
 import polars as pl
 
+from etl.contract import KINDS
 from etl.db import frame
 from etl.settings import local_now, metric_settings, reference
 
@@ -41,18 +42,19 @@ class Scope:
         return Scope(start, end, as_of or datetime.combine(end, time()), street)
 
     @staticmethod
-    def from_arguments(con, *, start: str | None = None, end: str | None = None, week: str | None = None,
+    def from_arguments(con, *, start: date | None = None, end: date | None = None, week: str | None = None,
                        street: str | None = None, as_of: datetime | None = None,
                        community: str | None = None) -> "Scope":
+        """The scope of the command line's arguments; ValueError (in Chinese) for arguments that
+        contradict each other or name a street or community the data does not have."""
         if week and (start or end):
             raise ValueError("--week 不能与 --from/--to 同时使用")
+        _check_place(con, street, community)
         if week:
             return replace(Scope.week(week, street, as_of), community=community)
-        first = date.fromisoformat(start) if start else None
-        last = date.fromisoformat(end) if end else None
-        if first and last and last <= first:
+        if start and end and end <= start:
             raise ValueError("--to 必须晚于 --from")
-        return Scope(first, last, as_of, street, community)
+        return Scope(start, end, as_of, street, community)
 
     def previous(self) -> "Scope":
         """The period of equal length just before this one, seen as far into it as this one is."""
@@ -65,6 +67,23 @@ class Scope:
         first = self.start.isoformat() if self.start else "最早"
         last = (self.end - timedelta(days=1)).isoformat() if self.end else "最新"
         return f"{first} 至 {last}"
+
+
+def _check_place(con, street: str | None, community: str | None) -> None:
+    """A street must be one of the district's (data/reference.toml) or of the data, a community one
+    the data has (registry or appeals); the error lists them."""
+    places = con.execute("SELECT street, community FROM compounds UNION SELECT street, community FROM appeals"
+                         ).fetchall()
+    streets = list(reference()["streets"]) + sorted({s for s, _ in places if s} - set(reference()["streets"]))
+    def shown(name: str) -> str:  # the name as typed, cut short (it may be anything)
+        return f"“{name[:40]}{'…' if len(name) > 40 else ''}”"
+
+    if street is not None and street not in streets:
+        raise ValueError(f"没有街道{shown(street)}。已知街道：{'、'.join(streets)}")
+    communities = sorted({c for s, c in places if c and street in (None, s)})
+    if community is not None and community not in communities:
+        raise ValueError(f"{shown(street) if street else ''}没有社区{shown(community)}。"
+                         f"已知社区：{'、'.join(communities) or '(库中还没有社区数据)'}")
 
 
 def parse_week(label: str) -> date:
@@ -99,6 +118,98 @@ def composite(response: float | None, resolution: float | None, satisfaction: fl
         return None
     return (weights["response"] * response + weights["resolution"] * resolution
             + weights["satisfaction"] * satisfaction)
+
+
+# ---------------------------------------------------------------- absent is not zero
+
+# The optional columns each figure is computed from, by feed: (the figure's Chinese name, columns).
+# A figure is None (“—”) when rows are in scope but none of them came from a file that carried one
+# of its columns: a column the extract never had is not a result of 0 %. A column the file had but
+# left empty for these rows is a real result.
+FIGURE_INPUTS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
+    "appeals": {
+        "response_rate": ("响应率", ("first_response_at",)),
+        "resolution_rate": ("办结率", ("resolved_at",)),
+        "on_time_rate": ("按时办结率", ("resolved_at",)),
+        "feedback_rate": ("3日反馈率", ("feedback_at",)),
+        "satisfaction_rate": ("满意率", ("satisfaction",)),
+        "satisfaction_score": ("满意度得分", ("satisfaction",)),
+        "composite": ("综合得分", ("first_response_at", "resolved_at", "satisfaction")),
+        "overdue_open": ("超期未办结", ("resolved_at",)),
+        "median_hours_to_resolve": ("办结时长中位数", ("resolved_at",)),
+        # the five-step flow (views.appeal_funnel): a step's hours need its own column
+        "dispatch": ("精准派单用时", ("dispatched_at",)),
+        "response": ("首接响应用时", ("first_response_at",)),
+        "supervision": ("督导督办用时", ("resolved_at",)),
+        "evaluation": ("群众评价用时", ("feedback_at",)),
+        "archive": ("结案归档", ("closed_at",)),
+    },
+    "complaints": {
+        "resolution_rate": ("解决率", ("resolved_at",)),
+        "median_days_to_resolve": ("解决时长中位数", ("resolved_at",)),
+        "three_party_share": ("三方办占比", ("three_party",)),
+    },
+    "scenes": {
+        "old_young": ("一老一小人次", ("old_young",)),
+    },
+}
+
+
+def input_columns(kind: str) -> list[str]:
+    """The optional columns of a feed that some figure is computed from, in contract order."""
+    used = {c for _, columns in FIGURE_INPUTS.get(kind, {}).values() for c in columns}
+    return [c.name for c in KINDS[kind].columns if c.name in used]
+
+
+def figures_without(kind: str, absent, keys=None) -> list[str]:
+    """The Chinese names of the figures (of `keys`, if given) that stay empty when these columns are absent."""
+    return [label for key, (label, columns) in FIGURE_INPUTS.get(kind, {}).items()
+            if set(columns) & set(absent) and (keys is None or key in keys)]
+
+
+def absent_notes(kind: str, absent, keys=None) -> list[str]:
+    """One note per absent column, naming it and the figures (of `keys`, if given) it leaves “—”:
+    数据未含“首次响应时间”列：响应率、综合得分显示为“—”(不是 0)."""
+    notes = []
+    for column in absent:
+        figures = figures_without(kind, [column], keys)
+        if figures:
+            notes.append(f"数据未含{column_names(kind, [column])}列：{'、'.join(figures)}显示为“—”(不是 0)")
+    return notes
+
+
+def column_names(kind: str, columns) -> str:
+    """Columns as an analyst's file heads them: “首次响应时间”、“反馈时间”."""
+    return "、".join(f"“{KINDS[kind].column(c).headers[0]}”" for c in columns)
+
+
+def _carried_sql(kind: str) -> str:
+    """Per batch, whether its file carried each input column of the feed (column `c_<name>`).
+
+    A batch recorded before files' columns were kept counts as carrying them all. The field is read
+    through to_json so that a database written before the column existed still reads.
+    """
+    checks = ", ".join(f"coalesce(contains(carried, '\"{c}\"'), TRUE) AS c_{c}" for c in input_columns(kind))
+    return (f"SELECT batch_id, {checks} FROM (SELECT batch_id, "
+            "json_extract_string(to_json(bt), '$.carried_columns') AS carried FROM batches bt)")
+
+
+def _carried_counts(kind: str) -> str:
+    """count(*) of the rows in scope whose file carried each input column, as carried_<name>."""
+    return ", ".join(f"count(*) FILTER (c_{c}) AS carried_{c}" for c in input_columns(kind))
+
+
+def _absent(kind: str, row: dict, total: int) -> list[str]:
+    """The input columns no row in scope was delivered with (none when nothing is in scope)."""
+    return [c for c in input_columns(kind) if total and not row[f"carried_{c}"]]
+
+
+def _blank(kind: str, values: dict, absent: list[str]) -> dict:
+    """The figures computed from an absent column set to None."""
+    for key, (_, columns) in FIGURE_INPUTS.get(kind, {}).items():
+        if key in values and set(columns) & set(absent):
+            values[key] = None
+    return values
 
 
 # ---------------------------------------------------------------- filters shared by every query
@@ -145,8 +256,10 @@ def _appeal_counts_sql(scope: Scope, group: str | None, params: dict, as_of_expr
     group_by = "GROUP BY ALL" if group else ""
     # "Passed" is strict: at the limit itself an appeal can still be handled in time.
     return f"""
-        WITH b AS (
-            SELECT *, CAST({as_of_expr} AS TIMESTAMP) AS _as_of FROM appeals WHERE {where}
+        WITH carried AS ({_carried_sql("appeals")}),
+        b AS (
+            SELECT *, CAST({as_of_expr} AS TIMESTAMP) AS _as_of
+            FROM appeals LEFT JOIN carried USING (batch_id) WHERE {where}
         ),
         a AS (
             SELECT *,
@@ -161,27 +274,29 @@ def _appeal_counts_sql(scope: Scope, group: str | None, params: dict, as_of_expr
         SELECT {key}
             count(*) AS received,
             count(*) FILTER (is_responded AND first_response_at <= response_due) AS responded_in_time,
-            count(*) FILTER (response_due < _as_of OR is_responded) AS response_due_count,
+            count(*) FILTER ((response_due < _as_of OR is_responded) AND c_first_response_at) AS response_due_count,
             count(*) FILTER (is_resolved) AS resolved,
             count(*) FILTER (is_resolved AND resolved_at <= resolve_due) AS resolved_in_time,
-            count(*) FILTER (resolve_due < _as_of OR is_resolved) AS resolve_due_count,
+            count(*) FILTER ((resolve_due < _as_of OR is_resolved) AND c_resolved_at) AS resolve_due_count,
             count(*) FILTER (is_fed_back AND feedback_at <= feedback_due) AS fed_back_in_time,
-            count(*) FILTER (feedback_due < _as_of OR is_fed_back) AS feedback_due_count,
+            count(*) FILTER ((feedback_due < _as_of OR is_fed_back) AND c_feedback_at) AS feedback_due_count,
             count(*) FILTER (satisfaction = '满意') AS satisfied,
             count(*) FILTER (satisfaction = '基本满意') AS basically_satisfied,
             count(*) FILTER (satisfaction IS NOT NULL) AS evaluated,
-            count(*) FILTER (NOT coalesce(is_resolved, FALSE) AND resolve_due < _as_of) AS overdue_open,
-            median(epoch(resolved_at - received_at) / 3600.0) FILTER (is_resolved) AS median_hours_to_resolve
+            count(*) FILTER (NOT coalesce(is_resolved, FALSE) AND resolve_due < _as_of AND c_resolved_at) AS overdue_open,
+            median(epoch(resolved_at - received_at) / 3600.0) FILTER (is_resolved) AS median_hours_to_resolve,
+            {_carried_counts("appeals")}
         FROM a {group_by}
     """
 
 
 def _appeal_rates(row: dict) -> dict:
+    """The rates of one row of counts; those whose column no appeal in it carried are None."""
     weight = metric_settings()["basic_satisfied_weight"]
     response = ratio(row["responded_in_time"], row["response_due_count"])
-    resolution = ratio(row["resolved"], row["received"])
+    resolution = ratio(row["resolved"], row["carried_resolved_at"])
     score = ratio(row["satisfied"] + weight * row["basically_satisfied"], row["evaluated"])
-    return {
+    return _blank("appeals", {
         "received": row["received"],
         "response_rate": response,
         "resolution_rate": resolution,
@@ -192,14 +307,15 @@ def _appeal_rates(row: dict) -> dict:
         "composite": composite(response, resolution, score),
         "overdue_open": row["overdue_open"],
         "median_hours_to_resolve": row["median_hours_to_resolve"],
-    }
+    }, _absent("appeals", row, row["received"]))
 
 
 def appeal_summary(con, scope: Scope) -> dict:
-    """受理量, the three rates, the 123 rule, overdue open and median hours, for the scope."""
+    """受理量, the three rates, the 123 rule, overdue open and median hours, for the scope; and
+    `absent_columns`, the input columns no appeal in scope was delivered with (their figures are None)."""
     params: dict = {}
-    rows = frame(con, _appeal_counts_sql(scope, None, params), params).to_dicts()
-    return _appeal_rates(rows[0])
+    row = frame(con, _appeal_counts_sql(scope, None, params), params).to_dicts()[0]
+    return {**_appeal_rates(row), "absent_columns": _absent("appeals", row, row["received"])}
 
 
 APPEAL_DIMENSIONS = {"street": "street", "community": "community", "channel": "channel",
@@ -240,7 +356,8 @@ def weekly_trend(con, scope: Scope, weeks: int = 12) -> pl.DataFrame:
 
 
 def overdue_appeals(con, scope: Scope) -> pl.DataFrame:
-    """Appeals in the period not resolved by as-of and past the resolution limit (no personal data)."""
+    """Appeals in the period not resolved by as-of and past the resolution limit (no personal data);
+    an appeal whose extract had no 办结时间 column cannot be told overdue and is left out."""
     params: dict = {"resolve_h": metric_settings()["resolution_limit_hours"]}
     return frame(con, f"""
         SELECT a.appeal_id, a.received_at, a.street, a.community, a.compound_id, c.name AS compound_name,
@@ -251,6 +368,7 @@ def overdue_appeals(con, scope: Scope) -> pl.DataFrame:
                     ELSE '未响应' END AS status,
                epoch(CAST($as_of AS TIMESTAMP) - a.received_at) / 3600.0 AS hours_open
         FROM appeals a LEFT JOIN compounds c USING (compound_id)
+             JOIN ({_carried_sql("appeals")}) carried ON carried.batch_id = a.batch_id AND carried.c_resolved_at
         WHERE {_period('a.received_at', scope, params)} AND {_place('a.', scope, params)}
           AND NOT coalesce(a.resolved_at <= $as_of, FALSE)
           AND a.received_at + to_hours(CAST($resolve_h AS BIGINT)) < $as_of
@@ -278,8 +396,9 @@ def street_ranking(con, scope: Scope) -> pl.DataFrame:
 def _complaint_sql(scope: Scope, params: dict) -> str:
     return f"""
         SELECT p.*, c.name, c.street, c.community, c.households, c.is_key_target, c.compound_type,
-               p.resolved_at <= $as_of AS is_resolved
+               p.resolved_at <= $as_of AS is_resolved, carried.* EXCLUDE (batch_id)
         FROM complaints p JOIN compounds c USING (compound_id)
+             LEFT JOIN ({_carried_sql("complaints")}) carried ON carried.batch_id = p.batch_id
         WHERE {_period('p.received_at', scope, params)} AND {_place('c.', scope, params)}"""
 
 
@@ -287,10 +406,14 @@ def complaint_summary(con, scope: Scope) -> dict:
     params: dict = {}
     row = frame(con, f"""
         SELECT count(*) AS complaints, count(*) FILTER (is_resolved) AS resolved,
-               median(epoch(resolved_at - received_at) / 86400.0) FILTER (is_resolved) AS median_days
+               median(epoch(resolved_at - received_at) / 86400.0) FILTER (is_resolved) AS median_days,
+               {_carried_counts("complaints")}
         FROM ({_complaint_sql(scope, params)})""", params).to_dicts()[0]
-    return {"complaints": row["complaints"], "resolution_rate": ratio(row["resolved"], row["complaints"]),
-            "median_days_to_resolve": row["median_days"]}
+    absent = _absent("complaints", row, row["complaints"])
+    return {**_blank("complaints", {"complaints": row["complaints"],
+                                    "resolution_rate": ratio(row["resolved"], row["carried_resolved_at"]),
+                                    "median_days_to_resolve": row["median_days"]}, absent),
+            "absent_columns": absent}
 
 
 def complaints_by_compound(con, scope: Scope) -> pl.DataFrame:
@@ -302,7 +425,8 @@ def complaints_by_compound(con, scope: Scope) -> pl.DataFrame:
         per_compound AS (
             SELECT compound_id, count(*) AS complaints, count(*) FILTER (is_resolved) AS resolved,
                    median(epoch(resolved_at - received_at) / 86400.0) FILTER (is_resolved)
-                       AS median_days_to_resolve
+                       AS median_days_to_resolve,
+                   {_carried_counts("complaints")}
             FROM p GROUP BY compound_id)
         SELECT c.compound_id, c.name, c.street, c.community, c.compound_type, c.households,
                c.is_key_target, c.property_company,
@@ -310,8 +434,8 @@ def complaints_by_compound(con, scope: Scope) -> pl.DataFrame:
                CASE WHEN c.households > 0 THEN coalesce(n.complaints, 0) * 100.0 / c.households END
                    AS complaints_per_100_households,
                coalesce(n.resolved, 0) AS resolved,
-               n.resolved / n.complaints AS resolution_rate,
-               n.median_days_to_resolve
+               n.resolved / nullif(n.carried_resolved_at, 0) AS resolution_rate,
+               CASE WHEN n.carried_resolved_at > 0 THEN n.median_days_to_resolve END AS median_days_to_resolve
         FROM compounds c LEFT JOIN per_compound n USING (compound_id)
         WHERE {_place('c.', scope, params)}
         ORDER BY complaints_per_100_households DESC NULLS LAST, complaints DESC, c.compound_id""", params)
@@ -380,15 +504,20 @@ def scene_summary(con, scope: Scope) -> dict:
     params: dict = {}
     row = frame(con, f"""
         WITH scoped AS (SELECT * FROM compounds WHERE {_place('', scope, params)}),
-             e AS (SELECT s.* FROM scenes s JOIN scoped USING (compound_id)
+             e AS (SELECT s.*, carried.* EXCLUDE (batch_id) FROM scenes s JOIN scoped USING (compound_id)
+                   LEFT JOIN ({_carried_sql("scenes")}) carried ON carried.batch_id = s.batch_id
                    WHERE {_period('s.event_date', scope, params, is_date=True)})
         SELECT (SELECT count(*) FROM e) AS events,
                (SELECT coalesce(sum(attendees), 0) FROM e) AS attendance,
                (SELECT coalesce(sum(old_young), 0) FROM e) AS old_young,
                (SELECT count(DISTINCT compound_id) FROM e) AS covered,
-               (SELECT count(*) FROM scoped) AS compounds""", params).to_dicts()[0]
-    return {"events": row["events"], "attendance": int(row["attendance"]), "old_young": int(row["old_young"]),
-            "coverage": ratio(row["covered"], row["compounds"])}
+               (SELECT count(*) FROM scoped) AS compounds,
+               (SELECT {_carried_counts("scenes")} FROM e) AS carried_old_young""", params).to_dicts()[0]
+    absent = _absent("scenes", row, row["events"])
+    return {**_blank("scenes", {"events": row["events"], "attendance": int(row["attendance"]),
+                                "old_young": int(row["old_young"]),
+                                "coverage": ratio(row["covered"], row["compounds"])}, absent),
+            "absent_columns": absent}
 
 
 SCENE_DIMENSIONS = {"scene_type": "s.scene_type", "street": "c.street", "community": "c.community",
@@ -433,9 +562,16 @@ def feed_freshness(con) -> pl.DataFrame:
 
 
 def is_demo(con) -> bool:
-    """True when the database was built by `python -m etl demo`."""
-    rows = con.execute("SELECT value FROM meta WHERE key = 'dataset'").fetchall()
-    return bool(rows) and rows[0][0] == "demo"
+    """True when the database was built by `python -m etl demo` and holds no live batch of other
+    data since (the demo banner goes as soon as real data is loaded, and comes back if it is undone)."""
+    meta = dict(con.execute("SELECT key, value FROM meta WHERE key IN ('dataset', 'demo_last_batch')").fetchall())
+    if meta.get("dataset") != "demo":
+        return False
+    if "demo_last_batch" in meta:
+        other, params = "batch_id > CAST($last AS INTEGER)", {"last": meta["demo_last_batch"]}
+    else:  # a demo database built before the demo recorded its last batch: its loads say "demo"
+        other, params = "loaded_by IS DISTINCT FROM 'demo'", {}
+    return not con.execute(f"SELECT count(*) FROM batches WHERE NOT is_undone AND {other}", params).fetchall()[0][0]
 
 
 def key_targets_since(con) -> date | None:

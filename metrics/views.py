@@ -21,7 +21,8 @@ import polars as pl
 
 from etl.db import frame
 from etl.settings import metric_settings, reference
-from metrics.core import Scope, _period, _place, iso_week_label, key_targets, key_targets_since, ratio
+from metrics.core import (Scope, _absent, _blank, _carried_counts, _carried_sql, _period, _place, iso_week_label,
+                          key_targets, key_targets_since, ratio)
 
 SATISFIED = ("满意", "基本满意")
 
@@ -78,14 +79,21 @@ def appeal_funnel(con, scope: Scope) -> pl.DataFrame:
         f" / 3600.0) AS hours_{i}"
         for i in range(1, n + 1))
     row = frame(con, f"""
-        WITH a AS (SELECT received_at, {stamps} FROM appeals WHERE {where})
-        SELECT count(*) AS received, {reached}, {medians} FROM a""", params).to_dicts()[0]
+        WITH a AS (SELECT received_at, {stamps}, carried.* EXCLUDE (batch_id)
+                   FROM appeals LEFT JOIN ({_carried_sql("appeals")}) carried USING (batch_id) WHERE {where})
+        SELECT count(*) AS received, {reached}, {medians}, {_carried_counts("appeals")} FROM a""",
+                params).to_dicts()[0]
+    absent = _absent("appeals", row, row["received"])
     out = [{"step": "received", "label": "受理", "reached": row["received"], "share": ratio(row["received"],
                                                                                              row["received"]),
             "median_hours": None}]
     for i, (step, label, _) in enumerate(FUNNEL_STEPS, start=1):
-        out.append({"step": step, "label": label, "reached": row[f"reached_{i}"],
-                    "share": ratio(row[f"reached_{i}"], row["received"]), "median_hours": row[f"hours_{i}"]})
+        # Reaching a step is known from its stamp or a later one: unknown (not zero) when no appeal
+        # in scope was delivered with any of those columns.
+        known = any(column not in absent for _, _, column in FUNNEL_STEPS[i - 1:])
+        out.append({"step": step, "label": label, "reached": row[f"reached_{i}"] if known else None,
+                    "share": ratio(row[f"reached_{i}"], row["received"]) if known else None,
+                    "median_hours": row[f"hours_{i}"]})
     return pl.DataFrame(out, schema={"step": pl.String, "label": pl.String, "reached": pl.Int64,
                                      "share": pl.Float64, "median_hours": pl.Float64})
 
@@ -101,7 +109,8 @@ BACKLOG_BUCKETS = (
 
 
 def appeal_backlog(con, scope: Scope) -> pl.DataFrame:
-    """Appeals of the period still not resolved at as-of, counted by how long they have been open.
+    """Appeals of the period still not resolved at as-of, counted by how long they have been open
+    (appeals whose extract had no 办结时间 column are left out: whether they are open is unknown).
 
     Every bucket is listed (zero where empty); `overdue` marks the buckets past the 48 h limit.
     """
@@ -109,7 +118,8 @@ def appeal_backlog(con, scope: Scope) -> pl.DataFrame:
     where = f"{_period('received_at', scope, params)} AND {_place('', scope, params)}"
     rows = frame(con, f"""
         SELECT epoch(CAST($as_of AS TIMESTAMP) - received_at) / 3600.0 AS hours_open
-        FROM appeals WHERE {where} AND NOT coalesce(resolved_at <= $as_of, FALSE)""", params)
+        FROM appeals JOIN ({_carried_sql("appeals")}) carried USING (batch_id)
+        WHERE {where} AND carried.c_resolved_at AND NOT coalesce(resolved_at <= $as_of, FALSE)""", params)
     limit = metric_settings()["resolution_limit_hours"]
     hours = rows["hours_open"]
     out = []
@@ -137,29 +147,35 @@ def complaints_by(con, scope: Scope, dimension: str) -> pl.DataFrame:
     result = frame(con, f"""
         WITH p AS (
             SELECT {column} AS key, p.received_at, p.resolved_at, p.is_three_party,
-                   p.resolved_at <= $as_of AS is_resolved
+                   p.resolved_at <= $as_of AS is_resolved, carried.* EXCLUDE (batch_id)
             FROM complaints p JOIN compounds c USING (compound_id)
+                 LEFT JOIN ({_carried_sql("complaints")}) carried ON carried.batch_id = p.batch_id
             WHERE {_period('p.received_at', scope, params)} AND {_place('c.', scope, params)})
         SELECT key AS {dimension}, count(*) AS complaints,
                count(*) FILTER (is_resolved) AS resolved,
                median(epoch(resolved_at - received_at) / 86400.0) FILTER (is_resolved) AS median_days_to_resolve,
-               count(*) FILTER (is_three_party) AS three_party
+               count(*) FILTER (is_three_party) AS three_party,
+               {_carried_counts("complaints")}
         FROM p GROUP BY ALL ORDER BY complaints DESC, {dimension}""", params)
     schema = {dimension: pl.String, "complaints": pl.Int64, "resolved": pl.Int64,
-              "median_days_to_resolve": pl.Float64, "three_party": pl.Int64}
+              "median_days_to_resolve": pl.Float64, "three_party": pl.Int64,
+              "carried_resolved_at": pl.Int64, "carried_three_party": pl.Int64}
     result = result.cast(schema)
     if dimension == "level":
         levels = pl.DataFrame({"level": reference()["complaint_levels"]})
         others = result.filter(~pl.col("level").is_in(levels["level"].implode()))
         result = pl.concat([levels.join(result, on="level", how="left").with_columns(
-            pl.col("complaints", "resolved", "three_party").fill_null(0)), others])
+            pl.col("complaints", "resolved", "three_party", "carried_resolved_at", "carried_three_party").fill_null(0)),
+            others])
     total = result["complaints"].sum()
-    has = pl.col("complaints") > 0
+    # Rates over the complaints whose extract carried the column ("—" where none did).
+    resolved_known, party_known = pl.col("carried_resolved_at"), pl.col("carried_three_party")
     return result.with_columns(
-        pl.when(has).then(pl.col("resolved") / pl.col("complaints")).alias("resolution_rate"),
+        pl.when(resolved_known > 0).then(pl.col("resolved") / resolved_known).alias("resolution_rate"),
         (pl.col("complaints") / total if total else pl.lit(None, pl.Float64)).alias("share"),
-        pl.when(has).then(pl.col("three_party") / pl.col("complaints")).alias("three_party_share"),
-    )
+        pl.when(party_known > 0).then(pl.col("three_party") / party_known).alias("three_party_share"),
+        pl.when(resolved_known > 0).then(pl.col("median_days_to_resolve")).alias("median_days_to_resolve"),
+    ).drop("carried_resolved_at", "carried_three_party")
 
 
 def three_party_summary(con, scope: Scope) -> dict:
@@ -167,12 +183,17 @@ def three_party_summary(con, scope: Scope) -> dict:
     committee, property company), and their share."""
     params: dict = {}
     row = frame(con, f"""
-        SELECT count(*) AS complaints, count(*) FILTER (p.is_three_party) AS three_party
+        SELECT count(*) AS complaints, count(*) FILTER (p.is_three_party) AS three_party,
+               {_carried_counts("complaints")}
         FROM complaints p JOIN compounds c USING (compound_id)
+             LEFT JOIN ({_carried_sql("complaints")}) carried ON carried.batch_id = p.batch_id
         WHERE {_period('p.received_at', scope, params)} AND {_place('c.', scope, params)}""",
                 params).to_dicts()[0]
-    return {"complaints": row["complaints"], "three_party": row["three_party"],
-            "three_party_share": ratio(row["three_party"], row["complaints"])}
+    absent = _absent("complaints", row, row["complaints"])
+    return {**_blank("complaints", {"complaints": row["complaints"], "three_party": row["three_party"],
+                                    "three_party_share": ratio(row["three_party"], row["carried_three_party"])},
+                     absent),
+            "absent_columns": absent}
 
 
 NO_PROPERTY_COMPANY = "无物业"
@@ -201,8 +222,11 @@ def property_companies(con, scope: Scope) -> pl.DataFrame:
                       count(*) FILTER (p.resolved_at <= $as_of) AS resolved,
                       median(epoch(p.resolved_at - p.received_at) / 86400.0)
                           FILTER (p.resolved_at <= $as_of) AS median_days_to_resolve,
-                      count(*) FILTER (p.is_three_party) AS three_party
-               FROM complaints p JOIN c USING (compound_id) WHERE {complaints_period} GROUP BY c.company),
+                      count(*) FILTER (p.is_three_party) AS three_party,
+                      count(*) FILTER (carried.c_resolved_at) AS resolve_known
+               FROM complaints p JOIN c USING (compound_id)
+                    JOIN ({_carried_sql("complaints")}) carried ON carried.batch_id = p.batch_id
+               WHERE {complaints_period} GROUP BY c.company),
         sv AS (SELECT c.company, count(*) AS survey_answers,
                       count(*) FILTER (s.rating IN ('满意', '基本满意')) AS survey_satisfied
                FROM surveys s JOIN c USING (compound_id)
@@ -211,7 +235,7 @@ def property_companies(con, scope: Scope) -> pl.DataFrame:
                coalesce(pc.complaints, 0) AS complaints,
                CASE WHEN r.households > 0 THEN coalesce(pc.complaints, 0) * 100.0 / r.households END
                    AS complaints_per_100_households,
-               pc.resolved / pc.complaints AS resolution_rate,
+               pc.resolved / nullif(pc.resolve_known, 0) AS resolution_rate,
                pc.median_days_to_resolve,
                coalesce(pc.three_party, 0) AS three_party,
                coalesce(sv.survey_answers, 0) AS survey_answers,
@@ -518,18 +542,20 @@ def compound_totals(con, scope: Scope) -> dict:
     return row
 
 
-def compounds_by_street(con, scope: Scope) -> pl.DataFrame:
-    """Compounds and households by street and compound type (types in reference order)."""
+def compounds_by_street(con, scope: Scope, by: str = "street") -> pl.DataFrame:
+    """Compounds and households by street (or by community: by='community') and compound type
+    (types in reference order)."""
+    column = {"street": "street", "community": "community"}[by]
     params: dict = {}
     result = frame(con, f"""
-        SELECT street, compound_type, count(*) AS compounds,
+        SELECT {column}, compound_type, count(*) AS compounds,
                CAST(coalesce(sum(households), 0) AS BIGINT) AS households
         FROM compounds WHERE {_place('', scope, params)}
         GROUP BY ALL""", params)
     order = {name: i for i, name in enumerate(reference()["compound_types"])}
     return result.with_columns(
         pl.col("compound_type").replace_strict(order, default=len(order), return_dtype=pl.Int32).alias("_o")
-    ).sort(["street", "_o"]).drop("_o")
+    ).sort([column, "_o"]).drop("_o")
 
 
 def compound_list(con, scope: Scope, search: str | None = None) -> pl.DataFrame:
@@ -590,14 +616,18 @@ def compound_summary(con, scope: Scope, compound_id: str) -> dict:
     row = frame(con, f"""
         WITH a AS (SELECT count(*) AS appeals,
                           count(*) FILTER (resolved_at <= $as_of) AS appeals_resolved,
+                          count(*) FILTER (c_resolved_at) AS appeals_resolve_known,
                           count(*) FILTER (satisfaction IN ('满意', '基本满意')) AS appeals_satisfied,
                           count(*) FILTER (satisfaction IS NOT NULL) AS appeals_evaluated,
-                          count(*) FILTER (NOT coalesce(resolved_at <= $as_of, FALSE)
+                          count(*) FILTER (NOT coalesce(resolved_at <= $as_of, FALSE) AND c_resolved_at
                                            AND received_at + to_hours(CAST($resolve_h AS BIGINT)) < $as_of)
                               AS overdue_open
-                   FROM appeals WHERE compound_id = $id AND {appeals}),
-        p AS (SELECT count(*) AS complaints, count(*) FILTER (resolved_at <= $as_of) AS complaints_resolved
-              FROM complaints WHERE compound_id = $id AND {complaints}),
+                   FROM appeals JOIN ({_carried_sql("appeals")}) carried USING (batch_id)
+                   WHERE compound_id = $id AND {appeals}),
+        p AS (SELECT count(*) AS complaints, count(*) FILTER (resolved_at <= $as_of) AS complaints_resolved,
+                     count(*) FILTER (c_resolved_at) AS complaints_resolve_known
+              FROM complaints JOIN ({_carried_sql("complaints")}) carried USING (batch_id)
+              WHERE compound_id = $id AND {complaints}),
         s AS (SELECT count(*) AS survey_answers,
                      count(*) FILTER (rating IN ('满意', '基本满意')) AS survey_satisfied,
                      avg(score) AS average_score
@@ -608,11 +638,11 @@ def compound_summary(con, scope: Scope, compound_id: str) -> dict:
         SELECT * FROM a, p, s, e""", params).to_dicts()[0]
     return {
         "appeals": row["appeals"],
-        "appeal_resolution_rate": ratio(row["appeals_resolved"], row["appeals"]),
+        "appeal_resolution_rate": ratio(row["appeals_resolved"], row["appeals_resolve_known"]),
         "appeal_satisfaction_rate": ratio(row["appeals_satisfied"], row["appeals_evaluated"]),
-        "overdue_open": row["overdue_open"],
+        "overdue_open": row["overdue_open"] if row["appeals_resolve_known"] or not row["appeals"] else None,
         "complaints": row["complaints"],
-        "complaint_resolution_rate": ratio(row["complaints_resolved"], row["complaints"]),
+        "complaint_resolution_rate": ratio(row["complaints_resolved"], row["complaints_resolve_known"]),
         "survey_answers": row["survey_answers"],
         "survey_satisfaction_rate": ratio(row["survey_satisfied"], row["survey_answers"]),
         "average_score": row["average_score"],

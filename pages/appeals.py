@@ -39,13 +39,16 @@ def main() -> None:
         count_card("超期未办结", now, before, "overdue_open", inverse=True),
         rate_card("3日反馈率", now, before, "feedback_rate"),
     ])
+    layout.absent_caption("appeals", now)
     if not now["received"]:
         layout.empty("所选范围内没有诉求工单。可以换一个时间范围或街道再看。")
         return
 
     st.subheader("分项办理情况")
-    tabs = st.tabs([f"按{label}" for _, label in DIMENSIONS])
-    for tab, (dimension, label) in zip(tabs, DIMENSIONS):
+    # One street in view: its communities, not a one-bar chart of streets.
+    dimensions = [d for d in DIMENSIONS if not (filters.street and d[0] == "street")]
+    tabs = st.tabs([f"按{label}" for _, label in dimensions])
+    for tab, (dimension, label) in zip(tabs, dimensions):
         with tab:
             rates = data.appeal_rates_by(scope, dimension)
             if dimension == "street":

@@ -17,7 +17,7 @@ from dashboard import auth, data, desk, layout
 from dashboard.desk import FIXED, NOT_USED, Flash
 from etl.batches import UndoRefused, recheck, undo
 from etl.contract import KINDS
-from etl.load import check_files, load_files
+from etl.load import check_files, listing, load_files
 from etl.mapping import MappingError, load_mapping, mapping_dir, save_mapping
 from etl.plaintext import markdown_text
 from etl.read import FileRefused
@@ -299,7 +299,9 @@ def check_results(plan: Plan, report) -> None:
             st.warning(f"文件内有 {report.duplicates:,} 行编号重复：以最后出现的一行为准，前面的行被拒绝。",
                        icon=":material/content_copy:")
         if report.ignored_columns:
-            st.caption("以下列不在标准字段中，将被忽略：" + "、".join(report.ignored_columns))
+            st.caption("以下列不在标准字段中，将被忽略：" + listing(report.ignored_columns))
+        if report.absent_columns:
+            st.info(report.absent_text() + "。", icon=":material/info:")
         if report.reasons:
             st.markdown("**将被拒绝的行(按原因)**")
             st.dataframe(desk.reasons_table(report), hide_index=True, width="stretch")

@@ -28,6 +28,7 @@ def main() -> None:
         rate_card("三方办处置占比", party, party_before, "three_party_share",
                   help="由社区、业委会、物业企业三方联席会议(三方办)处置的投诉占比"),
     ])
+    layout.absent_caption("complaints", {**now, **party})
 
     st.subheader("重点整治小区")
     default_since = data.default_targeted_since()

@@ -162,11 +162,13 @@ def build_typst(data: dict) -> str:
 
     parts.append(section("诉求办理核心指标"))
     parts.append(_kpi_table(data, APPEAL_KPIS))
+    parts.append(_absent_notes(data, ("appeals",)))
     parts.append(note("▲/▼ 表示较上周升高/降低，绿色为向好、红色为变差、灰色为中性；“上周”为 "
                       f"{data['previous_week']}，按其周末时点（{_moment(data['previous_as_of'])}）统计。"
                       "指标口径与数字取舍规则见末页。"))
     parts.append(section("物业投诉、满意度测评与服务场景"))
     parts.append(_kpi_table(data, OTHER_KPIS))
+    parts.append(_absent_notes(data, ("complaints", "scenes")))
     parts.append(_ranking(data, section("社区综合排名" if data["ranking_by"] == "community" else "街道综合排名")))
     parts.append(section("近 12 周趋势"))
     parts.append(svg_figure(charts.weekly_trend(data["trend"]),
@@ -214,6 +216,12 @@ def _kpi_table(data: dict, kpis: list) -> str:
                                                     "较上周"], rows, ["left", "right", "right", "right"])
 
 
+def _absent_notes(data: dict, kinds: tuple[str, ...]) -> str:
+    """Why some figures above read “—”: the week's data never carried the column they need."""
+    notes = [text for kind in kinds for text in data.get("absent_notes", {}).get(kind, [])]
+    return note("注：" + "；".join(notes) + "。") if notes else ""
+
+
 RANK_COLUMNS = [("受理量", "received", "count"), ("响应率", "response_rate", "rate"),
                 ("办结率", "resolution_rate", "rate"), ("按时办结率", "on_time_rate", "rate"),
                 ("3日反馈率", "feedback_rate", "rate"), ("满意率", "satisfaction_rate", "rate"),
@@ -223,8 +231,12 @@ RANK_COLUMNS = [("受理量", "received", "count"), ("响应率", "response_rate
 def _ranking(data: dict, heading_source: str) -> str:
     place_label = "社区" if data["ranking_by"] == "community" else "街道"
     out = [heading_source]
+    standing = data.get("standing")
+    if standing:
+        out.append(note(f"{data['street']}本周综合得分 {fmt(standing['composite'], 'score')}，"
+                        f"在全区 {standing['streets']} 个街道中排第 {standing['rank']} 名。"))
     if not data["ranking"]:
-        return heading_source + note("本周没有诉求，无法排名。")
+        return "".join(out) + note("本周没有诉求，无法排名。")
     rows = []
     for row in data["ranking"]:
         rows.append([s(row["rank"]), s(row["place"])]

@@ -237,6 +237,10 @@ def test_upload_map_check_load_history_and_undo(db, tmp_path, mappings):
     identity = db.stat().st_mtime_ns
     click(at, "desk_check")
     assert metrics(at) == {"读取行数": "6", "将新增": "2", "将更新": "1", "与库中相同": "0", "将拒绝": "3"}
+    # The extract has no lifecycle columns: the figures built on them will read "—", and the check says so.
+    assert ("文件未含可选列 “派单时间”、“首次响应时间”、“办结时间”、“反馈时间”、“结案时间”、“群众评价”，"
+            "响应率、办结率、按时办结率、3日反馈率、满意率、满意度得分、综合得分、超期未办结、办结时长中位数、"
+            "精准派单用时、首接响应用时、督导督办用时、群众评价用时、结案归档将显示为“—”(不是 0)。") in texts(at.info)
     reasons = frame(at, "拒绝原因")
     assert reasons.values.tolist() == [
         ["“受理时间”无法识别为日期时间：昨天下午", 1, "5"],
@@ -249,7 +253,10 @@ def test_upload_map_check_load_history_and_undo(db, tmp_path, mappings):
     # 4. Load, after confirming; the result and the new batch in the history at once.
     click(at, "desk_load")
     assert texts(at.success) == ["网格导出.csv：批次 6，读取 6 行，新增 2，更新 1，未变 0，拒绝 3"
-                                 "(其中文件内重复编号 1 行，以最后一行为准)；忽略未知列：备注。"]
+                                 "(其中文件内重复编号 1 行，以最后一行为准)；忽略未知列：备注；"
+                                 "文件未含可选列 “派单时间”、“首次响应时间”、“办结时间”、“反馈时间”、“结案时间”、“群众评价”，"
+                                 "响应率、办结率、按时办结率、3日反馈率、满意率、满意度得分、综合得分、超期未办结、办结时长中位数、"
+                                 "精准派单用时、首接响应用时、督导督办用时、群众评价用时、结案归档将显示为“—”(不是 0)。"]
     assert not at.file_uploader[0].value  # a fresh uploader: the file is not loaded twice by mistake
     history = frame(at, "批次")
     assert len(history) == 6

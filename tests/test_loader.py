@@ -161,7 +161,9 @@ def test_loading_the_same_file_twice_changes_nothing(tmp_path):
     report = json.loads(result.stdout)
     assert {k: report[k] for k in ("rows_read", "inserted", "updated", "unchanged", "rejected")} == {
         "rows_read": 13, "inserted": 0, "updated": 0, "unchanged": 8, "rejected": 5}
-    assert set(report) == {"file", "kind", "batch_id", "rows_read", "inserted", "updated", "unchanged", "rejected"}
+    assert set(report) == {"file", "kind", "batch_id", "rows_read", "inserted", "updated", "unchanged", "rejected",
+                           "absent_columns"}
+    assert report["absent_columns"] == ["dispatched_at"]  # the fixture has no 派单时间
     assert whole_database(db) == before
 
 

@@ -138,7 +138,8 @@ def test_complaints_key_targets_and_hot_spots(con):
     # W10: P1 P2 P3 (海景苑, by name) at C1, P4 at C2, P5 at C4 (no household count).
     # Resolved by as-of: P1 (2 d), P3 (1 d), P4 (1.5 d); P2 is resolved after as-of.
     assert core.complaint_summary(con, W10) == {
-        "complaints": 5, "resolution_rate": pytest.approx(3 / 5), "median_days_to_resolve": pytest.approx(1.5)}
+        "complaints": 5, "resolution_rate": pytest.approx(3 / 5), "median_days_to_resolve": pytest.approx(1.5),
+        "absent_columns": []}
     targets = core.key_targets(con, W10).select(core.LIST_KEYS).to_dicts()
     assert targets == [
         {"compound_id": "C1", "name": "海景苑", "complaints": 3, "complaints_per_100_households": 1.5,
@@ -170,7 +171,7 @@ def test_surveys_map_scores_to_ratings(con):
 def test_scenes(con):
     # E1 C1 30/10, E2 C2 50/40, E3 C3 120/20, E4 C1 25/—; E5 is next week, E6 rejected.
     assert core.scene_summary(con, W10) == {
-        "events": 4, "attendance": 225, "old_young": 70, "coverage": pytest.approx(3 / 4)}
+        "events": 4, "attendance": 225, "old_young": 70, "coverage": pytest.approx(3 / 4), "absent_columns": []}
     by_type = {r["scene_type"]: r for r in core.scenes_by(con, W10, "scene_type").to_dicts()}
     assert list(by_type) == ["邻里", "健康", "就业", "教育", "低碳", "智慧"]
     assert (by_type["邻里"]["events"], by_type["邻里"]["attendance"]) == (2, 150)

@@ -26,6 +26,7 @@ from etl.accounts import add_user
 from etl.load import load_files
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
+FIXTURES = Path(__file__).parent / "fixtures"
 W10 = {"period": "自定义", "from": "2026-03-02", "to": "2026-03-08"}
 
 
@@ -188,7 +189,7 @@ def test_overview_of_one_street_and_back_to_all():
         "综合得分": ("85.5", "-14.5 分"), "超期未办结": ("1", "+1"),
     }
     assert len(table(at, "名次", "街道")) == 3  # the ranking still compares all streets
-    assert table(at, "街道", "超期件数") == [("蓬莱阁街道", "1")]
+    assert table(at, "社区", "超期件数") == [("—", "1")]  # one street in view: by community (A7 has none)
     assert "重点整治小区的投诉均未比上一期增加。" in texts(at.info)  # 碧桂园: 0 against 1
     at.button[0].click().run()
     assert at.sidebar.selectbox(key="street").value == "全部街道"
@@ -307,7 +308,7 @@ def test_compound_search():
 
 
 def test_a_link_opens_a_compound_profile():
-    at = open_page("compounds", page_query={"compound": "海景苑(C1)"})
+    at = open_page("compounds", page_query={"compound": "C1"})
     assert "海景苑 · 小区画像" in texts(at.subheader)
     profile = [(m.label, m.value) for m in at.metric][4:]
     assert profile == [("户数", "200"), ("楼栋数", "10"), ("微网格数", "3"),
@@ -320,9 +321,10 @@ def test_a_link_opens_a_compound_profile():
 
 
 def test_choosing_another_compound_and_a_street_filter():
-    at = open_page("compounds", page_query={"compound": "海景苑(C1)"})
+    at = open_page("compounds", page_query={"compound": "C1"})
     at.selectbox(key="compound").set_value("C4").run()
     assert "晒甲河小区 · 小区画像" in texts(at.subheader)
+    assert at.query_params["compound"] == "C4"  # the link names the compound by its code
     assert "**党支部**：未单独设立(由社区党组织覆盖)" in texts(at.markdown)
     assert "**物业企业**：无物业服务" in texts(at.markdown)
     at.sidebar.selectbox(key="street").set_value("蓬莱阁街道").run()
@@ -393,14 +395,34 @@ def test_footer_says_how_fresh_each_feed_is():
     assert not any("演示数据" in w for w in texts(at.warning))
 
 
-def test_demo_banner(tmp_path, monkeypatch, database):
+def test_demo_banner_goes_once_real_data_is_loaded(tmp_path, monkeypatch, database):
     demo = tmp_path / "demo.duckdb"
     shutil.copyfile(database, demo)
-    with duckdb.connect(str(demo)) as con:
-        con.execute("INSERT OR REPLACE INTO meta VALUES ('dataset', 'demo')")
+    with duckdb.connect(str(demo)) as con:  # every batch so far counts as the demo's
+        last = con.execute("SELECT max(batch_id) FROM batches").fetchone()[0]
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('dataset', 'demo'), ('demo_last_batch', ?)", [str(last)])
     monkeypatch.setenv("DASHBOARD_DB", str(demo))
     at = open_page()
-    assert any("演示数据" in w for w in texts(at.warning))
+    assert any("演示数据" in w and "导入真实数据后此提示自动消失" in w for w in texts(at.warning))
+    (report,) = load_files(demo, "appeals", [FIXTURES / "appeals_no_response.csv"])
+    assert report.refused is None
+    at.run()
+    assert not any("演示数据" in w for w in texts(at.warning))
+
+
+def test_a_rate_the_extract_never_had_reads_dash_and_names_the_column(tmp_path, monkeypatch):
+    db = tmp_path / "teddy.duckdb"
+    for kind, name in (("compounds", "compounds.csv"), ("appeals", "appeals_no_response.csv")):
+        load_files(db, kind, [FIXTURES / name])
+    monkeypatch.setenv("DASHBOARD_DB", str(db))
+    for page in ("overview", "appeals"):
+        at = open_page(page)
+        shown = cards(at)
+        # T1–T4 as of 03-09 00:00: 3 of 4 resolved; no 首次响应时间 or 反馈时间 column in the file.
+        assert shown["响应率"][0] == shown["3日反馈率"][0] == "—"
+        assert shown["办结率"][0] == "75.0%" and shown["满意率"][0] == "66.7%"
+        assert ("数据未含“首次响应时间”列：响应率、综合得分显示为“—”(不是 0)；"
+                "数据未含“反馈时间”列：3日反馈率显示为“—”(不是 0)。") in texts(at.caption), page
 
 
 def test_missing_database_explains_how_to_build_it(tmp_path, monkeypatch):

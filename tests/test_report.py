@@ -19,6 +19,7 @@ import pytest
 from dashboard import auth
 from etl.accounts import User, add_user
 from etl.db import read_only
+from etl.load import load_files
 from metrics import core
 from report import build_typst, collect, compile_pdf, make_pdf
 from report import charts
@@ -247,7 +248,11 @@ def test_street_report_has_its_own_scope(fixture_db, tmp_path):
     out = tmp_path / "street.pdf"
     out.write_bytes(pdf)
     assert_pdf_equals_stats(out, fixture_db, WEEK, "蓬莱阁街道")
-    assert "蓬莱区蓬莱阁街道网格治理周报" in "".join(pdf_lines(out))
+    text = "".join(pdf_lines(out))
+    assert "蓬莱区蓬莱阁街道网格治理周报" in text
+    # its place among all streets, as on the pages (W10: 蓬莱阁 85.5 first of the two scored streets)
+    assert data["standing"] == {"rank": 1, "streets": 2, "composite": data["standing"]["composite"]}
+    assert "在全区2个街道中排第1名" in text.replace(" ", "")
 
 
 # ---------------------------------------------------------------- the command line
@@ -348,3 +353,21 @@ def test_demo_week_equals_etl_stats_and_lists_the_15_key_targets(demo_db, tmp_pa
     assert "演示数据" in text and "331" in text
     assert len(re.findall(r"图\d", text)) >= 3  # the three charts have captions
     render_page1(out, f"report-demo-{week}-page1")
+
+
+def test_a_rate_the_week_never_had_reads_dash_with_a_note(tmp_path):
+    db = tmp_path / "teddy.duckdb"
+    for kind, name in (("compounds", "compounds.csv"), ("appeals", "appeals_no_response.csv")):
+        load_files(db, kind, [ROOT / "tests" / "fixtures" / name])
+    out = tmp_path / "teddy.pdf"
+    result = run_report("--week", WEEK, "--out", str(out), "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    lines = pdf_lines(out)
+    # This week "—", last week (no appeal) "—": absent is not 0.0 %.
+    assert any(line.startswith("响应率（1日受理率）——") for line in lines)
+    assert any(line.startswith("3日反馈率——") for line in lines)
+    assert any(line.startswith("综合得分——") for line in lines)
+    assert any(line.startswith("办结率75.0%—") for line in lines)
+    assert not any(line.startswith(("响应率（1日受理率）0.0%", "3日反馈率0.0%")) for line in lines)
+    assert ("注：数据未含“首次响应时间”列：响应率、综合得分显示为“—”(不是0)；"
+            "数据未含“反馈时间”列：3日反馈率显示为“—”(不是0)。") in "".join(lines)

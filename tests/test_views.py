@@ -108,9 +108,10 @@ def test_complaints_by_category(con):
 
 
 def test_three_party_share(con):
-    assert views.three_party_summary(con, W10) == {"complaints": 5, "three_party": 1, "three_party_share": 0.2}
+    assert views.three_party_summary(con, W10) == {"complaints": 5, "three_party": 1, "three_party_share": 0.2,
+                                                   "absent_columns": []}
     assert views.three_party_summary(con, Scope.week("2026-W09")) == {
-        "complaints": 1, "three_party": 1, "three_party_share": 1.0}
+        "complaints": 1, "three_party": 1, "three_party_share": 1.0, "absent_columns": []}
     assert views.three_party_summary(con, EMPTY)["three_party_share"] is None
 
 
