@@ -199,7 +199,7 @@ def test_compound_map_leaves_out_compounds_without_coordinates():
     assert [r["name"] for r in records] == ["海景苑", "碧桂园"]
     assert records[0]["radius"] > records[1]["radius"]  # more appeals, bigger dot
     assert records[1]["satisfaction"] == "—" and records[0]["per100"] == "1.50"
-    assert "类型：{type}" in deck._tooltip["html"]
+    assert "类型：{tip_type}" in deck._tooltip["html"]
     low_first = layer(figures.compound_map(compound_frame(), "survey_satisfaction_rate"), "compounds").data
     assert low_first[0]["radius"] == 25  # satisfaction 100 %: smallest dot
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import xml.etree.ElementTree as ElementTree
 
 import polars as pl
@@ -83,8 +84,13 @@ def test_plotly_labels_lose_control_characters_and_the_map_tooltip_shows_names_a
         "community": ["东城\x0b社区"], "compound_type": ["老旧小区"], "households": [10], "appeals": [1],
         "complaints_per_100_households": [1.0], "survey_satisfaction_rate": [0.5], "is_key_target": [False],
         "longitude": [120.7], "latitude": [37.8]})
-    deck = figures.compound_map(compounds).to_json()
-    assert "<img" not in deck and "\\u000b" not in deck and "&lt;img" in deck
+    deck = figures.compound_map(compounds, chosen="C1")
+    (record,) = [layer for layer in deck.layers if layer.id == "compounds"][0].data
+    assert (record["tip_name"], record["tip_community"]) == ("&lt;img src=x onerror=alert(1)&gt;", "东城 社区")
+    # The HTML tooltip names only escaped fields; the outlines and labels (plain text) lose controls.
+    assert set(re.findall(r"{(\w+)}", deck._tooltip["html"])) & {"name", "street", "community", "type"} == set()
+    labels = [layer for layer in deck.layers if layer.id == "place_names"][0].data
+    assert labels and all("\x0b" not in label["text"] for label in labels)
 
 
 def test_markdown_text_shows_what_was_typed():
