@@ -5,6 +5,7 @@ visitor → the navigation of what the user's role may open → the page's permi
 before anything of it is drawn → the shared filters, scoped to the user's street → the page.
 """
 
+import logging
 from pathlib import Path
 
 # Imported before any session thread can: plotly checks for pandas in a way that sees a half-
@@ -16,6 +17,7 @@ import streamlit as st
 from dashboard import auth, data, layout, state
 
 HERE = Path(__file__).parent
+LOG = logging.getLogger("dashboard")
 # A local icon: a :material/...: page icon is fetched from Google Fonts, which offline servers cannot reach.
 st.set_page_config(page_title="蓬莱网格治理驾驶舱", page_icon=str(HERE / "dashboard/favicon.png"), layout="wide")
 
@@ -53,8 +55,10 @@ def navigation(user):
     return chosen, names[id(chosen)]
 
 
+layout.style()
 user = auth.session_user()
 page, name = navigation(user)
+auth.remember_browser()
 if user is None:
     auth.sign_in_page()
     st.stop()
@@ -70,6 +74,10 @@ if name in USES_FILTERS:
 has_database = data.database_exists()
 if has_database:
     layout.banner()
-page.run()
+try:
+    page.run()
+except Exception:  # whatever the data: a Chinese sentence on the page, the details in the server log
+    LOG.exception("page %s failed", name)
+    st.error("此页面暂时无法显示，已记录错误详情，请稍后重试或联系管理员。", icon=":material/error:")
 if has_database:
     layout.footer()

@@ -2,10 +2,13 @@
 
 - `current_user()` is the one place pages ask who is signed in (st.session_state["user"]).
 - `session_user()` is what the router calls first on every run: it ends a session that has been
-  idle longer than DASHBOARD_IDLE_MINUTES (default 30) or whose account has since been removed or
-  changed, and otherwise notes the activity.
+  idle longer than DASHBOARD_IDLE_MINUTES (default 30) or whose account has since been removed,
+  changed, given a new password or signed out elsewhere, and otherwise notes the activity. A new
+  browser session (a reload) is signed in again from the signed cookie of dashboard/remember.py
+  while it is valid; `remember_browser()` keeps that cookie fresh.
 - `sign_in_page()` draws the form (账号 / 密码 / 登录). Wrong passwords are slowed down per account
-  by one `etl.accounts.Throttle` per server process (see `throttle()`); every sign-in, failure and
+  and client by one `etl.accounts.Throttle` per server process (see `throttle()`, `client_address()`),
+  and at most two passwords are hashed at once (etl.accounts.HASHING); every sign-in, failure and
   sign-out goes to the audit log beside the database (etl.audit).
 - Permissions: every page needs READ (any signed-in user); the data desk needs LOAD, the accounts
   page ADMINISTER. `PAGE_PERMISSIONS` is the one table of them, `require()` the one check: the
@@ -23,8 +26,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard import remember
 from etl import audit
-from etl.accounts import ROLES, AccountError, Throttle, accounts_path, authenticate, users
+from etl.accounts import (ROLES, AccountError, Throttle, Throttled, accounts_path, authenticate, end_sessions,
+                          session_stamp, users)
 from etl.settings import database_path
 
 USER_KEY = "user"
@@ -32,6 +37,11 @@ ACTIVE_KEY = "_auth_active_at"  # time of the session's last run (clock())
 CHECKED_KEY = "_auth_checked"  # signed in through the form: re-checked against the accounts file
 NOTICE_KEY = "_auth_notice"  # a sentence for the sign-in page (signed out, expired)
 ERROR_KEY = "_auth_error"  # why the last attempt failed
+STAMP_KEY = "_auth_stamp"  # the account's session stamp when this session signed in
+COOKIE_AT_KEY = "_auth_cookie_at"  # when this session last stored its token in the browser (clock())
+FORGET_KEY = "_auth_forget"  # signed out here: remove the token, and never sign in from it again
+SCRIPT_KEY = "_auth_cookie_script"  # the script that stored it (drawn again until the next refresh)
+COOKIE_REFRESH = 60  # seconds between refreshes of the stored token while the user works
 NAME_FIELD, PASSWORD_FIELD, SUBMIT = "sign_in_name", "sign_in_password", "sign_in_submit"
 
 READ, LOAD, ADMINISTER = "read", "load", "administer"
@@ -67,6 +77,21 @@ def throttle() -> Throttle:
     return _THROTTLE
 
 
+def client_address() -> str | None:
+    """The address the sign-in came from, for the throttle: the websocket's peer; behind a proxy on
+    this machine (Streamlit reports no address for loopback), the header the proxy sets, named by
+    DASHBOARD_PROXY_HEADER (e.g. X-Real-IP) — read only when configured, or anyone on loopback
+    could choose a new address for every attempt. None outside a browser or on loopback."""
+    try:
+        ip = st.context.ip_address
+        header = os.environ.get("DASHBOARD_PROXY_HEADER")
+        if ip is None and header:
+            ip = (st.context.headers.get(header) or "").split(",")[-1].strip()
+    except Exception:  # outside a browser session: no address
+        return None
+    return ip if isinstance(ip, str) and ip else None  # (AppTest hands out a mock)
+
+
 def role_name(role: str) -> str:
     """'区级领导' for 'district' (the part of ROLES before its explanation)."""
     return ROLES.get(role, role).split("(")[0]
@@ -91,11 +116,7 @@ def scope_street() -> str | None:
 
 
 def _audit(who: str, event: str, detail: str = "") -> None:
-    ip = None
-    try:
-        ip = st.context.ip_address
-    except Exception:  # outside a browser session (tests): no address
-        pass
+    ip = client_address()
     try:
         audit.record(database_path(), who or "(空)", event, detail + (f" 来自 {ip}" if ip else ""))
     except OSError:
@@ -103,18 +124,90 @@ def _audit(who: str, event: str, detail: str = "") -> None:
 
 
 def _end_session(notice: str | None) -> None:
-    """Forget everything this browser session held (user, filters, widget state)."""
+    """Forget everything this browser session held (user, filters, widget state); the browser's
+    token is removed on the sign-in page, and this session never signs in from it again."""
     st.session_state.clear()
+    st.session_state[FORGET_KEY] = True
     if notice:
         st.session_state[NOTICE_KEY] = notice
 
 
 def sign_out() -> None:
-    """The sidebar's 退出登录 (an on_click callback)."""
+    """The sidebar's 退出登录 (an on_click callback): ends the account's sessions everywhere."""
     user = current_user()
     if user is not None:
         _audit(user.name, "sign_out")
+        try:
+            end_sessions(user.name)
+        except Exception:  # an unwritable accounts file: this session still ends
+            pass
     _end_session("已退出登录。")
+
+
+def _stamp(name: str) -> str | None:
+    try:
+        return session_stamp(name)
+    except Exception:  # an unreadable accounts file: trust nobody
+        return None
+
+
+def _remembered_user():
+    """The user a reloaded browser's valid token names (signing this session in), or None."""
+    if st.session_state.get(FORGET_KEY):
+        return None
+    found = remember.read(browser_token(), clock())
+    if found is None:
+        return None
+    name, stamp = found
+    try:
+        user = users().get(name)
+    except Exception:
+        return None
+    if user is None or not usable(user) or stamp != _stamp(name):
+        return None
+    _start_session(user, stamp)
+    return user
+
+
+def browser_token() -> str | None:
+    """The token the browser sent when this session connected (its cookies of that moment)."""
+    try:
+        return st.context.cookies.get(remember.COOKIE)
+    except Exception:  # no browser (tests, bare mode): nothing remembered
+        return None
+
+
+def _start_session(user, stamp: str | None) -> None:
+    st.session_state[USER_KEY] = user
+    st.session_state[CHECKED_KEY] = True
+    st.session_state[STAMP_KEY] = stamp
+    st.session_state[ACTIVE_KEY] = clock()
+    st.session_state.pop(FORGET_KEY, None)
+    st.session_state.pop(COOKIE_AT_KEY, None)
+
+
+def remember_browser() -> None:
+    """Store (or refresh, at most once a minute) the signed token in the browser of a signed-in
+    session, so a reload within the idle limit keeps the user signed in; on the sign-in page,
+    remove it. Drawn in a hidden container (in the sidebar for a signed-in user, so that the main
+    area of a page holds only the page): it shows nothing."""
+    user = current_user()
+    if user is None:
+        if not st.session_state.get(FORGET_KEY):
+            return
+        script = remember.cookie_script(None, 0)
+    else:
+        last = st.session_state.get(COOKIE_AT_KEY)
+        now = clock()
+        if last is not None and now - last < COOKIE_REFRESH:
+            script = st.session_state.get(SCRIPT_KEY)
+        else:
+            token = remember.issue(user.name, st.session_state.get(STAMP_KEY) or "", now + idle_seconds())
+            script = remember.cookie_script(token, int(idle_seconds()))
+            st.session_state[COOKIE_AT_KEY] = now
+            st.session_state[SCRIPT_KEY] = script
+    with (st.sidebar if user is not None else st.container()).container(key="auth_cookie"):
+        st.html(script, unsafe_allow_javascript=True)
 
 
 def session_user():
@@ -123,7 +216,9 @@ def session_user():
     changed since signing in."""
     user = current_user()
     if user is None:
-        return None
+        user = _remembered_user()
+        if user is None:
+            return None
     now = clock()
     last = st.session_state.get(ACTIVE_KEY)
     if last is not None and now - last > idle_seconds():
@@ -135,9 +230,9 @@ def session_user():
             now_is = users().get(user.name)
         except Exception:  # an unreadable accounts file: trust nobody
             now_is = None
-        if now_is != user:
-            _audit(user.name, "sign_out", "账号已被删除或修改，自动退出")
-            _end_session("账号信息已变更，请重新登录。")
+        if now_is != user or _stamp(user.name) != st.session_state.get(STAMP_KEY):
+            _audit(user.name, "sign_out", "账号已被删除、修改、重设密码或在别处退出，自动退出")
+            _end_session("账号信息已变更或已在别处退出，请重新登录。")
             return None
     st.session_state[ACTIVE_KEY] = now
     return user
@@ -187,16 +282,14 @@ def _submit() -> None:
         st.session_state[ERROR_KEY] = "请输入账号和密码。"
         return
     name = name[:MAX_NAME]  # (account names have at most 32 characters)
-    limiter = throttle()
-    throttled = limiter.wait_seconds(name) > 0
     try:
         if len(password) > MAX_PASSWORD:  # not worth hashing: wrong, and counted as such
-            limiter.failed(name)
+            throttle().begin(name, client_address())
             raise AccountError("账号或密码错误。")
-        user = authenticate(name, password, limiter)
+        user = authenticate(name, password, throttle(), client=client_address())
     except AccountError as exc:
         st.session_state[ERROR_KEY] = str(exc)
-        _audit(name, "sign_in_failed", "尝试过于频繁，已限速" if throttled else "账号或密码错误")
+        _audit(name, "sign_in_failed", "尝试过于频繁，已限速" if isinstance(exc, Throttled) else str(exc).rstrip("。"))
         return
     except Exception as exc:  # a damaged accounts file: nobody gets in, and nobody sees a traceback
         st.session_state[ERROR_KEY] = "账号文件无法读取，暂时无法登录，请联系管理员。"
@@ -208,9 +301,7 @@ def _submit() -> None:
         return
     for key in (NAME_FIELD, PASSWORD_FIELD):
         st.session_state.pop(key, None)
-    st.session_state[USER_KEY] = user
-    st.session_state[CHECKED_KEY] = True
-    st.session_state[ACTIVE_KEY] = clock()
+    _start_session(user, _stamp(user.name))
     _audit(user.name, "sign_in", role_name(user.role) + (f" {user.scope_street}" if user.scope_street else ""))
 
 

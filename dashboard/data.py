@@ -20,7 +20,7 @@ import streamlit as st
 from etl import batches
 from etl.db import Reader, file_identity
 from etl.settings import database_path
-from metrics import core, views
+from metrics import core, views, weekly
 from metrics.core import Scope
 
 # The functions pages may call, by name (the cache key holds the name, not the function object).
@@ -35,6 +35,7 @@ FUNCTIONS = {
                  "surveys_by", "survey_trend", "lowest_rated_compounds", "scenes_by_compound", "top_scenes",
                  "scene_coverage_by", "scene_mix", "compounds_without_events", "compound_totals", "compounds_by_street", "compound_list",
                  "compound_summary", "compound_history")),
+        (weekly, ("street_standing", "community_ranking")),
     )
     for name in names
 }
@@ -125,6 +126,14 @@ def street_ranking(scope: Scope):
     return _call("street_ranking", scope)
 
 
+def street_standing(scope: Scope) -> dict | None:
+    return _call("street_standing", scope)
+
+
+def community_ranking(scope: Scope):
+    return _call("community_ranking", scope)
+
+
 def weekly_trend(scope: Scope, weeks: int = 12):
     return _call("weekly_trend", scope, weeks)
 
@@ -197,8 +206,8 @@ def compound_totals(scope: Scope) -> dict:
     return _call("compound_totals", scope)
 
 
-def compounds_by_street(scope: Scope):
-    return _call("compounds_by_street", scope)
+def compounds_by_street(scope: Scope, by: str = "street"):
+    return _call("compounds_by_street", scope, by)
 
 
 def compound_list(scope: Scope, search: str | None = None):

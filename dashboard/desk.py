@@ -215,14 +215,12 @@ def _example(name: str | None, value) -> str:
         return ""
     if name in PERSONAL_SHOWN:
         return PERSONAL_SHOWN[name]
-    if name == "content":
-        return mask_column(pl.Series([str(value)])).item()
-    return str(value)
+    return mask_column(pl.Series([str(value)])).item()
 
 
 def preview_table(resolved: Preview) -> pl.DataFrame:
     """The first rows under the file's own headers; personal data shown as it will be stored
-    (names and phones hidden, numbers in free text masked)."""
+    (names and phones hidden, numbers and the caller's name in every other column masked)."""
     frame = resolved.rows
     by_header = {header: name for name, header in resolved.columns.items() if name not in resolved.fixed}
     names = None
@@ -235,10 +233,8 @@ def preview_table(resolved: Preview) -> pl.DataFrame:
         if name in PERSONAL_SHOWN:
             column = pl.when(column.is_not_null()).then(pl.lit(PERSONAL_SHOWN[name])).otherwise(None)
             replaced.append(pl.select(column.alias(shown)).to_series())
-        elif name == "content":
-            replaced.append(mask_column(column, names).alias(shown))
-        else:
-            replaced.append(column)
+        else:  # every other column, known or not, masked as the loader will mask it
+            replaced.append(mask_column(column.cast(pl.String), names).alias(shown))
     return pl.DataFrame(replaced).with_columns(pl.all().cast(pl.String).fill_null(""))
 
 
@@ -326,13 +322,6 @@ def rejects_file_name(batch: dict, what: str = "被拒绝的行") -> str:
     stem = Path(batch["file_name"] or "file").stem
     return f"批次{batch['batch_id']}_{stem}_{what}.csv"
 
-
-def stale_frame(stale: pl.DataFrame, kind: str) -> pl.DataFrame:
-    """A batch's stale rows under the contract's Chinese headers, every value as text."""
-    headers = {c.name: c.headers[0] for c in KINDS[kind].columns}
-    names = {"row_number": "原文件行号", "reason": "未覆盖原因", **headers}
-    return stale.rename({c: names.get(c, c) for c in stale.columns}).with_columns(
-        pl.all().cast(pl.String).fill_null(""))
 
 
 @dataclass

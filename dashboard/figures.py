@@ -17,6 +17,8 @@ import pydeck as pdk
 from plotly.subplots import make_subplots
 
 from dashboard import format as fmt
+from dashboard import geo
+from etl.plaintext import html_text, printable
 from etl.settings import reference
 
 FONT = "WenQuanYi Micro Hei, Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
@@ -66,6 +68,15 @@ def _rgb(hex_colour: str) -> list[int]:
 
 
 def _layout(fig: go.Figure, *, height: int = 340, legend: bool = True) -> go.Figure:
+    # Names from the data reach plotly's labels: control characters dropped. (Plotly reads a few
+    # tags there, which some labels here use on purpose; it runs no script and no javascript: link.)
+    for trace in fig.data:
+        for attribute in ("x", "y", "labels", "text"):
+            values = getattr(trace, attribute, None)
+            if isinstance(values, (list, tuple)) and any(isinstance(v, str) for v in values):
+                trace[attribute] = [printable(v) if isinstance(v, str) else v for v in values]
+        if isinstance(trace.name, str):
+            trace.name = printable(trace.name)
     fig.update_layout(
         height=height,
         margin=dict(l=8, r=16, t=36 if legend else 12, b=8),
@@ -87,6 +98,19 @@ def week_labels(trend: pl.DataFrame) -> list[str]:
     return [f"{monday:%m-%d}" for monday in trend["week_start"].to_list()]
 
 
+def counts_axis(values) -> dict:
+    """Axis settings for counts: whole-number ticks only (a small count's axis would otherwise
+    tick at 0.5 steps), starting at zero."""
+    top = max([v for v in _none(list(values)) if v is not None] or [0])
+    return dict(rangemode="tozero", tickformat=",d", **({"dtick": 1} if top <= 8 else {}))
+
+
+def week_axis(weeks: int) -> dict:
+    """The week axis: labels read horizontally, every other week (the newest always), so that 12
+    of them fit a phone's width too; the tooltip names every week."""
+    return dict(title_text="周(周一日期)", type="category", tickangle=0, tick0=(weeks - 1) % 2, dtick=2)
+
+
 def _bar_height(n: int, per: int = 30, minimum: int = 220, extra: int = 70) -> int:
     return max(minimum, extra + per * n)
 
@@ -105,46 +129,49 @@ def weekly_trend(trend: pl.DataFrame) -> go.Figure:
                         line=dict(color=colour, width=2), connectgaps=False, customdata=iso,
                         hovertemplate=f"%{{customdata}}(%{{x}} 起)<br>{name} %{{y:.1%}}<extra></extra>",
                         secondary_y=True)
-    fig.update_yaxes(title_text="受理量(件)", rangemode="tozero", secondary_y=False)
-    fig.update_yaxes(title_text="比率", tickformat=".0%", range=[0, 1.05], dtick=0.25, secondary_y=True,
-                     showgrid=False)
-    fig.update_xaxes(title_text="周(周一日期)", type="category")
+    fig.update_yaxes(title_text="受理量(件)", secondary_y=False, **counts_axis(trend["received"]))
+    # The rate axis carries no title: its ticks read as percentages and the legend names each line.
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05], dtick=0.25, secondary_y=True, showgrid=False)
+    fig.update_xaxes(**week_axis(len(weeks)))
     return _layout(fig, height=340)
 
 
-def street_ranking(ranking: pl.DataFrame) -> go.Figure:
-    """The streets by composite score, best on top; the best marked 红榜, the worst 黑榜.
+def street_ranking(ranking: pl.DataFrame, place: str = "street") -> go.Figure:
+    """The streets (or one street's communities, place='community') by composite score, best on
+    top; among streets the best is marked 红榜 and the worst 黑榜.
 
-    Each bar carries its street as custom data, so a click can narrow the view to it. Streets with
-    no score (nothing evaluated yet) are left out of the chart.
+    Each bar carries its place as custom data, so a click on a street can narrow the view to it.
+    Places with no score (nothing evaluated yet) are left out of the chart.
     """
-    scored = ranking.filter(pl.col("composite").is_not_null()).sort("composite", "street", descending=[True, False])
-    streets = scored["street"].to_list()
+    scored = ranking.filter(pl.col("composite").is_not_null()).sort("composite", place, descending=[True, False])
+    places = scored[place].to_list()
     scores = scored["composite"].to_list()
+    marks = place == "street" and len(scores) > 1
     colours, texts = [], []
     for index, value in enumerate(scores):
-        if index == 0 and len(scores) > 1:
+        if marks and index == 0:
             colours.append(GOOD)
             texts.append(f"红榜 {fmt.score(value)}")
-        elif index == len(scores) - 1 and len(scores) > 1:
+        elif marks and index == len(scores) - 1:
             colours.append(BAD)
             texts.append(f"黑榜 {fmt.score(value)}")
         else:
             colours.append(PRIMARY)
             texts.append(fmt.score(value))
     custom = [[s, fmt.percent(r), fmt.percent(o), fmt.percent(v), n]
-              for s, r, o, v, n in zip(streets, scored["response_rate"].to_list(),
+              for s, r, o, v, n in zip(places, scored["response_rate"].to_list(),
                                        scored["resolution_rate"].to_list(),
                                        scored["satisfaction_score"].to_list(), scored["received"].to_list())]
     fig = go.Figure(go.Bar(
-        x=[v * 100 for v in scores], y=streets, orientation="h", marker_color=colours, text=texts,
+        x=[v * 100 for v in scores], y=places, orientation="h", marker_color=colours, text=texts,
         textposition="outside", cliponaxis=False, customdata=custom,
         hovertemplate=("%{y}<br>综合得分 %{x:.1f}<br>响应率 %{customdata[1]} · 办结率 %{customdata[2]}"
-                       "<br>满意度得分 %{customdata[3]} · 受理 %{customdata[4]:,} 件<extra>点击查看该街道</extra>"),
+                       "<br>满意度得分 %{customdata[3]} · 受理 %{customdata[4]:,} 件<extra>"
+                       + ("点击查看该街道" if place == "street" else "") + "</extra>"),
     ))
     fig.update_xaxes(title_text="综合得分(百分制)", range=[0, 118])
-    fig.update_yaxes(autorange="reversed", title_text="")
-    return _layout(fig, height=_bar_height(len(streets), per=40), legend=False)
+    fig.update_yaxes(autorange="reversed", title_text="", type="category")
+    return _layout(fig, height=_bar_height(len(places), per=40), legend=False)
 
 
 RATE_LABELS = {"response_rate": "响应率", "resolution_rate": "办结率", "on_time_rate": "按时办结率",
@@ -217,7 +244,7 @@ def backlog(buckets: pl.DataFrame) -> go.Figure:
         hovertemplate="已受理 %{x}<br>未办结 %{y:,} 件<extra></extra>",
     ))
     fig.update_xaxes(title_text="已受理时长", type="category")
-    fig.update_yaxes(title_text="未办结(件)", rangemode="tozero")
+    fig.update_yaxes(title_text="未办结(件)", **counts_axis(buckets["open"]))
     return _layout(fig, height=300, legend=False)
 
 
@@ -261,6 +288,8 @@ def bars(frame: pl.DataFrame, category: str, value: str, *, percent: bool = Fals
         value_axis.update(tickformat=".0%", range=[0, 1.15] if top >= 0.5 else [0, max(top, 0.05) * 1.3])
     else:
         value_axis.update(range=[0, top * 1.18 if top else 1])
+        if all(v is None or float(v).is_integer() for v in values):
+            value_axis.update(counts_axis(values))
     if horizontal:
         fig.update_xaxes(**value_axis)
         fig.update_yaxes(autorange="reversed", title_text="", type="category")
@@ -363,21 +392,23 @@ def type_donut(types: pl.DataFrame, value: str = "compounds") -> go.Figure:
     return _donut_layout(fig)
 
 
-def types_by_street(by_street: pl.DataFrame, value: str = "compounds") -> go.Figure:
-    """Stacked bars: per street, its compounds (or households) of each type, in the type colours."""
-    streets = by_street["street"].unique(maintain_order=True).to_list()
+def types_by_street(by_street: pl.DataFrame, value: str = "compounds", place: str = "street") -> go.Figure:
+    """Stacked bars: per street (or community: place='community'), its compounds (or households)
+    of each type, in the type colours."""
+    streets = by_street[place].unique(maintain_order=True).to_list()
     label = "小区数" if value == "compounds" else "户数"
     fig = go.Figure()
     for compound_type in reference()["compound_types"]:
         part = by_street.filter(pl.col("compound_type") == compound_type)
         if part.is_empty():
             continue
-        fig.add_bar(x=part[value].to_list(), y=part["street"].to_list(), name=compound_type, orientation="h",
-                    marker_color=colour_of("compound", compound_type), customdata=part["street"].to_list(),
+        fig.add_bar(x=part[value].to_list(), y=part[place].to_list(), name=compound_type, orientation="h",
+                    marker_color=colour_of("compound", compound_type), customdata=part[place].to_list(),
                     hovertemplate=f"%{{y}} · {compound_type}<br>{label} %{{x:,}}<extra></extra>")
     fig.update_layout(barmode="stack", legend_traceorder="normal")
     fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=streets, title_text="")
-    fig.update_xaxes(title_text=label)
+    totals = by_street.group_by(place).agg(pl.col(value).sum())[value]
+    fig.update_xaxes(title_text=label, **counts_axis(totals))
     return _layout(fig, height=_bar_height(len(streets), per=42, extra=90))
 
 
@@ -388,11 +419,21 @@ MAP_MEASURES = {
 }
 
 
-def compound_map(compounds: pl.DataFrame, measure: str = "appeals") -> pdk.Deck:
-    """The compounds on a map, coloured by type and sized by `measure`; a tooltip names each one.
+STREET_FILLS = ("#c9dcef", "#f6dcc0", "#cfe6cf", "#e8d3ea", "#f2ecb8", "#d5d5e8", "#f0cfcf", "#cde7e5")
 
-    Compounds without coordinates are left out (the page says how many). For the satisfaction rate
-    the lowest rates are drawn largest, so problems stand out whatever the measure.
+
+def compound_map(compounds: pl.DataFrame, measure: str = "appeals", chosen: str | None = None,
+                 tiles: str | None = None, gcj02: bool = False) -> pdk.Deck:
+    """The compounds on a map of their streets, coloured by type and sized by `measure`; a
+    tooltip names each one; `chosen` (a compound id) is ringed and named.
+
+    No map service is needed: under the compounds lie the outlines of their streets (and, when
+    one street is in view, of its communities) with their Chinese names, derived from the
+    compounds' own coordinates (dashboard/geo.py). `tiles`, an intranet XYZ URL template, adds a
+    tile basemap; `gcj02` shifts every position to GCJ-02 for tiles drawn in it. The view frames
+    the compounds shown, so choosing a street zooms to it. Compounds without coordinates are left
+    out (the page says how many). For the satisfaction rate the lowest rates are drawn largest,
+    so problems stand out whatever the measure.
     """
     located = compounds.filter(pl.col("longitude").is_not_null() & pl.col("latitude").is_not_null())
     values = located[measure].to_list()
@@ -404,31 +445,71 @@ def compound_map(compounds: pl.DataFrame, measure: str = "appeals") -> pdk.Deck:
             weight = None if value is None else 1 - value
         else:
             weight = None if value is None or not top else value / top
-        radius = 25 + (110 * math.sqrt(weight) if weight else 0)
+        lon, lat = row["longitude"], row["latitude"]
+        if gcj02:
+            lon, lat = geo.wgs84_to_gcj02(lon, lat)
         records.append({
             "name": row["name"], "compound_id": row["compound_id"], "street": row["street"],
             "community": row["community"], "type": row["compound_type"],
+            # the tooltip is HTML: the names it shows come escaped
+            **{f"tip_{key}": html_text(row[column]) for key, column in
+               (("name", "name"), ("street", "street"), ("community", "community"), ("type", "compound_type"))},
             "households": fmt.count(row["households"]), "appeals": fmt.count(row["appeals"]),
             "per100": fmt.decimal(row["complaints_per_100_households"], 2),
             "satisfaction": fmt.percent(row["survey_satisfaction_rate"]),
             "key": "重点整治小区" if row["is_key_target"] else "",
-            "lon": row["longitude"], "lat": row["latitude"], "radius": radius,
-            "colour": _rgb(colour_of("compound", row["compound_type"])) + [200],
+            "lon": lon, "lat": lat, "radius": 25 + (110 * math.sqrt(weight) if weight else 0),
+            "colour": _rgb(colour_of("compound", row["compound_type"])) + [215],
         })
-    lon = sum(r["lon"] for r in records) / len(records) if records else 120.76
-    lat = sum(r["lat"] for r in records) / len(records) if records else 37.81
-    layer = pdk.Layer(
+    streets = geo.outlines(records, "street")
+    order = list(reference()["streets"])
+    for shape in streets:
+        index = order.index(shape["name"]) if shape["name"] in order else len(order)
+        shape["fill"] = _rgb(STREET_FILLS[index % len(STREET_FILLS)]) + [150]
+    layers = [pdk.Layer("PolygonLayer", data=streets, get_polygon="polygon", get_fill_color="fill",
+                        get_line_color=[84, 110, 122, 255], line_width_min_pixels=2, stroked=True, filled=True,
+                        id="street_outlines")]
+    labels = [{"text": s["name"], "position": s["centre"], "size": 18} for s in streets]
+    if len(streets) == 1:
+        communities = geo.outlines(records, "community")
+        layers.append(pdk.Layer("PolygonLayer", data=communities, get_polygon="polygon", filled=False,
+                                stroked=True, get_line_color=[120, 144, 156, 150], line_width_min_pixels=1,
+                                id="community_outlines"))
+        # the street's name just inside the top of its outline, its communities' names inside theirs
+        top = max(streets[0]["polygon"], key=lambda p: p[1])
+        labels = [{"text": streets[0]["name"], "position": top, "size": 18, "offset": [0, 18]}]
+        labels += [{"text": s["name"], "position": s["centre"], "size": 15} for s in communities]
+    layers.append(pdk.Layer(
         "ScatterplotLayer", data=records, get_position=["lon", "lat"], get_radius="radius",
         get_fill_color="colour", get_line_color=[255, 255, 255], line_width_min_pixels=1, stroked=True,
         pickable=True, radius_min_pixels=3, radius_max_pixels=40, id="compounds",
-    )
+    ))
+    picked = [r for r in records if r["compound_id"] == chosen]
+    if picked:
+        layers.append(pdk.Layer("ScatterplotLayer", data=picked, get_position=["lon", "lat"], get_radius=160,
+                                filled=False, stroked=True, get_line_color=[33, 33, 33, 255], line_width_min_pixels=3,
+                                radius_min_pixels=12, id="chosen_compound"))
+        labels.append({"text": picked[0]["name"], "position": [picked[0]["lon"], picked[0]["lat"]], "size": 15,
+                       "offset": [0, 26]})
+    for label in labels:
+        label.setdefault("offset", [0, 0])
+        label["text"] = printable(label["text"])
+    layers.append(pdk.Layer(
+        "TextLayer", data=labels, get_position="position", get_text="text", get_size="size",
+        # (pydeck reads a bare string as an accessor; quoted, it stays a plain value)
+        get_color=[38, 50, 56, 255], get_pixel_offset="offset", character_set='"auto"',
+        font_family=f"'{FONT}'", font_weight=600, outline_width=3, outline_color=[255, 255, 255, 230],
+        font_settings={"sdf": True}, id="place_names"))
     tooltip = {
-        "html": "<b>{name}</b> {key}<br/>{street} · {community}<br/>类型：{type} · 户数：{households}"
+        "html": "<b>{tip_name}</b> {key}<br/>{tip_street} · {tip_community}<br/>类型：{tip_type} · 户数：{households}"
                 "<br/>诉求：{appeals} 件 · 每百户投诉：{per100}<br/>测评满意率：{satisfaction}",
         "style": {"fontFamily": FONT, "fontSize": "13px"},
     }
-    return pdk.Deck(layers=[layer], initial_view_state=pdk.ViewState(longitude=lon, latitude=lat, zoom=12.3),
-                    tooltip=tooltip, map_provider="carto", map_style="light")
+    # framed on the outlines (the compounds and their margin), so no outline or name is cut
+    points = [tuple(p) for s in streets for p in s["polygon"]] or [(120.76, 37.81)]
+    framing = geo.view(points)
+    return pdk.Deck(layers=layers, initial_view_state=pdk.ViewState(**framing), tooltip=tooltip,
+                    map_provider="maplibre", map_style=geo.map_style(tiles))
 
 
 def compound_history(history: pl.DataFrame) -> go.Figure:
@@ -446,9 +527,9 @@ def compound_history(history: pl.DataFrame) -> go.Figure:
                     hovertemplate="%{x}<br>测评满意率 %{y:.1%}<br>答卷 %{customdata:,} 份<extra></extra>")
     fig.update_layout(barmode="group")
     fig.update_xaxes(title_text="月份", type="category")
-    fig.update_yaxes(title_text="件 / 场", rangemode="tozero", secondary_y=False)
-    fig.update_yaxes(title_text="满意率", tickformat=".0%", range=[0, 1.05], dtick=0.25, showgrid=False,
-                     secondary_y=True)
+    counts = history.select(pl.max_horizontal("appeals", "complaints", "events")).to_series()
+    fig.update_yaxes(title_text="件 / 场", secondary_y=False, **counts_axis(counts))
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05], dtick=0.25, showgrid=False, secondary_y=True)
     return _layout(fig, height=320)
 
 
@@ -463,10 +544,9 @@ def survey_trend(trend: pl.DataFrame) -> go.Figure:
                     line=dict(color=GOOD, width=2), secondary_y=True,
                     customdata=[fmt.decimal(v, 2) for v in trend["average_score"].to_list()],
                     hovertemplate="%{x}<br>满意率 %{y:.1%}<br>平均分 %{customdata}<extra></extra>")
-    fig.update_yaxes(title_text="答卷(份)", rangemode="tozero", secondary_y=False)
-    fig.update_yaxes(title_text="满意率", tickformat=".0%", range=[0, 1.05], dtick=0.25, showgrid=False,
-                     secondary_y=True)
-    fig.update_xaxes(title_text="周(周一日期)", type="category")
+    fig.update_yaxes(title_text="答卷(份)", secondary_y=False, **counts_axis(trend["answers"]))
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05], dtick=0.25, showgrid=False, secondary_y=True)
+    fig.update_xaxes(**week_axis(len(weeks)))
     return _layout(fig, height=320)
 
 
@@ -502,5 +582,5 @@ def scene_mix_by(by: pl.DataFrame, category: str) -> go.Figure:
                     hovertemplate=f"%{{y}} · {scene_type}<br>参与人次 %{{x:,}}<extra></extra>")
     fig.update_layout(barmode="stack", legend_traceorder="normal")
     fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=cats, title_text="")
-    fig.update_xaxes(title_text="参与人次")
+    fig.update_xaxes(title_text="参与人次", **counts_axis(by.group_by(category).agg(pl.col("attendance").sum())["attendance"]))
     return _layout(fig, height=_bar_height(len(cats), per=40, extra=90))

@@ -3,7 +3,6 @@ the demo banner, the data-freshness footer and the message shown when there is n
 
 from __future__ import annotations
 
-import html
 import math
 import sys
 from dataclasses import dataclass
@@ -16,12 +15,36 @@ import streamlit as st
 from dashboard import auth, data, figures, state
 from dashboard import format as fmt
 from dashboard.state import Filters
+from etl import csvout
+from etl.plaintext import html_text
 from etl.settings import reference
 
 FEEDS = (("compounds", "小区台账"), ("appeals", "诉求工单"), ("complaints", "物业投诉"),
          ("surveys", "满意度测评"), ("scenes", "服务场景"))
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+# What Streamlit's configuration cannot say in Chinese or lay out for a leader's screen.
+# The uploader's own words ("Upload", "200MB per file • CSV, XLSX, XLS") have no setting: they are
+# hidden (visibility, so they leave the page's text too) and Chinese drawn in their place.
+STYLE = """<style>
+.st-key-auth_cookie { display: none; }
+@media (min-width: 1200px) {
+  [data-testid="stMainBlockContainer"] { padding-left: 2.5rem; padding-right: 2.5rem; }
+}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p,
+[data-testid="stFileUploaderDropzoneInstructions"] span { visibility: hidden; font-size: 0; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after,
+[data-testid="stFileUploaderDropzoneInstructions"] span::after { visibility: visible; font-size: 0.875rem; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after { content: "选择文件"; }
+[data-testid="stFileUploaderDropzoneInstructions"] span::after { content: "或拖放到此处 · CSV、XLSX"; }
+</style>"""
+
+
+def style() -> None:
+    """The app's few style overrides (style-only HTML takes no room on the page)."""
+    st.html(STYLE)
 
 
 def page_start(permission: str | None = None) -> None:
@@ -69,8 +92,10 @@ def cards(items: list[Card], per_row: int = 4) -> None:
     for start in range(0, len(items), per_row):
         columns = st.columns(per_row)
         for column, item in zip(columns, items[start:start + per_row]):
-            colour = "off" if fmt.is_no_change(item.delta) else ("inverse" if item.inverse else "normal")
-            column.metric(item.label, item.value, item.delta, delta_color=colour, help=item.help, border=True)
+            same = fmt.is_no_change(item.delta)  # no change: grey and without an arrow
+            column.metric(item.label, item.value, item.delta, help=item.help, border=True,
+                          delta_color="off" if same else ("inverse" if item.inverse else "normal"),
+                          delta_arrow="off" if same else "auto")
 
 
 def rate_card(label: str, current: dict, previous: dict | None, key: str, help: str | None = None) -> Card:
@@ -134,26 +159,61 @@ def display_frame(frame: pl.DataFrame, columns: list[tuple[str, str, str]]) -> p
 def table(frame: pl.DataFrame, columns: list[tuple[str, str, str]], *, key: str | None = None,
           on_select=None, height: int | str = "auto") -> object:
     """Draw a table of formatted cells, numbers right-aligned (optionally selectable by row:
-    `on_select` is the callback)."""
+    `on_select` is the callback). Each column is as wide as its header and its widest cell, so no
+    header loses its unit and no column hides behind another."""
+    shown, widths = _display_table(frame, columns, on_select is not None)
     config = {label: st.column_config.TextColumn(label, alignment="right" if kind in NUMERIC_KINDS else "left",
-                                                 width="small" if kind in NUMERIC_KINDS | {"bool"} else None)
-              for _, label, kind in columns}
+                                                 width=width)
+              for (_, label, kind), width in zip(columns, widths)}
     kwargs = {}
     if on_select is not None:
         kwargs.update(on_select=on_select, selection_mode="single-row")
-    return st.dataframe(_display_table(frame, columns), hide_index=True, key=key, height=height, width="stretch",
+    return st.dataframe(shown, hide_index=True, key=key, height=height, width="stretch",
                         column_config=config, **kwargs)
 
 
+def text_width(text: str) -> float:
+    """Roughly how many pixels `text` takes in a table cell (14 px font): CJK and full-width
+    characters a full em, others about half."""
+    return sum(14.5 if ord(ch) >= 0x2E80 else 7.8 for ch in text)
+
+
+# The width a table may take so that all of it shows at 1280 px with the sidebar open (the main
+# block's padding is narrowed in STYLE).
+TABLE_BUDGET = 880
+SELECTION_COLUMN = 44  # the check boxes of a selectable table
+
+
+def column_widths(shown: pa.Table, numeric: list[bool], budget: int = TABLE_BUDGET) -> list[int]:
+    """A width in pixels for each column: its header's or its widest cell's, plus padding. When
+    that is wider than `budget`, text columns give up room (down to their header's width; a long
+    name then ends in “…”), so every column and every full header stays in view."""
+    heads, widths = [], []
+    for name, column in zip(shown.column_names, shown.columns):
+        widest = max([text_width(v) for v in column.to_pylist() if v] or [0])
+        heads.append(text_width(name) + 24)
+        widths.append(max(heads[-1], widest + 20, 48))
+    excess = sum(widths) - budget
+    slack = [0 if number else max(0.0, width - head) for width, head, number in zip(widths, heads, numeric)]
+    if excess > 0 and sum(slack):
+        share = min(1.0, excess / sum(slack))
+        widths = [width - room * share for width, room in zip(widths, slack)]
+    return [int(math.ceil(width)) for width in widths]
+
+
 @st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=2000)
-def _display_table(frame: pl.DataFrame, columns: list[tuple[str, str, str]]) -> pa.Table:
+def _display_table(frame: pl.DataFrame, columns: list[tuple[str, str, str]],
+                   selectable: bool = False) -> tuple[pa.Table, list[int]]:
     # Formatted once per distinct table (formatting cell by cell in Python was 8 % of the server's
     # CPU with 20 readers); an Arrow table cannot be changed, so sharing it is safe.
-    return display_frame(frame, columns)
+    shown = display_frame(frame, columns)
+    numeric = [kind in NUMERIC_KINDS | {"bool"} for _, _, kind in columns]
+    return shown, column_widths(shown, numeric, TABLE_BUDGET - (SELECTION_COLUMN if selectable else 0))
 
 
 def csv_bytes(frame: pl.DataFrame, columns: list[tuple[str, str, str]]) -> bytes:
-    """The table as a CSV file for Excel on a Chinese Windows (UTF-8 with BOM, Chinese headers).
+    """The table as a CSV file for Excel on a Chinese Windows (etl.csvout: UTF-8 with BOM,
+    formula-safe; Chinese headers).
 
     Numbers stay numbers (rates in percent, rounded as on screen) so the file can be summed and
     sorted; a missing value is an empty cell; times read 2026-03-05 10:00."""
@@ -171,14 +231,14 @@ def csv_bytes(frame: pl.DataFrame, columns: list[tuple[str, str, str]]) -> bytes
         elif kind == "bool":
             column = pl.when(column).then(pl.lit("是")).when(~column).then(pl.lit("否"))
         expressions.append(column.alias(label))
-    return ("\ufeff" + frame.select(expressions).write_csv(null_value="")).encode("utf-8")
+    return csvout.csv_bytes(frame.select(expressions))
 
 
 def colour_legend(colours: dict[str, str]) -> None:
     """A one-line legend of coloured dots (for charts such as the map that draw none)."""
     items = "".join(
         f'<span style="margin-right:14px;white-space:nowrap"><span style="display:inline-block;width:10px;'
-        f'height:10px;border-radius:50%;background:{colour};margin-right:4px"></span>{html.escape(name)}</span>'
+        f'height:10px;border-radius:50%;background:{colour};margin-right:4px"></span>{html_text(name)}</span>'
         for name, colour in colours.items())
     st.markdown(f'<div style="font-size:0.85rem">{items}</div>', unsafe_allow_html=True)
 

@@ -49,6 +49,11 @@ class Filters:
         may see only one."""
         return self.scope if self.locked else replace(self.scope, street=None, community=None)
 
+    def breakdown(self) -> tuple[str, str]:
+        """What a chart "by place" is broken down by: streets, or the communities of the one street
+        in view (a chart of one street's single bar says nothing)."""
+        return ("community", "社区") if self.street else ("street", "街道")
+
     def place(self) -> str:
         if self.community:
             return f"{self.street or ''}{self.community}"
@@ -199,6 +204,18 @@ def street_from_chart(chart_key: str) -> None:
 
 def select_compound(compound_id: str | None) -> None:
     st.session_state[COMPOUND] = compound_id or NO_COMPOUND
+    _compound_to_url()
+
+
+def _compound_to_url() -> None:
+    """The open profile in the URL by the compound's code (?compound=C1): a link names it by its
+    id, not by a label that a rename would break. (A selectbox bound to the URL would write its
+    shown label, so this one is synced by hand.)"""
+    chosen = st.session_state.get(COMPOUND) or NO_COMPOUND
+    if chosen:
+        st.query_params[COMPOUND] = chosen
+    else:
+        st.query_params.pop(COMPOUND, None)
 
 
 def compound_from_table(table_key: str, compound_ids: list[str]) -> None:
@@ -217,14 +234,26 @@ def compound_from_chart(chart_key: str) -> None:
 
 
 def compound_label(name: str, compound_id: str) -> str:
-    """How a compound reads in the picker, and in the URL (?compound=海景苑(C1)): Streamlit binds a
-    selectbox to the URL by its shown label, so the label carries the code to stay unique."""
+    """How a compound reads in the picker: 海景苑(C1) (names repeat; the code keeps it unique)."""
     return f"{name}({compound_id})"
 
 
+def chosen_compound(compounds) -> str | None:
+    """The compound whose profile is open (from the session, or on a first run from the URL's
+    ?compound=<id>); an id not among `compounds` (another street, a stale link) opens none."""
+    if COMPOUND not in st.session_state:
+        st.session_state[COMPOUND] = st.query_params.get(COMPOUND, NO_COMPOUND)
+    if st.session_state[COMPOUND] not in compounds:
+        st.session_state[COMPOUND] = NO_COMPOUND
+    return st.session_state[COMPOUND] or None
+
+
 def compound_picker(compounds: dict[str, str], label: str = "查看小区画像") -> str | None:
-    """A selectbox of the compounds in scope (id → shown label), bound to the URL as ?compound=<label>."""
+    """A selectbox of the compounds in scope (id → shown label); the choice is kept in the URL as
+    ?compound=<id>, and a link's id (if it is in scope) opens that profile."""
     options = [NO_COMPOUND, *compounds]
-    chosen = st.selectbox(label, options, key=COMPOUND, bind="query-params",
+    chosen_compound(compounds)
+    chosen = st.selectbox(label, options, key=COMPOUND, on_change=_compound_to_url,
                           format_func=lambda cid: "请选择小区…" if cid == NO_COMPOUND else compounds.get(cid, cid))
+    _compound_to_url()
     return chosen or None

@@ -211,7 +211,10 @@ def _cmd_recheck(args) -> int:
 def _cmd_demo(args) -> int:
     from etl.demo import build_demo
 
-    reports = build_demo(_database(args), end=args.end)
+    try:
+        reports = build_demo(_database(args), end=args.end)
+    except ValueError as error:  # an --end later than today: the demo holds nothing ahead of now
+        raise Failure(str(error)) from None
     for report in reports:
         print(report.summary_zh())
     return 1 if any(r.refused for r in reports) else 0

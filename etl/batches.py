@@ -8,14 +8,12 @@ the batches still live. No undo is refused because later batches touched the sam
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
 import polars as pl
 
-from etl import audit, db, versions
+from etl import audit, csvout, db, versions
 from etl.contract import KINDS
 from etl.load import LoadReport, load_source
 from etl.read import ROW, RawFile
@@ -23,7 +21,6 @@ from etl.schema import columns as table_columns
 from etl.settings import local_now
 from etl.validate import DUPLICATE_REASON, MAPPED_VALUES, file_values
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 HISTORY_COLUMNS = ["batch_id", "kind", "file_name", "file_hash", "loaded_at", "loaded_by", "rows_read", "inserted",
                    "updated", "unchanged", "stale", "rejected", "is_correction", "is_undone", "undone_at"]
 
@@ -42,26 +39,19 @@ def rejects(con, batch_id: int) -> pl.DataFrame:
                     [batch_id])
 
 
-def _safe_cell(value) -> str:
-    """A cell Excel will not run as a formula (OWASP CSV injection): such text gets a leading '."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def rejects_csv(con, batch_id: int) -> bytes:
-    """The batch's rejected rows as a CSV that Excel on a Chinese Windows opens as it is
-    (UTF-8 with BOM): row number, reason, then the row's own columns as the file had them."""
+    """The batch's rejected rows as a CSV for Excel (etl.csvout): row number, reason, then the
+    row's own columns as the file had them."""
     rows = rejects(con, batch_id).to_dicts()
     raw = [file_values(r["raw_values"]) for r in rows]
     headers: list[str] = []
     for values in raw:
         headers += [h for h in values if h not in headers]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["原文件行号", "拒绝原因", *headers])
-    for row, values in zip(rows, raw):
-        writer.writerow([row["row_number"], _safe_cell(row["reason"]), *[_safe_cell(values.get(h)) for h in headers]])
-    return out.getvalue().encode("utf-8-sig")
+    columns = {"原文件行号": pl.Series([r["row_number"] for r in rows], dtype=pl.Int64),
+               "拒绝原因": pl.Series([r["reason"] for r in rows], dtype=pl.String)}
+    for header in headers:
+        columns[header] = pl.Series([None if v.get(header) is None else str(v[header]) for v in raw], dtype=pl.String)
+    return csvout.csv_bytes(pl.DataFrame(columns))
 
 
 def _live_batch(con, batch_id: int) -> tuple[str, bool]:
@@ -104,33 +94,28 @@ def undo_message(result: dict) -> str:
 
 
 def stale(con, batch_id: int) -> pl.DataFrame:
-    """A batch's rows that were not applied because the stored record was later: row number,
-    reason, then the row as it was stored (personal data already masked)."""
+    """A batch's rows that were not applied because the stored record was later: 原文件行号,
+    未覆盖原因, then the row as it was stored (personal data already masked) under the contract's
+    Chinese headers, every value as text."""
     found = con.execute("SELECT kind FROM batches WHERE batch_id = ?", [batch_id]).fetchall()
     if not found:
-        return pl.DataFrame(schema={"row_number": pl.Int32, "reason": pl.String})
+        return pl.DataFrame(schema={"原文件行号": pl.String, "未覆盖原因": pl.String})
     kind = KINDS[found[0][0]]
-    named = {column.name for column in kind.columns}
-    shown = [c for c in table_columns(kind.table) if c in named]
-    found = db.frame(con, f"""
+    headers = {column.name: column.headers[0] for column in kind.columns}
+    shown = [c for c in table_columns(kind.table) if c in headers]
+    rows = db.frame(con, f"""
         SELECT r.row_number, r.reason, {', '.join(f'c.{c}' for c in shown)}
         FROM stale_rows r JOIN {versions.content_rows(kind.table)} c
              ON c.{kind.key} = r.record_key AND c.batch_id = r.batch_id
         WHERE r.batch_id = ? ORDER BY r.row_number""", [batch_id])
-    return found.with_columns(pl.col(pl.Boolean).replace_strict({True: "是", False: "否"}, return_dtype=pl.String))
+    rows = rows.with_columns(pl.col(pl.Boolean).replace_strict({True: "是", False: "否"}, return_dtype=pl.String))
+    return rows.rename({"row_number": "原文件行号", "reason": "未覆盖原因", **{c: headers[c] for c in shown}}).with_columns(
+        pl.all().cast(pl.String))
 
 
 def stale_csv(con, batch_id: int) -> bytes:
-    """The batch's stale rows as a CSV Excel opens as it is, under the contract's Chinese headers."""
-    rows = stale(con, batch_id)
-    kind_name = con.execute("SELECT kind FROM batches WHERE batch_id = ?", [batch_id]).fetchall()
-    headers = {c.name: c.headers[0] for c in KINDS[kind_name[0][0]].columns} if kind_name else {}
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["原文件行号", "未覆盖原因", *[headers.get(c, c) for c in rows.columns[2:]]])
-    for row in rows.iter_rows():
-        writer.writerow([row[0], *[_safe_cell(v) for v in row[1:]]])
-    return out.getvalue().encode("utf-8-sig")
+    """The batch's stale rows as a CSV for Excel (etl.csvout)."""
+    return csvout.csv_bytes(stale(con, batch_id))
 
 
 def recheck(db_path: Path, batch_id: int, *, loaded_by: str | None = None) -> LoadReport:

@@ -16,15 +16,19 @@ from etl.settings import local_now
 def build_demo(db_path: Path, end: date | None = None, files_dir: Path | None = None) -> list[LoadReport]:
     """Rebuild the database from scratch with the demo dataset ending on `end` (default today).
 
-    The extract files are written to files_dir (kept, for analysts to look at) or a temporary
-    folder. The old database is replaced only when every file has loaded.
+    Built today, the data stop at this minute (Beijing time): no record lies ahead of the moment
+    the demo was built. The extract files are written to files_dir (kept, for analysts to look
+    at) or a temporary folder. The old database is replaced only when every file has loaded.
     """
-    end = end or local_now().date()
+    now = local_now()
+    end = end or now.date()
+    if end > now.date():
+        raise ValueError(f"演示数据的最后一天({end})不能晚于今天({now.date()})。")
     db_path = Path(db_path)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(files_dir) if files_dir else Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        files = write_demo_files(folder, end)
+        files = write_demo_files(folder, end, now.replace(second=0) if end == now.date() else None)
         reports = []
         with db.writing(db_path, fresh=True) as con:
             for kind, path in files:
@@ -37,5 +41,5 @@ def build_demo(db_path: Path, end: date | None = None, files_dir: Path | None = 
             last = max(report.batch_id for report in reports)
             con.execute("INSERT OR REPLACE INTO meta VALUES ('dataset', 'demo'), ('demo_end', ?), ('built_at', ?), "
                         "('key_targets_since', ?), ('demo_last_batch', ?)",
-                        [end.isoformat(), local_now().isoformat(), target_date(end).isoformat(), str(last)])
+                        [end.isoformat(), now.isoformat(), target_date(end).isoformat(), str(last)])
     return reports

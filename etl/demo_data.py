@@ -1,7 +1,9 @@
 """Deterministic demo extracts: one year of made-up data shaped like the real feeds.
 
-`write_demo_files(out_dir, end)` writes the five kinds of file the loader accepts (compounds,
-appeals in two extracts, complaints, surveys, scenes) for the 365 days ending at `end`, with the
+`write_demo_files(out_dir, end, until)` writes the five kinds of file the loader accepts (compounds,
+appeals in two extracts, complaints, surveys, scenes) for the 365 days ending at `end`, no record
+later than the moment `until` on that day (the build moment: a demo built at 03:51 holds nothing
+from 03:52 on, and still has some of today's appeals, so 本周 has data at any hour), with the
 Chinese headers of `etl.contract`, the encodings and datetime forms real extracts come in, and a
 handful of deliberately bad rows. The structural figures of the source article hold exactly
 (331 compounds in 6 types, 2,083 micro-grids, 329 grids, 122 branches, 15 key targets, 52
@@ -475,29 +477,38 @@ _HOUR_W = np.array([0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 0.8, 2.5, 5.5, 7.5, 7.5, 6.5, 
                     7.0, 6.5, 5.5, 4.5, 4.0, 3.5, 2.5, 1.2, 0.5])
 
 
-def _minute_of_day(rng: np.random.Generator, size: int, last_day: np.ndarray) -> np.ndarray:
-    """Minutes into the day; on the last day no later than 12:00."""
+def _minute_of_day(rng: np.random.Generator, size: int, last_day: np.ndarray, last_minute: int) -> np.ndarray:
+    """Minutes into the day; on the last day spread over its first `last_minute` minutes (the
+    build moment), so nothing lies ahead of it."""
     h = _pick(rng, _HOUR_W, size)
-    h_am = _pick(rng, _HOUR_W[:12], size)
-    h = np.where(last_day, h_am, h)
-    return h * 60 + rng.integers(0, 60, size)
+    so_far = rng.integers(0, last_minute + 1, size)
+    return np.where(last_day, so_far, h * 60 + rng.integers(0, 60, size))
+
+
+def _elapsed_share(last_minute: int) -> float:
+    """How much of a day's appeals the last day holds when built at `last_minute`: its share of
+    the day's hours so far, but at least a quarter, so that a week begun a few hours ago (Monday
+    03:51) already has some appeals to show under 本周."""
+    hours = np.minimum(np.maximum(last_minute + 1 - np.arange(24) * 60, 0), 60) / 60
+    return max(float((_HOUR_W * hours).sum() / _HOUR_W.sum()), 0.25)
 
 
 # --------------------------------------------------------------------------------- appeals
-def _appeals(rng, ref, comp: pl.DataFrame, start: dt.date, end: dt.date, target_day: int):
+def _appeals(rng, ref, comp: pl.DataFrame, start: dt.date, end: dt.date, target_day: int, last_minute: int):
     days = (end - start).days + 1
     base = dt.datetime.combine(start, dt.time(0))
-    cutoff = days * 1440 - 1  # end 23:59
+    cutoff = (days - 1) * 1440 + last_minute  # the build moment
     streets, channels = ref["streets"], ref["channels"]
     profs = _street_profiles(streets)
     dw = _day_weights(start, days, rng)
+    dw[-1] *= _elapsed_share(last_minute)
     months = np.array([(start + dt.timedelta(d)).month for d in range(days)])
 
     counts = [p["appeals"] for p in profs]
     n = int(sum(counts))
     street = np.repeat(np.arange(len(streets)), counts)
     day = _pick(rng, dw, n)
-    mins = day * 1440 + _minute_of_day(rng, n, day == days - 1)
+    mins = day * 1440 + _minute_of_day(rng, n, day == days - 1, last_minute)
     order = np.argsort(mins, kind="stable")
     street, day, rec = street[order], day[order], mins[order].astype(np.float64)
 
@@ -724,10 +735,10 @@ def _insert_rows(df: pl.DataFrame, bad: pl.DataFrame, rng: np.random.Generator) 
 
 # --------------------------------------------------------------------------------- complaints
 def _complaints(rng, comp: pl.DataFrame, app: dict, start: dt.date, end: dt.date,
-                target_day: int, out_dir: pathlib.Path, ref: dict) -> tuple[pathlib.Path, np.ndarray]:
+                target_day: int, out_dir: pathlib.Path, ref: dict, last_minute: int) -> tuple[pathlib.Path, np.ndarray]:
     days = (end - start).days + 1
     base = dt.datetime.combine(start, dt.time(0))
-    cutoff = days * 1440 - 1
+    cutoff = (days - 1) * 1440 + last_minute
     hh = comp["households"].to_numpy().astype(float)
     key = comp["key_target"].to_numpy()
     no_pm = comp["property_company"].is_null().to_numpy()
@@ -755,7 +766,7 @@ def _complaints(rng, comp: pl.DataFrame, app: dict, start: dt.date, end: dt.date
     ci = np.concatenate([ci, np.full(len(hj_days), hj)])
     di = np.concatenate([di, hj_days])
     n = len(ci)
-    minute = np.where(di == days - 1, rng.integers(8 * 60, 12 * 60, n), rng.integers(7 * 60 + 30, 19 * 60, n))
+    minute = np.where(di == days - 1, rng.integers(0, last_minute + 1, n), rng.integers(7 * 60 + 30, 19 * 60, n))
     rec = (di * 1440 + minute).astype(float)
     order = np.lexsort((ci, rec))
     ci, di, rec = ci[order], di[order], rec[order]
@@ -790,7 +801,7 @@ def _complaints(rng, comp: pl.DataFrame, app: dict, start: dt.date, end: dt.date
     resolved[hj_rows[-HAIJINGYUAN_OPEN:]] = np.nan
     solved = hj_rows[:-HAIJINGYUAN_OPEN]
     r = rec[solved] + np.maximum(np.round(rng.lognormal(np.log(3 * 1440), 0.7, len(solved))), 60)
-    resolved[solved] = np.minimum(r, np.maximum(cutoff - 30, rec[solved] + 30))
+    resolved[solved] = np.minimum(np.minimum(r, np.maximum(cutoff - 30, rec[solved] + 30)), cutoff)
 
     years = np.array([(base + dt.timedelta(minutes=float(m))).year for m in rec])
     ids = _ids("TS", years, 5)
@@ -1001,12 +1012,18 @@ def target_date(end: dt.date) -> dt.date:
     return dt.date(y, (m - 1) % 12 + 1, 1)
 
 
-def write_demo_files(out_dir: pathlib.Path, end: dt.date) -> list[tuple[str, pathlib.Path]]:
-    """Write the demo extracts for the 365 days ending at `end` into out_dir.
+def write_demo_files(out_dir: pathlib.Path, end: dt.date, until: dt.datetime | None = None
+                     ) -> list[tuple[str, pathlib.Path]]:
+    """Write the demo extracts for the 365 days ending at `end` into out_dir, no timestamp later
+    than `until` (a moment on `end`; default its 23:59).
 
     Returns (kind, path) pairs in load order: compounds, appeals (two extracts), complaints,
-    surveys, scenes. The same `end` always gives byte-identical files.
+    surveys, scenes. The same `end` and `until` always give byte-identical files.
     """
+    until = until or dt.datetime.combine(end, dt.time(23, 59))
+    if until.date() != end:
+        raise ValueError(f"until ({until}) must fall on end ({end})")
+    last_minute = until.hour * 60 + until.minute
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ref = reference()
@@ -1020,10 +1037,10 @@ def write_demo_files(out_dir: pathlib.Path, end: dt.date) -> list[tuple[str, pat
     p_comp = out_dir / "01_compounds.xlsx"
     _write_compounds(comp, p_comp, end)
 
-    app = _appeals(r_app, ref, comp, start, end, tday)
+    app = _appeals(r_app, ref, comp, start, end, tday, last_minute)
     p_app = _write_appeals(app, comp, ref, out_dir, end, r_app)
 
-    p_cmp, _ = _complaints(r_cmp, comp, app, start, end, tday, out_dir, ref)
+    p_cmp, _ = _complaints(r_cmp, comp, app, start, end, tday, out_dir, ref, last_minute)
     p_srv = _surveys(r_srv, comp, start, end, tday, out_dir, ref)
     p_scn = _scenes(r_scn, comp, start, end, out_dir, ref)
     return [("compounds", p_comp), ("appeals", p_app[0]), ("appeals", p_app[1]),

@@ -17,6 +17,7 @@ import polars as pl
 from etl import audit, db, schema, versions
 from etl.contract import KINDS
 from etl.mapping import Mapping
+from etl.privacy import mask_column
 from etl.read import ROW, FileRefused, RawFile, read_file
 from etl.schema import columns as table_columns
 from etl.settings import local_now
@@ -169,20 +170,28 @@ def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int,
     return counts
 
 
-def load_source(con, source: RawFile, file_name: str, loaded_by: str | None, correction: bool = False) -> LoadReport:
-    """Load one already-read file inside the caller's write session, as one transaction.
-
-    A correction batch applies its rows even where the stored record is in a later state."""
+def load_source(con, source: RawFile, file_name: str, loaded_by: str | None, correction: bool = False,
+                progress: Callable[[float, str], None] | None = None) -> LoadReport:
+    """Load one already-read file inside the caller's write session, as one transaction;
+    `progress(fraction, message)` hears of each step (checking, writing, rejected rows). A
+    correction batch applies its rows even where the stored record is in a later state."""
+    tell = progress or (lambda fraction, message: None)
     kind = source.kind
+    # A file is sometimes named after the caller ("张三13812345678.csv"), a header may be a number.
+    file_name, *ignored = mask_column(pl.Series([file_name, *source.ignored_columns], dtype=pl.String)).to_list()
+    source.ignored_columns = ignored
     report = LoadReport(file=file_name, kind=kind.name, encoding=source.encoding, correction=correction,
                         ignored_columns=source.ignored_columns, rows_read=source.frame.height,
                         absent_columns=absent_columns(source))
     con.execute("BEGIN TRANSACTION")
     try:
+        tell(0.0, f"校验 {report.rows_read:,} 行")
         staged = stage(source, _registry(con))
         source.frame = None  # the raw text is no longer needed: free it before the insert
         batch_id = con.execute("SELECT nextval('batch_ids')").fetchall()[0][0]
+        tell(0.45, f"写入 {staged.good.height:,} 行")
         counts = _upsert(con, kind.table, kind.key, staged.good, batch_id, correction)
+        tell(0.85, f"记录 {staged.rejects.height:,} 行被拒绝的行" if staged.rejects.height else "记录批次")
         report.batch_id = batch_id
         report.inserted, report.updated, report.unchanged, report.stale = (
             counts.get(state, 0) for state in ("new", "changed", "same", "stale"))
@@ -282,8 +291,9 @@ def load_files(db_path: Path, kind: str, paths: list[Path], *, loaded_by: str | 
             for index, source in enumerate(sources):
                 if source is not None:
                     name = names[index] if names else Path(paths[index]).name
-                    tell(0.35 + 0.55 * index / count, f"校验并写入 {name}")
-                    reports[index] = load_source(con, source, name, loaded_by, correction)
+                    reports[index] = load_source(
+                        con, source, name, loaded_by, correction,
+                        lambda part, message, i=index, n=name: tell(0.35 + 0.55 * (i + part) / count, f"{n}：{message}"))
                     sources[index] = None
             tell(0.95, "保存")
     for report in reports:

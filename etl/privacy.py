@@ -1,47 +1,132 @@
-"""Residents' personal data: what the loader keeps of it, and how free text is masked.
+"""Residents' personal data: what the loader keeps of it, and how text is masked.
 
 Caller names and phone numbers are dropped: nothing the dashboard shows needs them, and a hash
-of an 11-digit phone number could be brute-forced back. Phone and ID-card numbers and the
-caller's own name inside free text are replaced by placeholders before anything is stored,
-rejected rows and rejection reasons included.
+of an 11-digit phone number could be brute-forced back. In every other text value, phone numbers,
+ID-card numbers and the row's own caller name are replaced by placeholders before anything is
+stored, rejected rows and rejection reasons included.
+
+Numbers are looked for after Unicode NFKC normalisation of the characters they are written with
+(full-width, circled or mathematical digits and letters, full-width hyphens and spaces become
+ASCII; see _fold_table; brackets are matched ASCII or full-width), in the forms people type: separated by spaces, hyphens and dashes of
+any width, dots or slashes (one kind of separator within one number, so a list of decimals such
+as "13.5 14.2 15.1 16.8" is not read as a phone); with +86 / 0086 / (86), an area code with or
+without brackets, an extension (转 21, ext 21, 分机 21); ID numbers of 18 digits (final X) or 15,
+shaped like one (region, birth month and day). A value in which something was masked is stored
+with those characters folded; any other value is stored exactly as read.
+
+What is deliberately not masked (tests/privacy_corpus.py lists both sides): a 7–8 digit local
+number with neither a separator inside nor a phone word before it (电话、座机、联系 …), since a
+bare "2500000" is as likely an amount; a number glued to an ASCII letter, digit or "_" before
+it (工单A13812345678: an order code) unless the letters are tel/phone/mobile/id/no; 4+4 digit
+groups that start like a year (2025-2026) or are followed by a unit (3000-5000元).
 """
 
 from __future__ import annotations
 
-import polars as pl
+import re
+import string
+import unicodedata
 
-# A number glued to an ASCII letter, digit or "_" before it is not a phone (an order number,
-# say): the ASCII word boundary says so and, unlike a captured "character before", keeps the
-# regex on its fast automaton (2× faster on a 1 M-row extract). Chinese characters are not ASCII
-# word characters, so "电话13812345678" is masked. Nothing is required after the number: a
-# longer digit run loses its first 11 or 18 digits, which errs on the side of privacy.
-_START = r"(?-u:\b)"
-ID_CARD = _START + r"(?:\d{17}[\dXx]|\d{15})"
-MOBILE = _START + r"(?:86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}"
-LANDLINE = _START + r"0\d{2,3}-\d{7,8}"
-# Every pattern above holds a run of seven digits (ignoring separators), or a 3–4 digit area
-# code and a dash; a row without either needs no number masking at all.
-_MAYBE_NUMBER = r"\d{7}|\d-\d|\d \d"
+import polars as pl
 
 ID_MASK = "[身份证号已隐去]"
 PHONE_MASK = "[电话已隐去]"
 NAME_MASK = "[姓名已隐去]"
-_NUMBERS = ((ID_CARD, ID_MASK), (MOBILE, PHONE_MASK), (LANDLINE, PHONE_MASK))
+
+# One separator class per alternative: "~" in a template below becomes an optional separator of
+# that class, so one number uses one kind of separator throughout.
+_DASHES = r"\-\u2010-\u2015\u2212\u2500\u2501\u30fc~_"
+_SEPARATORS = (r"[ \t]{1,3}", rf" ?[{_DASHES}]{{1,2}} ?", r" ?\. ?", r" ?/ ?")
+_START = r"(?-u:\b)"  # ASCII word boundary: Chinese characters before a number do not hide it
+# Letters that say "a number follows" even when glued to it: tel13700137000, ID370684….
+_LEAD = _START + r"(?i:tel|phone|mobile|mob|cell|ph|fax|id|no|sfz)[.:：#]? ?"
+_OPEN, _CLOSE = "[(（]", "[)）]"  # brackets, ASCII or full-width (those are not folded)
+_COUNTRY = rf"(?:{_OPEN}?\+ ?86{_CLOSE}?[ \-]?|{_OPEN}86{_CLOSE} ?|" + _START + r"(?:00)?86[ \-]?)"
+# An extension after a phone number.
+_EXTENSION = r"(?: ?(?:转|ext\.?|x|分机|-) ?\d{1,6})?"
+_MONTH_DAY = r"(?:0~[1-9]|1~[0-2])~(?:0~[1-9]|[12]~\d|3~[01])"
+_ID_TEMPLATES = (
+    r"[1-8]~\d~\d~\d~\d~\d~[12]~\d~\d~\d~" + _MONTH_DAY + r"~\d~\d~\d~[\dXx]",  # 18 digits
+    r"[1-8]~\d~\d~\d~\d~\d~\d~\d~" + _MONTH_DAY + r"~\d~\d~\d",  # 15 digits (before 1999)
+)
+_MOBILE_TEMPLATE = r"1~[3-9]" + r"~\d" * 9
+# Area code (0 and 2–3 digits, brackets optional, or after +86 without its 0), then 7–8 digits.
+_AREA = (rf"(?:{_OPEN}0[1-9]\d{{1,2}}{_CLOSE}|(?:{_LEAD}|{_START})0[1-9]\d{{1,2}}"
+         rf"|{_OPEN}?\+ ?86{_CLOSE}?[ \-]?{_OPEN}?[1-9]\d{{1,2}}{_CLOSE}?)")
+_LOCAL_TEMPLATE = r"\d~\d~\d~\d~\d~\d~\d(?:~\d)?"
+# Words that say a phone number follows, kept in the text before the mask.
+_PHONE_WORDS = r"(?:电话|手机|座机|固话|联系|号码|致电|拨打|回电|来电|热线|tel|Tel|TEL|phone|Phone)"
+# Units and counters after a number make it a quantity, not a phone: 3000-5000元, 2000 2000人.
+_UNIT = r"元万千百米平㎡人户件个次岁年月日号楼层室栋单元%"
+
+
+def _alternatives(template: str) -> str:
+    return "|".join(template.replace("~", f"(?:{sep})?") for sep in _SEPARATORS)
+
+
+def _grouped_local() -> str:
+    """A local number without area code written in two groups (565-1234, 5651 2345): the first
+    group of four must not start like a year."""
+    return "|".join(rf"(?:[2-9]\d{{2}}|[3-9]\d{{3}}|2[1-9]\d{{2}}){sep}\d{{4}}" for sep in _SEPARATORS[:2])
+
+
+# (pattern, replacement), applied in this order to folded text (_fold_table).
+_NUMBERS: tuple[tuple[str, str], ...] = (
+    (rf"(?:{_LEAD}|{_START})(?:{_alternatives(_ID_TEMPLATES[0])}|{_alternatives(_ID_TEMPLATES[1])})", ID_MASK),
+    (rf"(?:{_LEAD}(?:{_COUNTRY})?|{_COUNTRY}|{_START})(?:{_alternatives(_MOBILE_TEMPLATE)}){_EXTENSION}", PHONE_MASK),
+    (rf"{_AREA}[ \-{_DASHES[2:]}/.]{{0,2}}(?:{_alternatives(_LOCAL_TEMPLATE)}){_EXTENSION}",
+     PHONE_MASK),
+    (rf"({_PHONE_WORDS}[^\d\n]{{0,4}}){_START}[2-9]\d{{6,7}}{_EXTENSION}", "${1}" + PHONE_MASK),
+    (rf"{_START}(?:{_grouped_local()}){_EXTENSION}([^\d{_UNIT}]|$)", PHONE_MASK + "${1}"),
+)
+# Every pattern above holds seven digits (any Unicode digit: full-width ones are digits before
+# folding too) with at most four separator characters between two of them; a value without such
+# a run (most values; a date's "09:00" breaks at the colon) needs no number masking.
+_SEPARATOR_CHARS = rf"[ \t.\-/()（）+{_DASHES[2:]}\u3000\uff0b\uff0d\uff0e\uff0f]"
+_MAYBE_NUMBER = rf"\d(?:{_SEPARATOR_CHARS}{{0,4}}\d){{6}}"
+
+
+def _mask_numbers(normalised: pl.Expr) -> pl.Expr:
+    masked = normalised
+    for pattern, replacement in _NUMBERS:
+        masked = masked.str.replace_all(pattern, replacement)
+    return masked
+
+
+def _mask_name(text: pl.Expr, name: pl.Expr) -> pl.Expr:
+    # A one-character "name" would blank out ordinary words; real names have two or more.
+    return (pl.when((name.str.len_chars() >= 2) & text.str.contains(name, literal=True))
+            .then(text.str.split(name).list.join(NAME_MASK)).otherwise(text))
+
+
+def _fold_table() -> dict[str, str]:
+    """Every compatibility form of the characters numbers are written with (full-width, circled,
+    super- and subscript, mathematical digits and Latin letters, full-width and ideographic space,
+    plus, hyphens) mapped as NFKC maps it. Chinese punctuation (，：。（）) is left alone: folding it
+    would change how the stored text reads (the patterns take （） as brackets as they are)."""
+    alphabet = set(string.ascii_letters + string.digits + " +-./#_~\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
+    ranges = ((0x00A0, 0x3400), (0xFE10, 0xFFF0), (0x1D400, 0x1D800), (0x1F100, 0x1F200))
+    table = {}
+    for start, end in ranges:
+        for point in range(start, end):
+            char = chr(point)
+            folded = unicodedata.normalize("NFKC", char)
+            if folded != char and folded and set(folded) <= alphabet:
+                table[char] = folded
+    return table
+
+
+_FOLD = _fold_table()
+_FOLD_FROM, _FOLD_TO = list(_FOLD), list(_FOLD.values())
+_FOLDABLE = "[" + "".join(re.escape(char) for char in _FOLD) + "]"
 
 
 def mask_text(text: pl.Expr, name: pl.Expr | None = None) -> pl.Expr:
-    """Free text with ID-card numbers, phone numbers and (if given) the caller's name masked."""
-    masked = text
-    for pattern, mask in _NUMBERS:
-        masked = masked.str.replace_all(pattern, mask)
-    if name is None:
-        return masked
-    # A one-character "name" would blank out ordinary words; real names have two or more.
-    return (
-        pl.when(name.str.len_chars() >= 2)
-        .then(masked.str.split(name).list.join(NAME_MASK))
-        .otherwise(masked)
-    )
+    """Text with ID-card numbers, phone numbers and (if given) the caller's name masked."""
+    normalised = pl.when(text.str.contains(_FOLDABLE)).then(text.str.replace_many(_FOLD_FROM, _FOLD_TO)).otherwise(text)
+    masked = _mask_numbers(normalised)
+    masked = pl.when(masked != normalised).then(masked).otherwise(text)
+    return masked if name is None else _mask_name(masked, name)
 
 
 def _only_where(text: pl.Series, hits: pl.Series, replace) -> pl.Series:
@@ -50,25 +135,90 @@ def _only_where(text: pl.Series, hits: pl.Series, replace) -> pl.Series:
     rows = hits.fill_null(False).arg_true()
     if rows.len() == 0:
         return text
-    return text.scatter(rows, replace(rows))
+    # scatter writes in place: on a copy, the caller's column (the file as read) stays as it was.
+    return text.clone().scatter(rows, replace(rows))
 
 
-def mask_column(text: pl.Series, names: pl.Series | None = None) -> pl.Series:
-    """mask_text for a whole column, each pattern applied only to the rows it occurs in (most
-    rows of an extract hold no number and not the caller's name): same result, a fraction of
-    the work."""
+def _repeats(text: pl.Series) -> bool:
+    """Whether the column holds few distinct values (a category, a community), judged on its
+    first rows: its distinct values are then masked once each instead of every row."""
+    head = text.head(20_000)
+    return head.len() > 0 and head.n_unique() * 4 <= head.len()
+
+
+def _numbers_masked(text: pl.Series, repeats: bool) -> pl.Series:
+    """mask_text without a name, run only on the values that hold six digits close together."""
+    if repeats:
+        distinct = text.unique()
+        candidates = distinct.filter(distinct.str.contains(_MAYBE_NUMBER).fill_null(False))
+        if candidates.len() == 0:
+            return text
+        masked = pl.DataFrame({"t": candidates}).select(mask_text(pl.col("t"))).to_series()
+        changed = masked != candidates
+        if not changed.any():
+            return text
+        return text.replace(candidates.filter(changed), masked.filter(changed))
+
     def numbers(rows: pl.Series) -> pl.Series:
+        # mask_text, each step only on the rows it can change (a pattern's search is a third of
+        # the cost of its replacement, and most candidate values hold no number after all).
         part = text.gather(rows)
-        for pattern, mask in _NUMBERS:
-            part = _only_where(part, part.str.contains(pattern),
-                               lambda hits, p=pattern, m=mask, current=part: current.gather(hits).str.replace_all(p, m))
-        return part
+        folded = _only_where(part, part.str.contains(_FOLDABLE),
+                             lambda hits: part.gather(hits).str.replace_many(_FOLD_FROM, _FOLD_TO))
+        masked = folded
+        for pattern, replacement in _NUMBERS:
+            masked = _only_where(masked, masked.str.contains(pattern),
+                                 lambda hits, m=masked, p=pattern, r=replacement: m.gather(hits).str.replace_all(p, r))
+        return pl.DataFrame({"t": part, "f": folded, "m": masked}).select(
+            pl.when(pl.col("m") != pl.col("f")).then("m").otherwise("t")).to_series()
 
-    masked = _only_where(text, text.str.contains(_MAYBE_NUMBER), numbers)
+    return _only_where(text, text.str.contains(_MAYBE_NUMBER), numbers)
+
+
+_FEW = 5_000  # distinct values a column may have for its names to be looked for value by value
+
+
+def _holding_a_name(values: pl.Series, known: pl.Series) -> list[str]:
+    """The values that contain one of the known names: every piece of a value as long as a name
+    can be is looked up among the names (a few hundred values against any number of names)."""
+    if known.len() == 0:
+        return []
+    longest = min(int(known.str.len_chars().max()), 12)
+    texts = values.to_list()
+    pieces = {v[i:i + n] for v in texts for n in range(2, longest + 1) for i in range(len(v) - n + 1)}
+    found = known.filter(known.is_in(pl.Series(list(pieces), dtype=pl.String).implode())).to_list()
+    return [v for v in texts if any(name in v for name in found)]
+
+
+def distinct_names(names: pl.Series) -> pl.Series:
+    """The callers' names that masking looks for (two characters or more), each once."""
+    return names.filter(names.str.len_chars() >= 2).unique()
+
+
+def mask_column(text: pl.Series, names: pl.Series | None = None, known_names: pl.Series | None = None) -> pl.Series:
+    """mask_text for a whole column, each step run only on the rows it can change (most values
+    of an extract hold no number and not the caller's name): same result, a fraction of the work.
+    known_names is distinct_names(names), when the caller has it already (several columns)."""
+    repeats = _repeats(text)
+    masked = _numbers_masked(text, repeats)
     if names is None:
         return masked
     pair = pl.DataFrame({"text": masked, "name": names})
-    named = pair.select((pl.col("name").str.len_chars() >= 2)
+    may_hold = pl.lit(True)
+    values = masked.unique().drop_nulls() if repeats else None
+    if values is not None and values.len() <= _FEW:
+        # Only rows whose value holds some caller's name at all need their own name looked for.
+        holding = _holding_a_name(values, distinct_names(names) if known_names is None else known_names)
+        if not holding:
+            return masked
+        may_hold = pl.col("text").is_in(pl.Series(holding, dtype=pl.String).implode())
+    named = pair.select(may_hold & (pl.col("name").str.len_chars() >= 2)
                         & pl.col("text").str.contains(pl.col("name"), literal=True)).to_series()
     return _only_where(masked, named, lambda rows: pair[rows].select(
         pl.col("text").str.split(pl.col("name")).list.join(NAME_MASK)).to_series())
+
+
+def holds_personal_data(text: pl.Series, names: pl.Series | None = None,
+                        known_names: pl.Series | None = None) -> pl.Series:
+    """True where masking would change the value (an identifier that holds a phone, say)."""
+    return (mask_column(text, names, known_names) != text).fill_null(False)

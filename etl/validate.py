@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from etl import privacy
-from etl.contract import BOOL, DATE, DATETIME, FLOAT, INT, NEEDS_COMPOUND, Column, Kind
+from etl.contract import BOOL, DATE, DATETIME, FLOAT, INT, NEEDS_COMPOUND, TEXT, Column, Kind
 from etl.read import CONTROL_PATTERN, FILE_VALUE, ROW, RawFile
 from etl.schema import columns as table_columns
 from etl.settings import intake_settings, local_now, reference
@@ -177,7 +177,9 @@ def _resolve_compounds(frame: pl.DataFrame, compounds: pl.DataFrame, needed: boo
     matched = matched.with_columns(reason.alias("_compound_reason")).select(
         "compound_id", "compound_name", "street", "_resolved", "_compound_reason"
     ).join(registry.drop("_cname"), on="_resolved", how="left")
-    return frame.join(matched, on=["compound_id", "compound_name", "street"], how="left", nulls_equal=True)
+    # In the file's row order: the masked text columns are put back by position.
+    return frame.join(matched, on=["compound_id", "compound_name", "street"], how="left", nulls_equal=True,
+                      maintain_order="left")
 
 
 def _masked(name: str, value: pl.Expr, caller: pl.Expr | None) -> pl.Expr:
@@ -210,6 +212,15 @@ def file_values(raw_values: str) -> dict:
     return values
 
 
+def _masked_texts(raw: pl.DataFrame, names: list[str], key: str,
+                  callers: pl.Series | None) -> tuple[list[pl.Series], pl.Series]:
+    """Every text column of the file with personal data masked, and whether each row's key holds
+    some."""
+    known = privacy.distinct_names(callers) if callers is not None else None
+    masked = [privacy.mask_column(raw.get_column(name), callers, known) for name in names]
+    return masked, privacy.holds_personal_data(raw.get_column(key), callers, known)
+
+
 def _superseded(keys: pl.Series, rows: pl.Series, valid: pl.Series) -> pl.Series:
     """True for a valid row whose key comes again in a later valid row (null keys never are):
     within one file the last valid row of a key wins, whatever invalid rows follow it.
@@ -235,10 +246,10 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
     ref = reference()
     present = [c for c in kind.columns if c.name in raw.columns]
     callers = raw.get_column("caller_name") if "caller_name" in raw.columns else None
-    # Masking the free text is the longest single step and needs nothing else of the staging:
-    # it runs on a thread of its own (polars releases the GIL) while the rest is typed and checked.
-    masked_content = (_BACKGROUND.submit(privacy.mask_column, raw.get_column("content"), callers)
-                      if "content" in raw.columns else None)
+    # Masking every text column needs nothing else of the staging: it runs on a thread of its own
+    # (polars releases the GIL) while the rest is typed and checked.
+    texts_to_mask = [c.name for c in present if c.type == TEXT and not c.personal and c.name != kind.key]
+    masking = _BACKGROUND.submit(_masked_texts, raw, texts_to_mask, kind.key, callers)
 
     texts = raw.select(ROW, *[c.name for c in present])
     typed = texts.select(
@@ -259,6 +270,13 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
     if kind.name != "compounds":
         typed = _resolve_compounds(typed, compounds, needed=kind.name in NEEDS_COMPOUND)
         rules.append(pl.col("_compound_reason"))
+
+    # The masked text columns, and a rule for a key that holds a phone, an ID or the caller's name
+    # (a key cannot be masked: two rows would become one).
+    masked, key_personal = masking.result()
+    typed = typed.with_columns(masked).with_columns(key_personal.alias("_key_personal"))
+    rules.append(pl.when(pl.col("_key_personal")).then(
+        pl.lit(f"“{kind.column(kind.key).headers[0]}”含有电话号码、身份证号或来电人姓名，此行不导入")))
 
     if kind.name == "compounds":
         rules += [_one_of("street", "街道", ref["streets"]),
@@ -288,8 +306,6 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
             pl.coalesce("status", status).alias("status"),
             pl.col("is_property").fill_null(False),
         )
-        if masked_content is not None:
-            typed = typed.with_columns(masked_content.result().alias("content"))
     elif kind.name == "complaints":
         typed = typed.with_columns(
             (pl.col("property_company").is_null() & pl.col("_resolved").is_not_null()).alias("company_from_compound"),

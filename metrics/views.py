@@ -542,18 +542,20 @@ def compound_totals(con, scope: Scope) -> dict:
     return row
 
 
-def compounds_by_street(con, scope: Scope) -> pl.DataFrame:
-    """Compounds and households by street and compound type (types in reference order)."""
+def compounds_by_street(con, scope: Scope, by: str = "street") -> pl.DataFrame:
+    """Compounds and households by street (or by community: by='community') and compound type
+    (types in reference order)."""
+    column = {"street": "street", "community": "community"}[by]
     params: dict = {}
     result = frame(con, f"""
-        SELECT street, compound_type, count(*) AS compounds,
+        SELECT {column}, compound_type, count(*) AS compounds,
                CAST(coalesce(sum(households), 0) AS BIGINT) AS households
         FROM compounds WHERE {_place('', scope, params)}
         GROUP BY ALL""", params)
     order = {name: i for i, name in enumerate(reference()["compound_types"])}
     return result.with_columns(
         pl.col("compound_type").replace_strict(order, default=len(order), return_dtype=pl.Int32).alias("_o")
-    ).sort(["street", "_o"]).drop("_o")
+    ).sort([column, "_o"]).drop("_o")
 
 
 def compound_list(con, scope: Scope, search: str | None = None) -> pl.DataFrame:

@@ -6,12 +6,28 @@ through the `_period` / `_place` helpers of core, so the filters mean what they 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import polars as pl
 
 from etl.db import frame
-from metrics.core import Scope, _period, _place, appeal_rates_by, iso_week_label
+from metrics.core import Scope, _period, _place, appeal_rates_by, iso_week_label, street_ranking
+
+
+def street_standing(con, scope: Scope) -> dict | None:
+    """Where the scope's street stands in the district's 红黑榜 of the same period: its rank, the
+    number of ranked streets and its composite score; None for no street or no score.
+
+    Only the rank leaves this function, not the other streets' numbers: a street leader sees his
+    own street's place, as the district announces it, on the pages and in his weekly PDF alike."""
+    if scope.street is None:
+        return None
+    ranking = street_ranking(con, replace(scope, street=None, community=None)).filter(pl.col("rank").is_not_null())
+    mine = ranking.filter(pl.col("street") == scope.street)
+    if mine.is_empty():
+        return None
+    return {"rank": mine["rank"][0], "streets": ranking.height, "composite": mine["composite"][0]}
 
 
 def data_weeks(con, scope: Scope) -> list[str]:

@@ -45,8 +45,10 @@ def main() -> None:
         return
 
     st.subheader("分项办理情况")
-    tabs = st.tabs([f"按{label}" for _, label in DIMENSIONS])
-    for tab, (dimension, label) in zip(tabs, DIMENSIONS):
+    # One street in view: its communities, not a one-bar chart of streets.
+    dimensions = [d for d in DIMENSIONS if not (filters.street and d[0] == "street")]
+    tabs = st.tabs([f"按{label}" for _, label in dimensions])
+    for tab, (dimension, label) in zip(tabs, dimensions):
         with tab:
             rates = data.appeal_rates_by(scope, dimension)
             if dimension == "street":

@@ -4,9 +4,10 @@ chosen measure, a searchable list, and the profile of one compound."""
 import polars as pl
 import streamlit as st
 
-from dashboard import data, figures, layout, state
+from dashboard import data, figures, geo, layout, state
 from dashboard import format as fmt
 from dashboard.layout import Card
+from etl.plaintext import markdown_text
 
 layout.page_start()
 filters = state.filters()
@@ -26,19 +27,20 @@ def profile(compound_id: str) -> None:
     if facts is None:
         layout.empty("没有找到这个小区。")
         return
-    st.subheader(f"{facts['name']} · 小区画像")
-    tags = [facts["street"], facts["community"], facts["compound_type"]]
+    st.subheader(f"{markdown_text(facts['name'])} · 小区画像")
+    tags = [markdown_text(facts[key]) for key in ("street", "community", "compound_type")]
     if facts["is_key_target"]:
         tags.append("重点整治小区")
-    st.caption(" · ".join(tags) + f" · 小区编码 {facts['compound_id']} · 所属网格 {facts['grid_id'] or fmt.DASH}")
+    st.caption(" · ".join(tags) + f" · 小区编码 {markdown_text(facts['compound_id'])}"
+               f" · 所属网格 {markdown_text(facts['grid_id'] or fmt.DASH)}")
     layout.cards([
         Card("户数", fmt.count(facts["households"])),
         Card("楼栋数", fmt.count(facts["buildings"])),
         Card("微网格数", fmt.count(facts["micro_grids"])),
     ], per_row=3)
     left, right = st.columns(2)
-    left.markdown(f"**党支部**：{facts['party_branch'] or '未单独设立(由社区党组织覆盖)'}")
-    right.markdown(f"**物业企业**：{facts['property_company'] or '无物业服务'}")
+    left.markdown(f"**党支部**：{markdown_text(facts['party_branch']) or '未单独设立(由社区党组织覆盖)'}")
+    right.markdown(f"**物业企业**：{markdown_text(facts['property_company']) or '无物业服务'}")
     summary = data.compound_summary(scope, compound_id)
     st.markdown(f"**{scope.label()}**")
     layout.cards([
@@ -80,12 +82,16 @@ def main() -> None:
         layout.table(types, [("compound_type", "类型", "text"), ("compounds", "小区数", "count"),
                              ("households", "户数", "count"), ("share", "占比", "percent")], key="types_table")
     with street_column:
-        by_street = data.compounds_by_street(scope)
-        measure = st.segmented_control("按街道统计", ["小区数", "户数"], default="小区数", required=True,
+        by, by_label = filters.breakdown()
+        by_place = data.compounds_by_street(scope, by)
+        measure = st.segmented_control(f"按{by_label}统计", ["小区数", "户数"], default="小区数", required=True,
                                        key="street_measure")
-        layout.street_chart("types_street_chart", filters, figures.types_by_street, by_street,
-                            "compounds" if measure == "小区数" else "households")
-        st.caption("点击某街道即筛选该街道。")
+        value = "compounds" if measure == "小区数" else "households"
+        if by == "street":
+            layout.street_chart("types_street_chart", filters, figures.types_by_street, by_place, value)
+            st.caption("点击某街道即筛选该街道。")
+        else:
+            layout.plot(figures.types_by_street, by_place, value, by, key="types_street_chart")
 
     compounds = data.compound_list(scope)
     st.subheader("小区分布")
@@ -96,10 +102,14 @@ def main() -> None:
     if located.is_empty():
         layout.empty("所选范围内的小区都没有经纬度，无法在地图上显示。")
     else:
-        st.pydeck_chart(figures.compound_map(compounds, measure), height=460)
+        tiles, gcj02 = geo.tile_settings()
+        chosen = state.chosen_compound(set(compounds["compound_id"].to_list()))
+        st.pydeck_chart(figures.compound_map(compounds, measure, chosen, tiles, gcj02), height=460)
         layout.colour_legend(figures.compound_type_colours())
         st.caption("颜色表示小区类型(与本页其他图表一致)；圆点越大，"
                    + ("测评满意率越低。" if measure == "survey_satisfaction_rate" else f"{labels[measure]}越高。")
+                   + "街道" + ("、社区" if filters.street else "") + "范围按所辖小区的位置推算，仅供参考，不是行政区划界线；"
+                   + "选中的小区以黑圈标出。"
                    + (f" {compounds.height - located.height} 个小区缺少经纬度，未在图上显示。"
                       if compounds.height > located.height else ""))
 

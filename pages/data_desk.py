@@ -19,6 +19,7 @@ from etl.batches import UndoRefused, recheck, undo, undo_message
 from etl.contract import KINDS
 from etl.load import check_files, listing, load_files
 from etl.mapping import MappingError, load_mapping, mapping_dir, save_mapping
+from etl.plaintext import markdown_text
 from etl.read import FileRefused
 from etl.settings import MAX_FILE_BYTES
 
@@ -285,7 +286,7 @@ def current_check(plan: Plan):
 
 def check_results(plan: Plan, report) -> None:
     with st.container(border=True):
-        st.markdown(f"**{plan.name}** · {desk.kind_label(plan.kind)}"
+        st.markdown(f"**{markdown_text(plan.name)}** · {desk.kind_label(plan.kind)}"
                     + (f" · 列映射：{plan.mapping.name}" if plan.mapping is not None and plan.mapping.name else
                        (" · 自定义列映射" if plan.mapping is not None else "")))
         if report.refused:
@@ -383,7 +384,7 @@ def recheck_clicked(batch_id: int) -> None:
 def batch_detail(batch: dict) -> None:
     batch_id = batch["batch_id"]
     show_flash("history")
-    st.markdown(f"**{desk.batch_label(batch)}**")
+    st.markdown(f"**{markdown_text(desk.batch_label(batch))}**")
     st.caption(f"文件指纹(SHA-256)：{batch['file_hash']} · 导入人：{batch['loaded_by'] or '—'}")
     if batch["rejected"]:
         rejected = data.batch_rejects(batch_id)
@@ -393,7 +394,7 @@ def batch_detail(batch: dict) -> None:
         st.caption("这个批次没有被拒绝的行。")
     if batch["stale"]:
         st.markdown(f"较旧版本，未覆盖：{batch['stale']:,} 行(库中记录导入时已是更新的状态)")
-        st.dataframe(desk.stale_frame(data.batch_stale(batch_id), batch["kind"]), hide_index=True, width="stretch",
+        st.dataframe(data.batch_stale(batch_id), hide_index=True, width="stretch",
                      key=f"desk-stale-{batch_id}")
     buttons = st.container(horizontal=True)
     if batch["rejected"]:

@@ -40,16 +40,33 @@ with trend_column:
         layout.plot(figures.weekly_trend, trend)
 
 with ranking_column:
-    st.subheader("街道红黑榜")
-    ranking = data.street_ranking(filters.district_scope())
-    if ranking.is_empty():
-        layout.empty("所选时段内没有诉求工单，暂无街道排名。")
+    if filters.locked:
+        # A street leader: where his street stands in the district (its rank, not the other
+        # streets' numbers), then his communities ranked the same way.
+        st.subheader("全区排名与社区排名")
+        standing = data.street_standing(scope)
+        if standing:
+            st.metric(f"{filters.street}在全区的综合排名", f"第 {standing['rank']} 名 / 共 {standing['streets']} 个街道",
+                      f"综合得分 {fmt.score(standing['composite'])}", delta_color="off", delta_arrow="off", border=True)
+        else:
+            layout.empty("所选时段内本街道没有可评价的诉求工单，暂无全区排名。")
+        ranking = data.community_ranking(scope)
+        place, place_label, chart = "community", "社区", "community_ranking_chart"
     else:
-        if ranking["composite"].is_not_null().any():
-            layout.street_chart("ranking_chart", filters, figures.street_ranking, ranking)
-            if not filters.locked:
+        st.subheader("街道红黑榜")
+        ranking = data.street_ranking(filters.district_scope())
+        place, place_label, chart = "street", "街道", "ranking_chart"
+    if ranking.is_empty():
+        layout.empty(f"所选时段内没有诉求工单，暂无{place_label}排名。")
+    else:
+        if ranking.filter(pl.col("composite").is_not_null()).height > 1:
+            if place == "street":
+                layout.street_chart(chart, filters, figures.street_ranking, ranking)
                 st.caption("按综合得分排名，全区各街道对比；点击街道条形即筛选该街道。")
-        layout.table(ranking, [("rank", "名次", "count"), ("street", "街道", "text"),
+            else:
+                layout.plot(figures.street_ranking, ranking, "community", key=chart)
+                st.caption("本街道各社区按综合得分排名。")
+        layout.table(ranking, [("rank", "名次", "count"), (place, place_label, "text"),
                                ("composite", "综合得分", "score"), ("resolution_rate", "办结率", "percent"),
                                ("satisfaction_rate", "满意率", "percent"), ("received", "受理量", "count")],
                      key="ranking_table")
@@ -60,12 +77,13 @@ with ranking_column:
 st.subheader("需要关注")
 overdue_column, hot_column, worse_column = st.columns(3, gap="large")
 with overdue_column:
-    st.markdown("**超期未办结工单(按街道)**")
-    overdue = data.overdue_by(scope, ("street",))
+    by, by_label = filters.breakdown()
+    st.markdown(f"**超期未办结工单(按{by_label})**")
+    overdue = data.overdue_by(scope, (by,))
     if overdue.is_empty():
         layout.empty("所选范围内没有超期未办结的诉求工单。")
     else:
-        layout.table(overdue, [("street", "街道", "text"), ("overdue_open", "超期件数", "count")], key="overdue_table")
+        layout.table(overdue, [(by, by_label, "text"), ("overdue_open", "超期件数", "count")], key="overdue_table")
 with hot_column:
     st.markdown("**新增高投诉小区**")
     new_hot = data.hot_spots(scope).filter(pl.col("is_new"))

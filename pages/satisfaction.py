@@ -28,8 +28,10 @@ def main() -> None:
         return
 
     st.subheader("分项满意度")
-    tabs = st.tabs([f"按{label}" for _, label in DIMENSIONS])
-    for tab, (dimension, label) in zip(tabs, DIMENSIONS):
+    # One street in view: its communities instead of a one-bar chart of streets.
+    dimensions = [filters.breakdown() if d[0] == "street" else d for d in DIMENSIONS]
+    tabs = st.tabs([f"按{label}" for _, label in dimensions])
+    for tab, (dimension, label) in zip(tabs, dimensions):
         with tab:
             by = data.surveys_by(scope, dimension)
             shown = "name" if dimension == "compound_id" else dimension

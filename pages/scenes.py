@@ -11,6 +11,7 @@ layout.page_start()
 filters = state.filters()
 scope = filters.scope
 layout.header("服务场景", filters)
+by, by_label = filters.breakdown()  # streets, or the communities of the one street in view
 
 COUNT_COLUMNS = [("events", "活动场次", "count"), ("attendance", "参与人次", "count"),
                  ("old_young", "一老一小人次", "count")]
@@ -39,14 +40,14 @@ def main() -> None:
             top = data.top_scenes(scope, 10)
             layout.plot(figures.top_scenes, top)
 
-        st.subheader("各街道开展情况")
-        mix = data.scene_mix(scope, "street")
+        st.subheader(f"各{by_label}开展情况")
+        mix = data.scene_mix(scope, by)
         street_chart, street_table = st.columns(2, gap="large")
         with street_chart:
-            layout.plot(figures.scene_mix_by, mix, "street")
+            layout.plot(figures.scene_mix_by, mix, by)
         with street_table:
-            by_street = data.scenes_by(scope, "street")
-            layout.table(by_street, [("street", "街道", "text"), *COUNT_COLUMNS], key="scene_streets_table")
+            by_place = data.scenes_by(scope, by)
+            layout.table(by_place, [(by, by_label, "text"), *COUNT_COLUMNS], key="scene_streets_table")
 
         st.subheader("各小区开展情况")
         by_compound = data.scenes_by_compound(scope)
@@ -55,15 +56,18 @@ def main() -> None:
                      key="scene_compounds_table", height=360 if by_compound.height > 10 else "auto")
 
     st.subheader("场景覆盖")
-    coverage = data.scene_coverage_by(scope, "street")
+    coverage = data.scene_coverage_by(scope, by)
     if coverage.is_empty():
         layout.empty("所选范围内没有小区。")
         return
     coverage_column, missing_column = st.columns(2, gap="large")
     with coverage_column:
-        layout.street_chart("coverage_chart", filters, figures.bars, coverage, "street", "coverage", percent=True,
-                            value_label="覆盖率", hover_extra=[("小区", "compounds"), ("有活动小区", "covered")])
-        layout.table(coverage, [("street", "街道", "text"), ("compounds", "小区", "count"),
+        chart = dict(percent=True, value_label="覆盖率", hover_extra=[("小区", "compounds"), ("有活动小区", "covered")])
+        if by == "street":
+            layout.street_chart("coverage_chart", filters, figures.bars, coverage, by, "coverage", **chart)
+        else:
+            layout.plot(figures.bars, coverage, by, "coverage", key="coverage_chart", **chart)
+        layout.table(coverage, [(by, by_label, "text"), ("compounds", "小区", "count"),
                                 ("covered", "有活动小区", "count"), ("coverage", "覆盖率", "percent")],
                      key="coverage_table")
     with missing_column:

@@ -74,11 +74,11 @@ def _preview(data: dict) -> None:
 
 def main() -> None:
     st.title("周报")
-    st.caption("选择周次与范围，预览关键数字，下载可打印的 PDF 周报(与 python -m report 生成的相同)。")
+    st.caption("选择周次与范围，预览关键数字，下载可打印的 PDF 周报(与服务器每周一定时生成的相同)。")
     path = str(database_path())
     identity = file_identity(Path(path))
     if identity is None:
-        st.info("还没有数据库：请先在“数据导入”页导入数据，或运行 python -m etl demo 生成演示库。")
+        st.info("还没有数据库：请先在“数据管理”页导入数据，或请管理员生成演示数据库。")
         return
     left, right = st.columns(2)
     street = auth.scope_street()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
+from etl.plaintext import printable
+
 from report.fmt import fmt, round1
 
 WIDTH = 680
@@ -33,7 +35,7 @@ def text_width(text: str, size: float) -> float:
 def _text(x, y, text, *, size=11, anchor="start", fill=INK, weight=None) -> str:
     extra = ' font-weight="bold"' if weight else ""
     return (f'<text x="{x:.1f}" y="{y:.1f}" font-family="{FONT}" font-size="{size}" fill="{fill}" '
-            f'text-anchor="{anchor}"{extra}>{escape(str(text))}</text>')
+            f'text-anchor="{anchor}"{extra}>{escape(printable(text))}</text>')
 
 
 def _rect(x, y, w, h, fill, opacity=None) -> str:

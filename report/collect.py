@@ -15,7 +15,7 @@ import polars as pl
 # must already see last week as complete.
 from etl.settings import local_now, metric_settings, reference
 from metrics import core
-from metrics.weekly import community_ranking
+from metrics.weekly import community_ranking, street_standing
 
 DISTRICT = "蓬莱区"
 
@@ -95,6 +95,7 @@ def collect(con, week: str | None = None, street: str | None = None, *, now: dat
                          for kind in ("appeals", "complaints", "scenes")},
         "ranking_by": "community" if street else "street",
         "ranking": ranking,
+        "standing": street_standing(con, scope),
         "trend": core.weekly_trend(con, scope, weeks=12),
         "key_targets": core.key_targets(con, scope).select(
             "compound_id", "name", "street", "community", "households", "complaints",

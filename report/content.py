@@ -7,6 +7,7 @@ literal, so names from the data can never be read as markup.
 
 from __future__ import annotations
 
+from etl.plaintext import printable
 from report import charts
 from report.fmt import DASH, ROUNDING_RULE, change, fmt, trend_mark
 
@@ -48,7 +49,7 @@ OTHER_KPIS = [
 
 def s(text) -> str:
     """A typst string literal (shown as plain text wherever content is expected)."""
-    escaped = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "")
+    escaped = printable(text, newlines=True).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
 
 
@@ -230,8 +231,12 @@ RANK_COLUMNS = [("受理量", "received", "count"), ("响应率", "response_rate
 def _ranking(data: dict, heading_source: str) -> str:
     place_label = "社区" if data["ranking_by"] == "community" else "街道"
     out = [heading_source]
+    standing = data.get("standing")
+    if standing:
+        out.append(note(f"{data['street']}本周综合得分 {fmt(standing['composite'], 'score')}，"
+                        f"在全区 {standing['streets']} 个街道中排第 {standing['rank']} 名。"))
     if not data["ranking"]:
-        return heading_source + note("本周没有诉求，无法排名。")
+        return "".join(out) + note("本周没有诉求，无法排名。")
     rows = []
     for row in data["ranking"]:
         rows.append([s(row["rank"]), s(row["place"])]

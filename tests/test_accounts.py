@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from etl import audit
-from etl.accounts import AccountError, Throttle, add_user, authenticate, ensure_first_admin, users
+from etl.accounts import AccountError, Throttle, Throttled, add_user, authenticate, ensure_first_admin, users
 
 
 @pytest.fixture
@@ -69,3 +69,87 @@ def test_user_add_cli_reads_the_password_from_stdin_and_audits(accounts, tmp_pat
     assert result.returncode == 0, result.stderr
     assert authenticate("penglaige", "a fine password", Throttle()).street == "蓬莱阁街道"
     assert audit.entries(db)[0]["event"] == "新增账号"
+
+
+def test_concurrent_attempts_cannot_all_pass_the_check(accounts, monkeypatch):
+    """Sixteen attempts at once after the free ones: the check and the count are one step, so
+    none of them is checked against the password, the right one included."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    add_user("qu", "district", "the right password")
+    throttle = Throttle()
+    for _ in range(Throttle.FREE):
+        with pytest.raises(AccountError):
+            authenticate("qu", "wrong password", throttle, client="10.0.0.9")
+
+    def attempt(_):
+        try:
+            return authenticate("qu", "the right password", throttle, client="10.0.0.9")
+        except Throttled:
+            return "throttled"
+
+    with ThreadPoolExecutor(16) as pool:
+        assert list(pool.map(attempt, range(16))) == ["throttled"] * 16
+    # Another client signs in to the same account meanwhile.
+    assert authenticate("qu", "the right password", throttle, client="10.0.0.1").name == "qu"
+
+
+def test_one_client_spraying_names_is_slowed_down_and_others_are_not():
+    throttle = Throttle()
+    now = 1_000_000.0
+    for i in range(Throttle.CLIENT_FREE):
+        assert throttle.begin(f"name{i}", "10.0.0.9", now=now) == 0
+    assert throttle.begin("admin", "10.0.0.9", now=now) == 2.0  # 2 s after the 10th failure
+    assert throttle.begin("admin", "10.0.0.1", now=now) == 0
+    throttle.succeeded("admin", "10.0.0.1")
+    assert throttle.wait_seconds("admin", "10.0.0.1", now=now) == 0
+    # After the wait, one more try; each further failure doubles the wait.
+    assert throttle.begin("admin", "10.0.0.9", now=now + 2) == 0
+    assert throttle.begin("admin", "10.0.0.9", now=now + 2) == 4.0
+
+
+def test_at_most_two_passwords_are_hashed_at_once(accounts, monkeypatch):
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from etl import accounts as module
+
+    running, most = 0, 0
+    lock = threading.Lock()
+    real = module.HASHER
+
+    class Counting:
+        def verify(self, stored, password):
+            nonlocal running, most
+            with lock:
+                running += 1
+                most = max(most, running)
+            time.sleep(0.05)
+            with lock:
+                running -= 1
+            return real.verify(stored, password)
+
+    add_user("qu", "district", "the right password")
+    monkeypatch.setattr(module, "HASHER", Counting())
+    with ThreadPoolExecutor(12) as pool:
+        refused = list(pool.map(lambda i: pytest.raises(AccountError, authenticate, "qu", "wrong password",
+                                                        Throttle(), client=f"10.0.0.{i}"), range(12)))
+    assert most == 2 and len(refused) == 12
+
+
+def test_an_invented_name_is_refused_as_slowly_as_a_real_check_but_never_hashed(accounts, monkeypatch):
+    import time
+
+    from etl import accounts as module
+
+    add_user("qu", "district", "the right password")
+    started = time.perf_counter()
+    with pytest.raises(AccountError, match="账号或密码错误"):
+        authenticate("qu", "wrong password", Throttle())
+    real = time.perf_counter() - started
+    monkeypatch.setattr(module, "HASHER", None)  # any hashing now fails with AttributeError
+    started = time.perf_counter()
+    with pytest.raises(AccountError, match="账号或密码错误"):
+        authenticate("nobody", "wrong password", Throttle())
+    assert time.perf_counter() - started > real / 3

@@ -227,7 +227,8 @@ def test_wrong_passwords_are_refused_then_slowed_down(db, tmp_path, monkeypatch)
     add_user(name, "district", PASSWORD, path=accounts)
     monkeypatch.setenv("DASHBOARD_ACCOUNTS", str(accounts))
     frozen = time.time()  # the throttle's clock stands still: the 4th attempt comes "at once"
-    monkeypatch.setattr(accounts_module, "time", SimpleNamespace(time=lambda: frozen))
+    monkeypatch.setattr(accounts_module, "time", SimpleNamespace(time=lambda: frozen, perf_counter=time.perf_counter,
+                                                                 sleep=time.sleep))
     at = AppTest.from_file(APP, default_timeout=60).run()
     for attempt in range(3):
         sign_in(at, name, "wrong password")
@@ -314,9 +315,89 @@ def test_a_changed_account_ends_the_session(tmp_path, monkeypatch):
     add_user("moving", "street", PASSWORD, street="蓬莱阁街道", path=accounts)  # an admin moves him
     at.run()
     assert is_sign_in_page(at)
-    assert "账号信息已变更，请重新登录。" in texts(at.info)
+    assert "账号信息已变更或已在别处退出，请重新登录。" in texts(at.info)
     sign_in(at, "moving")
     assert at.sidebar.selectbox(key="street_locked").value == "蓬莱阁街道"
+
+
+# ---------------------------------------------------------------- a reload, sign-out everywhere, a new password
+
+def moving_account(tmp_path, monkeypatch, name: str = "reloader") -> Path:
+    accounts = tmp_path / "accounts.toml"
+    add_user(name, "district", PASSWORD, path=accounts)
+    monkeypatch.setenv("DASHBOARD_ACCOUNTS", str(accounts))
+    return accounts
+
+
+def reload_with(token: str | None, monkeypatch) -> AppTest:
+    """A new browser session (a reload) that sends `token` as its cookie."""
+    monkeypatch.setattr(auth, "browser_token", lambda: token)
+    return AppTest.from_file(APP, default_timeout=60).run()
+
+
+def test_a_reload_keeps_the_user_signed_in_until_the_idle_limit(tmp_path, monkeypatch):
+    from dashboard import remember
+
+    moving_account(tmp_path, monkeypatch)
+    now = [1_000_000.0]
+    monkeypatch.setattr(auth, "clock", lambda: now[0])
+    at = open_as("reloader")
+    (script,) = [h.proto.body for h in at.get("html") if remember.COOKIE in h.proto.body]
+    token = script.split(f"{remember.COOKIE}=")[1].split(";")[0]
+    assert remember.key_path().stat().st_mode & 0o777 == 0o600
+    assert texts(reload_with(token, monkeypatch).title) == ["总览"]  # signed in again, no form
+    now[0] += auth.idle_seconds() - 5
+    assert texts(reload_with(token, monkeypatch).title) == ["总览"]
+    now[0] += 10  # past the idle limit since the token was stored
+    assert is_sign_in_page(reload_with(token, monkeypatch))
+    forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    now[0] -= 10
+    assert is_sign_in_page(reload_with(forged, monkeypatch))
+    assert is_sign_in_page(reload_with("garbage", monkeypatch))
+
+
+def test_sign_out_ends_the_users_sessions_everywhere(tmp_path, monkeypatch):
+    from dashboard import remember
+
+    moving_account(tmp_path, monkeypatch)
+    first, second = open_as("reloader"), open_as("reloader")
+    (script,) = [h.proto.body for h in first.get("html") if remember.COOKIE in h.proto.body]
+    token = script.split(f"{remember.COOKIE}=")[1].split(";")[0]
+    second.sidebar.button(key="sign_out").click().run()
+    assert is_sign_in_page(second)
+    assert any("max-age=0" in h.proto.body for h in second.get("html"))  # the browser forgets it
+    first.run()
+    assert is_sign_in_page(first)  # the other open session ended at its next interaction
+    assert is_sign_in_page(reload_with(token, monkeypatch))  # and a copy of the cookie is worth nothing
+
+
+def test_a_new_password_ends_the_users_sessions(tmp_path, monkeypatch):
+    from dashboard import remember
+
+    accounts = moving_account(tmp_path, monkeypatch)
+    at = open_as("reloader")
+    (script,) = [h.proto.body for h in at.get("html") if remember.COOKIE in h.proto.body]
+    token = script.split(f"{remember.COOKIE}=")[1].split(";")[0]
+    add_user("reloader", "district", "a brand new password", path=accounts)  # the admin resets it
+    at.run()
+    assert is_sign_in_page(at)
+    assert is_sign_in_page(reload_with(token, monkeypatch))
+    sign_in(at, "reloader", "a brand new password")
+    assert texts(at.title) == ["总览"]
+
+
+def test_tokens_are_signed_and_expire(tmp_path, monkeypatch):
+    from dashboard import remember
+
+    moving_account(tmp_path, monkeypatch)
+    token = remember.issue("reloader", "stamp", 2_000)
+    assert remember.read(token, 1_999) == ("reloader", "stamp")
+    assert remember.read(token, 2_001) is None
+    payload, signature = token.split(".")
+    other = remember.issue("guanliyuan", "stamp", 2_000).split(".")[0]
+    assert remember.read(f"{other}.{signature}", 1_000) is None  # a signature of another payload
+    for junk in (None, "", "a.b.c", "x" * 2000, f"{payload}.", "é.é"):
+        assert remember.read(junk, 1_000) is None
 
 
 # ---------------------------------------------------------------- navigation and refusals
@@ -436,9 +517,26 @@ def test_a_street_users_numbers_equal_etl_stats_for_his_street(name, db):
         got = cards(at)
         assert {label: got.get(label) for label in wanted} == wanted, page
         assert f"· {street} ·" in at.caption[0].value, page
+    at.switch_page("pages/overview.py").run()
+    # His street's place among all streets (W10: 蓬莱阁 first, 登州 second, 紫荆山 without a score),
+    # no other street's numbers; then his communities ranked.
+    standing = {"dengzhou": "第 2 名 / 共 2 个街道", "penglaige": "第 1 名 / 共 2 个街道"}.get(name)
+    got = {m.label: m.value for m in at.metric}.get(f"{street}在全区的综合排名")
+    assert got == standing
+    if standing is None:
+        assert "所选时段内本街道没有可评价的诉求工单，暂无全区排名。" in texts(at.info)
+    assert not [d for d in at.dataframe if list(d.value.columns[:2]) in (["街道", "超期件数"], ["名次", "街道"])]
     if name != "nanwang":  # (a street without appeals has no ranking to show)
-        at.switch_page("pages/overview.py").run()
-        assert [row[1] for row in table(at, "名次", "街道")] == [street]  # the 红黑榜: his street only
+        communities = [row[1] for row in table(at, "名次", "社区")]
+        from etl.db import read_only
+        from metrics import views
+
+        con = read_only(db)
+        try:
+            own = set(views.communities(con, street)["community"].to_list())
+        finally:
+            con.close()
+        assert communities and set(communities) <= own | {"—"}
 
 
 def test_another_street_in_the_url_changes_nothing():
@@ -454,8 +552,9 @@ def test_another_street_in_the_url_changes_nothing():
 
 
 def test_a_compound_of_another_street_does_not_open():
-    at = open_as("dengzhou", "compounds", page_query={"compound": "宝龙国际(C2)"})
+    at = open_as("dengzhou", "compounds", page_query={"compound": "C2"})  # 宝龙国际, 蓬莱阁街道
     assert not any(s.endswith("小区画像") and "宝龙" in s for s in texts(at.subheader))
+    assert "compound" not in at.query_params  # the link's id is dropped, not kept in his URL
     assert [row[0] for row in table(at, "小区", "街道", "社区")] == ["海景苑"]
     at.selectbox(key="compound").set_value("C1").run()
     assert "海景苑 · 小区画像" in texts(at.subheader)

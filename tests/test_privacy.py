@@ -1,29 +1,38 @@
-"""Masking of personal data in free text: the rules, and the fast column path agreeing with them."""
+"""Masking of personal data in text: the rules, the corpus of written forms and look-alikes, and
+the fast column path agreeing with the expression path."""
 
 from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from etl.privacy import mask_column, mask_text
+from etl.privacy import ID_MASK, NAME_MASK, PHONE_MASK, holds_personal_data, mask_column, mask_text
+from tests.privacy_corpus import MUST_MASK, MUST_SURVIVE, leaked_digits, measure
 
-ID, PHONE, NAME = "[身份证号已隐去]", "[电话已隐去]", "[姓名已隐去]"
+ID, PHONE, NAME = ID_MASK, PHONE_MASK, NAME_MASK
 
 CASES = [
     # (text, caller's name, stored text)
     ("电话13812345678请回电", None, f"电话{PHONE}请回电"),
     ("13812345678", None, PHONE),
     ("联系139-0000-1111或0535-5651234", None, f"联系{PHONE}或{PHONE}"),
-    ("电话+86 150 2222 3333", None, f"电话+{PHONE}"),
+    ("电话+86 150 2222 3333", None, f"电话{PHONE}"),
     ("身份证11010119900307123X的业主", None, f"身份证{ID}的业主"),
     ("老身份证号370684900101123", None, f"老身份证号{ID}"),
+    # Masked text is stored with the characters of numbers folded (full-width digits), Chinese punctuation kept …
+    ("手机：１３８００１３８０００，谢谢", None, f"手机：{PHONE}，谢谢"),
+    # … text without a number exactly as read.
+    ("路灯不亮，共3盏：请处理", None, "路灯不亮，共3盏：请处理"),
+    ("座机（0535）5651234转21，找李工", None, f"座机{PHONE}，找李工"),
     # Glued to an ASCII letter, digit or "_": an order number, not a phone.
     ("工单A13812345678已派", None, "工单A13812345678已派"),
     ("单号WO_13812345678", None, "单号WO_13812345678"),
-    # A longer digit run loses its first 18 digits rather than keep a number that may be an ID.
-    ("12345678901234567890", None, f"{ID}90"),
-    ("路灯不亮，共3盏", None, "路灯不亮，共3盏"),
+    # A longer digit run shaped like an ID loses its first 18 digits rather than keep them.
+    ("37068419900101123456", None, f"{ID}56"),
     ("欧阳秀英反映楼道灯不亮，欧阳秀英家中无人", "欧阳秀英", f"{NAME}反映楼道灯不亮，{NAME}家中无人"),
+    ("东城社区欧阳秀英13922223333", "欧阳秀英", f"东城社区{NAME}{PHONE}"),
     # A one-character "name" would blank out ordinary words.
     ("王大爷家门口路灯坏了", "王", "王大爷家门口路灯坏了"),
     (None, "张三", None),
@@ -42,3 +51,77 @@ def test_the_column_path_masks_exactly_as_the_rules_say():
     assert mask_column(texts, names).to_list() == [c[2] for c in CASES] * 50
     without_names = pl.DataFrame({"t": texts}).select(mask_text(pl.col("t"))).to_series()
     assert mask_column(texts).to_list() == without_names.to_list()
+
+
+def test_a_column_of_few_values_is_masked_like_one_of_many():
+    """A category or community column (few distinct values) takes the value-by-value path; the
+    result is the same as the row-by-row one."""
+    values = ["东城社区", "东城社区13922223333", "张三所在社区", "西城社区", "物业管理"]
+    names = ["张三", "李四", "张三", "王五", "张三"]
+    texts = pl.Series(values * 400)
+    callers = pl.Series(names * 400)
+    expected = ["东城社区", f"东城社区{PHONE}", f"{NAME}所在社区", "西城社区", "物业管理"] * 400
+    assert mask_column(texts, callers).to_list() == expected
+    # The same values, all distinct (suffixes), take the row path.
+    unique = pl.Series([f"{v}#{i}" for i, v in enumerate(values * 400)])
+    assert [v.split("#")[0] for v in mask_column(unique, callers).to_list()] == expected
+
+
+@pytest.mark.parametrize("text", MUST_MASK)
+def test_every_written_form_is_masked(text):
+    masked = mask_column(pl.Series([text])).item()
+    assert not leaked_digits(masked), masked
+
+
+@pytest.mark.parametrize("text", MUST_SURVIVE)
+def test_every_look_alike_survives(text):
+    assert mask_column(pl.Series([text])).item() == text
+
+
+def test_the_corpus_is_large_enough_and_fully_right():
+    assert len(MUST_MASK) >= 60 and len(MUST_SURVIVE) >= 30
+    assert measure() == (1.0, 1.0, [], [])
+
+
+def test_a_key_holding_personal_data_is_found():
+    keys = pl.Series(["B001", "13812345678", "B张三", "GD2026030100123"])
+    assert holds_personal_data(keys, pl.Series(["张三"] * 4)).to_list() == [False, True, True, False]
+
+
+SEPARATORS = st.sampled_from([" ", "-", "－", "—", "——", ".", "/", " - ", "", "–"])
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@settings(max_examples=200, deadline=None)
+@given(second=st.sampled_from("3456789"), rest=st.text("0123456789", min_size=9, max_size=9),
+       separator=SEPARATORS, groups=st.sampled_from([(3, 4, 4), (3, 8), (4, 4, 3), (1,) * 11]),
+       prefix=st.sampled_from(["", "+86 ", "0086", "(+86)", "tel", "电话", "联系人", "。"]),
+       suffix=st.sampled_from(["", "转21", "，谢谢", " 尽快"]), wide=st.booleans())
+def test_a_mobile_in_any_written_form_is_masked(second, rest, separator, groups, prefix, suffix, wide):
+    digits = "1" + second + rest
+    parts, start = [], 0
+    for size in groups:
+        parts.append(digits[start:start + size])
+        start += size
+    text = prefix + separator.join(parts) + suffix
+    if wide:
+        text = text.translate(FULL_WIDTH)
+    masked = mask_column(pl.Series([text])).item()
+    assert PHONE in masked and digits not in masked.replace(" ", "")
+
+
+@settings(max_examples=200, deadline=None)
+@given(moment=st.datetimes(), form=st.sampled_from(
+    ["%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y.%m.%d", "%Y年%m月%d日 %H时%M分", "%Y%m%d", "%Y-%m-%dT%H:%M:%S"]))
+def test_dates_and_times_survive(moment, form):
+    text = moment.strftime(form)
+    assert mask_column(pl.Series([text])).item() == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(building=st.integers(1, 99), unit=st.integers(1, 9), room=st.integers(101, 3299),
+       amount=st.integers(0, 10**9), order=st.integers(0, 10**12))
+def test_house_numbers_amounts_and_order_codes_survive(building, unit, room, amount, order):
+    for text in (f"{building}号楼{unit}单元{room}", f"{building}-{unit}-{room}", f"金额{amount:,}元",
+                 f"{amount}元", f"GD{order:012d}", f"B{order:08d}"):
+        assert mask_column(pl.Series([text])).item() == text

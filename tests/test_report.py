@@ -248,7 +248,11 @@ def test_street_report_has_its_own_scope(fixture_db, tmp_path):
     out = tmp_path / "street.pdf"
     out.write_bytes(pdf)
     assert_pdf_equals_stats(out, fixture_db, WEEK, "蓬莱阁街道")
-    assert "蓬莱区蓬莱阁街道网格治理周报" in "".join(pdf_lines(out))
+    text = "".join(pdf_lines(out))
+    assert "蓬莱区蓬莱阁街道网格治理周报" in text
+    # its place among all streets, as on the pages (W10: 蓬莱阁 85.5 first of the two scored streets)
+    assert data["standing"] == {"rank": 1, "streets": 2, "composite": data["standing"]["composite"]}
+    assert "在全区2个街道中排第1名" in text.replace(" ", "")
 
 
 # ---------------------------------------------------------------- the command line

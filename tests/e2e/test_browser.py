@@ -4,15 +4,21 @@ in headless Chromium (Debian's /usr/bin/chromium through Playwright's Python API
 The walk: sign in (as a district leader), open the overview, check its cards against
 `python -m etl stats --json` for the same week, narrow to a street by clicking its bar in the 红黑榜, visit every page through the sidebar
 (the street filter must stay), open a compound profile by clicking a row of the compound list,
-and reopen a shared link. Every step fails on a Streamlit exception box or a browser console
-error, except the basemap the map asks CARTO for, which an offline machine cannot reach.
-Full-page screenshots go to test-artifacts/e2e/; with UPDATE_DOCS_SCREENSHOT=1 the overview is
-also copied to docs/overview.png.
+and reopen a shared link. Every step fails on a Streamlit exception box, a browser console
+error, a failed request or any request to a host other than the dashboard's own (the map draws
+without a map service), and on English a user can see (`english()`: the visible text of every
+page, Streamlit's own words included, may hold no Latin word but a few allowed ones).
+Full-page screenshots go to test-artifacts/e2e/, at 1440 px and at phone width (390 px); with
+UPDATE_DOCS_SCREENSHOT=1 the overview, the map and a street leader's overview are also copied to
+docs/.
 
 A second walk signs in as a street leader: his street is fixed in the sidebar, the numbers are
-his street's (`etl stats --street`), a link naming another street or the data desk changes
-nothing, and signing out returns to the form. A third opens the admin's 账号与审计 page. The
-accounts live in a temporary file (DASHBOARD_ACCOUNTS) made before the server starts.
+his street's (`etl stats --street`), his street's rank among all streets and his communities are
+shown, no chart or hint offers a click on a street, a link naming another street or the data
+desk changes nothing. A reload keeps him signed in; signing out returns to the form, and the
+cookie he had, replayed in another browser, signs nobody in; a new password set from the CLI ends
+his open session. A third opens the admin's 账号与审计 page. The accounts live in a temporary file
+(DASHBOARD_ACCOUNTS) made before the server starts.
 """
 
 from __future__ import annotations
@@ -36,8 +42,8 @@ from tests.e2e.serving import chromium, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
-# The only network the app may fail to reach: the basemap of the compound map (CARTO).
-BASEMAP_HOSTS = ("cartocdn.com", "carto.com")
+# Latin words a user may read: file formats, units and the like (and the test's account names).
+ALLOWED_LATIN = {"CSV", "XLSX", "XLS", "PDF", "ID", "KB", "MB", "GB", "UTF", "GBK", "Excel", "SHA"}
 PROBE = re.compile(r"^/[^/]+/_stcore/(host-config|health)$")
 PAGES = [("总览", "overview"), ("诉求办理", "appeals"), ("物业治理", "property"), ("小区画像", "compounds"),
          ("满意度", "satisfaction"), ("服务场景", "scenes"), ("周报", "weekly_report")]
@@ -84,65 +90,107 @@ def browser():
 
 
 class Console:
-    """Collects console errors and failed requests; the basemap's are expected offline."""
+    """Collects console errors, failed requests and requests to any other host than the
+    dashboard's: an intranet reaches no public server (no basemap, no font, no icon)."""
 
     def __init__(self, page):
         self.errors: list[str] = []
         self.failed: list[str] = []
+        self.elsewhere: list[str] = []
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
-        page.on("requestfailed", lambda request: self.failed.append(request.url))
+        page.on("requestfailed", self._failed)
+        page.on("request", self._request)
 
-    @staticmethod
-    def _basemap(url: str) -> bool:
-        return urllib.parse.urlparse(url).hostname.endswith(BASEMAP_HOSTS) if url.startswith("http") else False
+    def _failed(self, request) -> None:
+        # A map's worker script (blob:) cancelled because the page moved on is no failure.
+        if not (request.url.startswith("blob:") and "ERR_ABORTED" in (request.failure or "")):
+            self.failed.append(request.url)
+
+    def _request(self, request) -> None:
+        if request.url.startswith(("http:", "https:", "ws:", "wss:")) and \
+                urllib.parse.urlparse(request.url).hostname != "127.0.0.1":
+            self.elsewhere.append(request.url)
 
     def _console(self, message) -> None:
         if message.type != "error":
             return
         url = message.location.get("url", "")
-        if "ERR_NAME_NOT_RESOLVED" in message.text and self._basemap(url):
-            return
         # Opened at a page's own URL (/data_desk), the frontend first looks for the server one
         # level down (/data_desk/_stcore/...), gets 404 and falls back to the root: not an error.
         if "404" in message.text and PROBE.search(urllib.parse.urlparse(url).path):
             return
-        # deck.gl reports the unreachable basemap style once more, from its own bundle.
-        if message.text.startswith("Error: Failed to fetch") and "DeckGlJsonChart" in url and \
-                any(self._basemap(u) for u in self.failed):
-            return
         self.errors.append(f"{message.text} ({url})")
 
     def check(self, where: str) -> None:
-        unexpected = [u for u in self.failed if not self._basemap(u)]
         assert not self.errors, f"console errors on {where}: {self.errors}"
-        assert not unexpected, f"failed requests on {where}: {unexpected}"
+        assert not self.failed, f"failed requests on {where}: {self.failed}"
+        assert not self.elsewhere, f"requests to other hosts on {where}: {self.elsewhere}"
 
 
 def settle(page, pause: float = 1.5) -> None:
-    """Wait until the script run is over and the charts had time to draw."""
+    """Wait until the script run is over, its elements are drawn (Streamlit shows placeholders
+    for a moment after a run: longer on a busy machine) and the charts had time to draw."""
     time.sleep(0.4)
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=90_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=60_000)
     time.sleep(pause)
+
+
+VISIBLE_TEXT = """() => {
+  const parts = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, element = node.parentElement;
+    if (!element || !node.textContent.trim()) continue;
+    if (element.closest('script, style, noscript')) continue;
+    // an icon's ligature name (":material/logout:" draws a picture from the word "logout")
+    if (getComputedStyle(element).fontFamily.includes('Material Symbols')) continue;
+    const box = element.getBoundingClientRect();
+    if (box.width <= 1 || box.height <= 1) continue;
+    if (!element.checkVisibility({opacityProperty: true, visibilityProperty: true})) continue;
+    parts.push(node.textContent);
+  }
+  return parts.join(' ');
+}"""
+
+
+def english(page, allowed=frozenset()) -> list[str]:
+    """The Latin words a user can read on the page, but the allowed ones (codes such as a
+    compound's PL-NW-012 or a week's 2026-W48 are data, not words)."""
+    tokens = re.findall(r"[A-Za-z0-9_.\-]+", page.evaluate(VISIBLE_TEXT))
+    words = {t for t in tokens if re.fullmatch(r"[A-Za-z]{2,}", t)}
+    return sorted(words - ALLOWED_LATIN - set(allowed))
 
 
 def no_exception(page, console: Console, where: str) -> None:
     boxes = page.locator('[data-testid="stException"]')
     assert boxes.count() == 0, f"Streamlit exception on {where}: {boxes.first.inner_text()}"
     console.check(where)
+    found = english(page, set(ACCOUNTS))
+    assert not found, f"English on {where}: {found}"
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(page, name: str, width: int = 1440) -> Path:
     """The whole page: Streamlit scrolls inside its main block, so grow the window to it first."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    if width != 1440:
+        page.set_viewport_size({"width": width, "height": 900})
+        settle(page, 2)
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": 1440, "height": max(900, int(height) + 40)})
+    page.set_viewport_size({"width": width, "height": max(900, int(height) + 40)})
     time.sleep(1.5)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
     page.set_viewport_size({"width": 1440, "height": 1000})
     time.sleep(0.5)
     return path
+
+
+def docs_copy(shot: Path, name: str) -> None:
+    if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
+        (ROOT / "docs").mkdir(exist_ok=True)
+        shutil.copyfile(shot, ROOT / "docs" / name)
 
 
 def metric_cards(page) -> dict[str, str]:
@@ -207,10 +255,7 @@ def test_the_dashboard_in_a_browser(browser, server, demo_db):
     assert cards["办结率"] == percent(stats["resolution_rate"])
     assert cards["满意率"] == percent(stats["satisfaction_rate"])
     assert cards["超期未办结"] == f"{stats['overdue_open']:,}"
-    shot = screenshot(page, "overview")
-    if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
-        (ROOT / "docs").mkdir(exist_ok=True)
-        shutil.copyfile(shot, ROOT / "docs" / "overview.png")
+    docs_copy(screenshot(page, "overview"), "overview.png")
 
     # 2. Clicking a street's bar in the 红黑榜 narrows every number to that street.
     bars = page.locator('[class*="st-key-ranking_chart"] g.point path')
@@ -248,7 +293,11 @@ def test_the_dashboard_in_a_browser(browser, server, demo_db):
     for label, name in PAGES[1:-1]:
         go_to(page, label)
         no_exception(page, console, label)
-        screenshot(page, name)
+        shot = screenshot(page, name)
+        if name == "compounds":
+            docs_copy(shot, "compounds.png")
+        screenshot(page, f"{name}_390", width=390)
+        no_exception(page, console, f"{label}(390 px)")
 
     # 5. On 小区画像, a click on a row of the compound list opens its profile.
     go_to(page, "小区画像")
@@ -265,7 +314,9 @@ def test_the_dashboard_in_a_browser(browser, server, demo_db):
     profile = [h for h in headings if h.endswith("· 小区画像")]
     assert profile, headings
     (chosen,) = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["compound"]
-    assert chosen.startswith(profile[0].removesuffix(" · 小区画像") + "(")  # ?compound=名称(编码)
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", chosen), chosen  # ?compound=<the compound's id>, not its name
+    picker = page.locator('[data-testid="stMain"] input[aria-label="查看小区画像"]').input_value()
+    assert picker == f"{profile[0].removesuffix(' · 小区画像')}({chosen})"
     assert page.get_by_text("近 12 个月", exact=False).count() == 1
     screenshot(page, "compound_profile")
 
@@ -288,7 +339,7 @@ def nav_labels(page) -> list[str]:
     return [a.inner_text().strip().splitlines()[-1].strip() for a in page.locator('[data-testid="stSidebarNav"] a').all()]
 
 
-def test_a_street_leader_in_a_browser(browser, server, demo_db):
+def test_a_street_leader_in_a_browser(browser, server, demo_db, accounts):
     page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
     console = Console(page)
     other = "蓬莱阁街道"
@@ -309,12 +360,22 @@ def test_a_street_leader_in_a_browser(browser, server, demo_db):
     assert cards["办结率"] == percent(stats["resolution_rate"])
     assert cards["满意率"] == percent(stats["satisfaction_rate"])
     assert cards["超期未办结"] == f"{stats['overdue_open']:,}"
-    ranked = [t.text_content().strip() for t in page.locator('[class*="st-key-ranking_chart"] .ytick text').all()]
-    assert ranked in ([], [STREET])  # the 红黑榜: his street only
+    # His street's rank among all streets (the CLI's ranking of the same week), no other street's
+    # numbers, his communities ranked; nothing invites a click on a street.
+    scores = {row["street"]: row["composite"] for row in stats_of_last_week(demo_db)["appeals_by_street"]
+              if row["composite"] is not None}
+    rank = 1 + sum(score > scores[STREET] for score in scores.values())
+    assert metric_cards(page).get(f"{STREET}在全区的综合排名") == f"第 {rank} 名 / 共 {len(scores)} 个街道"
+    assert page.locator('[class*="st-key-ranking_chart"]').count() == 0
+    communities = [t.text_content().strip() for t in
+                   page.locator('[class*="st-key-community_ranking_chart"] .ytick text').all()]
+    assert len(communities) >= 2 and all(c.endswith("社区") for c in communities), communities
+    assert "点击" not in page.locator('[data-testid="stMain"]').inner_text()
     sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
     assert "dengzhou" in sidebar and "街道领导" in sidebar and "退出登录" in sidebar
     assert nav_labels(page) == [label for label, _ in PAGES]  # no 数据管理, no 账号与审计
-    screenshot(page, "street_overview")
+    docs_copy(screenshot(page, "street_overview"), "street-overview.png")
+    screenshot(page, "street_overview_390", width=390)
 
     # Every page keeps his street; the weekly report offers no other.
     for label, name in PAGES[1:]:
@@ -325,10 +386,24 @@ def test_a_street_leader_in_a_browser(browser, server, demo_db):
         if name != "weekly_report":
             assert f"· {STREET} ·" in page.locator('[data-testid="stCaptionContainer"]').first.inner_text(), name
         assert other not in text, name
+        assert "点击某街道" not in text and "点击街道" not in text, name
+        assert page.get_by_role("tab", name="按街道").count() == 0, name
+        shot = screenshot(page, f"street_{name}")
+        if name == "compounds":
+            docs_copy(shot, "compounds-street.png")
+        screenshot(page, f"street_{name}_390", width=390)
+        no_exception(page, console, f"{label}(街道, 390 px)")
     scope = page.locator('[data-testid="stMain"] input[aria-label="范围"]')
     assert scope.input_value() == STREET and scope.is_disabled()
     screenshot(page, "street_weekly_report")
 
+    # A reload keeps him signed in, on the same page.
+    page.reload()
+    settle(page, 3)
+    assert page.get_by_label("密码").count() == 0 and page_title(page) == TITLES["weekly_report"]
+    no_exception(page, console, "周报(刷新后)")
+    remembered = page.context.cookies()
+    assert [c["name"] for c in remembered if c["name"] == "penglai_session"]
     page.close()
 
     # The data desk by its URL (a new browser session): refused, nothing else.
@@ -341,10 +416,37 @@ def test_a_street_leader_in_a_browser(browser, server, demo_db):
     assert page.locator('[data-testid="stFileUploader"]').count() == 0
     no_exception(page, console, "数据管理(街道)")
 
-    # Signing out returns to the form.
+    # Signing out returns to the form, and a reload does not sign him in again.
     page.get_by_role("button", name="退出登录").click()
     page.get_by_label("账号").wait_for(timeout=30_000)
     assert page.get_by_text("已退出登录", exact=False).count() == 1
+    time.sleep(1)
+    page.reload()
+    page.get_by_label("账号").wait_for(timeout=30_000)
+    page.close()
+
+    # The cookie of his first browser, replayed after he signed out elsewhere: worth nothing.
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    context.add_cookies(remembered)
+    page = context.new_page()
+    page.goto(server + "/")
+    page.get_by_label("账号").wait_for(timeout=60_000)
+    context.close()
+
+    # A new password (set by an administrator from the CLI) ends his open session.
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    page.goto(server + "/")
+    sign_in(page, "dengzhou")
+    assert page_title(page) == "总览"
+    env = {**os.environ, "DASHBOARD_DB": str(demo_db), "DASHBOARD_ACCOUNTS": str(accounts)}
+    subprocess.run([sys.executable, "-m", "etl", "user", "add", "dengzhou", "--role", "street", "--street", STREET,
+                    "--password-stdin", "--db", str(demo_db)], input="a new password for dengzhou\n", text=True,
+                   cwd=ROOT, env=env, check=True, capture_output=True)
+    go_to(page, "诉求办理")
+    page.get_by_label("账号").wait_for(timeout=30_000)
+    assert page.get_by_text("请重新登录", exact=False).count() == 1
+    page.reload()
+    page.get_by_label("账号").wait_for(timeout=30_000)
     page.close()
 
 
