@@ -168,13 +168,16 @@ def _cmd_stale(args) -> int:
 
 def _write_batch_csv(args, what: str, table: str, make) -> int:
     """Write some of a batch's rows (`table`, made into a CSV by `make`) to --out."""
+    from etl.schema import present
+
     out = Path(args.out)
     if out.is_dir():
         raise UsageError(f"--out 指向的是文件夹：{out}(请给出要写入的 CSV 文件名)")
     with _read_only(args) as con:
         if not con.execute("SELECT count(*) FROM batches WHERE batch_id = ?", [args.batch_id]).fetchall()[0][0]:
             raise Failure(f"没有编号为 {args.batch_id} 的批次(python -m etl history 列出全部批次)。")
-        rows = con.execute(f"SELECT count(*) FROM {table} WHERE batch_id = ?", [args.batch_id]).fetchall()[0][0]
+        rows = con.execute(f"SELECT count(*) FROM {table} WHERE batch_id = ?", [args.batch_id]).fetchall()[0][0] \
+            if present(con, table) else 0  # a database from before stale rows were kept has none
         content = make(con, args.batch_id)
     try:
         out.write_bytes(content)

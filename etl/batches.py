@@ -18,6 +18,7 @@ from etl.contract import KINDS
 from etl.load import LoadReport, load_source
 from etl.read import ROW, RawFile
 from etl.schema import columns as table_columns
+from etl.schema import present, select_list
 from etl.settings import local_now
 from etl.validate import DUPLICATE_REASON, MAPPED_VALUES, file_values
 
@@ -31,7 +32,7 @@ class UndoRefused(Exception):
 
 def history(con) -> pl.DataFrame:
     """Every batch, newest first."""
-    return db.frame(con, f"SELECT {', '.join(HISTORY_COLUMNS)} FROM batches ORDER BY batch_id DESC")
+    return db.frame(con, f"SELECT {select_list(con, 'batches', HISTORY_COLUMNS)} FROM batches ORDER BY batch_id DESC")
 
 
 def rejects(con, batch_id: int) -> pl.DataFrame:
@@ -98,7 +99,7 @@ def stale(con, batch_id: int) -> pl.DataFrame:
     未覆盖原因, then the row as it was stored (personal data already masked) under the contract's
     Chinese headers, every value as text."""
     found = con.execute("SELECT kind FROM batches WHERE batch_id = ?", [batch_id]).fetchall()
-    if not found:
+    if not found or not present(con, "stale_rows"):  # a database from before stale rows were kept has none
         return pl.DataFrame(schema={"原文件行号": pl.String, "未覆盖原因": pl.String})
     kind = KINDS[found[0][0]]
     headers = {column.name: column.headers[0] for column in kind.columns}

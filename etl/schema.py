@@ -140,6 +140,26 @@ def key(table: str) -> str:
     return columns(table)[0]
 
 
+def present(con, table: str) -> set[str]:
+    """The columns `table` has in the database `con` reads (none if it has no such table)."""
+    return {c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE database_name = "
+                                      "current_database() AND table_name = ?", [table]).fetchall()}
+
+
+def select_list(con, table: str, wanted: list[str]) -> str:
+    """`wanted` columns of `table` for a SELECT. A database written before a column was added
+    gets it on its next write (create_all); until then readers see the value that write gives."""
+    have = present(con, table)
+    added = {spec.split()[0]: spec for spec in ADDED_COLUMNS.get(table, [])}
+    return ", ".join(column if column in have else _added_value(added[column]) for column in wanted)
+
+
+def _added_value(spec: str) -> str:
+    name, sql_type, *rest = spec.split()
+    default = rest[1] if rest[:1] == ["DEFAULT"] else "NULL"
+    return f"CAST({default} AS {sql_type}) AS {name}"
+
+
 def create_all(con) -> None:
     existing = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     con.execute(BOOKKEEPING)

@@ -35,3 +35,25 @@ def fixture_db(tmp_path_factory) -> Path:
 @pytest.fixture
 def empty_db(tmp_path) -> Path:
     return tmp_path / "test.duckdb"
+
+
+def as_before_versions(db_path: Path) -> Path:
+    """Turn a database into one written before versions were kept (commit 2cb9acd): no stale
+    or correction counts, no carried columns, no stale_rows, no derived-value flags, and
+    `<table>_history` (the row images a batch replaced) instead of `_versions` and `_deliveries`."""
+    import duckdb
+
+    from etl.schema import ADDED_COLUMNS, TABLES
+
+    with duckdb.connect(str(db_path)) as con:
+        for column in ("stale", "is_correction", "carried_columns"):
+            con.execute(f"ALTER TABLE batches DROP COLUMN {column}")
+        con.execute("DROP TABLE stale_rows")
+        for table in TABLES:
+            for spec in ADDED_COLUMNS.get(table, []):
+                con.execute(f"ALTER TABLE {table} DROP COLUMN {spec.split()[0]}")
+            con.execute(f"CREATE TABLE {table}_history AS SELECT *, batch_id AS replaced_by_batch "
+                        f"FROM {table} WHERE false")
+            con.execute(f"DROP TABLE {table}_versions")
+            con.execute(f"DROP TABLE {table}_deliveries")
+    return db_path

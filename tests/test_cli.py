@@ -20,10 +20,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from etl import batches
 from etl.db import read_only
 from etl.demo import build_demo
 from etl.load import load_files
 from metrics import core
+from tests.conftest import as_before_versions
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -437,3 +439,23 @@ def test_a_moment_with_an_offset_is_read_on_beijing_time(fixture_db):
     utc = json.loads(etl("stats", "--json", "--as-of", "2026-03-08T16:00+00:00", db=fixture_db).stdout)
     local = json.loads(etl("stats", "--json", "--as-of", "2026-03-09T00:00", db=fixture_db).stdout)
     assert utc["scope"]["as_of"] == "2026-03-09T00:00:00" and utc == local
+
+
+def test_a_database_from_before_versions_reads_until_its_first_write(tmp_path, fixture_db):
+    old = tmp_path / "old.duckdb"
+    old.write_bytes(fixture_db.read_bytes())
+    as_before_versions(old)
+    history = [json.loads(line) for line in etl("history", "--json", db=old).stdout.splitlines()]
+    assert [(b["batch_id"], b["stale"], b["correction"]) for b in history] == [(5, 0, False), (4, 0, False),
+                                                                            (3, 0, False), (2, 0, False),
+                                                                            (1, 0, False)]
+    result = etl("stale", "2", "--out", str(tmp_path / "stale.csv"), db=old)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == f"已写出批次 2 的较旧版本(未覆盖)行(0 行)：{tmp_path / 'stale.csv'}\n"
+    with read_only(old) as con:
+        assert batches.stale(con, 2).height == 0
+    # Its next write upgrades it: the same history, now stored.
+    assert etl("load", "compounds", str(FIXTURES / "compounds.csv"), db=old).returncode == 0
+    with read_only(old) as con:
+        assert con.execute("SELECT batch_id, stale, is_correction FROM batches ORDER BY batch_id").fetchall() == \
+            [(1, 0, False), (2, 0, False), (3, 0, False), (4, 0, False), (5, 0, False), (6, 0, False)]

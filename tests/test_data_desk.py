@@ -27,7 +27,7 @@ from etl.db import read_only
 from etl.load import load_files
 from etl.mapping import load_mapping
 from etl.read import preview_file
-from tests.conftest import FIXTURES, build_fixture_db
+from tests.conftest import FIXTURES, as_before_versions, build_fixture_db
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -479,6 +479,17 @@ def test_the_history_shows_cli_batches_their_rejects_and_downloads(db, tmp_path,
     ok(at)
     newest = frame(at, "批次").iloc[0]
     assert (newest["批次"], newest["导入人"], newest["未变"]) == ("6", "cli-user", "4")
+
+
+def test_the_history_reads_a_database_from_before_versions(db, tmp_path):
+    as_before_versions(db)
+    at = open_desk(tmp_path)
+    history = frame(at, "批次")
+    assert history["批次"].tolist() == ["5", "4", "3", "2", "1"]
+    assert history["较旧未覆盖"].tolist() == ["0", "0", "0", "0", "0"]
+    selectbox(at, "选择批次").set_value(2).run()
+    ok(at)
+    assert frame(at, "原文件行号")["原文件行号"].tolist() == ["7", "11", "12", "13", "14"]
 
 
 def test_recheck_loads_rejected_rows_once_the_registry_knows_their_compound(db, tmp_path):
