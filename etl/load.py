@@ -250,11 +250,19 @@ def check_files(db_path: Path, kind: str, paths: list[Path], *, names: list[str]
 
 
 def _checking_connection(db_path: Path):
-    """The live database read-only, or an empty in-memory one with the schema if there is none yet."""
-    if db_path.exists():
-        return db.read_only(db_path)
-    con = duckdb.connect()
-    schema.create_all(con)
+    """The live database read-only, or an empty in-memory one with the schema if there is none yet.
+    A database written before the current schema is checked as a load would see it, upgraded
+    first: an in-memory copy, upgraded."""
+    if not db_path.exists():
+        con = duckdb.connect()
+        schema.create_all(con)
+        return con
+    con = db.read_only(db_path)
+    if schema.outdated(con):
+        con.execute("USE memory")
+        con.execute("COPY FROM DATABASE live TO memory")
+        con.execute("DETACH live")
+        schema.create_all(con)
     return con
 
 

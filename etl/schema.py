@@ -11,6 +11,10 @@ because DuckDB's ART index costs more on bulk loads than the hash joins it would
 
 from __future__ import annotations
 
+import functools
+
+import duckdb
+
 TABLES: dict[str, str] = {
     "compounds": """
         compound_id VARCHAR NOT NULL,
@@ -144,6 +148,22 @@ def present(con, table: str) -> set[str]:
     """The columns `table` has in the database `con` reads (none if it has no such table)."""
     return {c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE database_name = "
                                       "current_database() AND table_name = ?", [table]).fetchall()}
+
+
+def outdated(con) -> bool:
+    """Whether the database `con` reads was written before the current schema (its next write
+    upgrades it: create_all)."""
+    have = {(t, c) for (t, c) in con.execute("SELECT table_name, column_name FROM duckdb_columns() "
+                                             "WHERE database_name = current_database()").fetchall()}
+    return not _current_columns() <= have
+
+
+@functools.cache
+def _current_columns() -> frozenset[tuple[str, str]]:
+    con = duckdb.connect()
+    create_all(con)
+    return frozenset(con.execute("SELECT table_name, column_name FROM duckdb_columns() "
+                                 "WHERE database_name = current_database()").fetchall())
 
 
 def select_list(con, table: str, wanted: list[str]) -> str:
