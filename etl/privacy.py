@@ -79,11 +79,6 @@ _NUMBERS: tuple[tuple[str, str], ...] = (
     (rf"({_PHONE_WORDS}[^\d\n]{{0,4}}){_START}[2-9]\d{{6,7}}{_EXTENSION}", "${1}" + PHONE_MASK),
     (rf"{_START}(?:{_grouped_local()}){_EXTENSION}([^\d{_UNIT}]|$)", PHONE_MASK + "${1}"),
 )
-# Every pattern above holds seven digits (any Unicode digit: full-width ones are digits before
-# folding too) with at most four separator characters between two of them; a value without such
-# a run (most values; a date's "09:00" breaks at the colon) needs no number masking.
-_SEPARATOR_CHARS = rf"[ \t.\-/()（）+{_DASHES[2:]}\u3000\uff0b\uff0d\uff0e\uff0f]"
-_MAYBE_NUMBER = rf"\d(?:{_SEPARATOR_CHARS}{{0,4}}\d){{6}}"
 
 
 def _mask_numbers(normalised: pl.Expr) -> pl.Expr:
@@ -119,6 +114,14 @@ def _fold_table() -> dict[str, str]:
 _FOLD = _fold_table()
 _FOLD_FROM, _FOLD_TO = list(_FOLD), list(_FOLD.values())
 _FOLDABLE = "[" + "".join(re.escape(char) for char in _FOLD) + "]"
+# Every pattern above holds seven digits (any Unicode digit: full-width ones are digits before
+# folding too) with at most four separator characters between two of them, written as they fold
+# (a no-break or thin space, a full-width dash); a value without such a run (most values; a date's
+# "09:00" breaks at the colon) needs no number masking.
+_SEPARATOR_CHARS = (rf"[ \t.\-/()（）+{_DASHES[2:]}"
+                    + "".join(re.escape(char) for char, folded in _FOLD.items() if set(folded) <= set(" +-./"))
+                    + "]")
+_MAYBE_NUMBER = rf"\d(?:{_SEPARATOR_CHARS}{{0,4}}\d){{6}}"
 
 
 def mask_text(text: pl.Expr, name: pl.Expr | None = None) -> pl.Expr:

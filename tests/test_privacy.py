@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.privacy import ID_MASK, NAME_MASK, PHONE_MASK, holds_personal_data, mask_column, mask_text
+from etl.privacy import _FOLD, ID_MASK, NAME_MASK, PHONE_MASK, holds_personal_data, mask_column, mask_text
 from tests.privacy_corpus import MUST_MASK, MUST_SURVIVE, leaked_digits, measure
 
 ID, PHONE, NAME = ID_MASK, PHONE_MASK, NAME_MASK
@@ -125,3 +125,18 @@ def test_house_numbers_amounts_and_order_codes_survive(building, unit, room, amo
     for text in (f"{building}号楼{unit}单元{room}", f"{building}-{unit}-{room}", f"金额{amount:,}元",
                  f"{amount}元", f"GD{order:012d}", f"B{order:08d}"):
         assert mask_column(pl.Series([text])).item() == text
+
+
+# Every character that folds to a separator: no-break, thin, en and ideographic spaces, small and
+# full-width dots, slashes and dashes (a phone copied from a web page or a Word file holds them).
+FOLDED_SEPARATORS = sorted(char for char, folded in _FOLD.items() if folded in (" ", "-", ".", "/"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(separator=st.sampled_from(FOLDED_SEPARATORS), mobile=st.booleans(), repeated=st.booleans())
+def test_a_number_split_by_any_character_that_folds_to_a_separator_is_masked_in_a_column(separator, mobile,
+                                                                                        repeated):
+    text = separator.join(["138", "0013", "8000"] if mobile else ["370684", "19900101", "123X"])
+    # A column of distinct values, or of few values repeated (a category): two paths of mask_column.
+    column = pl.Series([text, "其他"] * (10 if repeated else 1) + ([] if repeated else ["另一个"]))
+    assert mask_column(column).to_list()[0] == (PHONE_MASK if mobile else ID_MASK)
