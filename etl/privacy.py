@@ -7,8 +7,9 @@ stored, rejected rows and rejection reasons included.
 
 Numbers are looked for after Unicode NFKC normalisation of the characters they are written with
 (full-width, circled or mathematical digits and letters, full-width hyphens and spaces become
-ASCII; see _fold_table; brackets are matched ASCII or full-width), in the forms people type: separated by spaces, hyphens and dashes of
-any width, dots or slashes (one kind of separator within one number, so a list of decimals such
+ASCII, invisible characters such as a zero-width space are dropped; see _fold_table; brackets
+are matched ASCII or full-width), in the forms people type: separated by spaces, hyphens and
+dashes of any width, dots or slashes (one kind of separator within one number, so a list of decimals such
 as "13.5 14.2 15.1 16.8" is not read as a phone); with +86 / 0086 / (86), an area code with or
 without brackets, an extension (转 21, ext 21, 分机 21); ID numbers of 18 digits (final X) or 15,
 shaped like one (region, birth month and day). A value in which something was masked is stored
@@ -97,7 +98,7 @@ def _mask_name(text: pl.Expr, name: pl.Expr) -> pl.Expr:
 def _fold_table() -> dict[str, str]:
     """Every compatibility form of the characters numbers are written with (full-width, circled,
     super- and subscript, mathematical digits and Latin letters, full-width and ideographic space,
-    plus, hyphens) mapped as NFKC maps it. Chinese punctuation (，：。（）) is left alone: folding it
+    plus, hyphens) mapped as NFKC maps it, invisible format characters removed. Chinese punctuation (，：。（）) is left alone: folding it
     would change how the stored text reads (the patterns take （） as brackets as they are)."""
     alphabet = set(string.ascii_letters + string.digits + " +-./#_~\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
     ranges = ((0x00A0, 0x3400), (0xFE10, 0xFFF0), (0x1D400, 0x1D800), (0x1F100, 0x1F200))
@@ -106,7 +107,9 @@ def _fold_table() -> dict[str, str]:
         for point in range(start, end):
             char = chr(point)
             folded = unicodedata.normalize("NFKC", char)
-            if folded != char and folded and set(folded) <= alphabet:
+            if unicodedata.category(char) == "Cf":
+                table[char] = ""  # invisible (soft hyphen, zero-width space, joiners): it would hide a number
+            elif folded != char and folded and set(folded) <= alphabet:
                 table[char] = folded
     return table
 
