@@ -36,6 +36,11 @@ class DatabaseMissing(Exception):
     """There is no database file yet (load data or build the demo first)."""
 
 
+class DatabaseLinked(Exception):
+    """The database file has a second hard link: no path resolution unites two of them, so two
+    writers could each take a lock, and publishing would split the file in two."""
+
+
 def real_path(db_path: Path) -> Path:
     """The file a path names, symlinks and relative parts resolved: one lock per database, and a
     symlinked database stays a symlink (the real file is replaced, not the link)."""
@@ -69,6 +74,9 @@ def writing(db_path: Path, *, fresh: bool = False):
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     db_path = real_path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)  # a symlink's target folder
+    if db_path.exists() and db_path.stat().st_nlink > 1:
+        raise DatabaseLinked(f"数据库文件 {db_path} 还有另一个名字(硬链接)，写入会把它分成两个文件；"
+                             "请删除多余的硬链接(可改用符号链接)后重试。未写入任何数据。")
     with _lock(db_path):
         _remove_stale_copies(db_path)
         work = db_path.with_name(f"{db_path.name}.tmp-{os.getpid()}")

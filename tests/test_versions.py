@@ -181,6 +181,20 @@ def test_the_last_valid_row_of_an_id_wins_and_recheck_loses_nothing(tmp_path):
         ("D1", "C9", "其他"), ("D2", "C2", "环境卫生")]
 
 
+def test_a_database_with_a_second_hard_link_is_not_written(tmp_path):
+    """Two hard links are two paths to one file that no path resolution unites: a load through
+    each would take its own lock and split the file in two. The writer refuses, saying why."""
+    real = tmp_path / "real.duckdb"
+    load_files(real, "compounds", [FIXTURES / "compounds.csv"])
+    os.link(real, tmp_path / "other.duckdb")
+    before = real.read_bytes()
+    result = subprocess.run([sys.executable, "-m", "etl", "load", "compounds", str(FIXTURES / "compounds.csv"),
+                             "--db", str(tmp_path / "other.duckdb")], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"数据库文件 {tmp_path / 'other.duckdb'} 还有另一个名字(硬链接)" in result.stderr
+    assert real.read_bytes() == before and real.stat().st_nlink == 2
+
+
 def test_one_lock_per_database_and_a_symlink_stays_a_symlink(tmp_path):
     real = tmp_path / "data" / "real.duckdb"
     real.parent.mkdir()
