@@ -18,7 +18,7 @@ from etl.contract import KINDS
 from etl.load import LoadReport, load_source
 from etl.read import ROW, RawFile
 from etl.schema import columns as table_columns
-from etl.schema import present, select_list
+from etl.schema import VERSIONS_SINCE, present, select_list
 from etl.settings import local_now
 from etl.validate import DUPLICATE_REASON, MAPPED_VALUES, file_values
 
@@ -71,6 +71,7 @@ def undo(db_path: Path, batch_id: int, *, undone_by: str | None = None) -> dict:
         kind, is_undone = _live_batch(con, batch_id)
         if is_undone:
             raise UndoRefused(f"批次 {batch_id} 已经撤销过了。")
+        _refuse_unrecorded_resends(con, batch_id, kind)
         con.execute("BEGIN TRANSACTION")
         try:
             counts = versions.undo_batch(con, batch_id, kind)
@@ -83,6 +84,23 @@ def undo(db_path: Path, batch_id: int, *, undone_by: str | None = None) -> dict:
     result = {"batch_id": batch_id, "kind": kind, **counts}
     audit.record(Path(db_path), undone_by or "unknown", "undo", undo_message(result))
     return result
+
+
+def _refuse_unrecorded_resends(con, batch_id: int, kind: str) -> None:
+    """A batch loaded before versions were kept may have records that a later batch of that time
+    re-sent unchanged, which nothing recorded: undoing it could delete records that batch still
+    holds, so those batches are undone first (newest first; their files can be loaded again after)."""
+    since = con.execute("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?", [VERSIONS_SINCE]).fetchall()
+    if not since or batch_id >= since[0][0]:
+        return
+    later = [b for (b,) in con.execute(
+        "SELECT batch_id FROM batches WHERE kind = ? AND batch_id > ? AND batch_id < ? AND unchanged > 0 "
+        "AND NOT is_undone ORDER BY batch_id", [kind, batch_id, since[0][0]]).fetchall()]
+    if later:
+        listed = "、".join(map(str, later))
+        raise UndoRefused(f"批次 {batch_id} 导入于本系统开始记录版本之前；之后的批次 {listed} 当时重复提供的记录没有登记，"
+                          f"撤销可能误删这些记录。请先从新到旧撤销批次 {listed}，再撤销批次 {batch_id}，"
+                          "然后可重新导入需要保留的文件。")
 
 
 def undo_message(result: dict) -> str:

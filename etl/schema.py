@@ -180,6 +180,10 @@ def _added_value(spec: str) -> str:
     return f"CAST({default} AS {sql_type}) AS {name}"
 
 
+# meta key: the first batch loaded with versions kept (absent in a database that always had them).
+VERSIONS_SINCE = "versions_since_batch"
+
+
 def create_all(con) -> None:
     existing = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     con.execute(BOOKKEEPING)
@@ -207,3 +211,6 @@ def _upgrade(con) -> None:
             con.execute(f"ALTER TABLE {history} ADD COLUMN IF NOT EXISTS {column}")
         con.execute(f"INSERT INTO {table}_versions ({cols}, batch_id) SELECT {cols}, batch_id FROM {history}")
         con.execute(f"DROP TABLE {history}")
+    # Batches before this point recorded no unchanged re-sends; undo needs to know which they are.
+    con.execute(f"INSERT OR REPLACE INTO meta VALUES ('{VERSIONS_SINCE}', "
+                "(SELECT CAST(coalesce(max(batch_id), 0) + 1 AS VARCHAR) FROM batches))")

@@ -20,7 +20,10 @@ from etl.db import read_only
 from etl.load import check_files, load_files
 from etl.settings import local_now
 from metrics import Scope, stats
-from tests.conftest import FIXTURES
+import pytest
+
+from etl.batches import UndoRefused
+from tests.conftest import FIXTURES, as_before_versions
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = local_now().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=20)
@@ -73,6 +76,24 @@ def test_undoing_a_batch_keeps_what_a_live_re_send_still_holds(tmp_path):
     # Undoing the re-send too removes them: no live batch holds them any more.
     assert undo(db, a3.batch_id)["removed"] == 600
     assert rows(db, "SELECT count(*) FROM appeals") == [(0,)]
+
+
+def test_a_batch_from_before_versions_waits_for_the_re_sends_nothing_recorded(tmp_path):
+    # Written before versions were kept: batch 3 re-sent batch 2's 20 appeals unchanged, and
+    # nothing recorded that it holds them.
+    db = registry(tmp_path)
+    appeals = write(tmp_path / "A.csv", APPEALS + "".join(f"R{i},城市通,其他,{at(i)},C1,,\n" for i in range(20)))
+    load_files(db, "appeals", [appeals])
+    load_files(db, "appeals", [appeals])
+    as_before_versions(db)
+    with pytest.raises(UndoRefused, match="之后的批次 3 当时重复提供的记录没有登记"):
+        undo(db, 2)
+    assert rows(db, "SELECT count(*) FROM appeals") == [(20,)]
+    # Newest first, then the file again: from then on a re-send is recorded, and undo follows it.
+    assert undo(db, 3)["removed"] == 0 and undo(db, 2)["removed"] == 20
+    load_files(db, "appeals", [appeals])
+    load_files(db, "appeals", [appeals])
+    assert undo(db, 4)["removed"] == 0 and rows(db, "SELECT count(*) FROM appeals") == [(20,)]
 
 
 def test_an_older_extract_does_not_roll_records_back(tmp_path):
