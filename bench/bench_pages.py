@@ -37,7 +37,7 @@ NAMES = {"overview": "总览", "appeals": "诉求办理", "property": "物业治
 def build(folder: Path, rows: int) -> Path:
     import duckdb
 
-    from etl.demo import build_demo
+    from demo.build import build_demo
 
     path = folder / "bench.duckdb"
     started = time.perf_counter()
@@ -77,8 +77,8 @@ def clear_caches() -> None:
 
 def sign_in(at) -> None:
     """Signed in as a district reader, the way the pages see it (session state)."""
+    from access.accounts import User
     from dashboard.auth import USER_KEY
-    from etl.accounts import User
 
     at.session_state[USER_KEY] = User("bench", "district")
 
@@ -96,10 +96,8 @@ def run_page(at, page: str) -> float:
 
 def bench(db: Path, periods: list[str]) -> None:
     os.environ["DASHBOARD_DB"] = str(db)
-    from streamlit.testing.v1 import AppTest
-
-
     from streamlit import logger as streamlit_logger
+    from streamlit.testing.v1 import AppTest
 
     streamlit_logger.set_log_level("error")  # AppTest outside a server logs harmless notices
     app = str(ROOT / "app.py")

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_pages import clear_caches, run_page, sign_in  # noqa: E402  (the page timing of the page bench)
 from etl.contract import KINDS  # noqa: E402
-from etl.settings import local_now, reference  # noqa: E402
+from settings import local_now, reference  # noqa: E402
 
 SIZES = {"appeals": 10_000_000, "complaints": 2_000_000, "surveys": 1_000_000, "scenes": 200_000}
 LABELS = {"appeals": "诉求工单", "complaints": "物业投诉", "surveys": "满意度测评", "scenes": "服务场景活动"}

@@ -7,9 +7,9 @@
   browser session (a reload) is signed in again from the signed cookie of dashboard/remember.py
   while it is valid; `remember_browser()` keeps that cookie fresh.
 - `sign_in_page()` draws the form (账号 / 密码 / 登录). Wrong passwords are slowed down per account
-  and client by one `etl.accounts.Throttle` per server process (see `throttle()`, `client_address()`),
-  and at most two passwords are hashed at once (etl.accounts.HASHING); every sign-in, failure and
-  sign-out goes to the audit log beside the database (etl.audit).
+  and client by one `access.accounts.Throttle` per server process (see `throttle()`, `client_address()`),
+  and at most two passwords are hashed at once (access.accounts.HASHING); every sign-in, failure and
+  sign-out goes to the audit log beside the database (access.audit).
 - Permissions: every page needs READ (any signed-in user); the data desk needs LOAD, the accounts
   page ADMINISTER. `PAGE_PERMISSIONS` is the one table of them, `require()` the one check: the
   router calls it before drawing anything of a page and `layout.page_start()` again inside it.
@@ -26,11 +26,20 @@ from pathlib import Path
 
 import streamlit as st
 
+from access import audit
+from access.accounts import (
+    ROLES,
+    AccountError,
+    Throttle,
+    Throttled,
+    accounts_path,
+    authenticate,
+    end_sessions,
+    session_stamp,
+    users,
+)
 from dashboard import remember
-from etl import audit
-from etl.accounts import (ROLES, AccountError, Throttle, Throttled, accounts_path, authenticate, end_sessions,
-                          session_stamp, users)
-from etl.settings import database_path
+from settings import database_path
 
 USER_KEY = "user"
 ACTIVE_KEY = "_auth_active_at"  # time of the session's last run (clock())

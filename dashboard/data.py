@@ -19,9 +19,9 @@ import streamlit as st
 
 from etl import batches
 from etl.db import Reader, file_identity
-from etl.settings import database_path
 from metrics import core, views, weekly
 from metrics.core import Scope
+from settings import database_path
 
 # The functions pages may call, by name (the cache key holds the name, not the function object).
 FUNCTIONS = {

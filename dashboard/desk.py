@@ -17,10 +17,10 @@ import polars as pl
 from etl.contract import KINDS, NEEDS_COMPOUND, Column
 from etl.load import LoadReport
 from etl.mapping import Mapping, matching_mappings
-from etl.privacy import NAME_MASK, PHONE_MASK, mask_column
 from etl.read import FileRefused, Preview, guess_kind, preview_file
-from etl.settings import reference
 from etl.validate import file_values
+from safety.masking import NAME_MASK, PHONE_MASK, mask_column
+from settings import reference
 
 # What a field of the mapping editor may be set to besides one of the file's columns.
 NOT_USED = "（不导入）"

@@ -18,8 +18,8 @@ from plotly.subplots import make_subplots
 
 from dashboard import format as fmt
 from dashboard import geo
-from etl.plaintext import html_text, printable
-from etl.settings import reference
+from safety.plaintext import html_text, printable
+from settings import reference
 
 FONT = "WenQuanYi Micro Hei, Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
 

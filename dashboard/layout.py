@@ -15,9 +15,9 @@ import streamlit as st
 from dashboard import auth, data, figures, state
 from dashboard import format as fmt
 from dashboard.state import Filters
-from etl import csvout
-from etl.plaintext import html_text
-from etl.settings import reference
+from safety import csvout
+from safety.plaintext import html_text
+from settings import reference
 
 FEEDS = (("compounds", "小区台账"), ("appeals", "诉求工单"), ("complaints", "物业投诉"),
          ("surveys", "满意度测评"), ("scenes", "服务场景"))
@@ -212,7 +212,7 @@ def _display_table(frame: pl.DataFrame, columns: list[tuple[str, str, str]],
 
 
 def csv_bytes(frame: pl.DataFrame, columns: list[tuple[str, str, str]]) -> bytes:
-    """The table as a CSV file for Excel on a Chinese Windows (etl.csvout: UTF-8 with BOM,
+    """The table as a CSV file for Excel on a Chinese Windows (safety.csvout: UTF-8 with BOM,
     formula-safe; Chinese headers).
 
     Numbers stay numbers (rates in percent, rounded as on screen) so the file can be summed and

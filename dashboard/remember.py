@@ -7,7 +7,7 @@ once a minute while the user works, the page stores a cookie holding
 
 and a new session signs the user in again only if the signature is right, `expires` (the last
 refresh + the idle limit) has not passed, and `stamp` is still the account's
-(etl.accounts.session_stamp: a new password or a sign-out anywhere changes it, so every copy of
+(access.accounts.session_stamp: a new password or a sign-out anywhere changes it, so every copy of
 the cookie, in every browser, stops working at once; this is the server-side revocation).
 
 The key is a random 32 bytes in a file beside the accounts file (`<accounts>.key`, owner-only,
@@ -27,7 +27,7 @@ import os
 import secrets
 from pathlib import Path
 
-from etl.accounts import accounts_path
+from access.accounts import accounts_path
 
 COOKIE = "penglai_session"
 

@@ -22,8 +22,8 @@ import streamlit as st
 
 from dashboard import auth
 from dashboard import format as fmt
-from etl.settings import local_now, reference
 from metrics.core import Scope
+from settings import local_now, reference
 
 PERIODS = ("本周", "上周", "本月", "本年", "自定义")
 DEFAULT_PERIOD = "上周"

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from etl.contract import KINDS
-from etl.settings import database_path
+from settings import database_path
 
 # argparse's own messages, in Chinese (argparse looks every message up through its module's `_`).
 ARGPARSE_ZH = {
@@ -212,7 +212,7 @@ def _cmd_recheck(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    from etl.demo import build_demo
+    from demo.build import build_demo
 
     try:
         reports = build_demo(_database(args), end=args.end)
@@ -252,8 +252,8 @@ def _cmd_stats(args) -> int:
 def _cmd_user_add(args) -> int:
     import getpass
 
-    from etl import audit
-    from etl.accounts import AccountError, add_user
+    from access import audit
+    from access.accounts import AccountError, add_user
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -273,7 +273,7 @@ def _cmd_user_add(args) -> int:
 
 
 def _cmd_user_list(args) -> int:
-    from etl.accounts import ROLES, users
+    from access.accounts import ROLES, users
 
     for user in users().values():
         print(f"{user.name:<20} {user.role:<9} {user.street or '':<8} {ROLES[user.role]}")
@@ -281,7 +281,7 @@ def _cmd_user_list(args) -> int:
 
 
 def _cmd_user_first(args) -> int:
-    from etl.accounts import accounts_path, ensure_first_admin
+    from access.accounts import accounts_path, ensure_first_admin
 
     created = ensure_first_admin()
     if created:
@@ -322,7 +322,7 @@ def _day(value: str) -> date:
 
 def _moment(value: str) -> datetime:
     """A moment as the feeds' clock reads it (Beijing time); one with an offset is converted."""
-    from etl.settings import TIMEZONE
+    from settings import TIMEZONE
 
     try:
         moment = datetime.fromisoformat(value)

@@ -13,14 +13,16 @@ from pathlib import Path
 
 import polars as pl
 
-from etl import audit, csvout, db, versions
+from access import audit
+from etl import db, versions
 from etl.contract import KINDS
 from etl.load import LoadReport, load_source
 from etl.read import ROW, RawFile
-from etl.schema import columns as table_columns
 from etl.schema import VERSIONS_SINCE, present, select_list
-from etl.settings import local_now
+from etl.schema import columns as table_columns
 from etl.validate import DUPLICATE_REASON, MAPPED_VALUES, file_values
+from safety import csvout
+from settings import local_now
 
 HISTORY_COLUMNS = ["batch_id", "kind", "file_name", "file_hash", "loaded_at", "loaded_by", "rows_read", "inserted",
                    "updated", "unchanged", "stale", "rejected", "is_correction", "is_undone", "undone_at"]
@@ -41,7 +43,7 @@ def rejects(con, batch_id: int) -> pl.DataFrame:
 
 
 def rejects_csv(con, batch_id: int) -> bytes:
-    """The batch's rejected rows as a CSV for Excel (etl.csvout): row number, reason, then the
+    """The batch's rejected rows as a CSV for Excel (safety.csvout): row number, reason, then the
     row's own columns as the file had them."""
     rows = rejects(con, batch_id).to_dicts()
     raw = [file_values(r["raw_values"]) for r in rows]
@@ -133,7 +135,7 @@ def stale(con, batch_id: int) -> pl.DataFrame:
 
 
 def stale_csv(con, batch_id: int) -> bytes:
-    """The batch's stale rows as a CSV for Excel (etl.csvout)."""
+    """The batch's stale rows as a CSV for Excel (safety.csvout)."""
     return csvout.csv_bytes(stale(con, batch_id))
 
 

@@ -19,7 +19,7 @@ class Column:
     headers: tuple[str, ...]
     type: str = TEXT
     required: bool = False
-    # Personal data: never stored as read (see etl.privacy).
+    # Personal data: never stored as read (see safety.masking).
     personal: bool = False
 
     @property

@@ -27,6 +27,7 @@ import duckdb
 from filelock import FileLock
 
 from etl import schema
+from settings import real_path
 
 # How long a second writer waits for the first before giving up (seconds).
 WRITER_WAIT_SECONDS = float(os.environ.get("DASHBOARD_WRITER_WAIT", "600"))
@@ -39,12 +40,6 @@ class DatabaseMissing(Exception):
 class DatabaseLinked(Exception):
     """The database file has a second hard link: no path resolution unites two of them, so two
     writers could each take a lock, and publishing would split the file in two."""
-
-
-def real_path(db_path: Path) -> Path:
-    """The file a path names, symlinks and relative parts resolved: one lock per database, and a
-    symlinked database stays a symlink (the real file is replaced, not the link)."""
-    return Path(os.path.realpath(db_path))
 
 
 def _lock(db_path: Path) -> FileLock:

@@ -14,14 +14,15 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl import audit, db, schema, versions
+from access import audit
+from etl import db, schema, versions
 from etl.contract import KINDS
 from etl.mapping import Mapping
-from etl.privacy import mask_column
 from etl.read import ROW, FileRefused, RawFile, read_file
 from etl.schema import columns as table_columns
-from etl.settings import local_now
 from etl.validate import reasons_summary, stage
+from safety.masking import mask_column
+from settings import local_now
 
 
 @dataclass

@@ -28,7 +28,7 @@ from pathlib import Path
 import tomli_w
 
 from etl.contract import KINDS
-from etl.settings import DATA_DIR
+from settings import DATA_DIR
 
 MAPPINGS_DIR = DATA_DIR / "mappings"
 NAME = re.compile(r"^[\w\-\u4e00-\u9fff]{1,64}$")

@@ -23,7 +23,7 @@ import polars as pl
 
 from etl.contract import KINDS, NEEDS_COMPOUND, Kind
 from etl.mapping import Mapping
-from etl.settings import MAX_EXPANDED_BYTES, MAX_FILE_BYTES, intake_settings
+from settings import MAX_EXPANDED_BYTES, MAX_FILE_BYTES, intake_settings
 
 # The row number a person sees in Excel: the header row is row 1 unless a title row precedes it.
 ROW = "_row"

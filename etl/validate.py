@@ -7,17 +7,17 @@ rejected, with all its reasons joined. Good rows come out typed and shaped like 
 from __future__ import annotations
 
 import json
-from datetime import datetime, time, timedelta
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 
 import polars as pl
 
-from etl import privacy
 from etl.contract import BOOL, DATE, DATETIME, FLOAT, INT, NEEDS_COMPOUND, TEXT, Column, Kind
 from etl.read import CONTROL_PATTERN, FILE_VALUE, ROW, RawFile
 from etl.schema import columns as table_columns
-from etl.settings import intake_settings, local_now, reference
+from safety import masking as privacy
+from settings import intake_settings, local_now, reference
 
 _BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage")
 # Years a date is read in at all; inside them the plausible window of data/reference.toml decides.

@@ -15,7 +15,7 @@ import polars as pl
 
 from etl.contract import KINDS
 from etl.db import frame
-from etl.settings import local_now, metric_settings, reference
+from settings import local_now, metric_settings, reference
 
 ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 

@@ -20,9 +20,20 @@ from datetime import date, datetime, time, timedelta
 import polars as pl
 
 from etl.db import frame
-from etl.settings import metric_settings, reference
-from metrics.core import (Scope, _absent, _blank, _carried_counts, _carried_sql, _period, _place, iso_week_label,
-                          key_targets, key_targets_since, ratio)
+from metrics.core import (
+    Scope,
+    _absent,
+    _blank,
+    _carried_counts,
+    _carried_sql,
+    _period,
+    _place,
+    iso_week_label,
+    key_targets,
+    key_targets_since,
+    ratio,
+)
+from settings import metric_settings, reference
 
 SATISFIED = ("满意", "基本满意")
 

@@ -4,9 +4,9 @@ log of sign-ins, loads and undos, newest first."""
 import polars as pl
 import streamlit as st
 
+from access import audit
+from access.accounts import ROLES, accounts_path, users
 from dashboard import auth, data, layout
-from etl import audit
-from etl.accounts import ROLES, accounts_path, users
 
 layout.page_start(auth.ADMINISTER)
 

@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import data, figures, geo, layout, state
 from dashboard import format as fmt
 from dashboard.layout import Card
-from etl.plaintext import markdown_text
+from safety.plaintext import markdown_text
 
 layout.page_start()
 filters = state.filters()

@@ -19,9 +19,9 @@ from etl.batches import UndoRefused, recheck, undo, undo_message
 from etl.contract import KINDS
 from etl.load import check_files, listing, load_files
 from etl.mapping import MappingError, load_mapping, mapping_dir, save_mapping
-from etl.plaintext import markdown_text
 from etl.read import FileRefused
-from etl.settings import MAX_FILE_BYTES
+from safety.plaintext import markdown_text
+from settings import MAX_FILE_BYTES
 
 layout.page_start()
 

@@ -17,12 +17,12 @@ import streamlit as st
 
 from dashboard import auth, layout
 from etl.db import DatabaseMissing, Reader, file_identity
-from etl.settings import database_path, reference
 from metrics.core import Scope
 from metrics.weekly import data_weeks
 from report import ReportError, build_typst, collect, compile_pdf, file_name, local_now
 from report.content import APPEAL_KPIS
 from report.fmt import fmt, signed_change
+from settings import database_path, reference
 
 layout.page_start()
 

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from etl.db import DatabaseMissing, read_only
-from etl.settings import database_path
 from report import CompileError, ReportError, file_name, make_pdf
+from settings import database_path
 
 
 def main(argv: list[str] | None = None) -> int:

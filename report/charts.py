@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from etl.plaintext import printable
-
 from report.fmt import fmt, round1
+from safety.plaintext import printable
 
 WIDTH = 680
 FONT = "Noto Sans SC"

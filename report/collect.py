@@ -11,11 +11,12 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-# "Now" is Beijing time (etl.settings.local_now): a cron job at Monday 06:00 on a UTC server
-# must already see last week as complete.
-from etl.settings import local_now, metric_settings, reference
 from metrics import core
 from metrics.weekly import community_ranking, street_standing
+
+# "Now" is Beijing time (settings.local_now): a cron job at Monday 06:00 on a UTC server
+# must already see last week as complete.
+from settings import local_now, metric_settings, reference
 
 DISTRICT = "蓬莱区"
 

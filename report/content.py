@@ -7,9 +7,9 @@ literal, so names from the data can never be read as markup.
 
 from __future__ import annotations
 
-from etl.plaintext import printable
 from report import charts
 from report.fmt import DASH, ROUNDING_RULE, change, fmt, trend_mark
+from safety.plaintext import printable
 
 TONE_COLOUR = {"good": "rgb(\"#1a7f37\")", "bad": "rgb(\"#c62828\")", "flat": "luma(90)",
                "neutral": "luma(60)", "none": "luma(140)"}

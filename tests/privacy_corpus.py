@@ -1,4 +1,4 @@
-"""The written forms the detector of etl.privacy must mask, and the look-alikes it must leave.
+"""The written forms the detector of safety.masking must mask, and the look-alikes it must leave.
 
 Run as a script it prints the detector's precision and recall on this corpus (the README quotes
 them): `python tests/privacy_corpus.py`.
@@ -132,10 +132,10 @@ MUST_SURVIVE = [
 
 
 def measure() -> tuple[float, float, list[str], list[str]]:
-    """Precision and recall of etl.privacy on the corpus, and the values it got wrong."""
+    """Precision and recall of safety.masking on the corpus, and the values it got wrong."""
     import polars as pl
 
-    from etl.privacy import mask_column
+    from safety.masking import mask_column
 
     masked = mask_column(pl.Series(MUST_MASK + MUST_SURVIVE, dtype=pl.String)).to_list()
     on_mask, on_survive = masked[:len(MUST_MASK)], masked[len(MUST_MASK):]

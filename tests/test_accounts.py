@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from etl import audit
-from etl.accounts import AccountError, Throttle, Throttled, add_user, authenticate, ensure_first_admin, users
+from access import audit
+from access.accounts import AccountError, Throttle, Throttled, add_user, authenticate, ensure_first_admin, users
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ def test_at_most_two_passwords_are_hashed_at_once(accounts, monkeypatch):
     import time
     from concurrent.futures import ThreadPoolExecutor
 
-    from etl import accounts as module
+    from access import accounts as module
 
     running, most = 0, 0
     lock = threading.Lock()
@@ -141,7 +141,7 @@ def test_at_most_two_passwords_are_hashed_at_once(accounts, monkeypatch):
 def test_an_invented_name_is_refused_as_slowly_as_a_real_check_but_never_hashed(accounts, monkeypatch):
     import time
 
-    from etl import accounts as module
+    from access import accounts as module
 
     add_user("qu", "district", "the right password")
     started = time.perf_counter()

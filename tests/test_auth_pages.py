@@ -30,12 +30,12 @@ import pytest
 import streamlit
 from streamlit.testing.v1 import AppTest
 
+from access import accounts as accounts_module
+from access import audit
+from access.accounts import User, add_user
 from dashboard import auth, state
 from dashboard import format as fmt
-from etl import accounts as accounts_module
-from etl import audit
-from etl.accounts import User, add_user
-from etl.settings import reference
+from settings import reference
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from demo.build import build_demo
 from etl import batches
 from etl.db import read_only
-from etl.demo import build_demo
 from etl.load import load_files
 from metrics import core
 from tests.conftest import as_before_versions

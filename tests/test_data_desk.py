@@ -75,7 +75,7 @@ def mappings(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(autouse=True)
 def accounts(tmp_path_factory, monkeypatch) -> Path:
-    from etl.accounts import add_user
+    from access.accounts import add_user
 
     path = tmp_path_factory.mktemp("desk-accounts") / "accounts.toml"
     add_user(ANALYST, "analyst", PASSWORD, path=path)
@@ -115,7 +115,7 @@ def open_desk(tmp_path: Path) -> AppTest:
 
 
 def _analyst():
-    from etl.accounts import users
+    from access.accounts import users
 
     return users()[ANALYST]
 

@@ -9,10 +9,10 @@ import datetime as dt
 import pytest
 
 from dashboard.state import make_scope
-from etl import demo
+from demo import build as demo
 from etl.db import read_only
-from etl.settings import local_now
 from metrics import core
+from settings import local_now
 
 MONDAY = local_now().date() - dt.timedelta(days=local_now().weekday())
 # (days after this week's Monday, hour, minute): the week's first minute, the Monday 03:51,

@@ -11,8 +11,8 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
+from demo.generate import write_demo_files  # noqa: E402
 from etl.contract import KINDS  # noqa: E402
-from etl.demo_data import write_demo_files  # noqa: E402
 
 END = dt.date(2026, 11, 26)
 

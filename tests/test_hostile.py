@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from etl.contract import KINDS
 from etl.db import read_only
 from etl.load import load_files
-from etl.settings import MAX_EXPANDED_BYTES
+from settings import MAX_EXPANDED_BYTES
 from tests.conftest import FIXTURES, build_fixture_db
 
 HEADERS = {kind: [c.headers[0] for c in spec.columns] for kind, spec in KINDS.items()}

@@ -26,8 +26,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from access.accounts import User
 from dashboard.auth import USER_KEY
-from etl.accounts import User
 from metrics import core, views, weekly
 from metrics.core import Scope
 

@@ -20,7 +20,7 @@ from etl.db import read_only
 from etl.load import check_files, load_files
 from etl.mapping import Mapping
 from etl.read import preview_file
-from etl.settings import local_now
+from settings import local_now
 from tests.conftest import FIXTURES
 
 COMPOUNDS = FIXTURES / "compounds.csv"
@@ -319,7 +319,7 @@ def test_coordinates_outside_the_district_and_negative_counts_are_rejected(tmp_p
 
 
 def test_the_district_box_never_reaches_past_china(monkeypatch):
-    from etl import settings
+    import settings
 
     settings.intake_settings.cache_clear()
     monkeypatch.setattr(settings, "reference", lambda: {"intake": {"district_box": {

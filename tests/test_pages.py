@@ -20,9 +20,9 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from access.accounts import add_user
 from dashboard import state
 from dashboard.layout import csv_bytes
-from etl.accounts import add_user
 from etl.load import load_files
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

@@ -28,8 +28,8 @@ import pytest
 import streamlit
 from streamlit.testing.v1 import AppTest
 
-from etl import audit
-from etl.accounts import add_user
+from access import audit
+from access.accounts import add_user
 from etl.batches import rejects_csv
 from etl.db import read_only
 from etl.load import load_files

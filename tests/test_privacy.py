@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.privacy import _FOLD, ID_MASK, NAME_MASK, PHONE_MASK, holds_personal_data, mask_column, mask_text
+from safety.masking import _FOLD, ID_MASK, NAME_MASK, PHONE_MASK, holds_personal_data, mask_column, mask_text
 from tests.privacy_corpus import MUST_MASK, MUST_SURVIVE, leaked_digits, measure
 
 ID, PHONE, NAME = ID_MASK, PHONE_MASK, NAME_MASK

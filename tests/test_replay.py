@@ -20,7 +20,7 @@ from etl import versions
 from etl.load import load_source
 from etl.read import read_file
 from etl.schema import TABLES, columns, create_all
-from etl.settings import local_now
+from settings import local_now
 
 STREETS = ["登州街道", "紫荆山街道", "蓬莱阁街道"]
 COMMUNITIES = ["东城社区", "钟楼社区", "西关社区"]

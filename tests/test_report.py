@@ -16,13 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from access.accounts import User, add_user
 from dashboard import auth
-from etl.accounts import User, add_user
 from etl.db import read_only
 from etl.load import load_files
 from metrics import core
-from report import build_typst, collect, compile_pdf, make_pdf
-from report import charts
+from report import build_typst, charts, collect, compile_pdf, make_pdf
 from report.content import APPEAL_KPIS, OTHER_KPIS, RANK_COLUMNS
 from report.fmt import change, fmt, signed_change
 

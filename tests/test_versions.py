@@ -14,15 +14,14 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from etl import audit
-from etl.batches import recheck, stale_csv, undo
-from etl.db import read_only
-from etl.load import check_files, load_files
-from etl.settings import local_now
-from metrics import Scope, stats
 import pytest
 
-from etl.batches import UndoRefused
+from access import audit
+from etl.batches import UndoRefused, recheck, stale_csv, undo
+from etl.db import read_only
+from etl.load import check_files, load_files
+from metrics import Scope, stats
+from settings import local_now
 from tests.conftest import FIXTURES, as_before_versions
 
 ROOT = Path(__file__).resolve().parent.parent

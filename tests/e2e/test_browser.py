@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.settings import local_now
+from settings import local_now
 from tests.e2e.serving import chromium, serve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +53,7 @@ TITLES = {"overview": "总览", "appeals": "诉求办理", "property": "物业�
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory) -> Path:
-    from etl.demo import build_demo
+    from demo.build import build_demo
 
     path = tmp_path_factory.mktemp("e2e") / "demo.duckdb"
     reports = build_demo(path)
@@ -68,7 +68,7 @@ ACCOUNTS = {"quzhang": ("district", None), "dengzhou": ("street", STREET), "guan
 
 @pytest.fixture(scope="module")
 def accounts(tmp_path_factory) -> Path:
-    from etl.accounts import add_user
+    from access.accounts import add_user
 
     path = tmp_path_factory.mktemp("accounts") / "accounts.toml"
     for name, (role, street) in ACCOUNTS.items():

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.db import real_path
-from etl.privacy import mask_column
-from etl.settings import local_now
+from safety.masking import mask_column
+from settings import local_now, real_path
 
 EVENTS = {"sign_in": "登录", "sign_in_failed": "登录失败", "sign_out": "退出", "load": "导入",
           "correction": "更正导入(较旧版本也覆盖)", "undo": "撤销", "recheck": "重新校验", "user_add": "新增账号"}

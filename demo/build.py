@@ -6,11 +6,11 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+from demo.generate import target_date, write_demo_files
 from etl import db
-from etl.demo_data import target_date, write_demo_files
 from etl.load import LoadReport, load_source
 from etl.read import FileRefused, read_file
-from etl.settings import local_now
+from settings import local_now
 
 
 def build_demo(db_path: Path, end: date | None = None, files_dir: Path | None = None) -> list[LoadReport]:

@@ -22,7 +22,7 @@ import polars as pl
 import xlsxwriter
 
 from etl.contract import KINDS
-from etl.settings import reference
+from settings import reference
 
 SEED = 2083_331
 
@@ -1047,7 +1047,7 @@ def write_demo_files(out_dir: pathlib.Path, end: dt.date, until: dt.datetime | N
             ("complaints", p_cmp), ("surveys", p_srv), ("scenes", p_scn)]
 
 
-if __name__ == "__main__":  # python -m etl.demo_data OUT_DIR [YYYY-MM-DD]
+if __name__ == "__main__":  # python -m demo.generate OUT_DIR [YYYY-MM-DD]
     import sys
 
     out = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "demo")

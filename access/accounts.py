@@ -25,7 +25,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from filelock import FileLock
 
-from etl.settings import ROOT, reference
+from settings import ROOT, reference
 
 ROLES = {
     "district": "区级领导(全部街道，只读)",

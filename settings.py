@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent
 DATA_DIR = ROOT / "data"
 DEFAULT_DB = DATA_DIR / "governance.duckdb"
 
@@ -28,6 +28,12 @@ def database_path(explicit: str | os.PathLike | None = None) -> Path:
         return Path(explicit)
     env = os.environ.get("DASHBOARD_DB")
     return Path(env) if env else DEFAULT_DB
+
+
+def real_path(db_path: Path) -> Path:
+    """The file a path names, symlinks and relative parts resolved: one lock per database, and a
+    symlinked database stays a symlink (the real file is replaced, not the link)."""
+    return Path(os.path.realpath(db_path))
 
 
 @cache
