@@ -131,7 +131,7 @@ def demo_week(db: Path) -> str:
 
     import duckdb
 
-    from metrics.core import last_complete_week
+    from metrics.scope import last_complete_week
 
     con = duckdb.connect(str(db), read_only=True)
     try:

@@ -16,7 +16,8 @@ import polars as pl
 import pydeck as pdk
 from plotly.subplots import make_subplots
 
-from dashboard import format as fmt
+from metrics import display
+from metrics.catalogue import Metric, metric
 from dashboard import geo
 from safety.plaintext import html_text, printable
 from settings import reference
@@ -89,6 +90,13 @@ def _layout(fig: go.Figure, *, height: int = 340, legend: bool = True) -> go.Fig
     return fig
 
 
+def shown(declared: Metric | str, values) -> list[str]:
+    """Values as the catalogue metric (or 'section.key') reads everywhere: hover texts carry these,
+    not d3 formats, so a chart rounds as the tables do."""
+    declared = metric(declared) if isinstance(declared, str) else declared
+    return [declared.text(v) for v in values]
+
+
 def _none(values):
     return [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values]
 
@@ -123,11 +131,13 @@ def weekly_trend(trend: pl.DataFrame) -> go.Figure:
     weeks, iso = week_labels(trend), trend["week"].to_list()
     fig.add_bar(x=weeks, y=trend["received"].to_list(), name="受理量", marker_color=MUTED, customdata=iso,
                 hovertemplate="%{customdata}(%{x} 起)<br>受理量 %{y:,} 件<extra></extra>")
-    for column, name, colour in (("response_rate", "响应率", SECONDARY), ("resolution_rate", "办结率", PRIMARY),
-                                 ("satisfaction_rate", "满意率", GOOD)):
+    for column, colour in (("response_rate", SECONDARY), ("resolution_rate", PRIMARY),
+                           ("satisfaction_rate", GOOD)):
+        name = metric(f"appeals.{column}").label
         fig.add_scatter(x=weeks, y=_none(trend[column].to_list()), name=name, mode="lines+markers",
-                        line=dict(color=colour, width=2), connectgaps=False, customdata=iso,
-                        hovertemplate=f"%{{customdata}}(%{{x}} 起)<br>{name} %{{y:.1%}}<extra></extra>",
+                        line=dict(color=colour, width=2), connectgaps=False,
+                        customdata=list(zip(iso, shown(f"appeals.{column}", trend[column].to_list()))),
+                        hovertemplate=f"%{{customdata[0]}}(%{{x}} 起)<br>{name} %{{customdata[1]}}<extra></extra>",
                         secondary_y=True)
     fig.update_yaxes(title_text="受理量(件)", secondary_y=False, **counts_axis(trend["received"]))
     # The rate axis carries no title: its ticks read as percentages and the legend names each line.
@@ -148,25 +158,26 @@ def street_ranking(ranking: pl.DataFrame, place: str = "street") -> go.Figure:
     scores = scored["composite"].to_list()
     marks = place == "street" and len(scores) > 1
     colours, texts = [], []
+    score = metric("appeals.composite")
     for index, value in enumerate(scores):
         if marks and index == 0:
             colours.append(GOOD)
-            texts.append(f"红榜 {fmt.score(value)}")
+            texts.append(f"红榜 {score.text(value)}")
         elif marks and index == len(scores) - 1:
             colours.append(BAD)
-            texts.append(f"黑榜 {fmt.score(value)}")
+            texts.append(f"黑榜 {score.text(value)}")
         else:
             colours.append(PRIMARY)
-            texts.append(fmt.score(value))
-    custom = [[s, fmt.percent(r), fmt.percent(o), fmt.percent(v), n]
-              for s, r, o, v, n in zip(places, scored["response_rate"].to_list(),
-                                       scored["resolution_rate"].to_list(),
-                                       scored["satisfaction_score"].to_list(), scored["received"].to_list())]
+            texts.append(score.text(value))
+    custom = list(zip(places, shown("appeals.response_rate", scored["response_rate"].to_list()),
+                      shown("appeals.resolution_rate", scored["resolution_rate"].to_list()),
+                      shown("appeals.satisfaction_score", scored["satisfaction_score"].to_list()),
+                      shown("appeals.received", scored["received"].to_list()), shown(score, scores)))
     fig = go.Figure(go.Bar(
         x=[v * 100 for v in scores], y=places, orientation="h", marker_color=colours, text=texts,
         textposition="outside", cliponaxis=False, customdata=custom,
-        hovertemplate=("%{y}<br>综合得分 %{x:.1f}<br>响应率 %{customdata[1]} · 办结率 %{customdata[2]}"
-                       "<br>满意度得分 %{customdata[3]} · 受理 %{customdata[4]:,} 件<extra>"
+        hovertemplate=("%{y}<br>综合得分 %{customdata[5]}<br>响应率 %{customdata[1]} · 办结率 %{customdata[2]}"
+                       "<br>满意度得分 %{customdata[3]} · 受理 %{customdata[4]} 件<extra>"
                        + ("点击查看该街道" if place == "street" else "") + "</extra>"),
     ))
     fig.update_xaxes(title_text="综合得分(百分制)", range=[0, 118])
@@ -174,8 +185,6 @@ def street_ranking(ranking: pl.DataFrame, place: str = "street") -> go.Figure:
     return _layout(fig, height=_bar_height(len(places), per=40), legend=False)
 
 
-RATE_LABELS = {"response_rate": "响应率", "resolution_rate": "办结率", "on_time_rate": "按时办结率",
-               "feedback_rate": "3日反馈率", "satisfaction_rate": "满意率"}
 RATE_COLOURS = {"response_rate": SECONDARY, "resolution_rate": PRIMARY, "on_time_rate": "#6c8ebf",
                 "feedback_rate": "#8e5fb0", "satisfaction_rate": GOOD}
 
@@ -186,14 +195,15 @@ def rates_by(frame: pl.DataFrame, dimension: str,
     """Grouped horizontal bars of appeal rates for each street / community / channel / category;
     each bar carries the dimension value as custom data."""
     keys = [k if k is not None else "未注明" for k in frame[dimension].to_list()]
-    received = frame["received"].to_list()
+    received = shown("appeals.received", frame["received"].to_list())
     fig = go.Figure()
     for rate in rates:
         values = _none(frame[rate].to_list())
+        label = metric(f"appeals.{rate}").label
         fig.add_bar(
-            y=keys, x=values, name=RATE_LABELS[rate], orientation="h", marker_color=RATE_COLOURS[rate],
-            customdata=[[k, n] for k, n in zip(keys, received)],
-            hovertemplate=f"%{{y}}<br>{RATE_LABELS[rate]} %{{x:.1%}}<br>受理 %{{customdata[1]:,}} 件<extra></extra>",
+            y=keys, x=values, name=label, orientation="h", marker_color=RATE_COLOURS[rate],
+            customdata=list(zip(keys, received, shown(f"appeals.{rate}", values))),
+            hovertemplate=f"%{{y}}<br>{label} %{{customdata[2]}}<br>受理 %{{customdata[1]}} 件<extra></extra>",
         )
     fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05)
     fig.update_xaxes(tickformat=".0%", range=[0, 1.02], title_text="")
@@ -206,9 +216,9 @@ def funnel(steps: pl.DataFrame) -> go.Figure:
     labels = []
     for label, hours in zip(steps["label"].to_list(), steps["median_hours"].to_list()):
         labels.append(label if label == "受理" else
-                      f"{label}<br><span style='font-size:11px;color:#607d8b'>中位 {fmt.hours(hours)}</span>")
-    texts = [f"{fmt.count(n)} 件 · {fmt.percent(s)}" for n, s in zip(steps["reached"].to_list(),
-                                                                        steps["share"].to_list())]
+                      f"{label}<br><span style='font-size:11px;color:#607d8b'>中位 {metric('funnel.median_hours').text(hours)}</span>")
+    texts = [f"{n} 件 · {s}" for n, s in zip(shown("funnel.reached", steps["reached"].to_list()),
+                                             shown("funnel.share", steps["share"].to_list()))]
     fig = go.Figure(go.Funnel(
         y=labels, x=steps["reached"].to_list(), text=texts, textinfo="text", textposition="inside",
         marker=dict(color=[MUTED, "#7aa6d8", SECONDARY, PRIMARY, GOOD, "#33508f"][:steps.height]),
@@ -221,13 +231,15 @@ def funnel(steps: pl.DataFrame) -> go.Figure:
 
 def rule_123(summary: dict) -> go.Figure:
     """The “123” rule: 1日受理率, 2日办结率 and 3日反馈率 as bars on a 0–100 % axis."""
-    names = ["1日受理率(响应)", "2日办结率(按时办结)", "3日反馈率"]
-    values = [summary.get("response_rate"), summary.get("on_time_rate"), summary.get("feedback_rate")]
+    keys = ("response_rate", "on_time_rate", "feedback_rate")
+    names = [metric(f"appeals.{key}").alias or metric(f"appeals.{key}").label for key in keys]
+    values = [summary.get(key) for key in keys]
     colours = [GOOD if v is not None and v >= 0.9 else (SECONDARY if v is not None and v >= 0.75 else BAD)
                for v in values]
     fig = go.Figure(go.Bar(
         x=_none(values), y=names, orientation="h", marker_color=colours,
-        text=[fmt.percent(v) for v in values], textposition="outside", cliponaxis=False,
+        text=[metric(f"appeals.{key}").text(v) for key, v in zip(keys, values)], textposition="outside",
+        cliponaxis=False,
         hovertemplate="%{y}<br>%{text}<extra></extra>",
     ))
     fig.update_xaxes(tickformat=".0%", range=[0, 1.2], title_text="")
@@ -240,7 +252,7 @@ def backlog(buckets: pl.DataFrame) -> go.Figure:
     colours = [BAD if overdue else PRIMARY for overdue in buckets["overdue"].to_list()]
     fig = go.Figure(go.Bar(
         x=buckets["bucket"].to_list(), y=buckets["open"].to_list(), marker_color=colours,
-        text=[fmt.count(n) for n in buckets["open"].to_list()], textposition="outside", cliponaxis=False,
+        text=shown("backlog.open", buckets["open"].to_list()), textposition="outside", cliponaxis=False,
         hovertemplate="已受理 %{x}<br>未办结 %{y:,} 件<extra></extra>",
     ))
     fig.update_xaxes(title_text="已受理时长", type="category")
@@ -250,38 +262,43 @@ def backlog(buckets: pl.DataFrame) -> go.Figure:
 
 # ---------------------------------------------------------------- generic bars
 
-def bars(frame: pl.DataFrame, category: str, value: str, *, percent: bool = False, value_label: str = "",
+def bars(frame: pl.DataFrame, category: str, value: str, *, value_label: str | None = None,
          colours: list[str] | None = None, colour: str = PRIMARY, custom: str | None = None,
-         hover_extra: list[tuple[str, str]] | None = None, horizontal: bool = True, sort: bool = False,
+         hover_extra: list | None = None, horizontal: bool = True, sort: bool = False,
          height: int | None = None, text: list[str] | None = None) -> go.Figure:
-    """One bar per row: `category` on one axis, `value` on the other (percent axis if `percent`).
+    """One bar per row: `category` on one axis, the catalogue metric `value` ('surveys.satisfaction_rate')
+    on the other (a percent axis for a rate), labelled and rounded as the metric reads everywhere.
 
     `custom` names a column passed as the first custom-data field (for click selection);
-    `hover_extra` adds (label, column) lines to the tooltip, formatted as the column reads.
+    `hover_extra` adds tooltip lines: a metric or its id (its label and formatted value) or a
+    (label, column) pair for a text column.
     """
+    declared = metric(value)
+    column = declared.column
+    label = value_label or declared.label
+    percent = declared.unit == "rate"
     if sort:
-        frame = frame.sort(value, descending=True, nulls_last=True)
+        frame = frame.sort(column, descending=True, nulls_last=True)
     cats = [c if c is not None else "未注明" for c in frame[category].to_list()]
-    values = _none(frame[value].to_list())
-    extra = hover_extra or []
-    customdata = []
-    for i in range(frame.height):
-        row = [frame[custom][i] if custom else cats[i]]
-        for _, column in extra:
-            cell = frame[column][i]
-            row.append(_hover_value(column, cell))
-        customdata.append(row)
-    value_fmt = ".1%" if percent else ",.4~g"
-    hover = f"%{{{'y' if horizontal else 'x'}}}<br>{value_label} %{{{'x' if horizontal else 'y'}:{value_fmt}}}"
-    hover += "".join(f"<br>{label} %{{customdata[{i}]}}" for i, (label, _) in enumerate(extra, start=1))
-    texts = text if text is not None else [fmt.percent(v) if percent else _short(v) for v in values]
+    values = _none(frame[column].to_list())
+    extra = [(*item, None) if isinstance(item, tuple) else
+             (metric(item).label, metric(item).column, item) if isinstance(item, str) else (item.label, item.column, item)
+             for item in hover_extra or []]
+    texts = text if text is not None else shown(value, values)
+    customdata = [[frame[custom][i] if custom else cats[i], texts[i]] for i in range(frame.height)]
+    for _, source, metric_id in extra:
+        cells = frame[source].to_list()
+        for row, cell in zip(customdata, shown(metric_id, cells) if metric_id else cells):
+            row.append(display.cell(cell, "text"))
+    hover = f"%{{{'y' if horizontal else 'x'}}}<br>{label} %{{customdata[1]}}"
+    hover += "".join(f"<br>{name} %{{customdata[{i}]}}" for i, (name, _, _) in enumerate(extra, start=2))
     trace = go.Bar(
         x=values if horizontal else cats, y=cats if horizontal else values,
         orientation="h" if horizontal else "v", marker_color=colours or colour, customdata=customdata,
         text=texts, textposition="outside", cliponaxis=False, hovertemplate=hover + "<extra></extra>",
     )
     fig = go.Figure(trace)
-    value_axis = dict(title_text=value_label, rangemode="tozero")
+    value_axis = dict(title_text=label, rangemode="tozero")
     top = max([v for v in values if v is not None] or [0])
     if percent:
         # Low rates (coverage of a week, say) get an axis that shows their differences.
@@ -301,28 +318,6 @@ def bars(frame: pl.DataFrame, category: str, value: str, *, percent: bool = Fals
     return _layout(fig, height=height, legend=False)
 
 
-def _short(value) -> str:
-    if value is None:
-        return fmt.DASH
-    if isinstance(value, float) and not float(value).is_integer():
-        return fmt.decimal(value, 2)
-    return fmt.count(value)
-
-
-def _hover_value(column: str, cell) -> str:
-    if isinstance(cell, bool):
-        return fmt.yes_no(cell)
-    if column.endswith("rate") or column in ("share", "coverage", "three_party_share"):
-        return fmt.percent(cell)
-    if column.startswith("median_days"):
-        return fmt.days(cell)
-    if isinstance(cell, float):
-        return fmt.decimal(cell, 2)
-    if isinstance(cell, int):
-        return fmt.count(cell)
-    return fmt.DASH if cell is None else str(cell)
-
-
 # ---------------------------------------------------------------- property
 
 def _donut_layout(fig: go.Figure) -> go.Figure:
@@ -337,17 +332,17 @@ def _donut_layout(fig: go.Figure) -> go.Figure:
 def level_mix(levels: pl.DataFrame) -> go.Figure:
     """Complaints by handling level (小区 / 社区 / 街道 / 区) as a donut; the 小区 slice's tooltip
     says how many went through a 三方办 meeting."""
-    shown = levels.filter(pl.col("complaints") > 0)
-    labels = shown["level"].to_list()
+    part = levels.filter(pl.col("complaints") > 0)
+    labels = part["level"].to_list()
     fig = go.Figure(go.Pie(
         labels=[f"{label}级" if label != "未注明" else label for label in labels],
-        values=shown["complaints"].to_list(), hole=0.5, sort=False, direction="clockwise",
+        values=part["complaints"].to_list(), hole=0.5, sort=False, direction="clockwise",
         marker=dict(colors=[LEVEL_COLOURS.get(label, OTHER) for label in labels]),
-        customdata=[[fmt.count(t), fmt.percent(r)] for t, r in zip(shown["three_party"].to_list(),
-                                                                   shown["resolution_rate"].to_list())],
+        customdata=list(zip(shown("complaints.three_party", part["three_party"].to_list()),
+                            shown("complaints.resolution_rate", part["resolution_rate"].to_list()))),
         texttemplate="%{label}<br>%{percent:.1%}", textposition="inside", insidetextorientation="horizontal",
         hovertemplate="%{label}处置 %{value:,} 件(%{percent:.1%})<br>其中三方办 %{customdata[0]} 件"
-                      "<br>解决率 %{customdata[1]}<extra></extra>",
+                      "<br>投诉解决率 %{customdata[1]}<extra></extra>",
     ))
     return _donut_layout(fig)
 
@@ -362,8 +357,10 @@ def key_target_trend(monthly: pl.DataFrame, since: date | None) -> go.Figure:
             x=[m.strftime("%Y-%m") for m in part["month"].to_list()],
             y=_none(part["complaints_per_100_households"].to_list()), name=group, mode="lines+markers",
             line=dict(color=colour, width=2),
-            customdata=part["complaints"].to_list(),
-            hovertemplate=f"%{{x}}<br>{group}<br>每百户投诉 %{{y:.2f}}<br>投诉 %{{customdata:,}} 件<extra></extra>",
+            customdata=list(zip(shown("complaints.complaints_per_100_households",
+                                      part["complaints_per_100_households"].to_list()),
+                                shown("complaints.complaints", part["complaints"].to_list()))),
+            hovertemplate=f"%{{x}}<br>{group}<br>每百户投诉量 %{{customdata[0]}}<br>投诉 %{{customdata[1]}} 件<extra></extra>",
         )
     months = [m.strftime("%Y-%m") for m in monthly["month"].unique(maintain_order=True).to_list()]
     if since is not None:
@@ -454,9 +451,10 @@ def compound_map(compounds: pl.DataFrame, measure: str = "appeals", chosen: str 
             # the tooltip is HTML: the names it shows come escaped
             **{f"tip_{key}": html_text(row[column]) for key, column in
                (("name", "name"), ("street", "street"), ("community", "community"), ("type", "compound_type"))},
-            "households": fmt.count(row["households"]), "appeals": fmt.count(row["appeals"]),
-            "per100": fmt.decimal(row["complaints_per_100_households"], 2),
-            "satisfaction": fmt.percent(row["survey_satisfaction_rate"]),
+            "households": metric("compounds.households").text(row["households"]),
+            "appeals": metric("compounds.appeals").text(row["appeals"]),
+            "per100": metric("complaints.complaints_per_100_households").text(row["complaints_per_100_households"]),
+            "satisfaction": metric("surveys.satisfaction_rate").text(row["survey_satisfaction_rate"]),
             "key": "重点整治小区" if row["is_key_target"] else "",
             "lon": lon, "lat": lat, "radius": 25 + (110 * math.sqrt(weight) if weight else 0),
             "colour": _rgb(colour_of("compound", row["compound_type"])) + [215],
@@ -523,8 +521,9 @@ def compound_history(history: pl.DataFrame) -> go.Figure:
                     hovertemplate=f"%{{x}}<br>{name} %{{y:,}}<extra></extra>")
     fig.add_scatter(x=months, y=_none(history["survey_satisfaction_rate"].to_list()), name="测评满意率",
                     mode="lines+markers", line=dict(color=GOOD, width=2), secondary_y=True,
-                    customdata=history["survey_answers"].to_list(),
-                    hovertemplate="%{x}<br>测评满意率 %{y:.1%}<br>答卷 %{customdata:,} 份<extra></extra>")
+                    customdata=list(zip(shown("surveys.satisfaction_rate", history["survey_satisfaction_rate"].to_list()),
+                                        shown("surveys.answers", history["survey_answers"].to_list()))),
+                    hovertemplate="%{x}<br>测评满意率 %{customdata[0]}<br>答卷 %{customdata[1]} 份<extra></extra>")
     fig.update_layout(barmode="group")
     fig.update_xaxes(title_text="月份", type="category")
     counts = history.select(pl.max_horizontal("appeals", "complaints", "events")).to_series()
@@ -542,8 +541,9 @@ def survey_trend(trend: pl.DataFrame) -> go.Figure:
                 hovertemplate="%{x}<br>答卷 %{y:,} 份<extra></extra>")
     fig.add_scatter(x=weeks, y=_none(trend["satisfaction_rate"].to_list()), name="满意率", mode="lines+markers",
                     line=dict(color=GOOD, width=2), secondary_y=True,
-                    customdata=[fmt.decimal(v, 2) for v in trend["average_score"].to_list()],
-                    hovertemplate="%{x}<br>满意率 %{y:.1%}<br>平均分 %{customdata}<extra></extra>")
+                    customdata=list(zip(shown("surveys.satisfaction_rate", trend["satisfaction_rate"].to_list()),
+                                        shown("surveys.average_score", trend["average_score"].to_list()))),
+                    hovertemplate="%{x}<br>测评满意率 %{customdata[0]}<br>测评平均分 %{customdata[1]}<extra></extra>")
     fig.update_yaxes(title_text="答卷(份)", secondary_y=False, **counts_axis(trend["answers"]))
     fig.update_yaxes(tickformat=".0%", range=[0, 1.05], dtick=0.25, showgrid=False, secondary_y=True)
     fig.update_xaxes(**week_axis(len(weeks)))
@@ -554,19 +554,18 @@ def survey_trend(trend: pl.DataFrame) -> go.Figure:
 
 def scene_types(by_type: pl.DataFrame, value: str = "attendance") -> go.Figure:
     """The six scene types in their colours: attendance (or events), with events and 一老一小 in the tooltip."""
-    labels = {"attendance": "参与人次", "events": "活动场次", "old_young": "一老一小人次"}
-    return bars(by_type, "scene_type", value, value_label=labels[value],
+    return bars(by_type, "scene_type", f"scenes.{value}",
                 colours=[colour_of("scene", t) for t in by_type["scene_type"].to_list()],
-                hover_extra=[("活动场次", "events"), ("参与人次", "attendance"), ("一老一小人次", "old_young")],
+                hover_extra=["scenes.events", "scenes.attendance", "scenes.old_young"],
                 horizontal=False, height=300)
 
 
 def top_scenes(scenes: pl.DataFrame) -> go.Figure:
     labels = [f"{name}({kind})" for name, kind in zip(scenes["scene_name"].to_list(), scenes["scene_type"].to_list())]
     frame = scenes.with_columns(pl.Series("label", labels))
-    return bars(frame, "label", "attendance", value_label="参与人次",
+    return bars(frame, "label", "scenes.attendance",
                 colours=[colour_of("scene", t) for t in scenes["scene_type"].to_list()],
-                hover_extra=[("活动场次", "events"), ("覆盖小区", "compounds"), ("一老一小人次", "old_young")])
+                hover_extra=["scenes.events", metric("scenes.covered").as_(source="compounds"), "scenes.old_young"])
 
 
 def scene_mix_by(by: pl.DataFrame, category: str) -> go.Figure:

@@ -4,7 +4,6 @@ the demo banner, the data-freshness footer and the message shown when there is n
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from typing import Callable
 
@@ -13,8 +12,10 @@ import pyarrow as pa
 import streamlit as st
 
 from dashboard import auth, data, figures, state
-from dashboard import format as fmt
 from dashboard.state import Filters
+from metrics import display, feeds
+from metrics.catalogue import Metric, Text, metric
+from metrics.common import absent_notes
 from safety import csvout
 from safety.plaintext import html_text
 from settings import reference
@@ -47,17 +48,16 @@ def style() -> None:
     st.html(STYLE)
 
 
-def page_start(permission: str | None = None) -> None:
-    """First call of every page script.
+def page_start(permission: str) -> None:
+    """First call of every page script, with what the page needs (auth.page_permission(__file__),
+    or auth.ADMINISTER): the page is refused (and stopped) unless the signed-in user may open it.
+    The router checks the same before drawing anything; this is the second lock, for a page run
+    any other way.
 
     Streamlit still treats an app with a `pages/` folder as an old-style multipage app until
     app.py's st.navigation has run once in the process; a first request straight to a page URL
     (or AppTest.switch_page) then runs the page file without app.py, i.e. without the sidebar
     filters. If that happened, switch the old mode off and rerun through app.py.
-
-    Then the page is refused (and stopped) unless the signed-in user may open it: `permission`,
-    or by default what auth.PAGE_PERMISSIONS says of the calling page's file. The router checks
-    the same before drawing anything; this is the second lock, for a page run any other way.
     """
     try:
         from streamlit.runtime.pages_manager import PagesManager
@@ -66,9 +66,6 @@ def page_start(permission: str | None = None) -> None:
     if PagesManager is not None and getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
         st.rerun()
-    if permission is None:
-        caller = sys._getframe(1).f_globals.get("__file__") or ""
-        permission = auth.page_permission(caller)
     auth.require(permission)
 
 
@@ -84,35 +81,36 @@ class Card:
     label: str
     value: str
     delta: str | None = None
-    inverse: bool = False  # True when a rise is bad (overdue, hours)
+    colour: str = "normal"  # st.metric's delta_color: "inverse" when a rise is bad, "off" when neutral
     help: str | None = None
+
+
+def card(metric: Metric, current: dict, previous: dict | None = None, *, label: str | None = None) -> Card:
+    """A KPI card of a catalogue metric: its label, value, change against the previous period (in
+    the colour of its good direction) and its help text."""
+    value = current.get(metric.column)
+    before = previous.get(metric.column) if previous else None
+    colour = {"up": "normal", "down": "inverse"}.get(metric.better, "off")
+    return Card(label or metric.label, metric.text(value), metric.delta(value, before) if previous else None,
+                colour, metric.help() or None)
 
 
 def cards(items: list[Card], per_row: int = 4) -> None:
     for start in range(0, len(items), per_row):
         columns = st.columns(per_row)
         for column, item in zip(columns, items[start:start + per_row]):
-            same = fmt.is_no_change(item.delta)  # no change: grey and without an arrow
+            same = display.is_no_change(item.delta)  # no change: grey and without an arrow
             column.metric(item.label, item.value, item.delta, help=item.help, border=True,
-                          delta_color="off" if same else ("inverse" if item.inverse else "normal"),
-                          delta_arrow="off" if same else "auto")
+                          delta_color="off" if same else item.colour, delta_arrow="off" if same else "auto")
 
 
-def rate_card(label: str, current: dict, previous: dict | None, key: str, help: str | None = None) -> Card:
-    before = previous.get(key) if previous else None
-    return Card(label, fmt.percent(current.get(key)), fmt.delta_points(current.get(key), before), help=help)
-
-
-def count_card(label: str, current: dict, previous: dict | None, key: str, *, inverse: bool = False,
-               help: str | None = None) -> Card:
-    before = previous.get(key) if previous else None
-    return Card(label, fmt.count(current.get(key)), fmt.delta_count(current.get(key), before), inverse, help)
+def summary_cards(section: str, keys: list[str], current: dict, previous: dict | None, per_row: int = 4) -> None:
+    """The cards of catalogue metrics `section.key`, in order."""
+    cards([card(metric(f"{section}.{key}"), current, previous) for key in keys], per_row)
 
 
 def absent_caption(kind: str, summary: dict) -> None:
     """Under a summary's cards: which cards read “—” because the data never carried their column."""
-    from metrics.core import absent_notes
-
     notes = absent_notes(kind, summary.get("absent_columns") or [], keys=summary.keys())
     if notes:
         st.caption("；".join(notes) + "。")
@@ -120,51 +118,39 @@ def absent_caption(kind: str, summary: dict) -> None:
 
 # ---------------------------------------------------------------- tables
 
-# How a column reads: the formatter for each kind of value.
-FORMATTERS: dict[str, Callable] = {
-    "text": lambda v: fmt.DASH if v is None or v == "" else str(v),
-    "count": fmt.count,
-    "percent": fmt.percent,
-    "score": fmt.score,
-    "decimal": lambda v: fmt.decimal(v, 1),
-    "decimal2": lambda v: fmt.decimal(v, 2),
-    "days": lambda v: fmt.decimal(v, 1),
-    "hours": lambda v: fmt.decimal(v, 1),
-    "bool": fmt.yes_no,
-    "moment": fmt.moment,
-}
+Column = Metric | Text
 
 
-def _clean(value):
-    """None for a missing cell (None or NaN)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return value
+def _spec(columns: list[Column]) -> tuple[tuple[str, str, str, int], ...]:
+    """The columns as plain tuples (what the table cache hashes): source, header, unit, digits."""
+    return tuple((c.column, c.heading(), c.unit, c.digits) for c in columns)
 
 
-NUMERIC_KINDS = {"count", "percent", "score", "decimal", "decimal2", "days", "hours"}
-
-
-def display_frame(frame: pl.DataFrame, columns: list[tuple[str, str, str]]) -> pa.Table:
-    """The table as it reads: the chosen columns under Chinese headers, every cell formatted by its
-    kind (so a missing rate reads “—”, a flag 是/否).
+def display_frame(frame: pl.DataFrame, columns: list[Column]) -> pa.Table:
+    """The table as it reads: the chosen columns under Chinese headers, every cell formatted by
+    metrics.display (so a missing rate reads “—”, a flag 是/否, a count 1,234).
 
     An Arrow table of plain strings, which st.dataframe sends as it is; a polars frame would go
     through pandas first (a sixth of the server's CPU with 20 readers, py-spy, bench_serving).
     """
-    return pa.table({label: pa.array([FORMATTERS[kind](_clean(v)) for v in frame[source].to_list()], pa.string())
-                     for source, label, kind in columns})
+    return _arrow(frame, _spec(columns))
 
 
-def table(frame: pl.DataFrame, columns: list[tuple[str, str, str]], *, key: str | None = None,
+def _arrow(frame: pl.DataFrame, spec) -> pa.Table:
+    return pa.table({label: pa.array([display.cell(v, unit, digits) for v in frame[source].to_list()], pa.string())
+                     for source, label, unit, digits in spec})
+
+
+def table(frame: pl.DataFrame, columns: list[Column], *, key: str | None = None,
           on_select=None, height: int | str = "auto") -> object:
     """Draw a table of formatted cells, numbers right-aligned (optionally selectable by row:
     `on_select` is the callback). Each column is as wide as its header and its widest cell, so no
     header loses its unit and no column hides behind another."""
-    shown, widths = _display_table(frame, columns, on_select is not None)
-    config = {label: st.column_config.TextColumn(label, alignment="right" if kind in NUMERIC_KINDS else "left",
+    spec = _spec(columns)
+    shown, widths = _display_table(frame, spec, on_select is not None)
+    config = {label: st.column_config.TextColumn(label, alignment="right" if unit in display.NUMERIC else "left",
                                                  width=width)
-              for (_, label, kind), width in zip(columns, widths)}
+              for (_, label, unit, _), width in zip(spec, widths)}
     kwargs = {}
     if on_select is not None:
         kwargs.update(on_select=on_select, selection_mode="single-row")
@@ -202,36 +188,35 @@ def column_widths(shown: pa.Table, numeric: list[bool], budget: int = TABLE_BUDG
 
 
 @st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=2000)
-def _display_table(frame: pl.DataFrame, columns: list[tuple[str, str, str]],
-                   selectable: bool = False) -> tuple[pa.Table, list[int]]:
+def _display_table(frame: pl.DataFrame, spec: tuple, selectable: bool = False) -> tuple[pa.Table, list[int]]:
     # Formatted once per distinct table (formatting cell by cell in Python was 8 % of the server's
     # CPU with 20 readers); an Arrow table cannot be changed, so sharing it is safe.
-    shown = display_frame(frame, columns)
-    numeric = [kind in NUMERIC_KINDS | {"bool"} for _, _, kind in columns]
+    shown = _arrow(frame, spec)
+    numeric = [unit in display.NUMERIC or unit == "bool" for _, _, unit, _ in spec]
     return shown, column_widths(shown, numeric, TABLE_BUDGET - (SELECTION_COLUMN if selectable else 0))
 
 
-def csv_bytes(frame: pl.DataFrame, columns: list[tuple[str, str, str]]) -> bytes:
+def csv_bytes(frame: pl.DataFrame, columns: list[Column]) -> bytes:
     """The table as a CSV file for Excel on a Chinese Windows (safety.csvout: UTF-8 with BOM,
     formula-safe; Chinese headers).
 
-    Numbers stay numbers (rates in percent, rounded as on screen) so the file can be summed and
-    sorted; a missing value is an empty cell; times read 2026-03-05 10:00."""
-    expressions = []
-    for source, label, kind in columns:
-        column = pl.col(source)
-        if kind == "moment":
-            column = column.dt.strftime("%Y-%m-%d %H:%M")
-        elif kind in ("percent", "score"):
-            column, label = (column * 100).round(1), f"{label}(%)" if kind == "percent" else label
-        elif kind in ("decimal", "days", "hours"):
-            column = column.round(1)
-        elif kind == "decimal2":
-            column = column.round(2)
-        elif kind == "bool":
-            column = pl.when(column).then(pl.lit("是")).when(~column).then(pl.lit("否"))
-        expressions.append(column.alias(label))
-    return csvout.csv_bytes(frame.select(expressions))
+    Numbers stay numbers, rounded by the one rule to the digits the screen shows (rates in
+    percent, header “(%)”), so the file can be summed and sorted; a missing value is an empty
+    cell; times read 2026-03-05 10:00."""
+    out = {}
+    for source, label, unit, digits in _spec(columns):
+        values = frame[source].to_list()
+        if unit in display.NUMERIC:
+            label = f"{label}(%)" if unit == "rate" else label
+            out[label] = pl.Series([display.csv_value(v, unit, digits) for v in values],
+                                   dtype=pl.Int64 if unit == "count" else pl.Float64)
+        elif unit == "moment":
+            out[label] = pl.Series([None if v is None else display.moment(v) for v in values], dtype=pl.String)
+        elif unit == "bool":
+            out[label] = pl.Series([None if v is None else display.yes_no(v) for v in values], dtype=pl.String)
+        else:
+            out[label] = pl.Series([None if v is None else str(v) for v in values], dtype=pl.String)
+    return csvout.csv_bytes(pl.DataFrame(out))
 
 
 def colour_legend(colours: dict[str, str]) -> None:
@@ -276,13 +261,13 @@ def street_chart(name: str, filters: Filters, builder: Callable, *args, **kwargs
 # ---------------------------------------------------------------- banner, footer, no database
 
 def banner() -> None:
-    if data.is_demo():
+    if data.get(feeds.is_demo):
         st.warning("当前显示的是**演示数据**：全部为程序生成的虚构数据，不含真实居民信息，仅用于功能演示。"
                    "导入真实数据后此提示自动消失。", icon=":material/science:")
 
 
 def footer() -> None:
-    freshness = data.feed_freshness()
+    freshness = data.get(feeds.freshness)
     by_kind = {row["kind"]: row for row in freshness.to_dicts()}
     parts = []
     for kind, label in FEEDS:
@@ -290,11 +275,11 @@ def footer() -> None:
         if not row or row["last_loaded_at"] is None:
             parts.append(f"{label}：尚未导入")
             continue
-        text = f"{label}：{fmt.moment(row['last_loaded_at'])} 更新"
+        text = f"{label}：{display.moment(row['last_loaded_at'])} 更新"
         newest = row.get("newest_record_at")
         if newest is not None:
             # Survey answers and events carry a date only.
-            text += f"(最新记录 {fmt.moment(newest.date() if kind in ('surveys', 'scenes') else newest)})"
+            text += f"(最新记录 {display.moment(newest.date() if kind in ('surveys', 'scenes') else newest)})"
         parts.append(text)
     st.divider()
     st.caption("数据更新时间 · " + " · ".join(parts))

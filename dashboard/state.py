@@ -21,8 +21,8 @@ from datetime import date, datetime, time, timedelta
 import streamlit as st
 
 from dashboard import auth
-from dashboard import format as fmt
-from metrics.core import Scope
+from metrics.display import moment
+from metrics.scope import Scope
 from settings import local_now, reference
 
 PERIODS = ("本周", "上周", "本月", "本年", "自定义")
@@ -61,7 +61,7 @@ class Filters:
 
     def describe(self) -> str:
         """'上周 2026-03-02 至 2026-03-08 · 全部街道 · 统计时点 2026-03-09 00:00'."""
-        return f"{self.period} {self.scope.label()} · {self.place()} · 统计时点 {fmt.moment(self.scope.moment)}"
+        return f"{self.period} {self.scope.label()} · {self.place()} · 统计时点 {moment(self.scope.moment)}"
 
 
 def now_local() -> datetime:
@@ -225,12 +225,6 @@ def compound_from_table(table_key: str, compound_ids: list[str]) -> None:
     rows = (selection or {}).get("rows", []) if isinstance(selection, dict) else getattr(selection, "rows", [])
     if rows and 0 <= rows[0] < len(compound_ids):
         select_compound(compound_ids[rows[0]])
-
-
-def compound_from_chart(chart_key: str) -> None:
-    picked = selected_values(st.session_state.get(chart_key))
-    if picked:
-        select_compound(picked[0])
 
 
 def compound_label(name: str, compound_id: str) -> str:

@@ -333,7 +333,7 @@ def _moment(value: str) -> datetime:
 
 
 def _week(value: str) -> str:
-    from metrics.core import parse_week
+    from metrics.scope import parse_week
 
     try:
         parse_week(value)

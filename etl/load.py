@@ -71,7 +71,7 @@ class LoadReport:
 
     def absent_text(self) -> str:
         """Which optional columns the file lacks and which figures stay “—” because of it."""
-        from metrics.core import column_names, figures_without
+        from metrics.common import column_names, figures_without
 
         return (f"文件未含可选列 {column_names(self.kind, self.absent_columns)}，"
                 f"{'、'.join(figures_without(self.kind, self.absent_columns))}将显示为“—”(不是 0)")
@@ -97,7 +97,7 @@ def listing(names: list[str]) -> str:
 
 def absent_columns(source: RawFile) -> list[str]:
     """The optional columns some figure needs that the file does not carry."""
-    from metrics.core import input_columns
+    from metrics.common import input_columns
 
     return [c for c in input_columns(source.kind.name) if c not in source.headers]
 

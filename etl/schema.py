@@ -99,7 +99,7 @@ CREATE TABLE IF NOT EXISTS batches (
     unchanged INTEGER NOT NULL,
     rejected INTEGER NOT NULL,
     ignored_columns VARCHAR,
-    -- JSON list of the contract columns the file carried (absent is not zero: metrics/core.py)
+    -- JSON list of the contract columns the file carried (absent is not zero: metrics/common.py)
     carried_columns VARCHAR,
     stale INTEGER NOT NULL DEFAULT 0,
     is_correction BOOLEAN NOT NULL DEFAULT false,

@@ -1,4 +1,8 @@
-"""The one source of truth for every number the dashboard, the weekly PDF and the CLI show."""
+"""The metrics of the governance dashboard, by subject; every number a page, the weekly PDF or the
+CLI shows is computed here and declared once in metrics/catalogue.py (see metrics/README.md)."""
 
-from metrics.core import *  # noqa: F401,F403
-from metrics.core import Scope, stats  # noqa: F401
+from metrics.scope import Scope
+from metrics.snapshot import render as render_stats
+from metrics.snapshot import stats
+
+__all__ = ["Scope", "stats", "render_stats"]

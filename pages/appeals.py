@@ -4,41 +4,28 @@ hours per step; 123-rule compliance; the backlog of open appeals by age; the ove
 
 import streamlit as st
 
-from dashboard import data, figures, layout, state
-from dashboard import format as fmt
-from dashboard.layout import Card, count_card, rate_card
+from dashboard import auth, data, figures, layout, state
+from metrics import appeals
+from metrics.catalogue import Text, metric
+from metrics.display import number
+from settings import metric_settings
 
-layout.page_start()
+layout.page_start(auth.page_permission(__file__))
 filters = state.filters()
 scope = filters.scope
 layout.header("诉求办理", filters)
 
-RATE_COLUMNS = [("received", "受理量", "count"), ("response_rate", "响应率", "percent"),
-                ("resolution_rate", "办结率", "percent"), ("on_time_rate", "按时办结率", "percent"),
-                ("feedback_rate", "3日反馈率", "percent"), ("satisfaction_rate", "满意率", "percent"),
-                ("composite", "综合得分", "score"), ("overdue_open", "超期未办结", "count"),
-                ("median_hours_to_resolve", "办结时长中位数(小时)", "hours")]
+RATE_COLUMNS = [metric(f"appeals.{key}") for key in appeals.RATE_KEYS if key != "satisfaction_score"]
 # The overdue table shows this many rows (the oldest first); the download holds them all.
 OVERDUE_SHOWN = 500
 DIMENSIONS = (("street", "街道"), ("community", "社区"), ("channel", "渠道"), ("category", "类别"))
 
 
 def main() -> None:
-    now, before = data.appeal_summary(scope), data.appeal_summary(scope.previous())
-    layout.cards([
-        count_card("受理量", now, before, "received"),
-        rate_card("响应率", now, before, "response_rate", help="24 小时内首次响应(1日受理)"),
-        rate_card("办结率", now, before, "resolution_rate"),
-        rate_card("满意率", now, before, "satisfaction_rate"),
-        Card("满意度得分", fmt.score(now["satisfaction_score"]),
-             fmt.delta_score(now["satisfaction_score"], before["satisfaction_score"]),
-             help="(满意 + 0.9×基本满意) ÷ 已评价工单，折合百分制"),
-        Card("办结时长中位数", fmt.hours(now["median_hours_to_resolve"]),
-             fmt.delta_decimal(now["median_hours_to_resolve"], before["median_hours_to_resolve"], unit=" 小时"),
-             inverse=True),
-        count_card("超期未办结", now, before, "overdue_open", inverse=True),
-        rate_card("3日反馈率", now, before, "feedback_rate"),
-    ])
+    now, before = data.get(appeals.summary, scope), data.get(appeals.summary, scope.previous())
+    layout.summary_cards("appeals", ["received", "response_rate", "resolution_rate", "satisfaction_rate",
+                                     "satisfaction_score", "median_hours_to_resolve", "overdue_open",
+                                     "feedback_rate"], now, before)
     layout.absent_caption("appeals", now)
     if not now["received"]:
         layout.empty("所选范围内没有诉求工单。可以换一个时间范围或街道再看。")
@@ -50,45 +37,44 @@ def main() -> None:
     tabs = st.tabs([f"按{label}" for _, label in dimensions])
     for tab, (dimension, label) in zip(tabs, dimensions):
         with tab:
-            rates = data.appeal_rates_by(scope, dimension)
+            rates = data.get(appeals.rates_by, scope, dimension)
             if dimension == "street":
                 layout.street_chart("street_rates_chart", filters, figures.rates_by, rates, dimension)
                 st.caption("点击某街道的条形即筛选该街道。")
             else:
                 layout.plot(figures.rates_by, rates, dimension)
-            layout.table(rates, [(dimension, label, "text"), *RATE_COLUMNS], key=f"rates_{dimension}")
+            layout.table(rates, [Text(dimension, label), *RATE_COLUMNS], key=f"rates_{dimension}")
 
     flow_column, rule_column = st.columns([3, 2], gap="large")
     with flow_column:
         st.subheader("五步闭环办理")
         st.caption("精准派单 → 首接响应 → 督导督办(办结) → 群众评价(回访) → 结案归档；每步标出该步用时的中位数。")
-        funnel = data.appeal_funnel(scope)
+        funnel = data.get(appeals.funnel, scope)
         layout.plot(figures.funnel, funnel)
-        layout.table(funnel, [("label", "环节", "text"), ("reached", "已到达(件)", "count"),
-                              ("share", "占受理量", "percent"), ("median_hours", "本步用时中位数(小时)", "hours")],
-                     key="funnel_table")
+        layout.table(funnel, [Text("label", "环节"), metric("funnel.reached").as_("已到达(件)"), metric("funnel.share"),
+                              metric("funnel.median_hours")], key="funnel_table")
     with rule_column:
         st.subheader("“123”工作制度")
         st.caption("一日受理、两日办结、三日反馈。")
         layout.plot(figures.rule_123, now)
 
     st.subheader("未办结工单账龄")
-    backlog = data.appeal_backlog(scope)
+    backlog = data.get(appeals.backlog, scope)
     if backlog["open"].sum() == 0:
         layout.empty("所选范围内的诉求工单均已办结。")
     else:
         layout.plot(figures.backlog, backlog)
-        st.caption("按统计时点仍未办结的工单，按已受理时长分组；红色为已超过 48 小时办结时限。")
+        st.caption(f"按统计时点仍未办结的工单，按已受理时长分组；红色为已超过 "
+                   f"{metric_settings()['resolution_limit_hours']:g} 小时办结时限。")
 
     st.subheader("超期未办结工单")
-    overdue = data.overdue_appeals(scope)
+    overdue = data.get(appeals.overdue, scope)
     if overdue.is_empty():
         layout.empty("所选范围内没有超期未办结的诉求工单。")
     else:
-        columns = [("appeal_id", "工单编号", "text"), ("received_at", "受理时间", "moment"),
-                   ("street", "街道", "text"), ("community", "社区", "text"), ("compound_name", "小区", "text"),
-                   ("channel", "渠道", "text"), ("category", "类别", "text"),
-                   ("hours_open", "已受理(小时)", "hours")]
+        columns = [Text("appeal_id", "工单编号"), Text("received_at", "受理时间", "moment"),
+                   Text("street", "街道"), Text("community", "社区"), Text("compound_name", "小区"),
+                   Text("channel", "渠道"), Text("category", "类别"), metric("overdue.hours_open")]
         layout.table(overdue.head(OVERDUE_SHOWN), columns, key="overdue_appeals_table",
                      height=320 if overdue.height > 8 else "auto")
         st.download_button(
@@ -97,6 +83,6 @@ def main() -> None:
             icon=":material/download:", on_click="ignore")
         shown = (f"表中列出受理最早的 {OVERDUE_SHOWN} 件，完整清单请下载；" if overdue.height > OVERDUE_SHOWN
                  else "")
-        st.caption(f"共 {fmt.count(overdue.height)} 件；{shown}清单不含来电人姓名、电话与诉求内容。")
+        st.caption(f"共 {number(overdue.height)} 件；{shown}清单不含来电人姓名、电话与诉求内容。")
 
 main()

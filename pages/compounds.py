@@ -1,29 +1,33 @@
 """小区画像: the compounds by the six types and by street, a map coloured by type and sized by a
 chosen measure, a searchable list, and the profile of one compound."""
 
+from dataclasses import replace
+
 import polars as pl
 import streamlit as st
 
-from dashboard import data, figures, geo, layout, state
-from dashboard import format as fmt
-from dashboard.layout import Card
+from dashboard import auth, data, figures, geo, layout, state
+from dashboard.layout import card
+from metrics import compounds
+from metrics.catalogue import Text, metric
+from metrics.display import DASH
 from safety.plaintext import markdown_text
 
-layout.page_start()
+layout.page_start(auth.page_permission(__file__))
 filters = state.filters()
 scope = filters.scope
 layout.header("小区画像", filters)
 
-LIST_COLUMNS = [("name", "小区", "text"), ("street", "街道", "text"), ("community", "社区", "text"),
-                ("compound_type", "类型", "text"), ("households", "户数", "count"),
-                ("is_key_target", "重点整治", "bool"),
-                ("appeals", "诉求", "count"), ("complaints", "物业投诉", "count"),
-                ("complaints_per_100_households", "每百户投诉", "decimal2"),
-                ("survey_satisfaction_rate", "测评满意率", "percent"), ("events", "服务活动", "count")]
+LIST_COLUMNS = [Text("name", "小区"), Text("street", "街道"), Text("community", "社区"),
+                Text("compound_type", "类型"), metric("compounds.households"), Text("is_key_target", "重点整治", "bool"),
+                metric("compounds.appeals"), metric("complaints.complaints"),
+                metric("complaints.complaints_per_100_households"),
+                metric("surveys.satisfaction_rate").as_(source="survey_satisfaction_rate"), metric("scenes.events")]
+TYPE_COLUMNS = [metric(f"compounds.{key}") for key in ("compounds", "households", "share")]
 
 
 def profile(compound_id: str) -> None:
-    facts = data.compound_profile(compound_id)
+    facts = data.get(compounds.profile, None, compound_id)
     if facts is None:
         layout.empty("没有找到这个小区。")
         return
@@ -32,28 +36,23 @@ def profile(compound_id: str) -> None:
     if facts["is_key_target"]:
         tags.append("重点整治小区")
     st.caption(" · ".join(tags) + f" · 小区编码 {markdown_text(facts['compound_id'])}"
-               f" · 所属网格 {markdown_text(facts['grid_id'] or fmt.DASH)}")
-    layout.cards([
-        Card("户数", fmt.count(facts["households"])),
-        Card("楼栋数", fmt.count(facts["buildings"])),
-        Card("微网格数", fmt.count(facts["micro_grids"])),
-    ], per_row=3)
+               f" · 所属网格 {markdown_text(facts['grid_id'] or DASH)}")
+    layout.summary_cards("compounds", ["households", "buildings", "micro_grids"], facts, None, per_row=3)
     left, right = st.columns(2)
     left.markdown(f"**党支部**：{markdown_text(facts['party_branch']) or '未单独设立(由社区党组织覆盖)'}")
     right.markdown(f"**物业企业**：{markdown_text(facts['property_company']) or '无物业服务'}")
-    summary = data.compound_summary(scope, compound_id)
+    summary = data.get(compounds.summary, scope, compound_id)
     st.markdown(f"**{scope.label()}**")
-    layout.cards([
-        Card("诉求", fmt.count(summary["appeals"]), help=f"办结率 {fmt.percent(summary['appeal_resolution_rate'])}"),
-        Card("诉求办结率", fmt.percent(summary["appeal_resolution_rate"])),
-        Card("物业投诉", fmt.count(summary["complaints"])),
-        Card("投诉解决率", fmt.percent(summary["complaint_resolution_rate"])),
-        Card("测评答卷", fmt.count(summary["survey_answers"])),
-        Card("测评满意率", fmt.percent(summary["survey_satisfaction_rate"])),
-        Card("服务活动", fmt.count(summary["events"])),
-        Card("参与人次", fmt.count(summary["attendance"])),
-    ])
-    history = data.compound_history(scope, compound_id)
+    layout.cards([card(metric(metric_id).as_(label, column), summary) for metric_id, column, label in (
+        ("compounds.appeals", "appeals", None),
+        ("appeals.resolution_rate", "appeal_resolution_rate", "诉求办结率"),
+        ("complaints.complaints", "complaints", None),
+        ("complaints.resolution_rate", "complaint_resolution_rate", None),
+        ("surveys.answers", "survey_answers", None),
+        ("surveys.satisfaction_rate", "survey_satisfaction_rate", None),
+        ("scenes.events", "events", None),
+        ("scenes.attendance", "attendance", None))])
+    history = data.get(compounds.history, scope, compound_id)
     st.markdown("**近 12 个月**")
     if history.select(pl.sum_horizontal("appeals", "complaints", "survey_answers", "events")).to_series().sum() == 0:
         layout.empty("这个小区近 12 个月没有诉求、投诉、测评或活动记录。")
@@ -62,28 +61,25 @@ def profile(compound_id: str) -> None:
 
 
 def main() -> None:
-    totals = data.compound_totals(scope)
+    totals = data.get(compounds.totals, scope)
     if not totals["compounds"]:
         layout.empty("所选范围内没有小区。")
         return
-    layout.cards([
-        Card("小区", fmt.count(totals["compounds"])),
-        Card("户数", fmt.count(totals["households"]),
-             help=f"{totals['without_households']} 个小区缺少户数" if totals["without_households"] else None),
-        Card("重点整治小区", fmt.count(totals["key_targets"])),
-        Card("有物业服务", fmt.percent(totals["property_company_share"])),
-    ])
+    households = card(metric("compounds.households"), totals)
+    if totals["without_households"]:
+        households = replace(households, help=f"{households.help}{totals['without_households']} 个小区缺少户数。")
+    layout.cards([card(metric("compounds.compounds"), totals), households,
+                  card(metric("complaints.key_targets"), totals), card(metric("compounds.property_company_share"), totals)])
 
     st.subheader("六类小区")
-    types = data.compound_types(scope)
+    types = data.get(compounds.types, scope)
     donut_column, street_column = st.columns([2, 3], gap="large")
     with donut_column:
         layout.plot(figures.type_donut, types.filter(pl.col("compounds") > 0))
-        layout.table(types, [("compound_type", "类型", "text"), ("compounds", "小区数", "count"),
-                             ("households", "户数", "count"), ("share", "占比", "percent")], key="types_table")
+        layout.table(types, [Text("compound_type", "类型"), *TYPE_COLUMNS], key="types_table")
     with street_column:
         by, by_label = filters.breakdown()
-        by_place = data.compounds_by_street(scope, by)
+        by_place = data.get(compounds.by_street, scope, by)
         measure = st.segmented_control(f"按{by_label}统计", ["小区数", "户数"], default="小区数", required=True,
                                        key="street_measure")
         value = "compounds" if measure == "小区数" else "households"
@@ -93,29 +89,29 @@ def main() -> None:
         else:
             layout.plot(figures.types_by_street, by_place, value, by, key="types_street_chart")
 
-    compounds = data.compound_list(scope)
+    listed = data.get(compounds.listing, scope)
     st.subheader("小区分布")
     labels = {key: label for key, (label, _) in figures.MAP_MEASURES.items()}
     measure = st.segmented_control("圆点大小表示", list(labels), default="appeals", required=True,
                                    format_func=labels.get, key="map_measure")
-    located = compounds.filter(pl.col("longitude").is_not_null() & pl.col("latitude").is_not_null())
+    located = listed.filter(pl.col("longitude").is_not_null() & pl.col("latitude").is_not_null())
     if located.is_empty():
         layout.empty("所选范围内的小区都没有经纬度，无法在地图上显示。")
     else:
         tiles, gcj02 = geo.tile_settings()
-        chosen = state.chosen_compound(set(compounds["compound_id"].to_list()))
-        st.pydeck_chart(figures.compound_map(compounds, measure, chosen, tiles, gcj02), height=460)
+        chosen = state.chosen_compound(set(listed["compound_id"].to_list()))
+        st.pydeck_chart(figures.compound_map(listed, measure, chosen, tiles, gcj02), height=460)
         layout.colour_legend(figures.compound_type_colours())
         st.caption("颜色表示小区类型(与本页其他图表一致)；圆点越大，"
                    + ("测评满意率越低。" if measure == "survey_satisfaction_rate" else f"{labels[measure]}越高。")
                    + "街道" + ("、社区" if filters.street else "") + "范围按所辖小区的位置推算，仅供参考，不是行政区划界线；"
                    + "选中的小区以黑圈标出。"
-                   + (f" {compounds.height - located.height} 个小区缺少经纬度，未在图上显示。"
-                      if compounds.height > located.height else ""))
+                   + (f" {listed.height - located.height} 个小区缺少经纬度，未在图上显示。"
+                      if listed.height > located.height else ""))
 
     st.subheader("小区名录")
     search = st.text_input("搜索小区(名称或编码)", key="search", placeholder="如：海景苑", bind="query-params")
-    shown = data.compound_list(scope, search) if search else compounds
+    shown = data.get(compounds.listing, scope, search.strip() or None) if search else listed
     chosen = None
     if shown.is_empty():
         layout.empty(f"没有名称或编码包含“{search}”的小区。")
@@ -125,7 +121,7 @@ def main() -> None:
                      on_select=lambda: state.compound_from_table("compound_table", ids))
         st.caption(f"共 {shown.height} 个小区；点击一行左侧的选择框即可查看该小区画像。")
     options = {row["compound_id"]: state.compound_label(row["name"], row["compound_id"])
-               for row in compounds.iter_rows(named=True)}
+               for row in listed.iter_rows(named=True)}
     chosen = state.compound_picker(options)
     if chosen:
         profile(chosen)

@@ -23,7 +23,7 @@ from etl.read import FileRefused
 from safety.plaintext import markdown_text
 from settings import MAX_FILE_BYTES
 
-layout.page_start()
+layout.page_start(auth.LOAD)
 
 user = auth.current_user()
 WHO = user.name if user is not None else desk.DEFAULT_LOADER

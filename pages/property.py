@@ -6,61 +6,58 @@ from datetime import timedelta
 import polars as pl
 import streamlit as st
 
-from dashboard import data, figures, layout, state
-from dashboard import format as fmt
-from dashboard.layout import Card, count_card, rate_card
+from dashboard import auth, data, figures, layout, state
+from metrics import complaints, compounds
+from metrics.catalogue import Text, metric
+from metrics.display import moment
 
-layout.page_start()
+layout.page_start(auth.page_permission(__file__))
 filters = state.filters()
 scope = filters.scope
 layout.header("物业治理", filters)
 
 
 def main() -> None:
-    now, before = data.complaint_summary(scope), data.complaint_summary(scope.previous())
-    party, party_before = data.three_party_summary(scope), data.three_party_summary(scope.previous())
-    layout.cards([
-        count_card("投诉量", now, before, "complaints", inverse=True),
-        rate_card("解决率", now, before, "resolution_rate"),
-        Card("解决时长中位数", fmt.days(now["median_days_to_resolve"]),
-             fmt.delta_decimal(now["median_days_to_resolve"], before["median_days_to_resolve"], unit=" 天"),
-             inverse=True),
-        rate_card("三方办处置占比", party, party_before, "three_party_share",
-                  help="由社区、业委会、物业企业三方联席会议(三方办)处置的投诉占比"),
-    ])
+    now, before = data.get(complaints.summary, scope), data.get(complaints.summary, scope.previous())
+    party, party_before = (data.get(complaints.three_party_summary, scope),
+                           data.get(complaints.three_party_summary, scope.previous()))
+    layout.summary_cards("complaints", ["complaints", "resolution_rate", "median_days_to_resolve", "three_party_share"],
+                         {**now, **party}, {**before, **party_before})
     layout.absent_caption("complaints", {**now, **party})
 
     st.subheader("重点整治小区")
-    default_since = data.default_targeted_since()
+    default_since = data.get(compounds.default_targeted_since)
     since = st.date_input("整治起始日期", value=default_since, key="since", format="YYYY-MM-DD",
                           help="15 个高投诉小区确定为重点整治对象的日期；整治前后各取同样长的时段对比。")
-    progress = data.key_target_progress(scope, since)
+    progress = data.get(compounds.key_target_progress, scope, since)
     if progress.is_empty():
         layout.empty("所选范围内没有重点整治小区。")
     else:
         current_tab, progress_tab = st.tabs(["本期情况", "整治成效(整治前后对比)"])
         with current_tab:
             layout.table(progress, [
-                ("name", "小区", "text"), ("street", "街道", "text"), ("complaints", "本期投诉", "count"),
-                ("complaints_per_100_households", "每百户投诉", "decimal2"), ("resolution_rate", "解决率", "percent"),
-                ("median_days_to_resolve", "解决时长中位数(天)", "days"),
-                ("survey_answers", "测评答卷", "count"), ("survey_satisfaction_rate", "测评满意率", "percent"),
+                Text("name", "小区"), Text("street", "街道"), metric("complaints.complaints").as_("本期投诉"),
+                *(metric(f"complaints.{key}") for key in ("complaints_per_100_households", "resolution_rate",
+                                                          "median_days_to_resolve")),
+                metric("surveys.answers").as_(source="survey_answers"),
+                metric("surveys.satisfaction_rate").as_(source="survey_satisfaction_rate"),
             ], key="key_targets_table")
         with progress_tab:
-            layout.table(progress, [
-                ("name", "小区", "text"), ("complaints_per_month_before", "整治前月均投诉", "decimal"),
-                ("complaints_per_month_after", "整治后月均投诉", "decimal"),
-                ("resolution_rate_before", "整治前解决率", "percent"), ("resolution_rate_after", "整治后解决率", "percent"),
-                ("survey_satisfaction_before", "整治前满意率", "percent"),
-                ("survey_satisfaction_after", "整治后满意率", "percent"), ("trend", "成效", "text"),
-            ], key="key_targets_progress_table")
+            per_month, resolution = metric("complaints.complaints_per_month"), metric("complaints.resolution_rate")
+            satisfaction = metric("surveys.satisfaction_rate")
+            layout.table(progress, [Text("name", "小区")] + [
+                declared.as_(f"{when_label}{declared.label}", f"{column}_{when}")
+                for declared, column in ((per_month, "complaints_per_month"), (resolution, "resolution_rate"),
+                                         (satisfaction, "survey_satisfaction"))
+                for when, when_label in (("before", "整治前"), ("after", "整治后"))] + [Text("trend", "成效")],
+                key="key_targets_progress_table")
             if since is not None and scope.end is not None and since < scope.end:
-                st.caption(f"整治后：{since.isoformat()} 至 {fmt.moment(scope.end - timedelta(days=1))}，"
-                           f"按统计时点 {fmt.moment(scope.moment)} 计；整治前：此前同样长的时段，按整治起始日计。"
+                st.caption(f"整治后：{since.isoformat()} 至 {moment(scope.end - timedelta(days=1))}，"
+                           f"按统计时点 {moment(scope.moment)} 计；整治前：此前同样长的时段，按整治起始日计。"
                            "月均投诉 = 投诉件数 × 30 ÷ 天数。")
             else:
                 st.caption("整治起始日期晚于所选时段，无法比较整治前后。")
-        monthly = data.key_target_monthly(scope)
+        monthly = data.get(compounds.key_target_monthly, scope)
         if monthly["complaints"].sum() == 0:
             layout.empty("近 12 个月没有物业投诉。")
         else:
@@ -69,62 +66,62 @@ def main() -> None:
     hot_column, mix_column = st.columns([3, 2], gap="large")
     with hot_column:
         st.subheader("高投诉小区")
-        hot = data.hot_spots(scope)
+        hot = data.get(compounds.hot_spots, scope)
         if hot.is_empty():
             layout.empty("所选范围内没有物业投诉，暂无高投诉小区。")
         else:
             hot = hot.with_columns(pl.when(pl.col("is_new")).then(pl.lit("新增")).otherwise(pl.lit("重点整治"))
                                    .alias("flag"))
             layout.plot(
-                figures.bars, hot, "name", "complaints_per_100_households", value_label="每百户投诉",
+                figures.bars, hot, "name", "complaints.complaints_per_100_households",
                 colours=[figures.BAD if new else figures.MUTED for new in hot["is_new"].to_list()],
-                hover_extra=[("街道", "street"), ("投诉", "complaints"), ("解决率", "resolution_rate"),
+                hover_extra=[("街道", "street"), "complaints.complaints", "complaints.resolution_rate",
                              ("类别", "flag")])
             st.caption("红色为新增高投诉小区(尚未列为重点整治)，灰色为已列入重点整治的小区。")
-            layout.table(hot, [("name", "小区", "text"), ("street", "街道", "text"), ("complaints", "投诉", "count"),
-                               ("complaints_per_100_households", "每百户投诉", "decimal2"),
-                               ("resolution_rate", "解决率", "percent"), ("flag", "类别", "text")],
-                         key="hot_spots_table")
-        unranked = data.unranked_compounds(scope)
+            layout.table(hot, [metric("ranking.rank").as_("排名"), Text("name", "小区"), Text("street", "街道"),
+                               *(metric(f"complaints.{key}") for key in ("complaints", "complaints_per_100_households",
+                                                                         "resolution_rate")),
+                               Text("flag", "类别")], key="hot_spots_table")
+        unranked = data.get(compounds.unranked, scope)
         if unranked:
             st.caption(f"另有 {unranked} 个有投诉的小区缺少户数，无法计算每百户投诉量，未参加排名。")
     with mix_column:
         st.subheader("分级处置")
-        levels = data.complaints_by(scope, "level")
+        levels = data.get(complaints.by, scope, "level")
         if levels["complaints"].sum() == 0:
             layout.empty("所选范围内没有物业投诉。")
         else:
             layout.plot(figures.level_mix, levels)
-            layout.table(levels, [("level", "处置层级", "text"), ("complaints", "投诉", "count"),
-                                  ("share", "占比", "percent"), ("three_party", "其中三方办", "count")],
-                         key="levels_table")
+            layout.table(levels, [Text("level", "处置层级"), metric("complaints.complaints"), metric("complaints.share"),
+                                  metric("complaints.three_party").as_("其中三方办")], key="levels_table")
 
     st.subheader("投诉类别")
-    categories = data.complaints_by(scope, "category")
+    categories = data.get(complaints.by, scope, "category")
     if categories.is_empty():
         layout.empty("所选范围内没有物业投诉。")
     else:
-        layout.plot(figures.bars, categories, "category", "complaints", value_label="投诉(件)",
-                    hover_extra=[("解决率", "resolution_rate"), ("解决时长中位数", "median_days_to_resolve")])
+        layout.plot(figures.bars, categories, "category", "complaints.complaints",
+                    hover_extra=["complaints.resolution_rate", "complaints.median_days_to_resolve"])
 
     st.subheader("物业企业对比")
-    companies = data.property_companies(scope)
+    companies = data.get(complaints.property_companies, scope)
     if companies.is_empty():
         layout.empty("所选范围内没有小区。")
     else:
         ranked = companies.filter(pl.col("complaints") > 0).head(15)
         if not ranked.is_empty():
+            service = metric("surveys.satisfaction_rate").as_("物业服务满意率", "survey_satisfaction_rate")
             layout.plot(
-                figures.bars, ranked, "property_company", "complaints_per_100_households", value_label="每百户投诉",
-                hover_extra=[("管理小区", "compounds"), ("投诉", "complaints"), ("解决率", "resolution_rate"),
-                             ("物业服务满意率", "survey_satisfaction_rate")])
+                figures.bars, ranked, "property_company", "complaints.complaints_per_100_households",
+                hover_extra=[metric("compounds.compounds").as_("管理小区"), "complaints.complaints",
+                             "complaints.resolution_rate", service])
             st.caption("每百户投诉量最高的 15 家(含无物业小区)；全部企业见下表。")
         layout.table(companies, [
-            ("property_company", "物业企业", "text"), ("compounds", "管理小区", "count"),
-            ("households", "户数", "count"), ("complaints", "投诉", "count"),
-            ("complaints_per_100_households", "每百户投诉", "decimal2"), ("resolution_rate", "解决率", "percent"),
-            ("median_days_to_resolve", "解决时长中位数(天)", "days"), ("three_party", "三方办", "count"),
-            ("survey_satisfaction_rate", "物业服务满意率", "percent"),
+            Text("property_company", "物业企业"), metric("compounds.compounds").as_("管理小区"),
+            metric("compounds.households"),
+            *(metric(f"complaints.{key}") for key in ("complaints", "complaints_per_100_households", "resolution_rate",
+                                                      "median_days_to_resolve", "three_party")),
+            metric("surveys.satisfaction_rate").as_("物业服务满意率", "survey_satisfaction_rate"),
         ], key="companies_table", height=360 if companies.height > 10 else "auto")
 
 

@@ -3,26 +3,22 @@ compound; the weekly trend; the lowest-rated compounds."""
 
 import streamlit as st
 
-from dashboard import data, figures, layout, state
-from dashboard import format as fmt
-from dashboard.layout import Card, count_card, rate_card
+from dashboard import auth, data, figures, layout, state
+from metrics import surveys
+from metrics.catalogue import Text, metric
 
-layout.page_start()
+layout.page_start(auth.page_permission(__file__))
 filters = state.filters()
 scope = filters.scope
 layout.header("满意度测评", filters)
 
+COLUMNS = [metric(f"surveys.{key}") for key in ("answers", "satisfaction_rate", "average_score")]
 DIMENSIONS = (("topic", "测评项目"), ("street", "街道"), ("compound_type", "小区类型"), ("compound_id", "小区"))
 
 
 def main() -> None:
-    now, before = data.survey_summary(scope), data.survey_summary(scope.previous())
-    layout.cards([
-        count_card("答卷数", now, before, "answers"),
-        rate_card("测评满意率", now, before, "satisfaction_rate", help="(满意 + 基本满意) ÷ 答卷数；评分 4–5 分为满意、3 分为基本满意"),
-        Card("平均分", fmt.decimal(now["average_score"], 2),
-             fmt.delta_decimal(now["average_score"], before["average_score"], 2), help="5 分制，只计有评分的答卷"),
-    ], per_row=3)
+    now, before = data.get(surveys.summary, scope), data.get(surveys.summary, scope.previous())
+    layout.summary_cards("surveys", ["answers", "satisfaction_rate", "average_score"], now, before, per_row=3)
     if not now["answers"]:
         layout.empty("所选范围内没有满意度测评答卷。")
         return
@@ -33,43 +29,39 @@ def main() -> None:
     tabs = st.tabs([f"按{label}" for _, label in dimensions])
     for tab, (dimension, label) in zip(tabs, dimensions):
         with tab:
-            by = data.surveys_by(scope, dimension)
+            by = data.get(surveys.by, scope, dimension)
             shown = "name" if dimension == "compound_id" else dimension
             if dimension == "compound_id":
                 st.caption(f"共 {by.height} 个小区有答卷；点击表头可按满意率或答卷数排序。")
             else:
                 colours = ([figures.colour_of("compound", t) for t in by["compound_type"].to_list()]
                            if dimension == "compound_type" else None)
-                chart = dict(percent=True, value_label="满意率", colours=colours,
-                             hover_extra=[("答卷", "answers"), ("平均分", "average_score")])
+                chart = dict(colours=colours, hover_extra=["surveys.answers", "surveys.average_score"])
                 if dimension == "street":
-                    layout.street_chart("survey_street_chart", filters, figures.bars, by, shown, "satisfaction_rate",
-                                        **chart)
+                    layout.street_chart("survey_street_chart", filters, figures.bars, by, shown,
+                                        "surveys.satisfaction_rate", **chart)
                     st.caption("点击某街道的条形即筛选该街道。")
                 else:
-                    layout.plot(figures.bars, by, shown, "satisfaction_rate", **chart)
-            columns = [(shown, label, "text"), ("answers", "答卷", "count"),
-                       ("satisfaction_rate", "满意率", "percent"), ("average_score", "平均分", "decimal2")]
+                    layout.plot(figures.bars, by, shown, "surveys.satisfaction_rate", **chart)
+            columns = [Text(shown, label), *COLUMNS]
             if dimension == "compound_id":
-                columns.insert(1, ("street", "街道", "text"))
+                columns.insert(1, Text("street", "街道"))
             layout.table(by, columns, key=f"surveys_{dimension}", height=360 if by.height > 10 else "auto")
 
     trend_column, lowest_column = st.columns([3, 2], gap="large")
     with trend_column:
         st.subheader("近 12 周走势")
-        trend = data.survey_trend(scope)
+        trend = data.get(surveys.trend, scope)
         layout.plot(figures.survey_trend, trend)
     with lowest_column:
         st.subheader("满意率最低的小区")
         minimum = st.number_input("至少答卷数", min_value=1, max_value=100, value=3, step=1, key="min_answers",
                                   help="答卷太少的小区满意率波动大，不参加排名。")
-        lowest = data.lowest_rated_compounds(scope, 10, int(minimum))
+        lowest = data.get(surveys.lowest_rated, scope, 10, int(minimum))
         if lowest.is_empty():
             layout.empty(f"没有答卷数不少于 {int(minimum)} 份的小区。")
         else:
-            layout.table(lowest, [("name", "小区", "text"), ("street", "街道", "text"), ("answers", "答卷", "count"),
-                                  ("satisfaction_rate", "满意率", "percent"), ("average_score", "平均分", "decimal2")],
-                         key="lowest_table")
+            layout.table(lowest, [Text("name", "小区"), Text("street", "街道"), *COLUMNS], key="lowest_table")
 
 
 main()

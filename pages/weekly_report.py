@@ -10,6 +10,7 @@ are all built for that street whatever the session state says.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -17,18 +18,19 @@ import streamlit as st
 
 from dashboard import auth, layout
 from etl.db import DatabaseMissing, Reader, file_identity
-from metrics.core import Scope
-from metrics.weekly import data_weeks
+from metrics.catalogue import metric
+from metrics.display import number
+from metrics.feeds import data_weeks
+from metrics.scope import Scope
 from report import ReportError, build_typst, collect, compile_pdf, file_name, local_now
-from report.content import APPEAL_KPIS
-from report.fmt import fmt, signed_change
 from settings import database_path, reference
 
-layout.page_start()
+layout.page_start(auth.page_permission(__file__))
 
 ALL_STREETS = "全区"
-# The KPIs previewed on the page (keys of APPEAL_KPIS), in order.
-PREVIEW = ("received", "response_rate", "resolution_rate", "satisfaction_rate", "composite", "overdue_open")
+# The KPIs previewed on the page, in order.
+PREVIEW = [metric(f"appeals.{key}") for key in ("received", "response_rate", "resolution_rate", "satisfaction_rate",
+                                                "composite", "overdue_open")]
 
 
 @st.cache_resource
@@ -57,17 +59,15 @@ def _week_label(week: str) -> str:
 
 
 def _preview(data: dict) -> None:
-    kpis = {key: (label, unit, better) for label, _, key, unit, better in APPEAL_KPIS}
-    columns = st.columns(len(PREVIEW))
-    for column, key in zip(columns, PREVIEW):
-        label, unit, better = kpis[key]
-        current, previous = data["stats"]["appeals"][key], data["previous"]["appeals"][key]
-        column.metric(label, fmt(current, unit), signed_change(current, previous, unit),
-                      delta_color={"up": "normal", "down": "inverse"}.get(better, "off"),
-                      help=f"上周 {data['previous_week']}：{fmt(previous, unit)}")
+    cards = [layout.card(kpi, data["stats"]["appeals"], data["previous"]["appeals"], label=kpi.long_label())
+             for kpi in PREVIEW]
+    layout.cards([replace(card, help=f"{card.help}上周 {data['previous_week']}："
+                                     f"{kpi.text(data['previous']['appeals'][kpi.key])}。")
+                  for card, kpi in zip(cards, PREVIEW)], per_row=len(PREVIEW))
     complaints, scenes = data["stats"]["complaints"], data["stats"]["scenes"]
-    st.caption(f"物业投诉 {fmt(complaints['complaints'])} 件，解决率 {fmt(complaints['resolution_rate'], 'rate')}；"
-               f"服务场景活动 {fmt(scenes['events'])} 场、{fmt(scenes['attendance'])} 人次；"
+    st.caption(f"物业投诉 {number(complaints['complaints'])} 件，"
+               f"{metric('complaints.resolution_rate').label} {metric('complaints.resolution_rate').text(complaints['resolution_rate'])}；"
+               f"服务场景活动 {number(scenes['events'])} 场、{number(scenes['attendance'])} 人次；"
                f"重点整治小区 {len(data['key_targets'])} 个，本周高投诉小区中新增 "
                f"{sum(1 for row in data['hot_spots'] if row['is_new'])} 个。统计时点 {data['as_of'].replace('T', ' ')[:16]}。")
 

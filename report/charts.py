@@ -2,14 +2,15 @@
 
 Every chart is 680 × H user units; the report scales it to the text width (170 mm), so 1 unit is
 0.25 mm and a font-size of 11 prints at about 7.8 pt. Labels use the report's own font family
-(the bundled Noto Sans SC) and pass through report.fmt, so a label says what the tables say.
+(the bundled Noto Sans SC) and pass through metrics.display, so a label says what the tables say.
 """
 
 from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from report.fmt import fmt, round1
+from metrics.catalogue import metric
+from metrics.display import number, rounded
 from safety.plaintext import printable
 
 WIDTH = 680
@@ -18,12 +19,9 @@ INK = "#333333"
 GRID = "#dddddd"
 MUTED = "#888888"
 # One colour per rate, the same in every chart.
-RATE_SERIES = [
-    ("response_rate", "响应率", "#1f77b4"),
-    ("resolution_rate", "办结率", "#2ca02c"),
-    ("on_time_rate", "按时办结率", "#ff7f0e"),
-    ("satisfaction_rate", "满意率", "#9467bd"),
-]
+RATE_SERIES = [(key, metric(f"appeals.{key}").label, colour) for key, colour in (
+    ("response_rate", "#1f77b4"), ("resolution_rate", "#2ca02c"), ("on_time_rate", "#ff7f0e"),
+    ("satisfaction_rate", "#9467bd"))]
 
 
 def text_width(text: str, size: float) -> float:
@@ -99,13 +97,13 @@ def rates_by_place(rows: list[dict], place_key: str = "place", place_label: str 
             h = plot_h * float(value)
             body.append(_rect(x + 1, top + plot_h - h, bar_w - 2, h, colour))
             if show_values:
-                body.append(_text(x + bar_w / 2, top + plot_h - h - 3, str(round1(value, 100)), size=8.5,
+                body.append(_text(x + bar_w / 2, top + plot_h - h - 3, f"{rounded(value, 'rate', 1):,}", size=8.5,
                                   anchor="middle"))
         name = str(row[place_key])
         size = 11 if text_width(name, 11) <= group_w - 4 else max(7.0, 11 * (group_w - 4) / text_width(name, 11))
         body.append(_text(left + (i + 0.5) * group_w, top + plot_h + 16, name, size=round(size, 1),
                           anchor="middle"))
-        body.append(_text(left + (i + 0.5) * group_w, top + plot_h + 31, f"受理 {fmt(row['received'])} 件",
+        body.append(_text(left + (i + 0.5) * group_w, top + plot_h + 31, f"受理 {number(row['received'])} 件",
                           size=9, anchor="middle", fill=MUTED))
     body.append(_line(left, top + plot_h, left + plot_w, top + plot_h, stroke=INK))
     return _svg(height, body)
@@ -220,7 +218,7 @@ def scenes_by_type(rows: list[dict]) -> str:
     """Attendance of the week's service scenes by the six types, 一老一小 inside each bar."""
     return horizontal_bars(
         rows, label_key="scene_type", value_key="attendance", inner_key="old_young",
-        value_text=lambda row: f"{fmt(row['events'])} 场 · {fmt(row['attendance'])} 人次",
+        value_text=lambda row: f"{number(row['events'])} 场 · {number(row['attendance'])} 人次",
         legend=[("参与人次", "#2ca02c"), ("其中一老一小人次", "#ffbb78")],
         colour="#2ca02c", inner_colour="#ffbb78", empty="本周没有服务场景活动")
 
@@ -229,5 +227,5 @@ def compound_types(rows: list[dict], width: float = WIDTH) -> str:
     """Compounds by the six types."""
     return horizontal_bars(
         rows, label_key="compound_type", value_key="compounds",
-        value_text=lambda row: f"{fmt(row['compounds'])} 个 · {fmt(row.get('share'), 'rate')}",
+        value_text=lambda row: f"{number(row['compounds'])} 个 · {number(row.get('share'), 'rate')}",
         colour="#5b8db8", empty="没有小区台账", width=width)

@@ -11,8 +11,9 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from metrics import core
-from metrics.weekly import community_ranking, street_standing
+from metrics import appeals, compounds, feeds, rankings, scenes, stats
+from metrics.common import absent_notes
+from metrics.scope import Scope, iso_week_label, last_complete_week
 
 # "Now" is Beijing time (settings.local_now): a cron job at Monday 06:00 on a UTC server
 # must already see last week as complete.
@@ -40,12 +41,12 @@ def _plain(value):
     return value
 
 
-def scope_for(week: str | None, street: str | None, now: datetime | None = None) -> core.Scope:
+def scope_for(week: str | None, street: str | None, now: datetime | None = None) -> Scope:
     """The scope of a weekly report, or ReportError with the reason in Chinese."""
     now = now or local_now()
-    week = week or core.last_complete_week(now.date())
+    week = week or last_complete_week(now.date())
     try:
-        scope = core.Scope.week(week, street or None)
+        scope = Scope.week(week, street or None)
     except ValueError as exc:
         raise ReportError(f"周次写法有误：{exc}") from exc
     if street and street not in reference()["streets"]:
@@ -53,7 +54,7 @@ def scope_for(week: str | None, street: str | None, now: datetime | None = None)
     if scope.moment > now:
         last_day = scope.end - timedelta(days=1)
         raise ReportError(f"{week} 尚未结束(到 {last_day.isoformat()} 为止)，周报只能针对已结束的周；"
-                          f"最近一个完整的周是 {core.last_complete_week(now.date())}")
+                          f"最近一个完整的周是 {last_complete_week(now.date())}")
     return scope
 
 
@@ -65,52 +66,51 @@ def has_data(stats: dict) -> bool:
 def collect(con, week: str | None = None, street: str | None = None, *, now: datetime | None = None) -> dict:
     """The data of one weekly report (one ISO week, the whole district or one street)."""
     scope = scope_for(week, street, now)
-    week = core.iso_week_label(scope.start)
-    current = core.stats(con, scope)
+    week = iso_week_label(scope.start)
+    current = stats(con, scope)
     if not has_data(current):
         place = street or DISTRICT
         raise ReportError(f"{week}({scope.label()})在{place}没有任何诉求、投诉、测评或活动记录，"
                           "无法生成周报；请先导入该周数据或换一周")
     previous_scope = scope.previous()
-    previous = core.stats(con, previous_scope)
+    previous = stats(con, previous_scope)
     if street:
-        ranking = community_ranking(con, scope).rename({"community": "place"})
+        ranking = rankings.community_ranking(con, scope).rename({"community": "place"})
     else:
-        ranking = core.street_ranking(con, scope).rename({"street": "place"})
+        ranking = rankings.street_ranking(con, scope).rename({"street": "place"})
     settings = metric_settings()
     return _plain({
         "district": DISTRICT,
         "street": street or None,
         "week": week,
-        "previous_week": core.iso_week_label(previous_scope.start),
+        "previous_week": iso_week_label(previous_scope.start),
         "start": scope.start,
         "last_day": scope.end - timedelta(days=1),
         "as_of": scope.moment,
         "previous_as_of": previous_scope.moment,
         "generated_at": (now or local_now()).replace(microsecond=0),
-        "is_demo": core.is_demo(con),
+        "is_demo": feeds.is_demo(con),
         "stats": current,
         "previous": previous,
         # Figures that read “—” because the week's data never carried their column, said in words.
-        "absent_notes": {kind: core.absent_notes(kind, current[kind].get("absent_columns", []), keys=current[kind])
+        "absent_notes": {kind: absent_notes(kind, current[kind].get("absent_columns", []), keys=current[kind])
                          for kind in ("appeals", "complaints", "scenes")},
         "ranking_by": "community" if street else "street",
         "ranking": ranking,
-        "standing": street_standing(con, scope),
-        "trend": core.weekly_trend(con, scope, weeks=12),
-        "key_targets": core.key_targets(con, scope).select(
+        "standing": rankings.street_standing(con, scope),
+        "trend": appeals.weekly_trend(con, scope, weeks=12),
+        "key_targets": compounds.key_targets(con, scope).select(
             "compound_id", "name", "street", "community", "households", "complaints",
             "complaints_per_100_households", "resolution_rate"),
-        "key_targets_previous": core.key_targets(con, previous_scope).select("compound_id", "complaints"),
-        "hot_spots": core.hot_spots(con, scope).select(
-            "compound_id", "name", "street", "community", "complaints", "complaints_per_100_households",
+        "key_targets_previous": compounds.key_targets(con, previous_scope).select("compound_id", "complaints"),
+        "hot_spots": compounds.hot_spots(con, scope).select(
+            "rank", "compound_id", "name", "street", "community", "complaints", "complaints_per_100_households",
             "resolution_rate", "is_new"),
-        "unranked_compounds": core.unranked_compounds(con, scope),
-        "overdue": core.overdue_by(con, scope, ("street", "category")).with_columns(
-            pl.col("overdue_open").cast(pl.Int64)),
-        "compound_types": core.compound_types(con, scope),
-        "scenes_by_type": core.scenes_by(con, scope, "scene_type"),
-        "freshness": core.feed_freshness(con),
+        "unranked_compounds": compounds.unranked(con, scope),
+        "overdue": appeals.overdue_by(con, scope, ("street", "category")),
+        "compound_types": compounds.types(con, scope),
+        "scenes_by_type": scenes.by(con, scope, "scene_type"),
+        "freshness": feeds.freshness(con),
         "settings": {
             "response_limit_hours": settings["response_limit_hours"],
             "resolution_limit_hours": settings["resolution_limit_hours"],

@@ -1,14 +1,16 @@
 """The weekly report as typst source: a pure function of the data report.collect gathers.
 
-No database, no files, no clock: the same data always gives the same source. Every number goes
-through report.fmt (the one rounding rule); every text reaches typst as an escaped string
-literal, so names from the data can never be read as markup.
+No database, no files, no clock: the same data always gives the same source. Labels, help texts
+and digits come from the metric catalogue and every number goes through metrics.display (the one
+rounding rule); every text reaches typst as an escaped string literal, so names from the data
+can never be read as markup.
 """
 
 from __future__ import annotations
 
 from report import charts
-from report.fmt import DASH, ROUNDING_RULE, change, fmt, trend_mark
+from metrics.catalogue import Metric, metric
+from metrics.display import DASH, ROUNDING_RULE, number
 from safety.plaintext import printable
 
 TONE_COLOUR = {"good": "rgb(\"#1a7f37\")", "bad": "rgb(\"#c62828\")", "flat": "luma(90)",
@@ -18,31 +20,31 @@ FEED_NAMES = {"compounds": "小区台账", "appeals": "诉求工单", "complaint
               "surveys": "满意度测评", "scenes": "服务场景"}
 CN_NUMERALS = "一二三四五六七八九"
 
-# The KPI rows: (label, section of stats, key, unit, which direction is good).
-APPEAL_KPIS = [
-    ("受理量（件）", "appeals", "received", "count", None),
-    ("响应率（1日受理率）", "appeals", "response_rate", "rate", "up"),
-    ("办结率", "appeals", "resolution_rate", "rate", "up"),
-    ("满意率", "appeals", "satisfaction_rate", "rate", "up"),
-    ("满意度得分", "appeals", "satisfaction_score", "score", "up"),
-    ("按时办结率（2日办结率）", "appeals", "on_time_rate", "rate", "up"),
-    ("3日反馈率", "appeals", "feedback_rate", "rate", "up"),
-    ("超期未办结（件）", "appeals", "overdue_open", "count", "down"),
-    ("综合得分", "appeals", "composite", "score", "up"),
-    ("办结时长中位数", "appeals", "median_hours_to_resolve", "hours", "down"),
-]
-OTHER_KPIS = [
-    ("物业投诉量（件）", "complaints", "complaints", "count", "down"),
-    ("物业投诉解决率", "complaints", "resolution_rate", "rate", "up"),
-    ("投诉解决时长中位数", "complaints", "median_days_to_resolve", "days", "down"),
-    ("满意度测评答卷（份）", "surveys", "answers", "count", None),
-    ("测评满意率", "surveys", "satisfaction_rate", "rate", "up"),
-    ("测评平均分（1–5）", "surveys", "average_score", "decimal", "up"),
-    ("服务场景活动（场）", "scenes", "events", "count", "up"),
-    ("参与人次", "scenes", "attendance", "count", "up"),
-    ("一老一小人次", "scenes", "old_young", "count", "up"),
-    ("场景覆盖率", "scenes", "coverage", "rate", "up"),
-]
+# The KPI rows, in order: the catalogue metric `section.key` of the stats.
+APPEAL_KPIS = [metric(f"appeals.{key}") for key in (
+    "received", "response_rate", "resolution_rate", "satisfaction_rate", "satisfaction_score", "on_time_rate",
+    "feedback_rate", "overdue_open", "composite", "median_hours_to_resolve")]
+OTHER_KPIS = [metric(metric_id) for metric_id in (
+    "complaints.complaints", "complaints.resolution_rate", "complaints.median_days_to_resolve", "surveys.answers",
+    "surveys.satisfaction_rate", "surveys.average_score", "scenes.events", "scenes.attendance", "scenes.old_young",
+    "scenes.coverage")]
+# The columns of the ranking and of the 12-week trend (one row per place or week).
+APPEAL_COLUMNS = [metric(f"appeals.{key}") for key in (
+    "received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate", "satisfaction_rate",
+    "composite", "overdue_open")]
+PER_100 = metric("complaints.complaints_per_100_households")
+COMPLAINTS = metric("complaints.complaints")
+RESOLUTION = metric("complaints.resolution_rate")
+SHARE = metric("compounds.share")
+
+
+def count(value) -> str:
+    return number(value, "count")
+
+
+def trend_mark(current: int | None, previous: int | None) -> tuple[str, str]:
+    """A compound's complaints against last week: '▲ 2', '▼ 1', '持平' (fewer is good)."""
+    return COMPLAINTS.change(current, previous)
 
 
 # ---------------------------------------------------------------- typst building blocks
@@ -205,13 +207,13 @@ def _title_block(data: dict, place: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _kpi_table(data: dict, kpis: list) -> str:
+def _kpi_table(data: dict, kpis: list[Metric]) -> str:
     rows = []
-    for label, section, key, unit, better in kpis:
-        current = data["stats"][section][key]
-        previous = data["previous"][section][key]
-        text, tone = change(current, previous, unit, better)
-        rows.append([s(label), strong(fmt(current, unit)), s(fmt(previous, unit)), coloured(text, tone)])
+    for kpi in kpis:
+        current = data["stats"][kpi.section][kpi.key]
+        previous = data["previous"][kpi.section][kpi.key]
+        text, tone = kpi.change(current, previous)
+        rows.append([s(kpi.long_label()), strong(kpi.text(current)), s(kpi.text(previous)), coloured(text, tone)])
     return table(["1fr", "auto", "auto", "auto"], ["指标", f"本周 {data['week']}", f"上周 {data['previous_week']}",
                                                     "较上周"], rows, ["left", "right", "right", "right"])
 
@@ -222,29 +224,24 @@ def _absent_notes(data: dict, kinds: tuple[str, ...]) -> str:
     return note("注：" + "；".join(notes) + "。") if notes else ""
 
 
-RANK_COLUMNS = [("受理量", "received", "count"), ("响应率", "response_rate", "rate"),
-                ("办结率", "resolution_rate", "rate"), ("按时办结率", "on_time_rate", "rate"),
-                ("3日反馈率", "feedback_rate", "rate"), ("满意率", "satisfaction_rate", "rate"),
-                ("综合得分", "composite", "score"), ("超期未办结", "overdue_open", "count")]
-
-
 def _ranking(data: dict, heading_source: str) -> str:
     place_label = "社区" if data["ranking_by"] == "community" else "街道"
     out = [heading_source]
     standing = data.get("standing")
     if standing:
-        out.append(note(f"{data['street']}本周综合得分 {fmt(standing['composite'], 'score')}，"
+        out.append(note(f"{data['street']}本周综合得分 {metric('appeals.composite').text(standing['composite'])}，"
                         f"在全区 {standing['streets']} 个街道中排第 {standing['rank']} 名。"))
     if not data["ranking"]:
         return "".join(out) + note("本周没有诉求，无法排名。")
     rows = []
     for row in data["ranking"]:
-        rows.append([s(row["rank"]), s(row["place"])]
-                    + [strong(fmt(row[key], unit)) if key == "composite" else s(fmt(row[key], unit))
-                       for _, key, unit in RANK_COLUMNS])
-    out.append(table(["auto", "1fr"] + ["auto"] * len(RANK_COLUMNS), ["排名", place_label] + [c[0] for c in RANK_COLUMNS],
-                     rows, ["center", "left"] + ["right"] * len(RANK_COLUMNS)))
-    remarks = ["按综合得分由高到低排列；综合得分为空（有率的分母为零）者排在最后。"]
+        rows.append([s(count(row["rank"])), s(row["place"])]
+                    + [strong(c.text(row[c.key])) if c.key == "composite" else s(c.text(row[c.key]))
+                       for c in APPEAL_COLUMNS])
+    out.append(table(["auto", "1fr"] + ["auto"] * len(APPEAL_COLUMNS),
+                     ["排名", place_label] + [c.label for c in APPEAL_COLUMNS],
+                     rows, ["center", "left"] + ["right"] * len(APPEAL_COLUMNS)))
+    remarks = ["按综合得分由高到低排列，得分相同者名次相同；综合得分为空（有率的分母为零）者排在最后。"]
     if data["ranking_by"] == "street":
         listed = {row["place"] for row in data["ranking"]}
         missing = [name for name in data["settings"].get("streets", []) if name not in listed]
@@ -256,21 +253,15 @@ def _ranking(data: dict, heading_source: str) -> str:
     return "".join(out)
 
 
-TREND_COLUMNS = [("受理量", "received", "count"), ("响应率", "response_rate", "rate"),
-                 ("办结率", "resolution_rate", "rate"), ("按时办结率", "on_time_rate", "rate"),
-                 ("3日反馈率", "feedback_rate", "rate"), ("满意率", "satisfaction_rate", "rate"),
-                 ("综合得分", "composite", "score"), ("超期未办结", "overdue_open", "count")]
-
-
 def _trend_table(rows: list[dict]) -> str:
     body = []
     for row in rows:
-        cells = [s(row["week"])] + [s(fmt(row[key], unit)) for _, key, unit in TREND_COLUMNS]
+        cells = [s(row["week"])] + [s(c.text(row[c.key])) for c in APPEAL_COLUMNS]
         if row is rows[-1]:
             cells = [c if c.startswith("strong(") else f"strong({c})" for c in cells]
         body.append(cells)
-    return table(["1fr"] + ["auto"] * len(TREND_COLUMNS), ["周次"] + [c[0] for c in TREND_COLUMNS], body,
-                 ["left"] + ["right"] * len(TREND_COLUMNS))
+    return table(["1fr"] + ["auto"] * len(APPEAL_COLUMNS), ["周次"] + [c.label for c in APPEAL_COLUMNS], body,
+                 ["left"] + ["right"] * len(APPEAL_COLUMNS))
 
 
 def _key_targets(data: dict, heading_source: str) -> str:
@@ -286,30 +277,31 @@ def _key_targets(data: dict, heading_source: str) -> str:
         last_week = previous.get(row["compound_id"])
         trend, tone = trend_mark(row["complaints"], last_week)
         rows.append([s(index), s(row["name"]), s(f"{row['street']} · {row['community']}"),
-                     s(fmt(row["complaints"])), s(fmt(row["complaints_per_100_households"], "decimal")),
-                     s(fmt(row["resolution_rate"], "rate")), s(fmt(last_week)), coloured(trend, tone)])
+                     s(count(row["complaints"])), s(PER_100.text(row["complaints_per_100_households"])),
+                     s(RESOLUTION.text(row["resolution_rate"])), s(count(last_week)), coloured(trend, tone)])
     out.append(table(["auto", "1fr", "auto", "auto", "auto", "auto", "auto", "auto"],
-                     ["序号", "小区", "街道 · 社区", "本周投诉", "每百户投诉", "解决率", "上周投诉", "趋势"], rows,
+                     ["序号", "小区", "街道 · 社区", "本周投诉", PER_100.label, RESOLUTION.label, "上周投诉", "趋势"], rows,
                      ["center", "left", "left", "right", "right", "right", "right", "center"]))
     return out[0] + keep(*out[1:]) if len(rows) <= 20 else "".join(out)
 
 
 def _hot_spots(data: dict, heading_source: str) -> str:
     spots = data["hot_spots"]
-    count = data["settings"]["hot_spot_count"]
+    limit = data["settings"]["hot_spot_count"]
     out = [heading_source,
-           note(f"本周每百户投诉量最高的 {count} 个小区（有投诉且有户数者）；“新增”指不在重点整治名单中的小区。")]
+           note(f"本周每百户投诉量最高的 {limit} 个小区（有投诉且有户数者），每百户投诉量相同者名次相同；"
+                "“新增”指不在重点整治名单中的小区。")]
     if not spots:
         out.append(note("本周没有物业投诉。"))
     else:
         rows = []
-        for index, row in enumerate(spots, 1):
+        for row in spots:
             mark = coloured("新增", "bad") if row["is_new"] else s("重点整治")
-            rows.append([s(index), s(row["name"]), s(f"{row['street']} · {row['community']}"),
-                         s(fmt(row["complaints"])), s(fmt(row["complaints_per_100_households"], "decimal")),
-                         s(fmt(row["resolution_rate"], "rate")), mark])
+            rows.append([s(count(row["rank"])), s(row["name"]), s(f"{row['street']} · {row['community']}"),
+                         s(count(row["complaints"])), s(PER_100.text(row["complaints_per_100_households"])),
+                         s(RESOLUTION.text(row["resolution_rate"])), mark])
         out.append(table(["auto", "1fr", "auto", "auto", "auto", "auto", "auto"],
-                         ["排名", "小区", "街道 · 社区", "本周投诉", "每百户投诉", "解决率", "标记"], rows,
+                         ["排名", "小区", "街道 · 社区", "本周投诉", PER_100.label, RESOLUTION.label, "标记"], rows,
                          ["center", "left", "left", "right", "right", "right", "center"]))
     if data.get("unranked_compounds"):
         out.append(note(f"另有 {data['unranked_compounds']} 个小区本周有投诉但台账缺少户数，未参与排名。"))
@@ -321,7 +313,7 @@ def _overdue(data: dict, heading_source: str) -> str:
     total = data["stats"]["appeals"]["overdue_open"]
     out = [heading_source,
            note(f"本周受理、截至统计时点仍未办结且已超过 {data['settings']['resolution_limit_hours']} 小时办结时限的诉求，"
-                f"共 {fmt(total)} 件。")]
+                f"共 {count(total)} 件。")]
     if not rows:
         return "".join(out) + note("本周没有超期未办结的诉求。")
     categories = sorted({row["category"] for row in rows},
@@ -332,10 +324,10 @@ def _overdue(data: dict, heading_source: str) -> str:
     body = []
     for street in streets:
         line = [counts.get((street, c)) for c in categories]
-        body.append([s(street)] + [s(fmt(v)) if v else s("") for v in line]
-                    + [strong(fmt(sum(v or 0 for v in line)))])
-    footer = [strong("合计")] + [strong(fmt(sum(counts.get((p, c), 0) for p in streets))) for c in categories] \
-        + [strong(fmt(sum(counts.values())))]
+        body.append([s(street)] + [s(count(v)) if v else s("") for v in line]
+                    + [strong(count(sum(v or 0 for v in line)))])
+    footer = [strong("合计")] + [strong(count(sum(counts.get((p, c), 0) for p in streets))) for c in categories] \
+        + [strong(count(sum(counts.values())))]
     out.append(table(["1fr"] + ["auto"] * (len(categories) + 1), ["街道"] + categories + ["合计"], body,
                      ["left"] + ["right"] * (len(categories) + 1), footer=footer))
     return out[0] + keep(*out[1:])
@@ -345,10 +337,10 @@ def _compound_types(data: dict, heading_source: str) -> str:
     rows = data["compound_types"]
     total_compounds = sum(row["compounds"] for row in rows)
     total_households = sum(row["households"] for row in rows)
-    body = [[s(row["compound_type"]), s(fmt(row["compounds"])), s(fmt(row["households"])),
-             s(fmt(row.get("share"), "rate"))] for row in rows]
-    footer = [strong("合计"), strong(fmt(total_compounds)), strong(fmt(total_households)),
-              strong(fmt(1 if total_compounds else None, "rate"))]
+    body = [[s(row["compound_type"]), s(count(row["compounds"])), s(count(row["households"])),
+             s(SHARE.text(row.get("share")))] for row in rows]
+    footer = [strong("合计"), strong(count(total_compounds)), strong(count(total_households)),
+              strong(SHARE.text(1 if total_compounds else None))]
     scope_words = f"{data['street']}的" if data["street"] else "全区"
     return heading_source + keep(
         note(f"{scope_words}小区按 6 种类型划分（台账现状，不随周次变化）。户数为台账户数之和，缺户数的小区计为 0。"),
@@ -361,13 +353,13 @@ def _compound_types(data: dict, heading_source: str) -> str:
 def _scenes(data: dict, heading_source: str) -> str:
     rows = data["scenes_by_type"]
     scenes = data["stats"]["scenes"]
-    body = [[s(row["scene_type"]), s(fmt(row["events"])), s(fmt(row["attendance"])), s(fmt(row["old_young"]))]
+    body = [[s(row["scene_type"]), s(count(row["events"])), s(count(row["attendance"])), s(count(row["old_young"]))]
             for row in rows]
-    footer = [strong("合计"), strong(fmt(scenes["events"])), strong(fmt(scenes["attendance"])),
-              strong(fmt(scenes["old_young"]))]
+    footer = [strong("合计"), strong(count(scenes["events"])), strong(count(scenes["attendance"])),
+              strong(count(scenes["old_young"]))]
     return heading_source + keep(
-        note(f"本周服务场景活动 {fmt(scenes['events'])} 场、参与 {fmt(scenes['attendance'])} 人次，"
-             f"其中一老一小 {fmt(scenes['old_young'])} 人次；场景覆盖率（有活动的小区占比）{fmt(scenes['coverage'], 'rate')}。"),
+        note(f"本周服务场景活动 {count(scenes['events'])} 场、参与 {count(scenes['attendance'])} 人次，"
+             f"其中一老一小 {count(scenes['old_young'])} 人次；场景覆盖率（有活动的小区占比）{metric('scenes.coverage').text(scenes['coverage'])}。"),
         svg_figure(charts.scenes_by_type(rows), "本周服务场景参与人次（按六类场景）"),
         table(["1fr", "auto", "auto", "auto"], ["场景类型", "活动场次", "参与人次", "一老一小人次"], body,
               ["left", "right", "right", "right"], footer=footer))
@@ -380,7 +372,7 @@ def _freshness(data: dict, heading_source: str) -> str:
         name = FEED_NAMES.get(row["kind"], row["kind"])
         newest = row["newest_record_at"]
         body.append([s(name), s(_moment(row["last_loaded_at"])), s(_moment(newest) if row["kind"] != "compounds" else "（台账）"),
-                     s(fmt(row["batches"]))])
+                     s(count(row["batches"]))])
         if row["kind"] != "compounds" and (newest is None or newest < data["last_day"]):
             stale.append(name)
     remark = ("各数据源最新记录均已覆盖本周最后一天。" if not stale else
@@ -392,33 +384,15 @@ def _freshness(data: dict, heading_source: str) -> str:
 
 
 def _definitions(data: dict) -> str:
-    st = data["settings"]
-    w = st["composite_weights"]
-    r, d, f = st["response_limit_hours"], st["resolution_limit_hours"], st["feedback_limit_hours"]
-    rows = [
-        ("统计周期与时点", "一个 ISO 周（周一至周日）；诉求、投诉按受理时间，测评按测评日期，活动按活动日期归入该周。"
-                     "统计时点为该周结束时（下周一 0:00），此后发生的处理不计入；上周按上周结束时统计。"),
-        ("受理量", "本周受理的诉求工单数。"),
-        ("响应率（1日受理率）", f"{r} 小时内首次响应的诉求 ÷ 截至统计时点已过 {r} 小时时限或已响应的诉求。"),
-        ("办结率", "截至统计时点已办结的诉求 ÷ 受理量。"),
-        ("按时办结率（2日办结率）", f"{d} 小时内办结的诉求 ÷ 截至统计时点已过 {d} 小时时限或已办结的诉求。"),
-        ("3日反馈率", f"{f} 小时内向群众反馈的诉求 ÷ 截至统计时点已过 {f} 小时时限或已反馈的诉求。"),
-        ("满意率", "（满意 + 基本满意）÷ 有评价的诉求。"),
-        ("满意度得分", f"（满意 + {st['basic_satisfied_weight']} × 基本满意）÷ 有评价的诉求，以百分制表示。"),
-        ("综合得分", f"{w['response']} × 响应率 + {w['resolution']} × 办结率 + {w['satisfaction']} × 满意度得分，"
-                 "以百分制表示；用于街道、社区排名，任一项为空则不计分。"),
-        ("超期未办结", f"本周受理、截至统计时点未办结且已超过 {d} 小时办结时限的诉求。"),
-        ("办结时长中位数", "已办结诉求从受理到办结所用小时数的中位数。"),
-        ("物业投诉量、解决率", "本周受理的物业投诉数；截至统计时点已解决的投诉 ÷ 投诉量；解决时长中位数以天计。"),
-        ("每百户投诉量", "小区投诉量 ÷ 台账户数 × 100；缺户数的小区不参与高投诉排名。"),
-        ("重点整治小区", "小区台账中标记为重点整治（高投诉）的小区，趋势为本周投诉量较上周的变化。"),
-        ("本周高投诉小区", f"本周每百户投诉量最高的 {st['hot_spot_count']} 个小区；不在重点整治名单中的标为“新增”。"),
-        ("测评满意率、平均分", "评分 5、4 记为满意，3 记为基本满意，2、1 记为不满意；满意率 = （满意 + 基本满意） ÷ 答卷数；"
-                       "平均分为有评分答卷的平均分。"),
-        ("服务场景", "活动场次、参与人次与一老一小人次按六类场景（"
-                 + "、".join(st.get("scene_types", [])) + ")汇总；场景覆盖率 = 本周有活动的小区 ÷ 全部小区。"),
-        ("数字取舍", ROUNDING_RULE),
-    ]
+    """Every metric the report shows with its definition, from the catalogue (help texts filled
+    from data/metrics.toml), after how a week is counted and before the rounding rule."""
+    shown = [*APPEAL_KPIS, *OTHER_KPIS, PER_100, metric("complaints.key_targets"), metric("complaints.hot_spots"),
+             metric("ranking.rank")]
+    rows = [("统计周期与时点", "一个 ISO 周（周一至周日）；诉求、投诉按受理时间，测评按测评日期，活动按活动日期归入该周。"
+                        "统计时点为该周结束时（下周一 0:00），此后发生的处理不计入；上周按上周结束时统计。")]
+    rows += [(m.long_label(), m.help()) for m in shown]
+    rows.append(("服务场景类型", "、".join(data["settings"].get("scene_types", [])) + "。"))
+    rows.append(("数字取舍", ROUNDING_RULE))
     body = [[strong(name), s(text)] for name, text in rows]
     return (f"#heading(level: 1, {s('附：指标口径说明')})\n"
             + note("与驾驶舱页面和 python -m etl stats 使用同一套定义与参数（data/metrics.toml），同一范围下数字一致。")

@@ -529,11 +529,11 @@ def test_a_street_users_numbers_equal_etl_stats_for_his_street(name, db):
     if name != "nanwang":  # (a street without appeals has no ranking to show)
         communities = [row[1] for row in table(at, "名次", "社区")]
         from etl.db import read_only
-        from metrics import views
+        from metrics import compounds
 
         con = read_only(db)
         try:
-            own = set(views.communities(con, street)["community"].to_list())
+            own = set(compounds.communities(con, street)["community"].to_list())
         finally:
             con.close()
         assert communities and set(communities) <= own | {"—"}

@@ -24,7 +24,7 @@ from demo.build import build_demo
 from etl import batches
 from etl.db import read_only
 from etl.load import load_files
-from metrics import core
+from metrics import Scope, appeals, catalogue, compounds, feeds
 from tests.conftest import as_before_versions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,9 +226,9 @@ def test_init_makes_an_empty_owner_only_database_and_refuses_to_overwrite(tmp_pa
     assert result.stdout.startswith(f"已新建空数据库：{db}(仅本账号可读写)。")
     assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
     with read_only(db) as con:
-        assert core.table_counts(con) == {"compounds": 0, "appeals": 0, "complaints": 0, "surveys": 0, "scenes": 0}
+        assert feeds.table_counts(con) == {"compounds": 0, "appeals": 0, "complaints": 0, "surveys": 0, "scenes": 0}
         assert con.execute("SELECT count(*) FROM batches").fetchone() == (0,)
-        assert not core.is_demo(con)
+        assert not feeds.is_demo(con)
     before = db.read_bytes()
     assert_one_chinese_line(etl("init", db=db), 1, f"数据库文件已存在：{db}，未作任何改动")
     assert db.read_bytes() == before
@@ -243,16 +243,16 @@ def test_the_demo_banner_goes_once_real_data_is_loaded(tmp_path):
     db = tmp_path / "demo.duckdb"
     build_demo(db, end=date(2026, 3, 8))
     with read_only(db) as con:
-        assert core.is_demo(con)
+        assert feeds.is_demo(con)
         last = int(con.execute("SELECT value FROM meta WHERE key = 'demo_last_batch'").fetchone()[0])
         assert last == con.execute("SELECT max(batch_id) FROM batches").fetchone()[0]
     (report,) = load_files(db, "appeals", [FIXTURES / "appeals_no_response.csv"], loaded_by="demo")
     assert report.batch_id == last + 1
     with read_only(db) as con:
-        assert not core.is_demo(con)  # even when the loader's name happens to be "demo"
+        assert not feeds.is_demo(con)  # even when the loader's name happens to be "demo"
     assert etl("undo", str(report.batch_id), db=db).returncode == 0
     with read_only(db) as con:
-        assert core.is_demo(con)  # only demo data again
+        assert feeds.is_demo(con)  # only demo data again
 
 
 def test_a_demo_database_built_before_the_marker_counts_its_own_loads(tmp_path, fixture_db):
@@ -262,10 +262,10 @@ def test_a_demo_database_built_before_the_marker_counts_its_own_loads(tmp_path, 
         con.execute("INSERT OR REPLACE INTO meta VALUES ('dataset', 'demo')")
         con.execute("UPDATE batches SET loaded_by = 'demo'")
     with read_only(db) as con:
-        assert core.is_demo(con)
+        assert feeds.is_demo(con)
     load_files(db, "appeals", [FIXTURES / "appeals_no_response.csv"], loaded_by="analyst")
     with read_only(db) as con:
-        assert not core.is_demo(con)
+        assert not feeds.is_demo(con)
 
 
 # ---------------------------------------------------------------- absent is not zero
@@ -364,10 +364,10 @@ def test_dropping_columns_empties_exactly_the_figures_built_on_them(tmp_path_fac
         (report,) = load_files(db, "appeals", [clean_extract(folder / f"{name}.csv", leave_out)])
         assert report.rejected == 0
         with read_only(db) as con:
-            summaries.append(core.appeal_summary(con, core.Scope.week("2026-W10")))
+            summaries.append(appeals.summary(con, Scope.week("2026-W10")))
     full, partial = summaries
     absent = {COLUMN_OF[c] for c in dropped}
-    for key, (_, inputs) in core.FIGURE_INPUTS["appeals"].items():
+    for key, (_, inputs) in catalogue.figure_inputs("appeals").items():
         if key not in full:
             continue
         if absent & set(inputs):
@@ -390,18 +390,16 @@ def test_a_database_from_before_carried_columns_reads_as_before(tmp_path, fixtur
     assert etl("load", "appeals", str(FIXTURES / "appeals_no_response.csv"), db=old).returncode == 0
     with read_only(old) as con:
         assert con.execute("SELECT count(*) FROM batches WHERE carried_columns IS NULL").fetchall() == [(5,)]
-        assert core.appeal_summary(con, core.Scope.week("2026-W10"))["response_rate"] == pytest.approx(5 / 7)
+        assert appeals.summary(con, Scope.week("2026-W10"))["response_rate"] == pytest.approx(5 / 7)
 
 
 def test_the_page_breakdowns_follow_the_same_rule(teddy_db):
-    from metrics import views
-
-    week = core.Scope.week("2026-W10")
+    week = Scope.week("2026-W10")
     with read_only(teddy_db) as con:
-        funnel = views.appeal_funnel(con, week).to_dicts()
-        backlog = views.appeal_backlog(con, week)
-        overdue = core.overdue_appeals(con, week)["appeal_id"].to_list()
-        compound = views.compound_summary(con, week, "C1")
+        funnel = appeals.funnel(con, week).to_dicts()
+        backlog = appeals.backlog(con, week)
+        overdue = appeals.overdue(con, week)["appeal_id"].to_list()
+        compound = compounds.summary(con, week, "C1")
     # Reaching a step is known from a later stamp (办结时间: T1, T2, T4); 反馈 and 结案 are unknown.
     assert [(r["label"], r["reached"]) for r in funnel] == [
         ("受理", 4), ("精准派单", 3), ("首接响应", 3), ("督导督办", 3), ("群众评价", None), ("结案归档", None)]
@@ -413,16 +411,14 @@ def test_the_page_breakdowns_follow_the_same_rule(teddy_db):
 
 
 def test_without_a_resolution_column_nothing_is_called_overdue(tmp_path):
-    from metrics import views
-
     db = tmp_path / "no-resolution.duckdb"
     load_files(db, "compounds", [FIXTURES / "compounds.csv"])
     load_files(db, "appeals", [clean_extract(tmp_path / "no_resolution.csv", {"办结时间"})])
-    week = core.Scope.week("2026-W10")
+    week = Scope.week("2026-W10")
     with read_only(db) as con:
-        summary = core.appeal_summary(con, week)
+        summary = appeals.summary(con, week)
         assert summary["overdue_open"] is None and summary["resolution_rate"] is None
-        assert core.overdue_appeals(con, week).is_empty() and views.appeal_backlog(con, week)["open"].sum() == 0
+        assert appeals.overdue(con, week).is_empty() and appeals.backlog(con, week)["open"].sum() == 0
         # The other figures stand: K1 and K4 answered within 24 h, K2 after 26 h, K3 never.
         assert summary["response_rate"] == 0.5 and summary["received"] == 4
 

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from etl.db import read_only
-from metrics import Scope, core
+from metrics import Scope, compounds, feeds
 
 END = date(2026, 11, 26)
 
@@ -31,8 +31,8 @@ def stats(db, *args):
 
 def test_demo_goes_through_the_loader_and_is_labelled(demo_db):
     with read_only(demo_db) as con:
-        assert core.is_demo(con)
-        assert core.key_targets_since(con) == date(2026, 6, 1)
+        assert feeds.is_demo(con)
+        assert compounds.key_targets_since(con) == date(2026, 6, 1)
         batches = con.execute("SELECT kind, rejected FROM batches ORDER BY batch_id").fetchall()
     assert [kind for kind, _ in batches] == ["compounds", "appeals", "appeals", "complaints", "surveys", "scenes"]
     # The planted bad rows (data/README.md): 10 appeals, 3 complaints.
@@ -62,6 +62,6 @@ def test_demo_matches_the_article(demo_db):
 
 def test_key_targets_improve_after_they_were_targeted(demo_db):
     with read_only(demo_db) as con:
-        before = core.key_targets(con, Scope(date(2026, 3, 1), date(2026, 6, 1), as_of=None))
-        after = core.key_targets(con, Scope(date(2026, 8, 1), date(2026, 11, 1), as_of=None))
+        before = compounds.key_targets(con, Scope(date(2026, 3, 1), date(2026, 6, 1), as_of=None))
+        after = compounds.key_targets(con, Scope(date(2026, 8, 1), date(2026, 11, 1), as_of=None))
     assert after["complaints"].sum() < before["complaints"].sum() / 2

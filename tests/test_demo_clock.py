@@ -11,7 +11,7 @@ import pytest
 from dashboard.state import make_scope
 from demo import build as demo
 from etl.db import read_only
-from metrics import core
+from metrics import appeals
 from settings import local_now
 
 MONDAY = local_now().date() - dt.timedelta(days=local_now().weekday())
@@ -44,7 +44,7 @@ def test_built_at_any_hour_nothing_lies_ahead_and_this_week_has_data(tmp_path, m
         for table, column in (("surveys", "surveyed_at"), ("scenes", "event_date")):
             assert con.execute(f"SELECT max({column}) FROM {table}").fetchall()[0][0] <= moment.date(), table
         this_week = make_scope("本周", moment.replace(second=0))  # as the sidebar makes it
-        assert core.appeal_summary(con, this_week)["received"] > 0
+        assert appeals.summary(con, this_week)["received"] > 0
     finally:
         con.close()
 

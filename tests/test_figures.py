@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from dashboard import figures
-from dashboard import format as fmt
+from metrics import display
 from dashboard.state import selected_values
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -23,29 +23,30 @@ SCENE_TYPES = ["邻里", "健康", "就业", "教育", "低碳", "智慧"]
 @pytest.mark.parametrize("value, text", [(5 / 7, "71.4%"), (1.0, "100.0%"), (0.0, "0.0%"), (None, "—"),
                                          (float("nan"), "—")])
 def test_percent(value, text):
-    assert fmt.percent(value) == text
+    assert display.number(value, "rate") == text
 
 
 def test_other_formats():
-    assert fmt.count(1234567) == "1,234,567"
-    assert fmt.count(None) == "—"
-    assert fmt.score(0.6104761904761905) == "61.0"
-    assert fmt.hours(36.0) == "36.0 小时"
-    assert fmt.days(1.5) == "1.5 天"
-    assert fmt.decimal(None) == "—"
-    assert fmt.yes_no(True) == "是" and fmt.yes_no(False) == "否"
+    assert display.number(1234567) == "1,234,567"
+    assert display.number(None) == "—"
+    assert display.number(0.6104761904761905, "score") == "61.0"
+    assert display.number(36.0, "hours") == "36.0 小时" and display.cell(36.0, "hours") == "36.0"
+    assert display.number(1.5, "days") == "1.5 天"
+    assert display.number(None, "decimal") == "—"
+    assert display.yes_no(True) == "是" and display.yes_no(False) == "否"
 
 
 def test_changes_against_the_previous_period():
-    assert fmt.delta_count(7, 1) == "+6"
-    assert fmt.delta_count(1, 3) == "-2"
-    assert fmt.delta_points(5 / 7, 1.0) == "-28.6 个百分点"
-    assert fmt.delta_points(0.5, None) is None  # no rate last period: no change shown
-    assert fmt.delta_score(0.6104761904761905, 1.0) == "-39.0 分"
-    assert fmt.delta_decimal(36.0, 5.0, unit=" 小时") == "+31.0 小时"
-    assert fmt.delta_score(0.8240, 0.8243) == "+0.0 分"  # never “-0.0”
-    assert fmt.is_no_change("+0.0 个百分点") and fmt.is_no_change("+0") and fmt.is_no_change("+0.0 小时")
-    assert not fmt.is_no_change("-0.1 分") and not fmt.is_no_change(None)
+    assert display.delta(7, 1) == "+6"
+    assert display.delta(1, 3) == "-2"
+    assert display.delta(1, 1235) == "-1,234"
+    assert display.delta(5 / 7, 1.0, "rate") == "-28.6 个百分点"
+    assert display.delta(0.5, None, "rate") is None  # no rate last period: no change shown
+    assert display.delta(0.6104761904761905, 1.0, "score") == "-39.0 分"
+    assert display.delta(36.0, 5.0, "hours") == "+31.0 小时"
+    assert display.delta(0.8240, 0.8243, "score") == "+0.0 分"  # never “-0.0”
+    assert display.is_no_change("+0.0 个百分点") and display.is_no_change("+0") and display.is_no_change("+0.0 小时")
+    assert not display.is_no_change("-0.1 分") and not display.is_no_change(None)
 
 
 # ---------------------------------------------------------------- colours
@@ -104,7 +105,9 @@ def test_weekly_trend_draws_rates_on_a_percent_axis():
     assert list(figure.data[0].customdata) == ["2026-W09", "2026-W10"]
     rates = [trace for trace in figure.data if trace.type == "scatter"]
     assert [t.name for t in rates] == ["响应率", "办结率", "满意率"]
-    assert all(":.1%" in t.hovertemplate for t in rates)
+    # hover texts carry the rate as the tables print it (not a d3 format that rounds its own way)
+    assert all("%{customdata[1]}" in t.hovertemplate for t in rates)
+    assert [list(row) for row in rates[1].customdata] == [["2026-W09", "100.0%"], ["2026-W10", "57.1%"]]
     assert list(rates[2].y) == [None, pytest.approx(2 / 3)]  # a missing rate is a gap, not 0 %
 
 
@@ -123,7 +126,8 @@ def test_street_ranking_marks_best_and_worst_and_carries_the_street():
     assert list(bar.text) == ["红榜 85.5", "黑榜 25.0"]
     assert list(bar.marker.color) == [figures.GOOD, figures.BAD]
     assert [row[0] for row in bar.customdata] == ["蓬莱阁街道", "登州街道"]
-    assert list(bar.customdata[0][1:4]) == ["100.0%", "75.0%", "95.0%"]
+    # 满意度得分 is a score wherever it shows (it read 95.0% here, 95.0 on the cards and in the PDF)
+    assert list(bar.customdata[0][1:]) == ["100.0%", "75.0%", "95.0", "4", "85.5"]
 
 
 def test_rates_by_dimension():
@@ -157,11 +161,11 @@ def test_rule_123_and_backlog():
 
 def test_bars_print_percentages_and_dashes():
     frame = pl.DataFrame({"street": ["登州街道", "紫荆山街道"], "coverage": [1.0, None], "compounds": [1, 1]})
-    figure = figures.bars(frame, "street", "coverage", percent=True, value_label="覆盖率",
-                          hover_extra=[("小区", "compounds")])
+    figure = figures.bars(frame, "street", "scenes.coverage", hover_extra=["compounds.compounds"])
     assert list(figure.data[0].text) == ["100.0%", "—"]
     assert figure.layout.xaxis.tickformat == ".0%"
-    assert "%{x:.1%}" in figure.data[0].hovertemplate and "小区 %{customdata[1]}" in figure.data[0].hovertemplate
+    assert "场景覆盖率 %{customdata[1]}" in figure.data[0].hovertemplate
+    assert "小区数 %{customdata[2]}" in figure.data[0].hovertemplate
     assert [row[0] for row in figure.data[0].customdata] == ["登州街道", "紫荆山街道"]
 
 
@@ -215,7 +219,7 @@ def test_compound_history_and_survey_trend():
     survey = pl.DataFrame({"week": ["2026-W10"], "week_start": [date(2026, 3, 2)], "answers": [5],
                            "satisfaction_rate": [0.6], "average_score": [3.25]})
     trend = figures.survey_trend(survey)
-    assert list(trend.data[1].customdata) == ["3.25"]
+    assert [list(row) for row in trend.data[1].customdata] == [["60.0%", "3.25"]]
 
 
 def test_every_chart_speaks_chinese():
@@ -240,9 +244,7 @@ def test_selected_values_reads_plotly_selection_events():
 
 
 def test_pages_round_half_up_like_the_weekly_pdf():
-    from dashboard import format as fmt
-
-    assert fmt.percent(9 / 16) == "56.3%"
-    assert fmt.percent(0.0285) == "2.9%"
-    assert fmt.delta_points(0.5, 0.5) == "+0.0 个百分点"
-    assert fmt.decimal(1234.55) == "1,234.6"
+    assert display.number(9 / 16, "rate") == "56.3%"
+    assert display.number(0.0285, "rate") == "2.9%"
+    assert display.delta(0.5, 0.5, "rate") == "+0.0 个百分点"
+    assert display.number(1234.55, "decimal") == "1,234.6"

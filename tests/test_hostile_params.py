@@ -5,7 +5,7 @@ Two layers:
 - the pages, through AppTest on the fixture database, with the hostile value in the URL's query
   parameters: no exception, the page shows exactly the numbers it shows without that parameter,
   and the database still holds every table and row afterwards;
-- the metrics functions themselves (metrics.core / views / weekly), called with a Scope whose
+- the metrics functions themselves (every module of metrics/ by subject), called with a Scope whose
   street and community are SQL fragments on a *writable* copy of the fixture database (so a
   spliced `DROP TABLE` would really drop it): every result is empty or zero, equal to the result
   for a harmless unknown street, and the tables are intact.
@@ -28,8 +28,7 @@ from streamlit.testing.v1 import AppTest
 
 from access.accounts import User
 from dashboard.auth import USER_KEY
-from metrics import core, views, weekly
-from metrics.core import Scope
+from metrics import Scope, appeals, complaints, compounds, feeds, rankings, scenes, snapshot, surveys
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 W10 = {"period": "自定义", "from": "2026-03-02", "to": "2026-03-08"}
@@ -218,24 +217,24 @@ HOSTILE_IDS = ["or-true", "drop-table", "quoted-or", "community-only", "100k-cha
 
 # Required arguments beyond (con, scope): every value each may take.
 EXTRA_ARGS = {
-    "appeal_rates_by": [(d,) for d in core.APPEAL_DIMENSIONS],
-    "scenes_by": [(d,) for d in core.SCENE_DIMENSIONS],
-    "complaints_by": [(d,) for d in views.COMPLAINT_DIMENSIONS],
-    "surveys_by": [(d,) for d in views.SURVEY_DIMENSIONS],
-    "scene_mix": [(d,) for d in views.SCENE_MIX_DIMENSIONS],
-    "scene_coverage_by": [(d,) for d in views.COVERAGE_DIMENSIONS],
+    "appeals.rates_by": [(d,) for d in appeals.DIMENSIONS],
+    "scenes.by": [(d,) for d in scenes.DIMENSIONS],
+    "complaints.by": [(d,) for d in complaints.DIMENSIONS],
+    "surveys.by": [(d,) for d in surveys.DIMENSIONS],
+    "scenes.mix": [(d,) for d in scenes.MIX_DIMENSIONS],
+    "scenes.coverage_by": [(d,) for d in scenes.COVERAGE_DIMENSIONS],
     # A compound id, and a search, are values too: hostile ones as well as real ones.
-    "compound_summary": [("C1",), ("' OR 1=1 --",)],
-    "compound_history": [("C1",), ("'; DROP TABLE appeals; --",)],
+    "compounds.summary": [("C1",), ("' OR 1=1 --",)],
+    "compounds.history": [("C1",), ("'; DROP TABLE appeals; --",)],
 }
 # A compound's profile is that compound's whatever the place filter says: only its hostile ids
 # must come back empty (the real one must merely not depend on the street or community given).
-PLACE_INDEPENDENT = {("compound_summary", ("C1",)), ("compound_history", ("C1",))}
+PLACE_INDEPENDENT = {("compounds.summary", ("C1",)), ("compounds.history", ("C1",))}
 # Optional arguments also worth a hostile value.
 OPTIONAL_ARGS = {
-    "compound_list": [("' OR 1=1 --",), ("%",), ("海景",)],
-    "overdue_by": [(("street", "category"),), (("community", "channel", "compound_id"),)],
-    "key_target_progress": [(date(2026, 3, 2),)],
+    "compounds.listing": [("' OR 1=1 --",), ("%",), ("海景",)],
+    "appeals.overdue_by": [(("street", "category"),), (("community", "channel", "compound_id"),)],
+    "compounds.key_target_progress": [(date(2026, 3, 2),)],
 }
 # Keys of a result that do not depend on the scope's place.
 PLACE_FREE = {"scope", "counts", "low_hours", "overdue", "targeted_since", "week", "week_start", "month",
@@ -244,7 +243,7 @@ PLACE_FREE = {"scope", "counts", "low_hours", "overdue", "targeted_since", "week
 
 def scoped_functions() -> list[tuple[str, object]]:
     found = []
-    for module in (core, views, weekly):
+    for module in (appeals, complaints, compounds, feeds, rankings, scenes, snapshot, surveys):
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if name.startswith("_") or fn.__module__ != module.__name__:
                 continue
@@ -254,9 +253,14 @@ def scoped_functions() -> list[tuple[str, object]]:
     return found
 
 
+def short(name: str) -> str:
+    """'metrics.appeals.rates_by' → 'appeals.rates_by'."""
+    return name.split(".", 1)[1]
+
+
 def calls(name: str, fn) -> list[tuple]:
     """The argument tuples (after con, scope) to call `fn` with."""
-    short_name = name.rsplit(".", 1)[1]
+    short_name = short(name)
     params = list(inspect.signature(fn).parameters.values())[2:]
     required = [p for p in params if p.default is inspect.Parameter.empty]
     if required:
@@ -308,10 +312,10 @@ def writable(fixture_db, tmp_path):
 
 
 def test_every_scoped_metric_function_is_covered():
-    names = {name.rsplit(".", 1)[1] for name, _ in scoped_functions()}
+    names = {short(name) for name, _ in scoped_functions()}
     # The page set alone reaches dozens of functions; a filter that drops them all would pass vacuously.
-    assert {"appeal_summary", "street_ranking", "compound_list", "key_target_progress", "data_weeks",
-            "community_ranking", "stats"} <= names
+    assert {"appeals.summary", "rankings.street_ranking", "compounds.listing", "compounds.key_target_progress",
+            "feeds.data_weeks", "rankings.community_ranking", "snapshot.stats"} <= names
     assert set(EXTRA_ARGS) <= names and set(OPTIONAL_ARGS) <= names
 
 
@@ -326,7 +330,7 @@ def test_metrics_bind_street_and_community(writable, street, community):
         for args in calls(name, fn):
             got = fn(con.cursor(), scope, *args)
             problems = zero_or_empty(got)
-            if problems and (name.rsplit(".", 1)[1], args) not in PLACE_INDEPENDENT:
+            if problems and (short(name), args) not in PLACE_INDEPENDENT:
                 failures.append(f"{name}{args}: {problems}")
             if normalised(got) != normalised(fn(con.cursor(), harmless, *args)):
                 failures.append(f"{name}{args}: differs from an unknown street's result")
@@ -348,9 +352,9 @@ def test_the_same_calls_with_a_real_street_do_find_data(writable):
 @pytest.mark.parametrize("value", [v for v, _ in HOSTILE_PLACES if v] + ["%", "_"], ids=short)
 def test_place_lookups_bind_their_argument(writable, value):
     con, _ = writable
-    assert views.communities(con.cursor(), value).is_empty()
-    assert views.compound_profile(con.cursor(), value) is None
-    assert views.compound_list(con.cursor(), Scope(), value).is_empty()
+    assert compounds.communities(con.cursor(), value).is_empty()
+    assert compounds.profile(con.cursor(), value) is None
+    assert compounds.listing(con.cursor(), Scope(), value).is_empty()
     assert con.execute("SELECT count(*) FROM compounds").fetchall()[0][0] == 4
 
 

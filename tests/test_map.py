@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dashboard import figures, geo
-from dashboard import format as fmt
+from metrics import display
 from tests.test_figures import compound_frame, layer
 
 # (WGS-84 lat, lng, GCJ-02 lat, lng): the reference points of the eviltransform project's tests
@@ -127,10 +127,12 @@ def test_count_axes_tick_whole_numbers():
     assert figures.counts_axis([0, 1, 2]) == {"rangemode": "tozero", "tickformat": ",d", "dtick": 1}
     assert figures.counts_axis([0, 120]) == {"rangemode": "tozero", "tickformat": ",d"}
     complaints = pl.DataFrame({"category": ["电梯维保", "停车管理"], "complaints": [2, 1]})
-    axis = figures.bars(complaints, "category", "complaints", value_label="投诉(件)").layout.xaxis
+    axis = figures.bars(complaints, "category", "complaints.complaints").layout.xaxis
     assert axis.dtick == 1 and axis.tickformat == ",d"
-    per100 = pl.DataFrame({"name": ["海景苑"], "value": [1.5]})
-    assert figures.bars(per100, "name", "value").layout.xaxis.tickformat is None  # a rate per 100: decimals
+    per100 = pl.DataFrame({"name": ["海景苑"], "complaints_per_100_households": [1.5]})
+    figure = figures.bars(per100, "name", "complaints.complaints_per_100_households")
+    assert figure.layout.xaxis.tickformat is None  # a rate per 100: decimals
+    assert list(figure.data[0].text) == ["1.50"]
 
 
 def test_week_labels_are_horizontal_and_the_rate_axis_has_no_title():
@@ -146,5 +148,5 @@ def test_week_labels_are_horizontal_and_the_rate_axis_has_no_title():
 
 
 def test_no_change_reads_without_an_arrow():
-    assert fmt.is_no_change(fmt.delta_count(0, 0)) and fmt.is_no_change(fmt.delta_points(0.5, 0.5))
-    assert not fmt.is_no_change(fmt.delta_count(1, 0))
+    assert display.is_no_change(display.delta(0, 0)) and display.is_no_change(display.delta(0.5, 0.5, "rate"))
+    assert not display.is_no_change(display.delta(1, 0))

@@ -32,7 +32,7 @@ from datetime import date, datetime
 import pytest
 
 from etl.db import read_only
-from metrics import Scope, core
+from metrics import Scope, appeals, complaints, compounds, rankings, scenes, snapshot, stats, surveys
 
 W10 = Scope.week("2026-W10")
 
@@ -56,7 +56,7 @@ def test_bad_week_labels_are_refused(label):
 
 
 def test_appeal_rates_of_the_week(con):
-    got = core.appeal_summary(con, W10)
+    got = appeals.summary(con, W10)
     assert got["received"] == 7
     assert got["response_rate"] == pytest.approx(5 / 7)
     assert got["resolution_rate"] == pytest.approx(4 / 7)
@@ -70,7 +70,7 @@ def test_appeal_rates_of_the_week(con):
 
 
 def test_rates_by_street_and_empty_denominators(con):
-    rows = {r["street"]: r for r in core.appeal_rates_by(con, W10, "street").to_dicts()}
+    rows = {r["street"]: r for r in appeals.rates_by(con, W10, "street").to_dicts()}
     assert set(rows) == {"蓬莱阁街道", "登州街道", "紫荆山街道"}
     penglaige = rows["蓬莱阁街道"]  # A1 A2 A6 A7
     assert (penglaige["received"], penglaige["overdue_open"]) == (4, 1)
@@ -89,7 +89,7 @@ def test_rates_by_street_and_empty_denominators(con):
 
 
 def test_street_ranking_puts_streets_without_a_score_last(con):
-    ranking = core.street_ranking(con, W10)
+    ranking = rankings.street_ranking(con, W10)
     assert ranking["street"].to_list() == ["蓬莱阁街道", "登州街道", "紫荆山街道"]
     assert ranking["rank"].to_list() == [1, 2, None]
 
@@ -97,14 +97,14 @@ def test_street_ranking_puts_streets_without_a_score_last(con):
 def test_as_of_moves_what_counts(con):
     # Seen on Friday 03-06 12:00, A7's response (12:00) counts but A6 and A5 do not exist yet.
     scope = Scope(date(2026, 3, 2), date(2026, 3, 9), datetime(2026, 3, 6, 12, 0))
-    got = core.appeal_summary(con, scope)
+    got = appeals.summary(con, scope)
     assert got["received"] == 5  # A1 A2 A3 A4 A7
     assert got["resolution_rate"] == pytest.approx(3 / 5)  # A1 A2 A3
     assert got["overdue_open"] == 0  # A4 is due only on 03-07 10:00
 
 
 def test_a_period_without_appeals_has_no_rates(con):
-    got = core.appeal_summary(con, Scope.week("2025-W10"))
+    got = appeals.summary(con, Scope.week("2025-W10"))
     assert got["received"] == 0
     assert all(got[k] is None for k in ("response_rate", "resolution_rate", "on_time_rate",
                                          "feedback_rate", "satisfaction_rate", "composite"))
@@ -116,7 +116,7 @@ def test_previous_period_of_equal_length():
 
 
 def test_weekly_trend_sees_each_week_as_of_its_end(con):
-    trend = core.weekly_trend(con, W10, weeks=2).to_dicts()
+    trend = appeals.weekly_trend(con, W10, weeks=2).to_dicts()
     assert [t["week"] for t in trend] == ["2026-W09", "2026-W10"]
     assert trend[0]["received"] == 1  # A8
     assert trend[0]["resolution_rate"] == 1.0
@@ -125,37 +125,37 @@ def test_weekly_trend_sees_each_week_as_of_its_end(con):
 
 
 def test_overdue_appeals_carry_no_personal_data(con):
-    overdue = core.overdue_appeals(con, W10)
+    overdue = appeals.overdue(con, W10)
     assert overdue["appeal_id"].to_list() == ["A4", "A7"]
     # Where each stood at as-of, not the status of the latest extract (A7 was resolved later).
     assert overdue["status"].to_list() == ["未响应", "已响应，未办结"]
     assert "content" not in overdue.columns
-    assert core.overdue_by(con, W10, ("street",)).to_dicts() == [
+    assert appeals.overdue_by(con, W10, ("street",)).to_dicts() == [
         {"street": "登州街道", "overdue_open": 1}, {"street": "蓬莱阁街道", "overdue_open": 1}]
 
 
 def test_complaints_key_targets_and_hot_spots(con):
     # W10: P1 P2 P3 (海景苑, by name) at C1, P4 at C2, P5 at C4 (no household count).
     # Resolved by as-of: P1 (2 d), P3 (1 d), P4 (1.5 d); P2 is resolved after as-of.
-    assert core.complaint_summary(con, W10) == {
+    assert complaints.summary(con, W10) == {
         "complaints": 5, "resolution_rate": pytest.approx(3 / 5), "median_days_to_resolve": pytest.approx(1.5),
         "absent_columns": []}
-    targets = core.key_targets(con, W10).select(core.LIST_KEYS).to_dicts()
+    targets = compounds.key_targets(con, W10).select(snapshot.LIST_KEYS).to_dicts()
     assert targets == [
         {"compound_id": "C1", "name": "海景苑", "complaints": 3, "complaints_per_100_households": 1.5,
          "resolution_rate": pytest.approx(2 / 3)},
         {"compound_id": "C3", "name": "碧桂园", "complaints": 0, "complaints_per_100_households": 0.0,
          "resolution_rate": None},
     ]
-    spots = core.hot_spots(con, W10)
+    spots = compounds.hot_spots(con, W10)
     assert spots["compound_id"].to_list() == ["C1", "C2"]
     assert spots["is_new"].to_list() == [False, True]
     assert spots["complaints_per_100_households"].to_list() == [1.5, 0.25]
-    assert core.unranked_compounds(con, W10) == 1  # C4 has a complaint but no household count
+    assert compounds.unranked(con, W10) == 1  # C4 has a complaint but no household count
 
 
 def test_compound_types_list_all_six(con):
-    types = core.compound_types(con, W10).to_dicts()
+    types = compounds.types(con, W10).to_dicts()
     assert [t["compound_type"] for t in types] == [
         "老旧小区", "学区房", "商品房小区", "回迁安置小区", "单位家属院", "开放式楼院"]
     assert [t["compounds"] for t in types] == [1, 1, 1, 0, 0, 1]
@@ -164,15 +164,15 @@ def test_compound_types_list_all_six(con):
 
 def test_surveys_map_scores_to_ratings(con):
     # S1 5→满意, S2 3→基本满意, S3 不满意 (given), S4 4→满意 (by name), S5 1→不满意.
-    assert core.survey_summary(con, W10) == {
+    assert surveys.summary(con, W10) == {
         "answers": 5, "satisfaction_rate": pytest.approx(3 / 5), "average_score": pytest.approx(13 / 4)}
 
 
 def test_scenes(con):
     # E1 C1 30/10, E2 C2 50/40, E3 C3 120/20, E4 C1 25/—; E5 is next week, E6 rejected.
-    assert core.scene_summary(con, W10) == {
+    assert scenes.summary(con, W10) == {
         "events": 4, "attendance": 225, "old_young": 70, "coverage": pytest.approx(3 / 4), "absent_columns": []}
-    by_type = {r["scene_type"]: r for r in core.scenes_by(con, W10, "scene_type").to_dicts()}
+    by_type = {r["scene_type"]: r for r in scenes.by(con, W10, "scene_type").to_dicts()}
     assert list(by_type) == ["邻里", "健康", "就业", "教育", "低碳", "智慧"]
     assert (by_type["邻里"]["events"], by_type["邻里"]["attendance"]) == (2, 150)
     assert by_type["智慧"]["events"] == 0
@@ -180,7 +180,7 @@ def test_scenes(con):
 
 def test_street_scope_narrows_every_feed(con):
     scope = Scope.week("2026-W10", street="登州街道")
-    got = core.stats(con, scope)
+    got = stats(con, scope)
     assert got["appeals"]["received"] == 2
     assert got["complaints"]["complaints"] == 3  # P1 P2 P3 at 海景苑
     assert got["surveys"]["answers"] == 2

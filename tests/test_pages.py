@@ -22,8 +22,9 @@ from streamlit.testing.v1 import AppTest
 
 from access.accounts import add_user
 from dashboard import state
-from dashboard.layout import csv_bytes
+from dashboard.layout import csv_bytes, display_frame
 from etl.load import load_files
+from metrics.catalogue import Text, metric
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -176,7 +177,7 @@ def test_overview_ranking_and_attention_list():
         ("—", "紫荆山街道", "—", "0.0%", "—", "1"),  # A5: nothing rated, nothing due
     ]
     assert table(at, "街道", "超期件数") == [("登州街道", "1"), ("蓬莱阁街道", "1")]
-    assert table(at, "小区", "街道", "每百户投诉") == [("宝龙国际", "蓬莱阁街道", "0.25")]
+    assert table(at, "小区", "街道", "每百户投诉量") == [("宝龙国际", "蓬莱阁街道", "0.25")]
     assert table(at, "小区", "本期投诉", "上期投诉") == [("海景苑", "3", "0")]
     assert len(at.get("plotly_chart")) == 2
 
@@ -243,25 +244,40 @@ def test_the_overdue_download_is_excel_friendly():
     import polars as pl
     frame = pl.DataFrame({"appeal_id": ["A4"], "hours_open": [86.0], "rate": [None]},
                          schema={"appeal_id": pl.String, "hours_open": pl.Float64, "rate": pl.Float64})
-    data = csv_bytes(frame, [("appeal_id", "工单编号", "text"), ("hours_open", "已受理(小时)", "hours"),
-                             ("rate", "办结率", "percent")])
+    data = csv_bytes(frame, [Text("appeal_id", "工单编号"), metric("overdue.hours_open"),
+                             metric("appeals.resolution_rate").as_(source="rate")])
     assert data.startswith("\ufeff".encode())
     assert data.decode("utf-8-sig").splitlines() == ["工单编号,已受理(小时),办结率(%)", "A4,86.0,"]
+
+
+def test_a_download_rounds_as_the_screen_does():
+    """9/16 reads 56.3 % on the page and in the CSV (polars' .round gave 56.2); 3.365 (3.3649… in
+    binary) reads 3.37 in both; counts keep no separators in the file (Excel sums them)."""
+    import polars as pl
+    frame = pl.DataFrame({"rate": [9 / 16, 0.0285, None], "score": [3.365, 1.005, 2.0], "n": [1234, 0, None]})
+    columns = [metric("surveys.satisfaction_rate").as_(source="rate"), metric("surveys.average_score").as_(source="score"),
+               metric("surveys.answers").as_(source="n")]
+    shown = display_frame(frame, columns).to_pydict()
+    assert shown == {"测评满意率": ["56.3%", "2.9%", "—"], "测评平均分": ["3.37", "1.01", "2.00"],
+                     "测评答卷": ["1,234", "0", "—"]}
+    assert csv_bytes(frame, columns).decode("utf-8-sig").splitlines() == [
+        "测评满意率(%),测评平均分,测评答卷", "56.3,3.37,1234", "2.9,1.01,0", ",2.0,"]
 
 
 # ---------------------------------------------------------------- 物业治理
 
 def test_property_page():
     at = open_page("property")
-    assert cards(at) == {"投诉量": ("5", "+4"), "解决率": ("60.0%", "-40.0 个百分点"),
-                         "解决时长中位数": ("1.5 天", "+0.5 天"), "三方办处置占比": ("20.0%", "-80.0 个百分点")}
+    assert cards(at) == {"投诉量": ("5", "+4"), "投诉解决率": ("60.0%", "-40.0 个百分点"),
+                         "投诉解决时长中位数": ("1.5 天", "+0.5 天"), "三方办占比": ("20.0%", "-80.0 个百分点")}
     assert table(at, "小区", "街道", "本期投诉") == [
         ("海景苑", "登州街道", "3", "1.50", "66.7%", "1.5", "2", "100.0%"),
         ("碧桂园", "蓬莱阁街道", "0", "0.00", "—", "—", "0", "—")]
-    assert table(at, "小区", "街道", "投诉", "每百户投诉") == [
-        ("海景苑", "登州街道", "3", "1.50", "66.7%", "重点整治"), ("宝龙国际", "蓬莱阁街道", "1", "0.25", "100.0%", "新增")]
+    assert table(at, "排名", "小区", "街道", "投诉量", "每百户投诉量") == [
+        ("1", "海景苑", "登州街道", "3", "1.50", "66.7%", "重点整治"),
+        ("2", "宝龙国际", "蓬莱阁街道", "1", "0.25", "100.0%", "新增")]
     assert any("1 个有投诉的小区缺少户数" in t for t in texts(at.caption))  # C4, P5
-    assert table(at, "处置层级", "投诉") == [("小区", "2", "40.0%", "1"), ("社区", "1", "20.0%", "0"),
+    assert table(at, "处置层级", "投诉量") == [("小区", "2", "40.0%", "1"), ("社区", "1", "20.0%", "0"),
                                           ("街道", "1", "20.0%", "0"), ("区", "1", "20.0%", "0")]
     assert table(at, "物业企业", "管理小区") == [
         ("海天物业", "1", "200", "3", "1.50", "66.7%", "1.5", "1", "100.0%"),
@@ -274,7 +290,8 @@ def test_key_targets_before_and_after_a_chosen_date():
     at = open_page("property")
     at.date_input(key="since").set_value(date(2026, 3, 2)).run()
     # After: 03-02 .. 03-08; before: 02-23 .. 03-01. Per month = complaints × 30 ÷ 7.
-    assert table(at, "小区", "整治前月均投诉") == [
+    assert table(at, "小区", "整治前月均投诉", "整治后月均投诉", "整治前投诉解决率", "整治后投诉解决率",
+                 "整治前测评满意率", "整治后测评满意率") == [
         ("海景苑", "0.0", "12.9", "—", "66.7%", "—", "100.0%", "恶化"),
         ("碧桂园", "4.3", "0.0", "100.0%", "—", "—", "—", "好转")]
 
@@ -289,7 +306,7 @@ LIST = [("海景苑", "登州街道", "东城社区", "老旧小区", "200", "�
 
 def test_compounds_page():
     at = open_page("compounds")
-    assert cards(at) == {"小区": ("4", ""), "户数": ("700", ""), "重点整治小区": ("2", ""), "有物业服务": ("75.0%", "")}
+    assert cards(at) == {"小区数": ("4", ""), "户数": ("700", ""), "重点整治小区": ("2", ""), "有物业服务": ("75.0%", "")}
     assert table(at, "类型", "小区数") == [
         ("老旧小区", "1", "200", "25.0%"), ("学区房", "1", "100", "25.0%"), ("商品房小区", "1", "400", "25.0%"),
         ("回迁安置小区", "0", "0", "0.0%"), ("单位家属院", "0", "0", "0.0%"), ("开放式楼院", "1", "0", "25.0%")]
@@ -312,8 +329,8 @@ def test_a_link_opens_a_compound_profile():
     assert "海景苑 · 小区画像" in texts(at.subheader)
     profile = [(m.label, m.value) for m in at.metric][4:]
     assert profile == [("户数", "200"), ("楼栋数", "10"), ("微网格数", "3"),
-                       ("诉求", "1"), ("诉求办结率", "100.0%"), ("物业投诉", "3"), ("投诉解决率", "66.7%"),
-                       ("测评答卷", "2"), ("测评满意率", "100.0%"), ("服务活动", "2"), ("参与人次", "55")]
+                       ("诉求", "1"), ("诉求办结率", "100.0%"), ("投诉量", "3"), ("投诉解决率", "66.7%"),
+                       ("测评答卷", "2"), ("测评满意率", "100.0%"), ("活动场次", "2"), ("参与人次", "55")]
     assert "东城社区 · 老旧小区 · 重点整治小区 · 小区编码 C1 · 所属网格 G1" in " ".join(texts(at.caption))
     assert "**党支部**：海景苑小区党支部" in texts(at.markdown)
     assert "**物业企业**：海天物业" in texts(at.markdown)
@@ -329,21 +346,21 @@ def test_choosing_another_compound_and_a_street_filter():
     assert "**物业企业**：无物业服务" in texts(at.markdown)
     at.sidebar.selectbox(key="street").set_value("蓬莱阁街道").run()
     assert table(at, "小区", "街道", "社区") == LIST[2:]
-    assert cards(at)["小区"] == ("2", "")
+    assert cards(at)["小区数"] == ("2", "")
 
 
 # ---------------------------------------------------------------- 满意度
 
 def test_satisfaction_page():
     at = open_page("satisfaction")
-    assert cards(at) == {"答卷数": ("5", "+5"), "测评满意率": ("60.0%", ""), "平均分": ("3.25", "")}
-    assert table(at, "测评项目", "答卷") == [("物业服务", "2", "100.0%", "4.00"), ("总体评价", "1", "100.0%", "4.00"),
+    assert cards(at) == {"测评答卷": ("5", "+5"), "测评满意率": ("60.0%", ""), "测评平均分": ("3.25", "")}
+    assert table(at, "测评项目", "测评答卷") == [("物业服务", "2", "100.0%", "4.00"), ("总体评价", "1", "100.0%", "4.00"),
                                           ("环境卫生", "1", "0.0%", "—"), ("网格服务", "1", "0.0%", "1.00")]
-    assert table(at, "街道", "答卷") == [("登州街道", "2", "100.0%", "4.00"), ("蓬莱阁街道", "2", "50.0%", "4.00"),
+    assert table(at, "街道", "测评答卷") == [("登州街道", "2", "100.0%", "4.00"), ("蓬莱阁街道", "2", "50.0%", "4.00"),
                                       ("紫荆山街道", "1", "0.0%", "1.00")]
-    assert table(at, "小区类型", "答卷") == [("商品房小区", "2", "50.0%", "4.00"), ("老旧小区", "2", "100.0%", "4.00"),
+    assert table(at, "小区类型", "测评答卷") == [("商品房小区", "2", "50.0%", "4.00"), ("老旧小区", "2", "100.0%", "4.00"),
                                           ("开放式楼院", "1", "0.0%", "1.00")]
-    assert table(at, "小区", "街道", "答卷", "满意率") == [
+    assert table(at, "小区", "街道", "测评答卷", "测评满意率") == [
         ("海景苑", "登州街道", "2", "100.0%", "4.00"), ("宝龙国际", "蓬莱阁街道", "2", "50.0%", "4.00"),
         ("晒甲河小区", "紫荆山街道", "1", "0.0%", "1.00")]
     assert "没有答卷数不少于 3 份的小区。" in texts(at.info)
@@ -352,7 +369,7 @@ def test_satisfaction_page():
 def test_lowest_rated_compounds_with_a_lower_threshold():
     at = open_page("satisfaction")
     at.number_input(key="min_answers").set_value(1).run()
-    lowest = [d.value for d in at.dataframe if list(d.value.columns) == ["小区", "街道", "答卷", "满意率", "平均分"]]
+    lowest = [d.value for d in at.dataframe if list(d.value.columns) == ["小区", "街道", "测评答卷", "测评满意率", "测评平均分"]]
     assert [tuple(r) for r in lowest[-1].itertuples(index=False)] == [
         ("晒甲河小区", "紫荆山街道", "1", "0.0%", "1.00"), ("宝龙国际", "蓬莱阁街道", "2", "50.0%", "4.00"),
         ("海景苑", "登州街道", "2", "100.0%", "4.00")]
@@ -371,7 +388,7 @@ def test_scenes_page():
     assert table(at, "小区", "街道", "小区类型", "活动场次") == [
         ("碧桂园", "蓬莱阁街道", "学区房", "1", "120", "20"), ("海景苑", "登州街道", "老旧小区", "2", "55", "10"),
         ("宝龙国际", "蓬莱阁街道", "商品房小区", "1", "50", "40")]
-    assert table(at, "街道", "小区", "有活动小区") == [("登州街道", "1", "1", "100.0%"), ("紫荆山街道", "1", "0", "0.0%"),
+    assert table(at, "街道", "小区数", "有活动小区", "场景覆盖率") == [("登州街道", "1", "1", "100.0%"), ("紫荆山街道", "1", "0", "0.0%"),
                                                 ("蓬莱阁街道", "2", "2", "100.0%")]
     assert "**本期没有开展活动的小区：1 个**" in texts(at.markdown)
     assert table(at, "小区", "街道", "社区", "小区类型") == [("晒甲河小区", "紫荆山街道", "晒甲河社区", "开放式楼院", "—")]

@@ -20,10 +20,12 @@ from access.accounts import User, add_user
 from dashboard import auth
 from etl.db import read_only
 from etl.load import load_files
-from metrics import core
+from metrics import Scope, appeals, compounds, stats
+from metrics.scope import iso_week_label, parse_week
 from report import build_typst, charts, collect, compile_pdf, make_pdf
-from report.content import APPEAL_KPIS, OTHER_KPIS, RANK_COLUMNS
-from report.fmt import change, fmt, signed_change
+from metrics.catalogue import metric
+from metrics.display import change, delta, number
+from report.content import APPEAL_COLUMNS, APPEAL_KPIS, OTHER_KPIS
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -52,8 +54,8 @@ def has_row(lines: list[str], *cells: str) -> bool:
     return any(wanted in line for line in lines)
 
 
-def kpi_row(label: str, current, previous, unit: str, better) -> tuple[str, ...]:
-    return label, fmt(current, unit), fmt(previous, unit), change(current, previous, unit, better)[0]
+def kpi_row(kpi, current, previous) -> tuple[str, ...]:
+    return kpi.long_label(), kpi.text(current), kpi.text(previous), kpi.change(current, previous)[0]
 
 
 def render_page1(pdf: Path, name: str) -> Path:
@@ -69,19 +71,22 @@ def render_page1(pdf: Path, name: str) -> Path:
 # ---------------------------------------------------------------- the one rounding rule
 
 def test_rounding_rule_is_half_up_from_the_exact_value():
-    assert fmt(5 / 7, "rate") == "71.4%"
-    assert fmt(0.5625, "rate") == "56.3%"        # 9/16 = 56.25 %: half up, not half even
-    assert fmt(0.0285, "rate") == "2.9%"         # 0.0285 × 100 is 2.8499… in binary floats
-    assert fmt(3.25, "decimal") == "3.3"
-    assert fmt(0.6104761904761905, "score") == "61.0"
-    assert fmt(None, "rate") == "—" and fmt(0, "count") == "0" and fmt(36.0, "hours") == "36.0 小时"
+    assert number(5 / 7, "rate") == "71.4%"
+    assert number(0.5625, "rate") == "56.3%"        # 9/16 = 56.25 %: half up, not half even
+    assert number(0.0285, "rate") == "2.9%"         # 0.0285 × 100 is 2.8499… in binary floats
+    assert number(3.25, "decimal") == "3.3"
+    assert number(0.6104761904761905, "score") == "61.0"
+    assert number(None, "rate") == "—" and number(0, "count") == "0" and number(36.0, "hours") == "36.0 小时"
     # A change is the difference of the exact values, rounded once.
-    assert change(5 / 7, 1.0, "rate", "up") == ("▼ 28.6 个百分点", "bad")
-    assert change(2, 0, "count", "down") == ("▲ 2", "bad")
+    assert change(5 / 7, 1.0, "rate", 1, "up") == ("▼ 28.6 个百分点", "bad")
+    assert change(2, 0, "count", 0, "down") == ("▲ 2", "bad")
     assert change(3, 3) == ("持平", "flat")
     assert change(0.5, None, "rate") == ("—", "none")
-    assert change(0.7001, 0.7, "rate", "up") == ("持平", "flat")
-    assert signed_change(5 / 7, 1.0, "rate") == "-28.6 个百分点"
+    assert change(0.7001, 0.7, "rate", 1, "up") == ("持平", "flat")
+    assert delta(5 / 7, 1.0, "rate") == "-28.6 个百分点"
+    # The PDF prints thousands separators, as the pages do (it printed 1324 and 134018).
+    assert number(1324) == "1,324" and number(134018) == "134,018"
+    assert change(1324, 0, "count", 0, "up") == ("▲ 1,324", "good")
 
 
 # ---------------------------------------------------------------- charts and content, no database
@@ -170,10 +175,10 @@ def fixture_pdf(fixture_db, tmp_path_factory) -> Path:
 def test_fixture_week_kpis_are_the_hand_computed_values(fixture_pdf):
     lines = pdf_lines(fixture_pdf)
     # Hand-computed for 2026-W10 (tests/fixtures), printed with the one rounding function.
-    expected = {"受理量（件）": fmt(7), "响应率（1日受理率）": fmt(5 / 7, "rate"), "办结率": fmt(4 / 7, "rate"),
-                "按时办结率（2日办结率）": fmt(3 / 6, "rate"), "3日反馈率": fmt(2 / 4, "rate"),
-                "满意率": fmt(2 / 3, "rate"), "综合得分": fmt(0.1 * 5 / 7 + 0.5 * 4 / 7 + 0.4 * 1.9 / 3, "score"),
-                "超期未办结（件）": fmt(2)}
+    expected = {"受理量（件）": number(7), "响应率（1日受理率）": number(5 / 7, "rate"), "办结率": number(4 / 7, "rate"),
+                "按时办结率（2日办结率）": number(3 / 6, "rate"), "3日反馈率": number(2 / 4, "rate"),
+                "满意率": number(2 / 3, "rate"), "综合得分": number(0.1 * 5 / 7 + 0.5 * 4 / 7 + 0.4 * 1.9 / 3, "score"),
+                "超期未办结（件）": number(2)}
     assert expected["响应率（1日受理率）"] == "71.4%" and expected["综合得分"] == "61.0"
     for label, value in expected.items():
         assert any(line.startswith(label + value) for line in lines), (label, value)
@@ -181,7 +186,9 @@ def test_fixture_week_kpis_are_the_hand_computed_values(fixture_pdf):
     for name in ("海景苑", "碧桂园"):
         assert name in text
     assert "蓬莱区网格治理周报" in text and "2026-W10" in text and "2026-03-0900:00" in text
-    assert "指标口径说明" in text and "四舍五入保留一位小数" in text
+    assert "指标口径说明" in text and "四舍五入到各指标的小数位" in text
+    # The help of 按时办结率 and 办结率 say why one can exceed the other.
+    assert "所以按时办结率可以高于办结率" in text and "所以办结率可以低于按时办结率" in text
 
 
 def test_fixture_week_equals_etl_stats(fixture_db, fixture_pdf):
@@ -193,32 +200,34 @@ def assert_pdf_equals_stats(pdf: Path, db: Path, week: str, street: str | None =
     writes it, on the row it belongs to."""
     extra = ("--street", street) if street else ()
     current = etl_stats(db, week, *extra)
-    previous_week = core.iso_week_label(core.parse_week(week) - timedelta(days=7))
+    previous_week = iso_week_label(parse_week(week) - timedelta(days=7))
     previous = etl_stats(db, previous_week, *extra)
     lines = pdf_lines(pdf)
-    for label, section, key, unit, better in APPEAL_KPIS + OTHER_KPIS:
-        row = kpi_row(label, current[section][key], previous[section][key], unit, better)
+    for kpi in APPEAL_KPIS + OTHER_KPIS:
+        row = kpi_row(kpi, current[kpi.section][kpi.key], previous[kpi.section][kpi.key])
         assert has_row(lines, *row), row
     if not street:
         for street_row in current["appeals_by_street"]:
-            cells = [street_row["street"]] + [fmt(street_row[key], unit) for _, key, unit in RANK_COLUMNS]
+            cells = [street_row["street"]] + [c.text(street_row[c.key]) for c in APPEAL_COLUMNS]
             assert has_row(lines, *cells), cells
+    per_100, resolution = metric("complaints.complaints_per_100_households"), metric("complaints.resolution_rate")
     for target in current["key_targets"]:
         assert has_row(lines, target["name"]), target["name"]
-        assert any(target["name"] in line and (fmt(target["complaints"]) + fmt(target["complaints_per_100_households"],
-                   "decimal") + fmt(target["resolution_rate"], "rate")) in line for line in lines), target
+        assert any(target["name"] in line and (number(target["complaints"]) + per_100.text(
+            target["complaints_per_100_households"]) + resolution.text(target["resolution_rate"])) in line
+            for line in lines), target
     for spot in current["hot_spots"]:
-        assert any(spot["name"] in line and (fmt(spot["complaints"]) + fmt(spot["complaints_per_100_households"],
-                   "decimal") + fmt(spot["resolution_rate"], "rate")) in line
+        assert any(spot["name"] in line and (number(spot["complaints"]) + per_100.text(
+            spot["complaints_per_100_households"]) + resolution.text(spot["resolution_rate"])) in line
                    and ("新增" if spot["is_new"] else "重点整治") in line for line in lines), spot
     for kind in current["compound_types"]:
-        assert has_row(lines, kind["compound_type"], fmt(kind["compounds"]), fmt(kind["households"])), kind
+        assert has_row(lines, kind["compound_type"], number(kind["compounds"]), number(kind["households"])), kind
     # The overdue table (street × category, from overdue_by) adds up to the KPI (appeal_summary).
     with read_only(db) as con:
-        overdue = core.overdue_by(con, core.Scope.week(week, street), ("street", "category"))
+        overdue = appeals.overdue_by(con, Scope.week(week, street), ("street", "category"))
     assert int(overdue["overdue_open"].sum() or 0) == current["appeals"]["overdue_open"]
     if current["appeals"]["overdue_open"]:
-        assert any(line.startswith("合计") and line.endswith(fmt(current["appeals"]["overdue_open"]))
+        assert any(line.startswith("合计") and line.endswith(number(current["appeals"]["overdue_open"]))
                    for line in lines)
     return current
 
@@ -240,7 +249,7 @@ def test_fixture_pdf_embeds_the_bundled_font_and_renders(fixture_pdf):
 def test_street_report_has_its_own_scope(fixture_db, tmp_path):
     with read_only(fixture_db) as con:
         pdf, data = make_pdf(con, WEEK, "蓬莱阁街道")
-        assert data["stats"] == json.loads(json.dumps(core.stats(con, core.Scope.week(WEEK, "蓬莱阁街道")),
+        assert data["stats"] == json.loads(json.dumps(stats(con, Scope.week(WEEK, "蓬莱阁街道")),
                                                       default=str))
     assert pdf.startswith(b"%PDF")
     assert data["ranking_by"] == "community" and data["stats"]["appeals"]["received"] == 4
@@ -296,7 +305,7 @@ def test_page_previews_and_offers_the_pdf(fixture_db, monkeypatch):
     assert not at.exception, at.exception
     metrics = {m.label: m for m in at.metric}
     assert metrics["受理量（件）"].value == "7"
-    assert metrics["响应率（1日受理率）"].value == fmt(5 / 7, "rate")
+    assert metrics["响应率（1日受理率）"].value == "71.4%"
     assert metrics["综合得分"].value == "61.0"
     assert metrics["超期未办结（件）"].value == "2" and metrics["超期未办结（件）"].delta == "+2"
     assert len(at.get("download_button")) == 1
@@ -345,7 +354,7 @@ def test_demo_week_equals_etl_stats_and_lists_the_15_key_targets(demo_db, tmp_pa
     assert result.returncode == 0, result.stderr
     current = assert_pdf_equals_stats(out, demo_db, week)
     with read_only(demo_db) as con:
-        names = core.key_targets(con, core.Scope.week(week))["name"].to_list()
+        names = compounds.key_targets(con, Scope.week(week))["name"].to_list()
     assert len(names) == 15 == len(current["key_targets"])
     text = "".join(pdf_lines(out))
     assert all(name in text for name in names)

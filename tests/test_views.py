@@ -1,4 +1,4 @@
-"""metrics/views.py on the hand-made fixture files, against values worked out by hand.
+"""The page metrics (metrics/ by subject) on the hand-made fixture files, against values worked out by hand.
 
 Week 2026-W10 (2026-03-02 .. 03-08, seen as of 03-09 00:00). What the fixture holds after the
 loader has rejected its bad rows:
@@ -37,7 +37,7 @@ import duckdb
 import pytest
 
 from etl.db import read_only
-from metrics import Scope, core, views
+from metrics import Scope, appeals, complaints, compounds, scenes, surveys
 
 W10 = Scope.week("2026-W10")
 PLG = Scope.week("2026-W10", street="蓬莱阁街道")
@@ -55,13 +55,13 @@ def rows(frame, *columns):
 
 
 def test_communities(con):
-    assert rows(views.communities(con), "street", "community", "compounds") == [
+    assert rows(compounds.communities(con), "street", "community", "compounds") == [
         ("登州街道", "东城社区", 1), ("紫荆山街道", "晒甲河社区", 1), ("蓬莱阁街道", "钟楼社区", 2)]
-    assert rows(views.communities(con, "蓬莱阁街道"), "community") == [("钟楼社区",)]
+    assert rows(compounds.communities(con, "蓬莱阁街道"), "community") == [("钟楼社区",)]
 
 
 def test_funnel_counts_reached_steps_and_median_hours_per_step(con):
-    funnel = views.appeal_funnel(con, W10)
+    funnel = appeals.funnel(con, W10)
     assert funnel["label"].to_list() == ["受理", "精准派单", "首接响应", "督导督办", "群众评价", "结案归档"]
     # A4 reached nothing; A7 was resolved only after as-of; A5 only responded.
     assert funnel["reached"].to_list() == [7, 6, 6, 4, 3, 2]
@@ -73,33 +73,33 @@ def test_funnel_counts_reached_steps_and_median_hours_per_step(con):
 
 
 def test_funnel_of_one_street(con):
-    funnel = views.appeal_funnel(con, PLG)  # A1 A2 A6 A7
+    funnel = appeals.funnel(con, PLG)  # A1 A2 A6 A7
     assert funnel["reached"].to_list() == [4, 4, 4, 3, 2, 1]
     assert funnel["median_hours"].to_list() == [None, None, 1.5, 23.0, 24.0, 1.0]
 
 
 def test_backlog_buckets_by_age_at_as_of(con):
-    backlog = views.appeal_backlog(con, W10)
+    backlog = appeals.backlog(con, W10)
     # Open at 03-09 00:00: A5 for 4 h, A7 for 62 h, A4 for 86 h.
     assert rows(backlog, "bucket", "open", "overdue") == [
         ("1日内", 1, False), ("1–2日", 0, False), ("2–3日", 1, True), ("3–7日", 1, True), ("7日以上", 0, True)]
-    assert views.appeal_backlog(con, EMPTY)["open"].to_list() == [0, 0, 0, 0, 0]
+    assert appeals.backlog(con, EMPTY)["open"].to_list() == [0, 0, 0, 0, 0]
 
 
 def test_complaints_by_level_lists_the_four_levels_in_order(con):
-    levels = views.complaints_by(con, W10, "level")
+    levels = complaints.by(con, W10, "level")
     assert rows(levels, "level", "complaints", "resolved", "three_party") == [
         ("小区", 2, 2, 1), ("社区", 1, 0, 0), ("街道", 1, 1, 0), ("区", 1, 0, 0)]
     assert levels["share"].to_list() == pytest.approx([0.4, 0.2, 0.2, 0.2])
     assert levels["resolution_rate"].to_list() == [1.0, 0.0, 1.0, 0.0]
     assert levels["median_days_to_resolve"].to_list() == [1.5, None, 1.5, None]
-    empty = views.complaints_by(con, EMPTY, "level")
+    empty = complaints.by(con, EMPTY, "level")
     assert rows(empty, "level", "complaints") == [("小区", 0), ("社区", 0), ("街道", 0), ("区", 0)]
     assert empty["resolution_rate"].to_list() == [None] * 4
 
 
 def test_complaints_by_category(con):
-    by = {r["category"]: r for r in views.complaints_by(con, W10, "category").to_dicts()}
+    by = {r["category"]: r for r in complaints.by(con, W10, "category").to_dicts()}
     assert set(by) == {"垃圾清运", "电梯维保", "停车管理", "设施维修", "环境卫生"}
     assert {k: v["resolution_rate"] for k, v in by.items()} == {
         "垃圾清运": 1.0, "电梯维保": 0.0, "停车管理": 1.0, "设施维修": 1.0, "环境卫生": 0.0}
@@ -108,15 +108,15 @@ def test_complaints_by_category(con):
 
 
 def test_three_party_share(con):
-    assert views.three_party_summary(con, W10) == {"complaints": 5, "three_party": 1, "three_party_share": 0.2,
+    assert complaints.three_party_summary(con, W10) == {"complaints": 5, "three_party": 1, "three_party_share": 0.2,
                                                    "absent_columns": []}
-    assert views.three_party_summary(con, Scope.week("2026-W09")) == {
+    assert complaints.three_party_summary(con, Scope.week("2026-W09")) == {
         "complaints": 1, "three_party": 1, "three_party_share": 1.0, "absent_columns": []}
-    assert views.three_party_summary(con, EMPTY)["three_party_share"] is None
+    assert complaints.three_party_summary(con, EMPTY)["three_party_share"] is None
 
 
 def test_property_companies(con):
-    got = rows(views.property_companies(con, W10), "property_company", "compounds", "households", "complaints",
+    got = rows(complaints.property_companies(con, W10), "property_company", "compounds", "households", "complaints",
                "complaints_per_100_households", "resolution_rate", "median_days_to_resolve", "three_party",
                "survey_answers", "survey_satisfaction_rate")
     assert got == [
@@ -130,17 +130,17 @@ def test_property_companies(con):
 def test_default_targeted_since(con, fixture_db, tmp_path):
     # The fixture records no date and data/metrics.toml sets none (unless someone sets one there):
     # five months before the newest complaint, 2026-03-06.
-    assert views.default_targeted_since(con) == (core.key_targets_since(con) or date(2025, 10, 1))
+    assert compounds.default_targeted_since(con) == (compounds.key_targets_since(con) or date(2025, 10, 1))
     recorded = tmp_path / "recorded.duckdb"
     shutil.copyfile(fixture_db, recorded)
     with duckdb.connect(str(recorded)) as rw:
         rw.execute("INSERT OR REPLACE INTO meta VALUES ('key_targets_since', '2026-01-15')")
-        assert views.default_targeted_since(rw) == date(2026, 1, 15)
+        assert compounds.default_targeted_since(rw) == date(2026, 1, 15)
 
 
 def test_key_target_progress_before_and_after(con):
     # After: 03-02 .. 03-08 (7 days, as of 03-09); before: 02-23 .. 03-01 (as of 03-02).
-    got = {r["compound_id"]: r for r in views.key_target_progress(con, W10, date(2026, 3, 2)).to_dicts()}
+    got = {r["compound_id"]: r for r in compounds.key_target_progress(con, W10, date(2026, 3, 2)).to_dicts()}
     assert set(got) == {"C1", "C3"}
     c1, c3 = got["C1"], got["C3"]
     assert (c1["complaints"], c1["complaints_per_100_households"], c1["median_days_to_resolve"]) == (3, 1.5, 1.5)
@@ -161,12 +161,12 @@ def test_key_target_progress_before_and_after(con):
 
 
 def test_key_targets_worsening_against_the_previous_week(con):
-    assert rows(views.key_targets_worsening(con, W10), "name", "complaints", "previous_complaints", "change") == [
+    assert rows(compounds.key_targets_worsening(con, W10), "name", "complaints", "previous_complaints", "change") == [
         ("海景苑", 3, 0, 3)]
 
 
 def test_key_target_monthly(con):
-    monthly = views.key_target_monthly(con, W10)
+    monthly = compounds.key_target_monthly(con, W10)
     assert monthly.height == 24
     assert monthly["month"].min() == date(2025, 4, 1)
     by = {(r["month"], r["group"]): r for r in monthly.to_dicts()}
@@ -179,62 +179,62 @@ def test_key_target_monthly(con):
 
 
 def test_surveys_by_topic_street_type_and_compound(con):
-    assert rows(views.surveys_by(con, W10, "topic"), "topic", "answers", "satisfaction_rate", "average_score") == [
+    assert rows(surveys.by(con, W10, "topic"), "topic", "answers", "satisfaction_rate", "average_score") == [
         ("物业服务", 2, 1.0, 4.0), ("总体评价", 1, 1.0, 4.0), ("环境卫生", 1, 0.0, None), ("网格服务", 1, 0.0, 1.0)]
-    assert rows(views.surveys_by(con, W10, "street"), "street", "answers", "satisfaction_rate", "average_score") == [
+    assert rows(surveys.by(con, W10, "street"), "street", "answers", "satisfaction_rate", "average_score") == [
         ("登州街道", 2, 1.0, 4.0), ("蓬莱阁街道", 2, 0.5, 4.0), ("紫荆山街道", 1, 0.0, 1.0)]
-    assert rows(views.surveys_by(con, W10, "compound_type"), "compound_type", "answers", "satisfaction_rate") == [
+    assert rows(surveys.by(con, W10, "compound_type"), "compound_type", "answers", "satisfaction_rate") == [
         ("商品房小区", 2, 0.5), ("老旧小区", 2, 1.0), ("开放式楼院", 1, 0.0)]
-    assert rows(views.surveys_by(con, W10, "compound_id"), "compound_id", "name", "street", "answers") == [
+    assert rows(surveys.by(con, W10, "compound_id"), "compound_id", "name", "street", "answers") == [
         ("C1", "海景苑", "登州街道", 2), ("C2", "宝龙国际", "蓬莱阁街道", 2), ("C4", "晒甲河小区", "紫荆山街道", 1)]
 
 
 def test_survey_trend_lists_every_week(con):
-    trend = views.survey_trend(con, W10)
+    trend = surveys.trend(con, W10)
     assert trend["week"].to_list()[0] == "2025-W51" and trend["week"].to_list()[-1] == "2026-W10"
     assert rows(trend.tail(2), "week", "answers", "satisfaction_rate", "average_score") == [
         ("2026-W09", 0, None, None), ("2026-W10", 5, 0.6, 3.25)]
 
 
 def test_lowest_rated_compounds(con):
-    assert rows(views.lowest_rated_compounds(con, W10, min_answers=1), "name", "satisfaction_rate") == [
+    assert rows(surveys.lowest_rated(con, W10, min_answers=1), "name", "satisfaction_rate") == [
         ("晒甲河小区", 0.0), ("宝龙国际", 0.5), ("海景苑", 1.0)]
-    assert rows(views.lowest_rated_compounds(con, W10, min_answers=2), "name") == [("宝龙国际",), ("海景苑",)]
-    assert views.lowest_rated_compounds(con, W10).is_empty()  # nobody has 3 answers
+    assert rows(surveys.lowest_rated(con, W10, min_answers=2), "name") == [("宝龙国际",), ("海景苑",)]
+    assert surveys.lowest_rated(con, W10).is_empty()  # nobody has 3 answers
 
 
 def test_scenes_by_compound_top_scenes_and_mix(con):
-    assert rows(views.scenes_by_compound(con, W10), "name", "events", "attendance", "old_young") == [
+    assert rows(scenes.by_compound(con, W10), "name", "events", "attendance", "old_young") == [
         ("碧桂园", 1, 120, 20), ("海景苑", 2, 55, 10), ("宝龙国际", 1, 50, 40)]
-    assert rows(views.top_scenes(con, W10, 3), "scene_name", "scene_type", "attendance") == [
+    assert rows(scenes.top(con, W10, 3), "scene_name", "scene_type", "attendance") == [
         ("仙阁家宴", "邻里", 120), ("老年大学进小区", "教育", 50), ("幸福拼桌", "邻里", 30)]
-    assert rows(views.scene_mix(con, W10, "street"), "street", "scene_type", "events", "attendance", "old_young") == [
+    assert rows(scenes.mix(con, W10, "street"), "street", "scene_type", "events", "attendance", "old_young") == [
         ("登州街道", "健康", 1, 25, 0), ("登州街道", "邻里", 1, 30, 10),
         ("蓬莱阁街道", "教育", 1, 50, 40), ("蓬莱阁街道", "邻里", 1, 120, 20)]
 
 
 def test_scene_coverage_and_compounds_without_events(con):
-    assert rows(views.scene_coverage_by(con, W10, "street"), "street", "compounds", "covered", "coverage") == [
+    assert rows(scenes.coverage_by(con, W10, "street"), "street", "compounds", "covered", "coverage") == [
         ("登州街道", 1, 1, 1.0), ("紫荆山街道", 1, 0, 0.0), ("蓬莱阁街道", 2, 2, 1.0)]
-    by_type = views.scene_coverage_by(con, W10, "compound_type")
+    by_type = scenes.coverage_by(con, W10, "compound_type")
     assert rows(by_type, "compound_type", "compounds", "coverage") == [
         ("老旧小区", 1, 1.0), ("学区房", 1, 1.0), ("商品房小区", 1, 1.0), ("回迁安置小区", 0, None),
         ("单位家属院", 0, None), ("开放式楼院", 1, 0.0)]
-    assert rows(views.compounds_without_events(con, W10), "compound_id", "name") == [("C4", "晒甲河小区")]
-    assert rows(views.compounds_without_events(con, PLG), "compound_id") == []
+    assert rows(scenes.compounds_without_events(con, W10), "compound_id", "name") == [("C4", "晒甲河小区")]
+    assert rows(scenes.compounds_without_events(con, PLG), "compound_id") == []
 
 
 def test_compounds_by_street_and_totals(con):
-    assert rows(views.compounds_by_street(con, W10), "street", "compound_type", "compounds", "households") == [
+    assert rows(compounds.by_street(con, W10), "street", "compound_type", "compounds", "households") == [
         ("登州街道", "老旧小区", 1, 200), ("紫荆山街道", "开放式楼院", 1, 0),
         ("蓬莱阁街道", "学区房", 1, 100), ("蓬莱阁街道", "商品房小区", 1, 400)]
-    assert views.compound_totals(con, W10) == {
+    assert compounds.totals(con, W10) == {
         "compounds": 4, "households": 700, "key_targets": 2, "with_property_company": 3, "with_party_branch": 2,
         "without_coordinates": 1, "without_households": 1, "property_company_share": 0.75}
 
 
 def test_compound_list_with_the_period_numbers(con):
-    got = rows(views.compound_list(con, W10), "compound_id", "appeals", "complaints", "complaints_per_100_households",
+    got = rows(compounds.listing(con, W10), "compound_id", "appeals", "complaints", "complaints_per_100_households",
                "survey_answers", "survey_satisfaction_rate", "events", "attendance")
     assert got == [
         ("C1", 1, 3, 1.5, 2, 1.0, 2, 55),     # A3; P1-P3; S1 S2; E1 E4
@@ -242,26 +242,26 @@ def test_compound_list_with_the_period_numbers(con):
         ("C2", 2, 1, 0.25, 2, 0.5, 1, 50),    # A1 A6; P4; S3 S4; E2
         ("C3", 1, 0, 0.0, 0, None, 1, 120),   # A2 (A8 is week 09); E3
     ]
-    assert rows(views.compound_list(con, W10, "海景"), "compound_id") == [("C1",)]
-    assert rows(views.compound_list(con, W10, " c3 "), "compound_id") == [("C3",)]
-    assert rows(views.compound_list(con, PLG), "compound_id") == [("C2",), ("C3",)]
-    assert views.compound_list(con, W10, "不存在").is_empty()
+    assert rows(compounds.listing(con, W10, "海景"), "compound_id") == [("C1",)]
+    assert rows(compounds.listing(con, W10, " c3 "), "compound_id") == [("C3",)]
+    assert rows(compounds.listing(con, PLG), "compound_id") == [("C2",), ("C3",)]
+    assert compounds.listing(con, W10, "不存在").is_empty()
 
 
 def test_compound_profile_summary_and_history(con):
-    facts = views.compound_profile(con, "C1")
+    facts = compounds.profile(con, "C1")
     assert (facts["name"], facts["households"], facts["buildings"], facts["micro_grids"], facts["grid_id"],
             facts["party_branch"], facts["property_company"], facts["is_key_target"]) == (
         "海景苑", 200, 10, 3, "G1", "海景苑小区党支部", "海天物业", True)
-    assert views.compound_profile(con, "C9") is None
-    assert views.compound_summary(con, W10, "C1") == {
+    assert compounds.profile(con, "C9") is None
+    assert compounds.summary(con, W10, "C1") == {
         "appeals": 1, "appeal_resolution_rate": 1.0, "appeal_satisfaction_rate": 0.0, "overdue_open": 0,
         "complaints": 3, "complaint_resolution_rate": pytest.approx(2 / 3), "survey_answers": 2,
         "survey_satisfaction_rate": 1.0, "average_score": 4.0, "events": 2, "attendance": 55, "old_young": 10}
-    c4 = views.compound_summary(con, W10, "C4")
+    c4 = compounds.summary(con, W10, "C4")
     assert (c4["appeals"], c4["appeal_resolution_rate"], c4["appeal_satisfaction_rate"], c4["overdue_open"]) == (
         1, 0.0, None, 0)
-    history = views.compound_history(con, W10, "C3")
+    history = compounds.history(con, W10, "C3")
     assert history.height == 12
     assert rows(history.tail(2), "month", "appeals", "complaints", "survey_answers", "events", "attendance") == [
         (date(2026, 2, 1), 0, 1, 0, 0, 0),   # P6
@@ -270,8 +270,8 @@ def test_compound_profile_summary_and_history(con):
 
 
 def test_an_empty_period(con):
-    assert views.compound_list(con, EMPTY)["appeals"].to_list() == [0, 0, 0, 0]
-    assert views.surveys_by(con, EMPTY, "topic").is_empty()
-    assert views.survey_trend(con, EMPTY)["answers"].sum() == 0
-    assert views.appeal_funnel(con, EMPTY)["reached"].to_list() == [0] * 6
-    assert views.key_targets_worsening(con, EMPTY).is_empty()
+    assert compounds.listing(con, EMPTY)["appeals"].to_list() == [0, 0, 0, 0]
+    assert surveys.by(con, EMPTY, "topic").is_empty()
+    assert surveys.trend(con, EMPTY)["answers"].sum() == 0
+    assert appeals.funnel(con, EMPTY)["reached"].to_list() == [0] * 6
+    assert compounds.key_targets_worsening(con, EMPTY).is_empty()

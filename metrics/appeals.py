@@ -1,0 +1,244 @@
+"""Appeals (诉求工单): the summary and its rates, rates by dimension, the weekly trend, overdue
+appeals, the five-step flow and the backlog of open appeals."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import polars as pl
+
+from etl.db import frame
+from metrics.common import absent, blank, carried_counts, carried_sql, ratio
+from metrics.scope import Scope, iso_week_label, merged, period, place, where
+from settings import metric_settings
+
+RATE_KEYS = ("received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate",
+             "satisfaction_rate", "satisfaction_score", "composite", "overdue_open", "median_hours_to_resolve")
+DIMENSIONS = {"street": "street", "community": "community", "channel": "channel",
+              "category": "category", "compound_id": "compound_id"}
+
+
+def composite(response: float | None, resolution: float | None, satisfaction: float | None) -> float | None:
+    weights = metric_settings()["composite_weights"]
+    if response is None or resolution is None or satisfaction is None:
+        return None
+    return (weights["response"] * response + weights["resolution"] * resolution
+            + weights["satisfaction"] * satisfaction)
+
+
+def _limits() -> dict:
+    settings = metric_settings()
+    return {"response_h": settings["response_limit_hours"], "resolve_h": settings["resolution_limit_hours"],
+            "feedback_h": settings["feedback_limit_hours"]}
+
+
+def _counts_sql(scope: Scope, group: str | None, as_of_expr: str = "$as_of") -> tuple[str, dict]:
+    """Counts behind every appeal rate; as_of_expr lets a trend see each week as of its own end."""
+    condition, params = where(period("received_at", scope), place("", scope))
+    key = f"{group} AS key," if group else ""
+    group_by = "GROUP BY ALL" if group else ""
+    # "Passed" is strict: at the limit itself an appeal can still be handled in time.
+    return f"""
+        WITH carried AS ({carried_sql("appeals")}),
+        b AS (
+            SELECT *, CAST({as_of_expr} AS TIMESTAMP) AS _as_of
+            FROM appeals LEFT JOIN carried USING (batch_id) WHERE {condition}
+        ),
+        a AS (
+            SELECT *,
+                received_at + to_hours(CAST($response_h AS BIGINT)) AS response_due,
+                received_at + to_hours(CAST($resolve_h AS BIGINT)) AS resolve_due,
+                received_at + to_hours(CAST($feedback_h AS BIGINT)) AS feedback_due,
+                first_response_at <= _as_of AS is_responded,
+                resolved_at <= _as_of AS is_resolved,
+                feedback_at <= _as_of AS is_fed_back
+            FROM b
+        )
+        SELECT {key}
+            count(*) AS received,
+            count(*) FILTER (is_responded AND first_response_at <= response_due) AS responded_in_time,
+            count(*) FILTER ((response_due < _as_of OR is_responded) AND c_first_response_at) AS response_due_count,
+            count(*) FILTER (is_resolved) AS resolved,
+            count(*) FILTER (is_resolved AND resolved_at <= resolve_due) AS resolved_in_time,
+            count(*) FILTER ((resolve_due < _as_of OR is_resolved) AND c_resolved_at) AS resolve_due_count,
+            count(*) FILTER (is_fed_back AND feedback_at <= feedback_due) AS fed_back_in_time,
+            count(*) FILTER ((feedback_due < _as_of OR is_fed_back) AND c_feedback_at) AS feedback_due_count,
+            count(*) FILTER (satisfaction = '满意') AS satisfied,
+            count(*) FILTER (satisfaction = '基本满意') AS basically_satisfied,
+            count(*) FILTER (satisfaction IS NOT NULL) AS evaluated,
+            count(*) FILTER (NOT coalesce(is_resolved, FALSE) AND resolve_due < _as_of AND c_resolved_at) AS overdue_open,
+            median(epoch(resolved_at - received_at) / 3600.0) FILTER (is_resolved) AS median_hours_to_resolve,
+            {carried_counts("appeals")}
+        FROM a {group_by}
+    """, merged(params, _limits())
+
+
+def _rates(row: dict) -> dict:
+    """The rates of one row of counts; those whose column no appeal in it carried are None."""
+    weight = metric_settings()["basic_satisfied_weight"]
+    response = ratio(row["responded_in_time"], row["response_due_count"])
+    resolution = ratio(row["resolved"], row["carried_resolved_at"])
+    score = ratio(row["satisfied"] + weight * row["basically_satisfied"], row["evaluated"])
+    return blank("appeals", {
+        "received": row["received"],
+        "response_rate": response,
+        "resolution_rate": resolution,
+        "on_time_rate": ratio(row["resolved_in_time"], row["resolve_due_count"]),
+        "feedback_rate": ratio(row["fed_back_in_time"], row["feedback_due_count"]),
+        "satisfaction_rate": ratio(row["satisfied"] + row["basically_satisfied"], row["evaluated"]),
+        "satisfaction_score": score,
+        "composite": composite(response, resolution, score),
+        "overdue_open": row["overdue_open"],
+        "median_hours_to_resolve": row["median_hours_to_resolve"],
+    }, absent("appeals", row, row["received"]))
+
+
+def _rates_frame(rows: list[dict], first: dict) -> pl.DataFrame:
+    schema = {**first, **{k: pl.Float64 for k in RATE_KEYS}}
+    schema.update(received=pl.Int64, overdue_open=pl.Int64)
+    return pl.DataFrame(rows, schema=schema)
+
+
+def summary(con, scope: Scope) -> dict:
+    """受理量, the three rates, the 123 rule, overdue open and median hours, for the scope; and
+    `absent_columns`, the input columns no appeal in scope was delivered with (their figures are None)."""
+    row = frame(con, *_counts_sql(scope, None)).to_dicts()[0]
+    return {**_rates(row), "absent_columns": absent("appeals", row, row["received"])}
+
+
+def rates_by(con, scope: Scope, dimension: str) -> pl.DataFrame:
+    """The appeal metrics per street, community, channel, category or compound."""
+    rows = frame(con, *_counts_sql(scope, DIMENSIONS[dimension])).to_dicts()
+    out = [{dimension: row["key"], **_rates(row)} for row in rows]
+    return _rates_frame(out, {dimension: pl.String}).sort("received", dimension, descending=[True, False])
+
+
+def weekly_trend(con, scope: Scope, weeks: int = 12) -> pl.DataFrame:
+    """The appeal metrics of the last `weeks` ISO weeks up to the scope's end, each week seen as
+    of its own end (or of the scope's as-of moment, for the week still running)."""
+    last_day = (scope.end - timedelta(days=1)) if scope.end else scope.moment.date()
+    first_monday = last_day - timedelta(days=last_day.weekday()) - timedelta(weeks=weeks - 1)
+    trend_scope = replace(scope, start=first_monday, end=last_day + timedelta(days=1))
+    sql, params = _counts_sql(trend_scope, "CAST(date_trunc('week', received_at) AS DATE)",
+                              as_of_expr="least(date_trunc('week', received_at) + INTERVAL 7 DAY, $as_of)")
+    rows = {row["key"]: row for row in frame(con, sql, params).to_dicts()}
+    out = []
+    for index in range(weeks):
+        monday = first_monday + timedelta(weeks=index)
+        row = rows.get(monday)
+        rates = _rates(row) if row else {k: (0 if k in ("received", "overdue_open") else None) for k in RATE_KEYS}
+        out.append({"week": iso_week_label(monday), "week_start": monday, **rates})
+    return _rates_frame(out, {"week": pl.String, "week_start": pl.Date})
+
+
+def overdue(con, scope: Scope) -> pl.DataFrame:
+    """Appeals in the period not resolved by as-of and past the resolution limit (no personal data);
+    an appeal whose extract had no 办结时间 column cannot be told overdue and is left out."""
+    condition, params = where(period("a.received_at", scope), place("a.", scope))
+    return frame(con, f"""
+        SELECT a.appeal_id, a.received_at, a.street, a.community, a.compound_id, c.name AS compound_name,
+               a.channel, a.category,
+               -- where the appeal stood at as-of (the stored status is that of the latest extract)
+               CASE WHEN a.first_response_at <= $as_of THEN '已响应，未办结'
+                    WHEN a.dispatched_at <= $as_of THEN '已派单，未响应'
+                    ELSE '未响应' END AS status,
+               epoch(CAST($as_of AS TIMESTAMP) - a.received_at) / 3600.0 AS hours_open
+        FROM appeals a LEFT JOIN compounds c USING (compound_id)
+             JOIN ({carried_sql("appeals")}) carried ON carried.batch_id = a.batch_id AND carried.c_resolved_at
+        WHERE {condition}
+          AND NOT coalesce(a.resolved_at <= $as_of, FALSE)
+          AND a.received_at + to_hours(CAST($resolve_h AS BIGINT)) < $as_of
+        ORDER BY a.received_at, a.appeal_id""",
+                 merged(params, {"resolve_h": metric_settings()["resolution_limit_hours"]}))
+
+
+def overdue_by(con, scope: Scope, dimensions: tuple[str, ...] = ("street", "category")) -> pl.DataFrame:
+    """Overdue open appeals counted by street, category (or any appeal dimension)."""
+    return overdue(con, scope).group_by(list(dimensions)).agg(pl.len().cast(pl.Int64).alias("overdue_open")).sort(
+        ["overdue_open", *dimensions], descending=[True] + [False] * len(dimensions))
+
+
+# ---------------------------------------------------------------- the five-step flow
+
+# 精准派单 → 首接响应 → 督导督办 → 群众评价 → 结案归档, each step read from one timestamp column.
+# 督导督办 ends when the appeal is resolved (办结), 群众评价 when the resident is called back
+# (回访/反馈), 结案归档 when it is closed.
+FUNNEL_STEPS = (
+    ("dispatch", "精准派单", "dispatched_at"),
+    ("response", "首接响应", "first_response_at"),
+    ("supervision", "督导督办", "resolved_at"),
+    ("evaluation", "群众评价", "feedback_at"),
+    ("archive", "结案归档", "closed_at"),
+)
+
+
+def funnel(con, scope: Scope) -> pl.DataFrame:
+    """The five-step flow: how many appeals of the period reached each step by as-of, and the
+    median hours each step took.
+
+    An appeal has reached a step when that step or any later one is stamped by as-of (an appeal
+    closed without a recorded dispatch time was dispatched all the same), so the counts never
+    grow from one step to the next. A step's hours run from the latest earlier recorded step
+    (from `received_at` for the first one) to the step's own stamp; appeals missing either stamp
+    are left out of that step's median.
+    """
+    condition, params = where(period("received_at", scope), place("", scope))
+    stamps = ",\n".join(f"CASE WHEN {column} <= $as_of THEN {column} END AS t{i}"
+                        for i, (_, _, column) in enumerate(FUNNEL_STEPS, start=1))
+    n = len(FUNNEL_STEPS)
+    reached = ",\n".join(
+        f"count(*) FILTER (coalesce({', '.join(f't{j}' for j in range(i, n + 1))}) IS NOT NULL) AS reached_{i}"
+        for i in range(1, n + 1))
+    medians = ",\n".join(
+        f"median(epoch(t{i} - coalesce({', '.join([f't{j}' for j in range(i - 1, 0, -1)] + ['received_at'])}))"
+        f" / 3600.0) AS hours_{i}"
+        for i in range(1, n + 1))
+    row = frame(con, f"""
+        WITH a AS (SELECT received_at, {stamps}, carried.* EXCLUDE (batch_id)
+                   FROM appeals LEFT JOIN ({carried_sql("appeals")}) carried USING (batch_id) WHERE {condition})
+        SELECT count(*) AS received, {reached}, {medians}, {carried_counts("appeals")} FROM a""",
+                params).to_dicts()[0]
+    missing = absent("appeals", row, row["received"])
+    out = [{"step": "received", "label": "受理", "reached": row["received"],
+            "share": ratio(row["received"], row["received"]), "median_hours": None}]
+    for i, (step, label, _) in enumerate(FUNNEL_STEPS, start=1):
+        # Reaching a step is known from its stamp or a later one: unknown (not zero) when no appeal
+        # in scope was delivered with any of those columns.
+        known = any(column not in missing for _, _, column in FUNNEL_STEPS[i - 1:])
+        out.append({"step": step, "label": label, "reached": row[f"reached_{i}"] if known else None,
+                    "share": ratio(row[f"reached_{i}"], row["received"]) if known else None,
+                    "median_hours": row[f"hours_{i}"]})
+    return pl.DataFrame(out, schema={"step": pl.String, "label": pl.String, "reached": pl.Int64,
+                                     "share": pl.Float64, "median_hours": pl.Float64})
+
+
+# Ages of open appeals, in hours since received (lower bound inclusive, upper exclusive).
+BACKLOG_BUCKETS = (
+    ("1日内", 0, 24),
+    ("1–2日", 24, 48),
+    ("2–3日", 48, 72),
+    ("3–7日", 72, 168),
+    ("7日以上", 168, None),
+)
+
+
+def backlog(con, scope: Scope) -> pl.DataFrame:
+    """Appeals of the period still not resolved at as-of, counted by how long they have been open
+    (appeals whose extract had no 办结时间 column are left out: whether they are open is unknown).
+
+    Every bucket is listed (zero where empty); `overdue` marks the buckets past the resolution limit.
+    """
+    condition, params = where(period("received_at", scope), place("", scope))
+    rows = frame(con, f"""
+        SELECT epoch(CAST($as_of AS TIMESTAMP) - received_at) / 3600.0 AS hours_open
+        FROM appeals JOIN ({carried_sql("appeals")}) carried USING (batch_id)
+        WHERE {condition} AND carried.c_resolved_at AND NOT coalesce(resolved_at <= $as_of, FALSE)""", params)
+    limit = metric_settings()["resolution_limit_hours"]
+    hours = rows["hours_open"]
+    out = []
+    for label, low, high in BACKLOG_BUCKETS:
+        mask = hours >= low if high is None else (hours >= low) & (hours < high)
+        out.append({"bucket": label, "low_hours": low, "open": int(mask.sum()), "overdue": low >= limit})
+    return pl.DataFrame(out, schema={"bucket": pl.String, "low_hours": pl.Int64, "open": pl.Int64,
+                                     "overdue": pl.Boolean})

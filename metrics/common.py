@@ -1,0 +1,88 @@
+"""What every subject's queries share: rates, the satisfied ratings, and "absent is not zero".
+
+Absent is not zero: every load records in `batches.carried_columns` the contract columns its
+file had. A figure is computed over the rows whose file carried its input columns (declared in
+metrics/catalogue.py); when no row in scope carried them it is None (“—”) and the summary lists
+the column in `absent_columns`, which pages and the PDF turn into a note (`absent_notes`).
+"""
+
+from __future__ import annotations
+
+from etl.contract import KINDS
+from metrics.catalogue import figure_inputs
+
+# The ratings that count as satisfied, in surveys and in appeals' evaluations alike.
+SATISFIED = ("满意", "基本满意")
+
+
+def satisfied(column: str) -> str:
+    """The SQL condition "this rating is satisfied" on `column`."""
+    return f"{column} IN ({', '.join(repr(rating) for rating in SATISFIED)})"
+
+
+def ratio(numerator, denominator) -> float | None:
+    """A rate, or None where the denominator is zero (shown as “—”, never 0 % or 100 %)."""
+    return None if not denominator else numerator / denominator
+
+
+def input_columns(kind: str) -> list[str]:
+    """The optional columns of a feed that some figure is computed from, in contract order."""
+    used = {c for _, columns in figure_inputs(kind).values() for c in columns}
+    return [c.name for c in KINDS[kind].columns if c.name in used]
+
+
+def figures_without(kind: str, absent, keys=None) -> list[str]:
+    """The Chinese names of the figures (of `keys`, if given) that stay empty when these columns are absent."""
+    return [label for key, (label, columns) in figure_inputs(kind).items()
+            if set(columns) & set(absent) and (keys is None or key in keys)]
+
+
+def absent_notes(kind: str, absent, keys=None) -> list[str]:
+    """One note per absent column, naming it and the figures (of `keys`, if given) it leaves “—”:
+    数据未含“首次响应时间”列：响应率、综合得分显示为“—”(不是 0)."""
+    notes = []
+    for column in absent:
+        figures = figures_without(kind, [column], keys)
+        if figures:
+            notes.append(f"数据未含{column_names(kind, [column])}列：{'、'.join(figures)}显示为“—”(不是 0)")
+    return notes
+
+
+def column_names(kind: str, columns) -> str:
+    """Columns as an analyst's file heads them: “首次响应时间”、“反馈时间”."""
+    return "、".join(f"“{KINDS[kind].column(c).headers[0]}”" for c in columns)
+
+
+def carried_sql(kind: str) -> str:
+    """Per batch, whether its file carried each input column of the feed (column `c_<name>`).
+
+    A batch recorded before files' columns were kept counts as carrying them all. The field is read
+    through to_json so that a database written before the column existed still reads.
+    """
+    checks = ", ".join(f"coalesce(contains(carried, '\"{c}\"'), TRUE) AS c_{c}" for c in input_columns(kind))
+    return (f"SELECT batch_id, {checks} FROM (SELECT batch_id, "
+            "json_extract_string(to_json(bt), '$.carried_columns') AS carried FROM batches bt)")
+
+
+def carried_counts(kind: str) -> str:
+    """count(*) of the rows in scope whose file carried each input column, as carried_<name>."""
+    return ", ".join(f"count(*) FILTER (c_{c}) AS carried_{c}" for c in input_columns(kind))
+
+
+def absent(kind: str, row: dict, total: int) -> list[str]:
+    """The input columns no row in scope was delivered with (none when nothing is in scope)."""
+    return [c for c in input_columns(kind) if total and not row[f"carried_{c}"]]
+
+
+def blank(kind: str, values: dict, absent_columns: list[str]) -> dict:
+    """The figures computed from an absent column set to None."""
+    for key, (_, columns) in figure_inputs(kind).items():
+        if key in values and set(columns) & set(absent_columns):
+            values[key] = None
+    return values
+
+
+def summary(kind: str, row: dict, total: int, values: dict) -> dict:
+    """A summary's values with the figures of absent columns blanked, and `absent_columns`."""
+    missing = absent(kind, row, total)
+    return {**blank(kind, values, missing), "absent_columns": missing}

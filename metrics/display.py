@@ -1,0 +1,127 @@
+"""The one formatter and the one rounding rule for every number a person reads: dashboard cards,
+tables, chart hover texts, CSV downloads, the weekly PDF and the CLI's human output.
+
+A value is taken exactly as the metrics return it (the digits `stats --json` prints), scaled
+(× 100 for a rate or a score), and rounded half up to the metric's digits: 9/16 = 0.5625 reads
+56.3 %, never 56.2 % (which float formatting, rounding half to even on binary values, prints).
+Numbers carry thousands separators; a missing value (None, NaN) reads “—”.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+DASH = "—"
+NUMERIC = ("count", "rate", "score", "hours", "days", "decimal")
+# Rates read as percentages and scores on a 100-point scale.
+SCALE = {"rate": 100, "score": 100}
+SUFFIX = {"rate": "%", "hours": " 小时", "days": " 天"}
+DELTA_SUFFIX = {"rate": " 个百分点", "score": " 分", "hours": " 小时", "days": " 天"}
+
+ROUNDING_RULE = ("比率以百分数表示，综合得分与满意度得分以百分制表示；非整数由统计口径的精确值四舍五入到各指标的小数位"
+                 "（比率、得分、时长一位，每百户投诉量与测评平均分两位）；“较上期”为两期精确值之差，按同一规则取舍；"
+                 "分母为零的比率显示为“—”。")
+
+
+def missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def exact(value) -> Decimal:
+    # repr() is the shortest text that reads back as the same float: the digits stats --json prints.
+    return value if isinstance(value, Decimal) else Decimal(repr(value))
+
+
+def rounded(value, unit: str = "decimal", digits: int = 1) -> Decimal | None:
+    """value scaled for its unit, rounded half up to `digits` decimals (None stays None)."""
+    if missing(value):
+        return None
+    if unit == "count":
+        digits = 0
+    return (exact(value) * SCALE.get(unit, 1)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
+def number(value, unit: str = "count", digits: int = 1, *, suffix: bool = True) -> str:
+    """'1,234', '56.3%', '61.0', '36.0 小时' (or '36.0' without the suffix), '—'."""
+    shown = rounded(value, unit, digits)
+    if shown is None:
+        return DASH
+    return f"{shown:,}" + (SUFFIX.get(unit, "") if suffix or unit == "rate" else "")
+
+
+def cell(value, unit: str, digits: int = 1) -> str:
+    """A table cell: numbers as `number` without a unit word (the column's header says it),
+    flags 是/否, times 2026-03-05 10:00, text as it is."""
+    if unit in NUMERIC:
+        return number(value, unit, digits, suffix=False)
+    if unit == "bool":
+        return yes_no(value)
+    if unit == "moment":
+        return moment(value)
+    return DASH if missing(value) or value == "" else str(value)
+
+
+def csv_value(value, unit: str, digits: int = 1):
+    """A number for a CSV cell, rounded as on screen (rates in percent), without separators."""
+    shown = rounded(value, unit, digits)
+    if shown is None:
+        return None
+    return int(shown) if unit == "count" else float(shown)
+
+
+def moment(value) -> str:
+    if missing(value):
+        return DASH
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).replace("T", " ")[:16]
+
+
+def yes_no(value) -> str:
+    return DASH if value is None else ("是" if value else "否")
+
+
+# ---------------------------------------------------------------- changes against the previous period
+
+def _difference(current, previous, unit: str, digits: int) -> Decimal | None:
+    """The exact difference, rounded by the one rule (None when a side is missing)."""
+    if missing(current) or missing(previous):
+        return None
+    return rounded(exact(current) - exact(previous), unit, digits)
+
+
+def delta(current, previous, unit: str = "count", digits: int = 1) -> str | None:
+    """'+6', '-1,234', '+3.2 个百分点', '+0.0 分' (never '-0.0'), or None when a side is missing."""
+    change = _difference(current, previous, unit, digits)
+    if change is None:
+        return None
+    sign = "-" if change < 0 else "+"
+    return f"{sign}{abs(change):,}{DELTA_SUFFIX.get(unit, '')}"
+
+
+def change(current, previous, unit: str = "count", digits: int = 1, better: str | None = "up") -> tuple[str, str]:
+    """The change as the PDF prints it, with ▲/▼, and its tone: 'good', 'bad', 'flat', 'neutral'
+    (better=None: neither direction is good news) or 'none' (a side is missing)."""
+    difference = _difference(current, previous, unit, digits)
+    if difference is None:
+        return DASH, "none"
+    if difference == 0:
+        return "持平", "flat"
+    up = difference > 0
+    tone = "neutral" if better is None else ("good" if up == (better == "up") else "bad")
+    return f"{'▲' if up else '▼'} {abs(difference):,}{DELTA_SUFFIX.get(unit, '')}", tone
+
+
+def is_no_change(shown: str | None) -> bool:
+    """True for '+0', '+0.0 个百分点' and the like (drawn grey, without a rising arrow's colour)."""
+    if not shown:
+        return False
+    figure = shown.split()[0].rstrip("小时天分个百点").lstrip("+-").replace(",", "")
+    try:
+        return float(figure) == 0
+    except ValueError:
+        return False

@@ -1,0 +1,74 @@
+"""About the data itself: when each feed was loaded, whether the database is the demo's, how many
+rows each table holds and which weeks have data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from etl.db import frame
+from metrics.scope import Scope, iso_week_label, merged, period, place
+
+TABLES = ("compounds", "appeals", "complaints", "surveys", "scenes")
+
+
+def freshness(con) -> pl.DataFrame:
+    """When each feed was last loaded (not counting undone batches) and its newest record."""
+    return frame(con, """
+        WITH loads AS (SELECT kind, max(loaded_at) AS last_loaded_at, count(*) AS batches
+                       FROM batches WHERE NOT is_undone GROUP BY kind),
+             newest AS (
+                 SELECT 'compounds' AS kind, NULL::TIMESTAMP AS newest_record_at
+                 UNION ALL SELECT 'appeals', max(received_at) FROM appeals
+                 UNION ALL SELECT 'complaints', max(received_at) FROM complaints
+                 UNION ALL SELECT 'surveys', CAST(max(surveyed_at) AS TIMESTAMP) FROM surveys
+                 UNION ALL SELECT 'scenes', CAST(max(event_date) AS TIMESTAMP) FROM scenes)
+        SELECT newest.kind, loads.last_loaded_at, newest.newest_record_at, coalesce(loads.batches, 0) AS batches
+        FROM newest LEFT JOIN loads USING (kind)""")
+
+
+def is_demo(con) -> bool:
+    """True when the database was built by `python -m etl demo` and holds no live batch of other
+    data since (the demo banner goes as soon as real data is loaded, and comes back if it is undone)."""
+    meta = dict(con.execute("SELECT key, value FROM meta WHERE key IN ('dataset', 'demo_last_batch')").fetchall())
+    if meta.get("dataset") != "demo":
+        return False
+    if "demo_last_batch" in meta:
+        other, params = "batch_id > CAST($last AS INTEGER)", {"last": meta["demo_last_batch"]}
+    else:  # a demo database built before the demo recorded its last batch: its loads say "demo"
+        other, params = "loaded_by IS DISTINCT FROM 'demo'", {}
+    return not con.execute(f"SELECT count(*) FROM batches WHERE NOT is_undone AND {other}", params).fetchall()[0][0]
+
+
+def table_counts(con) -> dict:
+    sql = " UNION ALL ".join(f"SELECT '{t}' AS t, count(*) AS n FROM {t}" for t in TABLES)
+    return dict(con.execute(sql).fetchall())
+
+
+def data_weeks(con, scope: Scope) -> list[str]:
+    """The ISO weeks ('YYYY-Www', newest first) that have any appeal, complaint, survey answer or
+    scene event in the scope's place and that have ended by the scope's as-of moment."""
+    appeals_place, place_params = place("", scope)
+    compound_place, _ = place("c.", scope)
+    parts = [period("received_at", scope), period("p.received_at", scope),
+             period("s.surveyed_at", scope, is_date=True), period("e.event_date", scope, is_date=True)]
+    received, complained, surveyed, held = (sql for sql, _ in parts)
+    sql = f"""
+        WITH days AS (
+            SELECT CAST(received_at AS DATE) AS day FROM appeals WHERE {received} AND {appeals_place}
+            UNION ALL
+            SELECT CAST(p.received_at AS DATE) FROM complaints p JOIN compounds c USING (compound_id)
+                WHERE {complained} AND {compound_place}
+            UNION ALL
+            SELECT s.surveyed_at FROM surveys s JOIN compounds c USING (compound_id)
+                WHERE {surveyed} AND {compound_place}
+            UNION ALL
+            SELECT e.event_date FROM scenes e JOIN compounds c USING (compound_id)
+                WHERE {held} AND {compound_place}
+        )
+        SELECT DISTINCT CAST(date_trunc('week', day) AS DATE) AS monday FROM days
+        WHERE CAST(date_trunc('week', day) AS DATE) + INTERVAL 7 DAY <= CAST($as_of AS TIMESTAMP)
+        ORDER BY monday DESC"""
+    mondays: list[date] = frame(con, sql, merged(place_params, *(params for _, params in parts)))["monday"].to_list()
+    return [iso_week_label(monday) for monday in mondays]

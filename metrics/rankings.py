@@ -1,0 +1,49 @@
+"""Rankings: streets and communities by composite score (红黑榜), where a street stands, and the
+one ranking rule every ranked list uses: equal scores share a rank (1, 2, 2, 4)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import polars as pl
+
+from metrics.appeals import rates_by
+from metrics.scope import Scope
+
+
+def rank(score: str, *, descending: bool = True) -> pl.Expr:
+    """The rank of each row by `score`: equal scores share the best rank of their group (1, 2, 2, 4);
+    a row without a score has none."""
+    return pl.col(score).rank("min", descending=descending).cast(pl.Int64).alias("rank")
+
+
+def ranked(frame: pl.DataFrame, score: str, ties: list[str]) -> pl.DataFrame:
+    """`frame` best (highest score) first with its `rank` in front; rows without a score come
+    last; `ties` order the rows of equal scores."""
+    return frame.sort([score, *ties], descending=[True] + [False] * len(ties), nulls_last=True).select(
+        rank(score), pl.exclude("rank"))
+
+
+def street_ranking(con, scope: Scope) -> pl.DataFrame:
+    """Streets by composite score, best first (红黑榜); streets with no score come last."""
+    return ranked(rates_by(con, scope, "street"), "composite", ["street"])
+
+
+def community_ranking(con, scope: Scope) -> pl.DataFrame:
+    """Communities by composite score, ranked as streets are (used for a one-street report)."""
+    return ranked(rates_by(con, scope, "community"), "composite", ["community"])
+
+
+def street_standing(con, scope: Scope) -> dict | None:
+    """Where the scope's street stands in the district's 红黑榜 of the same period: its rank, the
+    number of ranked streets and its composite score; None for no street or no score.
+
+    Only the rank leaves this function, not the other streets' numbers: a street leader sees his
+    own street's place, as the district announces it, on the pages and in his weekly PDF alike."""
+    if scope.street is None:
+        return None
+    ranking = street_ranking(con, replace(scope, street=None, community=None)).filter(pl.col("rank").is_not_null())
+    mine = ranking.filter(pl.col("street") == scope.street)
+    if mine.is_empty():
+        return None
+    return {"rank": mine["rank"][0], "streets": ranking.height, "composite": mine["composite"][0]}

@@ -1,0 +1,149 @@
+"""What the numbers describe (Scope), ISO weeks, and the period and place filters of every query.
+
+A filter is returned as (SQL condition, parameters); `where` joins several into one, so no query
+writes into a dictionary another filter shares.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+
+from settings import local_now, reference
+
+ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+Condition = tuple[str, dict]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the numbers describe: a half-open date range, a moment, and optionally one street."""
+
+    start: date | None = None  # inclusive; None = from the first record
+    end: date | None = None  # exclusive; None = to the last record
+    as_of: datetime | None = None  # None = now
+    street: str | None = None
+    community: str | None = None
+
+    @property
+    def moment(self) -> datetime:
+        return self.as_of or local_now()
+
+    @staticmethod
+    def week(label: str, street: str | None = None, as_of: datetime | None = None) -> "Scope":
+        """The ISO week 'YYYY-Www', as of its end (the Monday 00:00 after it) unless told."""
+        start = parse_week(label)
+        end = start + timedelta(days=7)
+        return Scope(start, end, as_of or datetime.combine(end, time()), street)
+
+    @staticmethod
+    def from_arguments(con, *, start: date | None = None, end: date | None = None, week: str | None = None,
+                       street: str | None = None, as_of: datetime | None = None,
+                       community: str | None = None) -> "Scope":
+        """The scope of the command line's arguments; ValueError (in Chinese) for arguments that
+        contradict each other or name a street or community the data does not have."""
+        if week and (start or end):
+            raise ValueError("--week 不能与 --from/--to 同时使用")
+        check_place(con, street, community)
+        if week:
+            return replace(Scope.week(week, street, as_of), community=community)
+        if start and end and end <= start:
+            raise ValueError("--to 必须晚于 --from")
+        return Scope(start, end, as_of, street, community)
+
+    def previous(self) -> "Scope":
+        """The period of equal length just before this one, seen as far into it as this one is."""
+        if self.start is None or self.end is None:
+            raise ValueError("整个数据期间没有“上一期”")
+        length = self.end - self.start
+        return replace(self, start=self.start - length, end=self.start, as_of=self.moment - length)
+
+    def label(self) -> str:
+        first = self.start.isoformat() if self.start else "最早"
+        last = (self.end - timedelta(days=1)).isoformat() if self.end else "最新"
+        return f"{first} 至 {last}"
+
+
+def check_place(con, street: str | None, community: str | None) -> None:
+    """A street must be one of the district's (data/reference.toml) or of the data, a community one
+    the data has (registry or appeals); the error lists them."""
+    places = con.execute("SELECT street, community FROM compounds UNION SELECT street, community FROM appeals"
+                         ).fetchall()
+    streets = list(reference()["streets"]) + sorted({s for s, _ in places if s} - set(reference()["streets"]))
+
+    def shown(name: str) -> str:  # the name as typed, cut short (it may be anything)
+        return f"“{name[:40]}{'…' if len(name) > 40 else ''}”"
+
+    if street is not None and street not in streets:
+        raise ValueError(f"没有街道{shown(street)}。已知街道：{'、'.join(streets)}")
+    communities = sorted({c for s, c in places if c and street in (None, s)})
+    if community is not None and community not in communities:
+        raise ValueError(f"{shown(street) if street else ''}没有社区{shown(community)}。"
+                         f"已知社区：{'、'.join(communities) or '(库中还没有社区数据)'}")
+
+
+def parse_week(label: str) -> date:
+    match = ISO_WEEK.match(label or "")
+    if not match:
+        raise ValueError(f"周的写法应为 YYYY-Www(如 2026-W10)：{label!r}")
+    year, week = int(match.group(1)), int(match.group(2))
+    try:
+        return date.fromisocalendar(year, week, 1)
+    except ValueError as exc:
+        raise ValueError(f"{year} 年没有第 {week} 周") from exc
+
+
+def iso_week_label(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def last_complete_week(today: date | None = None) -> str:
+    today = today or local_now().date()
+    return iso_week_label(today - timedelta(days=today.isoweekday()))
+
+
+# ---------------------------------------------------------------- filters shared by every query
+
+def period(column: str, scope: Scope, *, is_date: bool = False) -> Condition:
+    """The period and as-of conditions on one date/time column."""
+    clauses, params = [], {"as_of": scope.moment}
+    if scope.start is not None:
+        params["start"] = scope.start
+        clauses.append(f"{column} >= $start")
+    if scope.end is not None:
+        params["end"] = scope.end
+        clauses.append(f"{column} < $end")
+    clauses.append(f"{column} <= CAST($as_of AS {'DATE' if is_date else 'TIMESTAMP'})")
+    return " AND ".join(clauses), params
+
+
+def place(prefix: str, scope: Scope) -> Condition:
+    """The street and community conditions, on columns `<prefix>street` and `<prefix>community`."""
+    clauses, params = ["TRUE"], {}
+    if scope.street:
+        params["street"] = scope.street
+        clauses.append(f"{prefix}street = $street")
+    if scope.community:
+        params["community"] = scope.community
+        clauses.append(f"{prefix}community = $community")
+    return " AND ".join(clauses), params
+
+
+def where(*conditions: Condition) -> Condition:
+    """The conditions joined by AND, their parameters merged."""
+    return " AND ".join(sql for sql, _ in conditions), merged(*(params for _, params in conditions))
+
+
+def merged(*parts: dict) -> dict:
+    """Parameters of several conditions in one dict; a name bound twice must mean the same value
+    (two scopes in one query would otherwise silently share a parameter)."""
+    out: dict = {}
+    for part in parts:
+        for name, value in part.items():
+            if name in out and out[name] != value:
+                raise ValueError(f"parameter ${name} bound to two values")
+            out[name] = value
+    return out

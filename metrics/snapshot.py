@@ -1,0 +1,60 @@
+"""The whole set for one scope: what `stats --json` prints (exact values) and the same for people
+(Chinese labels from the catalogue, values through the one formatter)."""
+
+from __future__ import annotations
+
+from metrics import appeals, complaints, compounds, feeds, scenes, surveys
+from metrics.catalogue import CATALOGUE
+from metrics.display import DASH
+from metrics.scope import Scope
+
+LIST_KEYS = ["compound_id", "name", "complaints", "complaints_per_100_households", "resolution_rate"]
+SECTIONS = (("appeals", "诉求办理"), ("complaints", "物业投诉"), ("surveys", "满意度测评"), ("scenes", "服务场景"))
+
+
+def stats(con, scope: Scope) -> dict:
+    """Everything `stats --json` prints; the weekly PDF prints the same numbers."""
+    by_street = appeals.rates_by(con, scope, "street").sort("street")
+    return {
+        "scope": {"from": scope.start, "to": scope.end, "as_of": scope.moment.isoformat(),
+                  "street": scope.street, "community": scope.community},
+        "counts": feeds.table_counts(con),
+        "appeals": appeals.summary(con, scope),
+        "appeals_by_street": by_street.to_dicts(),
+        "complaints": complaints.summary(con, scope),
+        "key_targets": compounds.key_targets(con, scope).select(LIST_KEYS).to_dicts(),
+        "hot_spots": compounds.hot_spots(con, scope).select(LIST_KEYS + ["is_new"]).to_dicts(),
+        "compound_types": compounds.types(con, scope).select("compound_type", "compounds", "households").to_dicts(),
+        "surveys": surveys.summary(con, scope),
+        "scenes": scenes.summary(con, scope),
+    }
+
+
+def render(result: dict) -> str:
+    """The stats result as lines for a person: each section's metrics under their Chinese labels,
+    the streets' composite scores and the hot spots, every value as the pages show it."""
+    scope = result["scope"]
+    place = " · ".join(p for p in (scope["street"], scope["community"]) if p) or "全区"
+    lines = [f"范围：{scope['from'] or '最早'} 至 {scope['to'] or '最新'}(不含) · {place} · 统计时点 "
+             f"{str(scope['as_of']).replace('T', ' ')[:16]}"]
+    for section, title in SECTIONS:
+        lines.append(f"\n{title}")
+        values = result[section]
+        for key, value in values.items():
+            metric = CATALOGUE.get(f"{section}.{key}")
+            if metric is not None:
+                lines.append(f"  {metric.long_label()}：{metric.text(value)}")
+    streets = result["appeals_by_street"]
+    if streets:
+        composite, received = CATALOGUE["appeals.composite"], CATALOGUE["appeals.received"]
+        lines.append(f"\n各街道{composite.label}")
+        for row in streets:
+            lines.append(f"  {row['street'] or DASH}：{composite.text(row['composite'])}"
+                         f"(受理 {received.text(row['received'])} 件)")
+    per_100 = CATALOGUE["complaints.complaints_per_100_households"]
+    if result["hot_spots"]:
+        lines.append(f"\n高投诉小区(按{per_100.label})")
+        for row in result["hot_spots"]:
+            lines.append(f"  {row['name']}({row['compound_id']})：{per_100.text(row['complaints_per_100_households'])}"
+                         + ("  新增" if row["is_new"] else ""))
+    return "\n".join(lines)
