@@ -43,10 +43,8 @@ def _reader(path: str) -> Reader:
     return Reader(Path(path))
 
 
-# cache_data, not cache_resource, although unpickling a copy on every hit costs 7 % of the
-# server's CPU with 20 readers: one polars frame shared by several sessions' threads deadlocked
-# the server (bench_serving, about one fresh start in eight: threads stuck inside polars calls on
-# the same frame while another held the GIL). Each session gets its own frame.
+# cache_data, not cache_resource: one polars frame shared by several sessions' threads deadlocked
+# the server (README, "Serving"); each session gets its own copy.
 @st.cache_data(show_spinner=False, ttl=6 * 3600, max_entries=4000)
 def _cached(module: str, name: str, path: str, identity: tuple | None, scope: tuple | None, args: tuple):
     fn = getattr(importlib.import_module(module), name)

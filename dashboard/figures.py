@@ -16,9 +16,9 @@ import polars as pl
 import pydeck as pdk
 from plotly.subplots import make_subplots
 
+from dashboard import geo
 from metrics import display
 from metrics.catalogue import Metric, metric
-from dashboard import geo
 from safety.plaintext import html_text, printable
 from settings import reference
 

@@ -118,12 +118,16 @@ def absent_caption(kind: str, summary: dict) -> None:
 
 # ---------------------------------------------------------------- tables
 
-Column = Metric | Text
+# A column: a catalogue Metric, a Text column, or — for the operational tables of the data desk
+# and the admin page, which show no metric — a (source, header, unit) tuple (unit: text, moment,
+# bool or count).
+Column = Metric | Text | tuple[str, str, str]
 
 
 def _spec(columns: list[Column]) -> tuple[tuple[str, str, str, int], ...]:
     """The columns as plain tuples (what the table cache hashes): source, header, unit, digits."""
-    return tuple((c.column, c.heading(), c.unit, c.digits) for c in columns)
+    return tuple((c[0], c[1], c[2], 0) if isinstance(c, tuple) else (c.column, c.heading(), c.unit, c.digits)
+                 for c in columns)
 
 
 def display_frame(frame: pl.DataFrame, columns: list[Column]) -> pa.Table:
@@ -131,7 +135,7 @@ def display_frame(frame: pl.DataFrame, columns: list[Column]) -> pa.Table:
     metrics.display (so a missing rate reads “—”, a flag 是/否, a count 1,234).
 
     An Arrow table of plain strings, which st.dataframe sends as it is; a polars frame would go
-    through pandas first (a sixth of the server's CPU with 20 readers, py-spy, bench_serving).
+    through pandas first (README, "Serving").
     """
     return _arrow(frame, _spec(columns))
 
@@ -189,8 +193,8 @@ def column_widths(shown: pa.Table, numeric: list[bool], budget: int = TABLE_BUDG
 
 @st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=2000)
 def _display_table(frame: pl.DataFrame, spec: tuple, selectable: bool = False) -> tuple[pa.Table, list[int]]:
-    # Formatted once per distinct table (formatting cell by cell in Python was 8 % of the server's
-    # CPU with 20 readers); an Arrow table cannot be changed, so sharing it is safe.
+    # Formatted once per distinct table (README, "Serving"); an Arrow table cannot be changed, so
+    # sharing it is safe.
     shown = _arrow(frame, spec)
     numeric = [unit in display.NUMERIC or unit == "bool" for _, _, unit, _ in spec]
     return shown, column_widths(shown, numeric, TABLE_BUDGET - (SELECTION_COLUMN if selectable else 0))
@@ -235,9 +239,8 @@ def empty(sentence: str) -> None:
 
 @st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=2000)
 def _figure(builder: str, args: tuple, kwargs: dict):
-    # Built once per distinct input (Streamlit hashes the frames): building and validating plotly
-    # figures was a quarter of the server's CPU with 20 readers (py-spy, bench_serving). The
-    # figure is shared between sessions, so nothing may change it after it is built.
+    # Built once per distinct input (Streamlit hashes the frames; README, "Serving"). The figure is
+    # shared between sessions, so nothing may change it after it is built.
     return getattr(figures, builder)(*args, **kwargs)
 
 

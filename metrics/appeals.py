@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import polars as pl
 
+import settings
 from etl.db import frame
 from metrics.common import absent, blank, carried_counts, carried_sql, ratio
 from metrics.scope import Scope, iso_week_label, merged, period, place, where
-from settings import metric_settings
 
 RATE_KEYS = ("received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate",
              "satisfaction_rate", "satisfaction_score", "composite", "overdue_open", "median_hours_to_resolve")
@@ -20,7 +20,7 @@ DIMENSIONS = {"street": "street", "community": "community", "channel": "channel"
 
 
 def composite(response: float | None, resolution: float | None, satisfaction: float | None) -> float | None:
-    weights = metric_settings()["composite_weights"]
+    weights = settings.metric_settings()["composite_weights"]
     if response is None or resolution is None or satisfaction is None:
         return None
     return (weights["response"] * response + weights["resolution"] * resolution
@@ -28,9 +28,9 @@ def composite(response: float | None, resolution: float | None, satisfaction: fl
 
 
 def _limits() -> dict:
-    settings = metric_settings()
-    return {"response_h": settings["response_limit_hours"], "resolve_h": settings["resolution_limit_hours"],
-            "feedback_h": settings["feedback_limit_hours"]}
+    limits = settings.metric_settings()
+    return {"response_h": limits["response_limit_hours"], "resolve_h": limits["resolution_limit_hours"],
+            "feedback_h": limits["feedback_limit_hours"]}
 
 
 def _counts_sql(scope: Scope, group: str | None, as_of_expr: str = "$as_of") -> tuple[str, dict]:
@@ -76,7 +76,7 @@ def _counts_sql(scope: Scope, group: str | None, as_of_expr: str = "$as_of") -> 
 
 def _rates(row: dict) -> dict:
     """The rates of one row of counts; those whose column no appeal in it carried are None."""
-    weight = metric_settings()["basic_satisfied_weight"]
+    weight = settings.metric_settings()["basic_satisfied_weight"]
     response = ratio(row["responded_in_time"], row["response_due_count"])
     resolution = ratio(row["resolved"], row["carried_resolved_at"])
     score = ratio(row["satisfied"] + weight * row["basically_satisfied"], row["evaluated"])
@@ -150,7 +150,7 @@ def overdue(con, scope: Scope) -> pl.DataFrame:
           AND NOT coalesce(a.resolved_at <= $as_of, FALSE)
           AND a.received_at + to_hours(CAST($resolve_h AS BIGINT)) < $as_of
         ORDER BY a.received_at, a.appeal_id""",
-                 merged(params, {"resolve_h": metric_settings()["resolution_limit_hours"]}))
+                 merged(params, {"resolve_h": settings.metric_settings()["resolution_limit_hours"]}))
 
 
 def overdue_by(con, scope: Scope, dimensions: tuple[str, ...] = ("street", "category")) -> pl.DataFrame:
@@ -234,7 +234,7 @@ def backlog(con, scope: Scope) -> pl.DataFrame:
         SELECT epoch(CAST($as_of AS TIMESTAMP) - received_at) / 3600.0 AS hours_open
         FROM appeals JOIN ({carried_sql("appeals")}) carried USING (batch_id)
         WHERE {condition} AND carried.c_resolved_at AND NOT coalesce(resolved_at <= $as_of, FALSE)""", params)
-    limit = metric_settings()["resolution_limit_hours"]
+    limit = settings.metric_settings()["resolution_limit_hours"]
     hours = rows["hours_open"]
     out = []
     for label, low, high in BACKLOG_BUCKETS:

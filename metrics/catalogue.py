@@ -11,12 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import settings
 from metrics import display
-from settings import metric_settings
-
-# Count nouns: "受理量（件）" in the PDF.
-NOUNS = {"件", "份", "场", "个", "户", "人次"}
-
 
 @dataclass(frozen=True)
 class Metric:
@@ -76,13 +72,17 @@ class Text:
     unit: str = "text"  # text, bool, moment
     digits: int = 0
 
+    def __post_init__(self):
+        if self.unit not in ("text", "bool", "moment"):  # a number shown comes from a Metric
+            raise ValueError(f"{self.column}: a Text column is text, bool or moment, not {self.unit}")
+
     def heading(self) -> str:
         return self.label
 
 
 def setting_words() -> dict:
     """The settings as the help texts print them: 24, 0.9, 0.1."""
-    s = metric_settings()
+    s = settings.metric_settings()
     w = s["composite_weights"]
     return {"response_h": f"{s['response_limit_hours']:g}", "resolve_h": f"{s['resolution_limit_hours']:g}",
             "feedback_h": f"{s['feedback_limit_hours']:g}", "basic_weight": f"{s['basic_satisfied_weight']:g}",

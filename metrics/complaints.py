@@ -7,7 +7,8 @@ from __future__ import annotations
 import polars as pl
 
 from etl.db import frame
-from metrics.common import carried_counts, carried_sql, ratio, satisfied, summary as with_absent
+from metrics.common import carried_counts, carried_sql, ratio, satisfied
+from metrics.common import summary as with_absent
 from metrics.scope import Condition, Scope, merged, period, place, where
 from settings import reference
 

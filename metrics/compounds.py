@@ -9,13 +9,14 @@ from datetime import date, datetime, time, timedelta
 
 import polars as pl
 
+import settings
 from etl.db import frame
 from metrics.common import carried_counts, carried_sql, ratio, satisfied
 from metrics.complaints import scoped_sql
 from metrics.rankings import rank
 from metrics.scope import Scope, merged, period, place
 from metrics.surveys import rate_by_compound, window_end
-from settings import metric_settings, reference
+from settings import reference
 
 
 def communities(con, street: str | None = None) -> pl.DataFrame:
@@ -127,7 +128,7 @@ def summary(con, scope: Scope, compound_id: str) -> dict:
     received, params = period("received_at", scope)
     surveys, _ = period("surveyed_at", scope, is_date=True)
     events, _ = period("event_date", scope, is_date=True)
-    params = merged(params, {"id": compound_id, "resolve_h": metric_settings()["resolution_limit_hours"]})
+    params = merged(params, {"id": compound_id, "resolve_h": settings.metric_settings()["resolution_limit_hours"]})
     row = frame(con, f"""
         WITH a AS (SELECT count(*) AS appeals,
                           count(*) FILTER (resolved_at <= $as_of) AS appeals_resolved,
@@ -256,7 +257,7 @@ def hot_spots(con, scope: Scope) -> pl.DataFrame:
     """The compounds with the most complaints per 100 households, ranked (equal rates share a
     rank); is_new = not a key target. Compounds without a household count cannot be ranked and
     are left out."""
-    count = metric_settings()["hot_spot_count"]
+    count = settings.metric_settings()["hot_spot_count"]
     ranked = complaints_by_compound(con, scope).filter(
         pl.col("complaints_per_100_households").is_not_null() & (pl.col("complaints") > 0))
     return ranked.select(rank("complaints_per_100_households"), pl.all()).head(count).with_columns(
@@ -275,7 +276,7 @@ def key_targets_since(con) -> date | None:
     """When the 15 key targets were chosen: recorded with the data (the demo does), else the
     `key_targets_since` setting in data/metrics.toml, else unknown."""
     rows = con.execute("SELECT value FROM meta WHERE key = 'key_targets_since'").fetchall()
-    value = rows[0][0] if rows else metric_settings().get("key_targets_since")
+    value = rows[0][0] if rows else settings.metric_settings().get("key_targets_since")
     return date.fromisoformat(str(value)) if value else None
 
 

@@ -7,6 +7,7 @@ from metrics import appeals, complaints, compounds, feeds, scenes, surveys
 from metrics.catalogue import CATALOGUE
 from metrics.display import DASH
 from metrics.scope import Scope
+from safety.plaintext import printable
 
 LIST_KEYS = ["compound_id", "name", "complaints", "complaints_per_100_households", "resolution_rate"]
 SECTIONS = (("appeals", "诉求办理"), ("complaints", "物业投诉"), ("surveys", "满意度测评"), ("scenes", "服务场景"))
@@ -34,7 +35,7 @@ def render(result: dict) -> str:
     """The stats result as lines for a person: each section's metrics under their Chinese labels,
     the streets' composite scores and the hot spots, every value as the pages show it."""
     scope = result["scope"]
-    place = " · ".join(p for p in (scope["street"], scope["community"]) if p) or "全区"
+    place = " · ".join(printable(p) for p in (scope["street"], scope["community"]) if p) or "全区"
     lines = [f"范围：{scope['from'] or '最早'} 至 {scope['to'] or '最新'}(不含) · {place} · 统计时点 "
              f"{str(scope['as_of']).replace('T', ' ')[:16]}"]
     for section, title in SECTIONS:
@@ -49,12 +50,12 @@ def render(result: dict) -> str:
         composite, received = CATALOGUE["appeals.composite"], CATALOGUE["appeals.received"]
         lines.append(f"\n各街道{composite.label}")
         for row in streets:
-            lines.append(f"  {row['street'] or DASH}：{composite.text(row['composite'])}"
+            lines.append(f"  {printable(row['street'] or DASH)}：{composite.text(row['composite'])}"
                          f"(受理 {received.text(row['received'])} 件)")
     per_100 = CATALOGUE["complaints.complaints_per_100_households"]
     if result["hot_spots"]:
         lines.append(f"\n高投诉小区(按{per_100.label})")
         for row in result["hot_spots"]:
-            lines.append(f"  {row['name']}({row['compound_id']})：{per_100.text(row['complaints_per_100_households'])}"
+            lines.append(f"  {printable(row['name'])}({printable(row['compound_id'])})：{per_100.text(row['complaints_per_100_households'])}"
                          + ("  新增" if row["is_new"] else ""))
     return "\n".join(lines)

@@ -8,9 +8,9 @@ can never be read as markup.
 
 from __future__ import annotations
 
-from report import charts
 from metrics.catalogue import Metric, metric
 from metrics.display import DASH, ROUNDING_RULE, number
+from report import charts
 from safety.plaintext import printable
 
 TONE_COLOUR = {"good": "rgb(\"#1a7f37\")", "bad": "rgb(\"#c62828\")", "flat": "luma(90)",

@@ -34,7 +34,7 @@ from access import accounts as accounts_module
 from access import audit
 from access.accounts import User, add_user
 from dashboard import auth, state
-from dashboard import format as fmt
+from metrics.catalogue import metric
 from settings import reference
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -483,25 +483,17 @@ def test_the_admin_page_lists_accounts_without_hashes_and_the_audit_log(accounts
 # ---------------------------------------------------------------- a street user's scope
 
 def expected_cards(stats: dict) -> dict[str, dict[str, str]]:
-    """The cards of each page as dashboard.format writes the stats JSON."""
-    appeals, complaints = stats["appeals"], stats["complaints"]
-    surveys, scenes = stats["surveys"], stats["scenes"]
+    """The cards of each page as the catalogue writes the stats JSON."""
+    def shown(section: str, *keys: str) -> dict[str, str]:
+        return {metric(f"{section}.{key}").label: metric(f"{section}.{key}").text(stats[section][key]) for key in keys}
+
     return {
-        "overview": {
-            "受理量": fmt.count(appeals["received"]), "响应率": fmt.percent(appeals["response_rate"]),
-            "办结率": fmt.percent(appeals["resolution_rate"]), "按时办结率": fmt.percent(appeals["on_time_rate"]),
-            "3日反馈率": fmt.percent(appeals["feedback_rate"]), "满意率": fmt.percent(appeals["satisfaction_rate"]),
-            "综合得分": fmt.score(appeals["composite"]), "超期未办结": fmt.count(appeals["overdue_open"])},
-        "appeals": {
-            "受理量": fmt.count(appeals["received"]), "满意度得分": fmt.score(appeals["satisfaction_score"]),
-            "办结时长中位数": fmt.hours(appeals["median_hours_to_resolve"]),
-            "超期未办结": fmt.count(appeals["overdue_open"])},
-        "property": {"投诉量": fmt.count(complaints["complaints"]), "解决率": fmt.percent(complaints["resolution_rate"]),
-                     "解决时长中位数": fmt.days(complaints["median_days_to_resolve"])},
-        "satisfaction": {"答卷数": fmt.count(surveys["answers"]), "测评满意率": fmt.percent(surveys["satisfaction_rate"]),
-                         "平均分": fmt.decimal(surveys["average_score"], 2)},
-        "scenes": {"活动场次": fmt.count(scenes["events"]), "参与人次": fmt.count(scenes["attendance"]),
-                   "一老一小人次": fmt.count(scenes["old_young"]), "场景覆盖率": fmt.percent(scenes["coverage"])},
+        "overview": shown("appeals", "received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate",
+                          "satisfaction_rate", "composite", "overdue_open"),
+        "appeals": shown("appeals", "received", "satisfaction_score", "median_hours_to_resolve", "overdue_open"),
+        "property": shown("complaints", "complaints", "resolution_rate", "median_days_to_resolve"),
+        "satisfaction": shown("surveys", "answers", "satisfaction_rate", "average_score"),
+        "scenes": shown("scenes", "events", "attendance", "old_young", "coverage"),
     }
 
 

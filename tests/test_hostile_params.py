@@ -28,7 +28,17 @@ from streamlit.testing.v1 import AppTest
 
 from access.accounts import User
 from dashboard.auth import USER_KEY
-from metrics import Scope, appeals, complaints, compounds, feeds, rankings, scenes, snapshot, surveys
+from metrics import (
+    Scope,
+    appeals,
+    complaints,
+    compounds,
+    feeds,
+    rankings,
+    scenes,
+    snapshot,
+    surveys,
+)
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 W10 = {"period": "自定义", "from": "2026-03-02", "to": "2026-03-08"}
@@ -253,14 +263,14 @@ def scoped_functions() -> list[tuple[str, object]]:
     return found
 
 
-def short(name: str) -> str:
+def qualified(name: str) -> str:
     """'metrics.appeals.rates_by' → 'appeals.rates_by'."""
     return name.split(".", 1)[1]
 
 
 def calls(name: str, fn) -> list[tuple]:
     """The argument tuples (after con, scope) to call `fn` with."""
-    short_name = short(name)
+    short_name = qualified(name)
     params = list(inspect.signature(fn).parameters.values())[2:]
     required = [p for p in params if p.default is inspect.Parameter.empty]
     if required:
@@ -312,7 +322,7 @@ def writable(fixture_db, tmp_path):
 
 
 def test_every_scoped_metric_function_is_covered():
-    names = {short(name) for name, _ in scoped_functions()}
+    names = {qualified(name) for name, _ in scoped_functions()}
     # The page set alone reaches dozens of functions; a filter that drops them all would pass vacuously.
     assert {"appeals.summary", "rankings.street_ranking", "compounds.listing", "compounds.key_target_progress",
             "feeds.data_weeks", "rankings.community_ranking", "snapshot.stats"} <= names
@@ -330,7 +340,7 @@ def test_metrics_bind_street_and_community(writable, street, community):
         for args in calls(name, fn):
             got = fn(con.cursor(), scope, *args)
             problems = zero_or_empty(got)
-            if problems and (short(name), args) not in PLACE_INDEPENDENT:
+            if problems and (qualified(name), args) not in PLACE_INDEPENDENT:
                 failures.append(f"{name}{args}: {problems}")
             if normalised(got) != normalised(fn(con.cursor(), harmless, *args)):
                 failures.append(f"{name}{args}: differs from an unknown street's result")

@@ -1,0 +1,204 @@
+"""The metric catalogue, the one formatter and the one ranking rule: exact hand-computed values,
+and the rules stated as hypothesis properties."""
+
+from __future__ import annotations
+
+import json
+from decimal import ROUND_HALF_UP, Decimal
+
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+import settings
+from dashboard.layout import csv_bytes, display_frame
+from etl.contract import KINDS
+from metrics import Scope, appeals, catalogue, compounds, display, rankings, stats
+from metrics.catalogue import CATALOGUE, Text, metric
+from metrics.common import figures_without
+from report import build_typst, collect
+from report.content import APPEAL_COLUMNS, APPEAL_KPIS, OTHER_KPIS
+
+W10 = Scope.week("2026-W10")
+
+
+# ---------------------------------------------------------------- the one formatter
+
+@pytest.mark.parametrize(("value", "unit", "digits", "text"), [
+    (9 / 16, "rate", 1, "56.3%"),  # 56.25 %: half up, never 56.2 %
+    (0.0285, "rate", 1, "2.9%"),  # 2.8499… in binary: the exact value's digits decide
+    (0.0005, "rate", 1, "0.1%"), (0.000499, "rate", 1, "0.0%"),
+    (0.05, "decimal", 1, "0.1"), (0.049, "decimal", 1, "0.0"), (-0.05, "decimal", 1, "-0.1"),
+    (0.005, "decimal", 2, "0.01"), (1.005, "decimal", 2, "1.01"), (3.365, "decimal", 2, "3.37"),
+    (0.6105, "score", 1, "61.1"), (0.61049, "score", 1, "61.0"),
+    (1324, "count", 0, "1,324"), (134018, "count", 0, "134,018"), (1234567.25, "decimal", 1, "1,234,567.3"),
+    (36.05, "hours", 1, "36.1 小时"), (1.25, "days", 1, "1.3 天"),
+    (None, "rate", 1, "—"), (float("nan"), "decimal", 2, "—"), (None, "count", 0, "—"),
+])
+def test_the_one_formatter(value, unit, digits, text):
+    assert display.number(value, unit, digits) == text
+
+
+def test_cells_csv_values_and_changes():
+    assert display.cell(36.05, "hours") == "36.1" and display.cell(0.5, "rate") == "50.0%"
+    assert display.cell(None, "text") == "—" and display.cell(True, "bool") == "是"
+    assert display.csv_value(9 / 16, "rate") == 56.3 and display.csv_value(1234, "count") == 1234
+    assert display.csv_value(None, "rate") is None
+    assert display.delta(1324, 0) == "+1,324" and display.delta(0.5, 0.5, "rate") == "+0.0 个百分点"
+    assert display.delta(0.82404, 0.82446, "score") == "+0.0 分"  # -0.042 points: never “-0.0”
+    assert display.change(134018, 1, "count", 0, "down") == ("▲ 134,017", "bad")
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False), st.sampled_from(["rate", "score", "decimal",
+                                                                                   "hours", "days"]),
+       st.integers(min_value=0, max_value=3))
+def test_the_formatter_agrees_with_decimal_half_up(value, unit, digits):
+    """Whatever the value: the shown number is Decimal(repr(value)) × scale rounded half up, with
+    thousands separators."""
+    scale = 100 if unit in ("rate", "score") else 1
+    expected = (Decimal(repr(value)) * scale).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    shown = display.number(value, unit, digits, suffix=False).removesuffix("%")
+    assert Decimal(shown.replace(",", "")) == expected
+    whole = shown.lstrip("-").split(".")[0]
+    assert whole == f"{int(whole.replace(',', '')):,}"  # separators every three digits
+    if digits:
+        assert len(shown.split(".")[1]) == digits
+
+
+def test_a_download_holds_what_the_screen_shows():
+    frame = pl.DataFrame({"satisfaction_rate": [9 / 16], "average_score": [3.365], "answers": [1324]})
+    columns = [metric("surveys.satisfaction_rate"), metric("surveys.average_score"), metric("surveys.answers")]
+    assert display_frame(frame, columns).to_pylist() == [{"测评满意率": "56.3%", "测评平均分": "3.37", "测评答卷": "1,324"}]
+    assert csv_bytes(frame, columns).decode("utf-8-sig").splitlines()[1] == "56.3,3.37,1324"
+
+
+# ---------------------------------------------------------------- one ranking rule
+
+def test_rank_ties_share_the_best_rank():
+    frame = pl.DataFrame({"name": ["丁", "甲", "乙", "丙", "戊"], "score": [0.5, 0.9, 0.7, 0.7, None]})
+    ranked = rankings.ranked(frame, "score", ["name"])
+    assert ranked.select("rank", "name").rows() == [(1, "甲"), (2, "丙"), (2, "乙"), (4, "丁"), (None, "戊")]
+
+
+def appeal_rows(place: str, names: list[str], composites: list[float | None]) -> pl.DataFrame:
+    return pl.DataFrame({place: names, "received": [3] * len(names), "composite": composites})
+
+
+def test_streets_and_communities_rank_ties_alike(monkeypatch):
+    """community_ranking gave 1, 2, 3, 4, 5 where street_ranking gave 1, 2, 2, 4."""
+    def rates_by(con, scope, dimension):
+        names = {"street": ["登州街道", "蓬莱阁街道", "紫荆山街道", "南王街道"],
+                 "community": ["东城社区", "钟楼社区", "西关社区", "晒甲河社区"]}[dimension]
+        return appeal_rows(dimension, names, [0.8, 0.855, 0.8, None])
+
+    monkeypatch.setattr(rankings, "rates_by", rates_by)
+    streets = rankings.street_ranking(None, W10)
+    assert streets.select("rank", "street").rows() == [
+        (1, "蓬莱阁街道"), (2, "登州街道"), (2, "紫荆山街道"), (None, "南王街道")]
+    communities = rankings.community_ranking(None, W10)
+    assert communities.select("rank", "community").rows() == [
+        (1, "钟楼社区"), (2, "东城社区"), (2, "西关社区"), (None, "晒甲河社区")]
+    assert rankings.street_standing(None, Scope.week("2026-W10", "紫荆山街道")) == {
+        "rank": 2, "streets": 3, "composite": 0.8}
+
+
+def test_hot_spots_rank_equal_rates_alike(monkeypatch):
+    per_compound = pl.DataFrame({
+        "compound_id": ["C1", "C2", "C3", "C4", "C5"], "name": ["甲", "乙", "丙", "丁", "戊"],
+        "complaints": [3, 2, 1, 1, 0], "complaints_per_100_households": [1.5, 1.0, 1.0, 0.5, 0.0],
+        "is_key_target": [True, False, False, True, False]})
+    monkeypatch.setattr(compounds, "complaints_by_compound", lambda con, scope: per_compound)
+    spots = compounds.hot_spots(None, W10)
+    assert spots.select("rank", "compound_id", "is_new").rows() == [
+        (1, "C1", False), (2, "C2", True), (2, "C3", True), (4, "C4", False)]  # C5: no complaint
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 5).map(lambda n: n / 5)), min_size=1, max_size=12))
+def test_a_rank_is_one_more_than_the_better_scores(scores):
+    frame = pl.DataFrame({"name": [f"P{i:02d}" for i in range(len(scores))], "score": scores},
+                         schema={"name": pl.String, "score": pl.Float64})
+    for rank, score in rankings.ranked(frame, "score", ["name"]).select("rank", "score").rows():
+        if score is None:
+            assert rank is None
+        else:
+            assert rank == 1 + sum(1 for other in scores if other is not None and other > score)
+
+
+# ---------------------------------------------------------------- help texts follow data/metrics.toml
+
+def changed_settings(monkeypatch, **changes):
+    original = settings.metric_settings()
+    monkeypatch.setattr(settings, "metric_settings", lambda: {**original, **changes})
+
+
+def test_help_texts_follow_the_limits_and_weights(monkeypatch):
+    assert metric("appeals.on_time_rate").help().startswith("48 小时内办结的工单 ÷ 截至统计时点已过 48 小时时限")
+    changed_settings(monkeypatch, resolution_limit_hours=36, basic_satisfied_weight=0.8,
+                     composite_weights={"response": 0.2, "resolution": 0.4, "satisfaction": 0.4})
+    assert metric("appeals.on_time_rate").help() == (
+        "36 小时内办结的工单 ÷ 截至统计时点已过 36 小时时限或已办结的工单。"
+        "尚在时限内、还没办结的工单不在分母里，所以按时办结率可以高于办结率。")
+    assert "还没办结的工单，所以办结率可以低于按时办结率" in metric("appeals.resolution_rate").help()
+    assert "36 小时" in metric("appeals.overdue_open").help()
+    assert metric("appeals.satisfaction_score").help() == "（满意 + 0.8 × 基本满意）÷ 有评价的工单，折合百分制。"
+    assert metric("appeals.composite").help().startswith("0.2 × 响应率 + 0.4 × 办结率 + 0.4 × 满意度得分")
+
+
+def test_the_pdf_definitions_and_the_numbers_follow_a_changed_limit(monkeypatch, fixture_db):
+    from etl.db import read_only
+
+    with read_only(fixture_db) as con:
+        before = stats(con, W10)["appeals"]
+    changed_settings(monkeypatch, resolution_limit_hours=200)
+    with read_only(fixture_db) as con:
+        after = stats(con, W10)["appeals"]
+        data = json.loads(json.dumps(collect(con, "2026-W10"), default=str))
+    assert before["overdue_open"] == 2 and after["overdue_open"] == 0  # nothing is 200 h old at as-of
+    source = build_typst(data)
+    assert "200 小时内办结的工单" in source and "48 小时内办结" not in source
+
+
+# ---------------------------------------------------------------- the catalogue is complete
+
+def test_every_number_stats_and_the_pdf_print_is_declared():
+    assert set(appeals.RATE_KEYS) <= {m.key for m in catalogue.section("appeals")}
+    for kpi in [*APPEAL_KPIS, *OTHER_KPIS, *APPEAL_COLUMNS]:
+        assert CATALOGUE[kpi.id] is kpi
+    for m in CATALOGUE.values():
+        assert m.unit in display.NUMERIC and m.better in ("up", "down", None)
+        assert m.help() and "{" not in m.help(), m.id  # every help states a definition, settings filled in
+        assert 0 <= m.digits <= 2
+
+
+def test_the_summaries_hold_only_declared_numbers(fixture_db):
+    from etl.db import read_only
+
+    with read_only(fixture_db) as con:
+        result = stats(con, W10)
+    for section in ("appeals", "complaints", "surveys", "scenes"):
+        for key, value in result[section].items():
+            if key != "absent_columns":
+                assert f"{section}.{key}" in CATALOGUE, (section, key)
+                assert isinstance(value, (int, float)) or value is None
+
+
+def test_a_text_column_cannot_carry_a_number():
+    """A table's number must come from a catalogue entry: a Text column is text, a flag or a time."""
+    with pytest.raises(ValueError):
+        Text("received", "受理量", "count")
+
+
+def test_figure_inputs_name_real_columns_and_distinct_figures():
+    for kind in ("appeals", "complaints", "scenes"):
+        inputs = catalogue.figure_inputs(kind)
+        columns = {c.name for c in KINDS[kind].columns}
+        labels = [label for label, _ in inputs.values()]
+        assert len(labels) == len(set(labels))
+        for _, needed in inputs.values():
+            assert set(needed) <= columns
+    assert figures_without("appeals", ["first_response_at"]) == ["响应率", "综合得分", "首接响应用时"]
+    assert figures_without("complaints", ["three_party"]) == ["三方办占比"]
