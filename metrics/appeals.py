@@ -10,7 +10,7 @@ import polars as pl
 
 import settings
 from etl.db import frame
-from metrics.common import absent, blank, carried_counts, carried_sql, ratio
+from metrics.common import SATISFIED, absent, blank, carried_counts, carried_sql, ratio
 from metrics.scope import Scope, iso_week_label, merged, period, place, where
 
 RATE_KEYS = ("received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate",
@@ -64,8 +64,8 @@ def _counts_sql(scope: Scope, group: str | None, as_of_expr: str = "$as_of") -> 
             count(*) FILTER ((resolve_due < _as_of OR is_resolved) AND c_resolved_at) AS resolve_due_count,
             count(*) FILTER (is_fed_back AND feedback_at <= feedback_due) AS fed_back_in_time,
             count(*) FILTER ((feedback_due < _as_of OR is_fed_back) AND c_feedback_at) AS feedback_due_count,
-            count(*) FILTER (satisfaction = '满意') AS satisfied,
-            count(*) FILTER (satisfaction = '基本满意') AS basically_satisfied,
+            count(*) FILTER (satisfaction = {SATISFIED[0]!r}) AS satisfied,
+            count(*) FILTER (satisfaction = {SATISFIED[1]!r}) AS basically_satisfied,
             count(*) FILTER (satisfaction IS NOT NULL) AS evaluated,
             count(*) FILTER (NOT coalesce(is_resolved, FALSE) AND resolve_due < _as_of AND c_resolved_at) AS overdue_open,
             median(epoch(resolved_at - received_at) / 3600.0) FILTER (is_resolved) AS median_hours_to_resolve,

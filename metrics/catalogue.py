@@ -186,10 +186,6 @@ def metric(metric_id: str) -> Metric:
     return CATALOGUE[metric_id]
 
 
-def section(name: str) -> list[Metric]:
-    return [m for m in _DECLARED if m.section == name]
-
-
 def figure_inputs(kind: str) -> dict[str, tuple[str, tuple[str, ...]]]:
     """The metrics of a feed computed from optional columns: key → (label, columns), in
     declaration order. Appeals include the five-step flow's steps."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 from etl.contract import KINDS
 from metrics.catalogue import figure_inputs
 
-# The ratings that count as satisfied, in surveys and in appeals' evaluations alike.
+# The ratings that count as satisfied, in surveys and in appeals' evaluations alike: 满意, then
+# 基本满意 (weighted in 满意度得分).
 SATISFIED = ("满意", "基本满意")
 
 
