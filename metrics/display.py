@@ -26,7 +26,8 @@ ROUNDING_RULE = ("比率以百分数表示，综合得分与满意度得分以�
 
 
 def missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """None, NaN or an infinity: nothing a person can read as a number."""
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
 
 
 def exact(value) -> Decimal:

@@ -35,7 +35,7 @@ W10 = Scope.week("2026-W10")
     (0.6105, "score", 1, "61.1"), (0.61049, "score", 1, "61.0"),
     (1324, "count", 0, "1,324"), (134018, "count", 0, "134,018"), (1234567.25, "decimal", 1, "1,234,567.3"),
     (36.05, "hours", 1, "36.1 小时"), (1.25, "days", 1, "1.3 天"),
-    (None, "rate", 1, "—"), (float("nan"), "decimal", 2, "—"), (None, "count", 0, "—"),
+    (None, "rate", 1, "—"), (float("nan"), "decimal", 2, "—"), (None, "count", 0, "—"), (float("inf"), "rate", 1, "—"),
 ])
 def test_the_one_formatter(value, unit, digits, text):
     assert display.number(value, unit, digits) == text
