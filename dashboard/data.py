@@ -58,6 +58,8 @@ def _cached(module: str, name: str, path: str, identity: tuple | None, scope: tu
 def get(fn: Callable, scope: Scope | None = None, *args):
     """fn(connection, scope, *args) — or fn(connection, *args) without a scope — cached until the
     database file changes. `fn` is a module-level function (its module and name key the cache)."""
+    if "<" in fn.__qualname__:  # a lambda or a nested function cannot be found again by its name
+        raise ValueError(f"data.get takes a module-level function, not {fn.__qualname__}")
     path = db_path()
     fields = None if scope is None else (scope.start, scope.end, scope.moment, scope.street, scope.community)
     return _cached(fn.__module__, fn.__qualname__, str(path), file_identity(path), fields, args)

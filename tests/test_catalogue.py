@@ -202,3 +202,16 @@ def test_figure_inputs_name_real_columns_and_distinct_figures():
             assert set(needed) <= columns
     assert figures_without("appeals", ["first_response_at"]) == ["响应率", "综合得分", "首接响应用时"]
     assert figures_without("complaints", ["three_party"]) == ["三方办占比"]
+
+
+# ---------------------------------------------------------------- the pages' one adapter
+
+def test_the_adapter_calls_any_metric_by_its_module_and_name(monkeypatch, fixture_db):
+    from dashboard import data
+
+    monkeypatch.setenv("DASHBOARD_DB", str(fixture_db))
+    assert data.get(appeals.summary, W10)["received"] == 7
+    assert data.get(rankings.street_ranking, W10).select("rank", "street").rows()[:2] == [(1, "蓬莱阁街道"), (2, "登州街道")]
+    assert data.get(compounds.profile, None, "C1")["name"] == "海景苑"
+    with pytest.raises(ValueError):
+        data.get(lambda con: 1)
