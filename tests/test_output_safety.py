@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from dashboard import figures
 from dashboard.layout import csv_bytes
+from metrics.catalogue import Text, metric
 from report import charts
 from report.content import s as typst_string
 from safety.csvout import FORMULA_STARTS
@@ -41,7 +42,7 @@ def test_the_one_writer_escapes_every_formula_and_keeps_the_rest():
 
 def test_a_table_download_goes_through_it():
     frame = pl.DataFrame({"who": HOSTILE, "share": [0.5] * len(HOSTILE)})
-    rows = read_back(csv_bytes(frame, [("who", "账号", "text"), ("share", "占比", "percent")]))
+    rows = read_back(csv_bytes(frame, [Text("who", "账号"), metric("compounds.share")]))
     assert rows[0] == ["账号", "占比(%)"]
     assert all(not cell.startswith(FORMULA_STARTS) for row in rows for cell in row)
     assert rows[1] == ["'" + HOSTILE[0], "50.0"]
@@ -76,7 +77,7 @@ def test_printable_and_html_text():
 
 
 def test_plotly_labels_lose_control_characters_and_the_map_tooltip_shows_names_as_text():
-    figure = figures.bars(pl.DataFrame({"c": ["<b>东城\x0b社区</b>"], "v": [1]}), "c", "v")
+    figure = figures.bars(pl.DataFrame({"c": ["<b>东城\x0b社区</b>"], "complaints": [1]}), "c", "complaints.complaints")
     assert list(figure.data[0].y) == ["<b>东城 社区</b>"]
     assert figure.data[0].customdata[0][0] == "<b>东城\x0b社区</b>"  # a click still names the stored value
     compounds = pl.DataFrame({
