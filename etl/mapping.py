@@ -27,7 +27,7 @@ from pathlib import Path
 
 import tomli_w
 
-from etl.contract import KINDS
+from etl.contract import KINDS, normalise_header
 from settings import DATA_DIR
 
 MAPPINGS_DIR = DATA_DIR / "mappings"
@@ -118,8 +118,6 @@ def saved_mappings(folder: Path | None = None) -> list[Mapping]:
 
 def matching_mappings(headers: list[str], kind: str | None = None, folder: Path | None = None) -> list[Mapping]:
     """Saved mappings made for files with these headers (all their headers are present)."""
-    from etl.read import normalise_header
-
     present = {normalise_header(h) for h in headers}
     return [m for m in saved_mappings(folder)
             if m.headers and (kind is None or m.kind == kind)
