@@ -149,10 +149,6 @@ class Reader:
         cursor.execute("USE live")
         return cursor
 
-    @property
-    def identity(self):
-        return file_identity(self.db_path)
-
 
 def read_only(db_path: Path) -> duckdb.DuckDBPyConnection:
     """A one-off read-only connection (CLI commands, the report)."""

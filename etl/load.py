@@ -39,6 +39,7 @@ class LoadReport:
     rejected: int = 0
     duplicates: int = 0
     encoding: str | None = None
+    file_hash: str | None = None  # SHA-256 of the bytes read: a check and a load of the same bytes agree
     ignored_columns: list[str] = field(default_factory=list)
     # Optional columns some figure is computed from that the file lacks (those figures stay “—”).
     absent_columns: list[str] = field(default_factory=list)
@@ -48,7 +49,7 @@ class LoadReport:
     note: str | None = None  # how the load differs from the check behind it (the database changed)
 
     def as_json(self) -> dict:
-        keys = ("file", "kind", "batch_id", "rows_read", "inserted", "updated", "unchanged", "stale", "rejected")
+        keys = ("file", "kind", "file_hash", "batch_id", "rows_read", "inserted", "updated", "unchanged", "stale", "rejected")
         data = {k: getattr(self, k) for k in keys}
         data["absent_columns"] = self.absent_columns
         if self.refused:
@@ -116,7 +117,8 @@ def _report(source: RawFile, file_name: str, correction: bool) -> LoadReport:
     # A file is sometimes named after the caller ("张三13812345678.csv"), a header may be a number.
     file_name, *ignored = mask_column(pl.Series([file_name, *source.ignored_columns], dtype=pl.String)).to_list()
     source.ignored_columns = ignored
-    return LoadReport(file=file_name, kind=source.kind.name, encoding=source.encoding, correction=correction,
+    return LoadReport(file=file_name, kind=source.kind.name, encoding=source.encoding, file_hash=source.file_hash,
+                      correction=correction,
                       ignored_columns=ignored, rows_read=source.frame.height, absent_columns=absent_columns(source))
 
 
