@@ -1,21 +1,5 @@
-"""Column mappings: how an extract whose headers are not the contract's becomes a contract file.
-
-A mapping is a small TOML file in data/mappings/ (documented in data/mappings/README.md):
-
-    kind = "appeals"
-    description = "NYC 311 open-data export"
-    headers = ["Unique Key", "Created Date", ...]   # the file's headers when it was saved
-
-    [columns]          # contract column = the file's header
-    appeal_id = "Unique Key"
-
-    [fixed]            # contract column = one value for every row
-    channel = "12345热线"
-
-    [values.street]    # the file's value = the contract's value, for one column
-    MANHATTAN = "蓬莱阁街道"
-
-Saved mappings are offered for any later file whose headers include all of `headers`.
+"""Column mappings: how an extract whose headers are not the contract's becomes a contract file
+(a small TOML file in data/mappings/, described in data/mappings/README.md).
 """
 
 from __future__ import annotations
