@@ -20,7 +20,6 @@ weekly report page), from `current_user().scope_street`.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -32,14 +31,13 @@ from access.accounts import (
     AccountError,
     Throttle,
     Throttled,
-    accounts_path,
     authenticate,
     end_sessions,
     session_stamp,
     users,
 )
 from dashboard import remember
-from settings import database_path
+from settings import accounts_path, database_path, idle_minutes, proxy_header
 
 USER_KEY = "user"
 ACTIVE_KEY = "_auth_active_at"  # time of the session's last run (clock())
@@ -56,7 +54,6 @@ NAME_FIELD, PASSWORD_FIELD, SUBMIT = "sign_in_name", "sign_in_password", "sign_i
 READ, LOAD, ADMINISTER = "read", "load", "administer"
 # The pages that need more than READ, by file name (= url path).
 PAGE_PERMISSIONS = {"data_desk": LOAD, "admin": ADMINISTER}
-DEFAULT_IDLE_MINUTES = 30
 MAX_NAME, MAX_PASSWORD = 64, 1024  # longer typed names are cut, longer passwords refused unhashed
 REFUSAL = "无权访问此页面。"
 
@@ -67,11 +64,7 @@ def clock() -> float:
 
 
 def idle_seconds() -> float:
-    try:
-        minutes = float(os.environ.get("DASHBOARD_IDLE_MINUTES", DEFAULT_IDLE_MINUTES))
-    except ValueError:
-        minutes = DEFAULT_IDLE_MINUTES
-    return (minutes if minutes > 0 else DEFAULT_IDLE_MINUTES) * 60
+    return idle_minutes() * 60
 
 
 _THROTTLE = Throttle()
@@ -93,7 +86,7 @@ def client_address() -> str | None:
     could choose a new address for every attempt. None outside a browser or on loopback."""
     try:
         ip = st.context.ip_address
-        header = os.environ.get("DASHBOARD_PROXY_HEADER")
+        header = proxy_header()
         if ip is None and header:
             ip = (st.context.headers.get(header) or "").split(",")[-1].strip()
     except Exception:  # outside a browser session: no address

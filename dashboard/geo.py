@@ -15,16 +15,12 @@ from __future__ import annotations
 import base64
 import json
 import math
-import os
 from collections import defaultdict
+
+from settings import tile_settings  # noqa: F401 (the layer's settings, which pages ask of geo)
 
 PAD_METRES = 180
 METRES_PER_DEGREE = 111_320.0
-
-# The intranet tile layer (off unless DASHBOARD_MAP_TILES is set): an XYZ URL template such as
-# http://tiles.intranet/{z}/{x}/{y}.png; DASHBOARD_MAP_TILES_CRS=gcj02 for 高德-style tiles drawn
-# in GCJ-02 (the default, wgs84, fits 天地图 and OpenStreetMap-style tiles).
-TILES_ENV, CRS_ENV = "DASHBOARD_MAP_TILES", "DASHBOARD_MAP_TILES_CRS"
 
 
 # ---------------------------------------------------------------- outlines
@@ -145,14 +141,6 @@ def wgs84_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------- the optional tile layer
-
-def tile_settings(environ=None) -> tuple[str | None, bool]:
-    """(URL template or None, whether data must be shifted to GCJ-02 to sit on the tiles)."""
-    environ = os.environ if environ is None else environ
-    template = (environ.get(TILES_ENV) or "").strip() or None
-    gcj = template is not None and (environ.get(CRS_ENV) or "").strip().lower() == "gcj02"
-    return template, gcj
-
 
 BACKGROUND = "#f3f5f7"
 

@@ -27,7 +27,7 @@ import os
 import secrets
 from pathlib import Path
 
-from access.accounts import accounts_path
+from settings import accounts_path
 
 COOKIE = "penglai_session"
 
