@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from arguments import Failure, UsageError, add_db, database
@@ -137,28 +137,33 @@ def _write_batch_csv(args, what: str, table: str, make) -> int:
 
 def _cmd_undo(args) -> int:
     from access.audit import login_name
-    from etl.batches import UndoRefused, undo, undo_message
+    from etl.batches import undo, undo_message
 
-    try:
+    with _refusal("撤销"):
         result = undo(database(args), args.batch_id, undone_by=login_name())
-    except UndoRefused as refusal:
-        print(f"无法撤销：{refusal}", file=sys.stderr)
-        return 1
     print(undo_message(result))
     return 0
 
 
 def _cmd_recheck(args) -> int:
     from access.audit import login_name
-    from etl.batches import UndoRefused, recheck
+    from etl.batches import recheck
 
-    try:
+    with _refusal("重新校验"):
         report = recheck(database(args), args.batch_id, loaded_by=login_name())
-    except UndoRefused as refusal:
-        print(f"无法重新校验：{refusal}", file=sys.stderr)
-        return 1
     _print_reports([report], args)
     return 1 if report.refused else 0
+
+
+@contextmanager
+def _refusal(what: str):
+    """A batch that cannot be undone or re-checked ends the command with its reason (exit status 1)."""
+    from etl.batches import UndoRefused
+
+    try:
+        yield
+    except UndoRefused as refusal:
+        raise Failure(f"无法{what}：{refusal}") from None
 
 
 def _cmd_init(args) -> int:
