@@ -1,21 +1,7 @@
-"""Who is signed in, the sign-in page, sign-out, idle expiry and what each role may open.
-
-- `current_user()` is the one place pages ask who is signed in (st.session_state["user"]).
-- `session_user()` is what the router calls first on every run: it ends a session that has been
-  idle longer than DASHBOARD_IDLE_MINUTES (default 30) or whose account has since been removed,
-  changed, given a new password or signed out elsewhere, and otherwise notes the activity. A new
-  browser session (a reload) is signed in again from the signed cookie of dashboard/remember.py
-  while it is valid; `remember_browser()` keeps that cookie fresh.
-- `sign_in_page()` draws the form (账号 / 密码 / 登录). Wrong passwords are slowed down per account
-  and client by one `access.accounts.Throttle` per server process (see `throttle()`, `client_address()`),
-  and at most two passwords are hashed at once (access.accounts.HASHING); every sign-in, failure and
-  sign-out goes to the audit log beside the database (access.audit).
-- Permissions: every page needs READ (any signed-in user); the data desk needs LOAD, the accounts
-  page ADMINISTER. `PAGE_PERMISSIONS` is the one table of them, `require()` the one check: the
-  router calls it before drawing anything of a page and `layout.page_start()` again inside it.
-
-A street user's street is not enforced here but where Scopes are built (dashboard/state.py and the
-weekly report page), from `current_user().scope_street`.
+"""Who is signed in (`current_user()`, `session_user()`), the sign-in page, sign-out, idle
+expiry, the remembered-browser cookie, and what each role may open (`PAGE_PERMISSIONS`, checked by
+`require()`). A street user's street is applied where Scopes are built (dashboard/state.py and
+the weekly report page), not here.
 """
 
 from __future__ import annotations

@@ -1,13 +1,6 @@
-"""Geometry for the compound map, with no map service: outlines of streets and communities
-derived from the registry's compound coordinates, the view that frames them, and the optional
-intranet tile layer (with the WGS-84 → GCJ-02 shift Chinese map tiles need).
-
-Outlines: the registry has no boundaries, only a point per compound. A street's (or a
-community's) outline is the convex hull of its compounds' points, each widened to a small
-octagon of PAD_METRES, so one or two compounds still give an area and every point lies inside
-with a margin. They are derived each time the map is drawn (a few hundred points: well under a
-millisecond), so they follow the registry as loaded; the figure cache keeps them per view.
-They are an approximation drawn for orientation, not the official boundaries: the page says so.
+"""Geometry for the compound map, with no map service: street and community outlines derived
+from the registry's compound points (an approximation for orientation, not official boundaries),
+the view that frames them, and the optional intranet tile layer with the WGS-84 → GCJ-02 shift.
 """
 
 from __future__ import annotations
