@@ -93,7 +93,7 @@ def describe(user) -> str:
 # ---------------------------------------------------------------- who is signed in
 
 def current_user():
-    """The signed-in user of this browser session, or None."""
+    """The signed-in user of this browser session, or None: the one place pages ask."""
     return st.session_state.get(USER_KEY)
 
 
@@ -199,9 +199,10 @@ def remember_browser() -> None:
 
 
 def session_user():
-    """The signed-in user for this run, or None once the session has expired (the next
-    interaction after DASHBOARD_IDLE_MINUTES without one) or the account has been removed or
-    changed since signing in."""
+    """The signed-in user for this run (what the router asks first), or None once the session has
+    expired (the next interaction after DASHBOARD_IDLE_MINUTES without one) or the account has
+    been removed, changed, given a new password or signed out elsewhere since signing in. A new
+    browser session is signed in from the remembered cookie while it is valid."""
     user = current_user()
     if user is None:
         user = _remembered_user()
@@ -250,7 +251,9 @@ def allowed(user, permission: str) -> bool:
 
 
 def require(permission: str) -> None:
-    """Refuse the page (and stop the script) unless the signed-in user has `permission`."""
+    """Refuse the page (and stop the script) unless the signed-in user has `permission`: the one
+    check, which the router makes before drawing anything of a page and layout.page_start() again
+    inside it."""
     if not allowed(current_user(), permission):
         st.error(REFUSAL + ("请从左侧导航选择其他页面；如需此权限，请联系管理员。" if current_user() else "请先登录。"),
                  icon=":material/block:")
@@ -313,7 +316,8 @@ def _no_accounts_help() -> None:
 
 
 def sign_in_page() -> None:
-    """The whole page a signed-out visitor sees."""
+    """The whole page a signed-out visitor sees. Wrong passwords are slowed down per account and
+    client (throttle(), client_address()); every sign-in, failure and sign-out is audited."""
     _, middle, _ = st.columns([1, 1.1, 1])
     with middle:
         st.title("蓬莱网格治理驾驶舱")
