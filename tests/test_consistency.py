@@ -1,0 +1,581 @@
+"""Every number agrees everywhere (issue 13): a page's cards and tables, the weekly PDF, the CSV
+downloads and `python -m etl stats --json`, for the fixture week 2026-W10.
+
+Each number shown anywhere becomes an observation: (scope, metric, row, value or change) → the
+text shown. The metric comes from the product's declarations (`catalogue()` below, the one place
+that knows them); the row is the table's key cell (街道 蓬莱阁街道, 小区 海景苑, …) or none for a
+card or a KPI line. Observations of the same number must then agree:
+- page with page and page with PDF: character for character;
+- a CSV download's cell and `stats` after the one rounding rule: the same digits (a CSV carries no
+  unit and no thousands separator, and “—” is an empty cell);
+- changes against the previous week: the same signed number (▲ 6 in the PDF is +6 on a card).
+
+The pages are walked in AppTest (week 2026-W10 as the custom period ?period=自定义&from=2026-03-02
+&to=2026-03-08, as of Monday 03-09 00:00, as tests/test_pages.py reads them), once as a district
+leader (whose PDF is the district's) and once as the leader of 蓬莱阁街道 (whose PDF is his
+street's). The PDF is read with `pdftotext -tsv` (word boxes): each table is found by the headers
+the typst source gives it, and each cell put under the header it lines up with.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+
+import polars as pl
+import pytest
+import streamlit
+from hypothesis import given, settings
+from hypothesis import strategies as hs
+from streamlit.delta_generator import DeltaGenerator
+from streamlit.testing.v1 import AppTest
+
+from access.accounts import add_user
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+W10 = {"period": "自定义", "from": "2026-03-02", "to": "2026-03-08"}
+WEEK, PREVIOUS_WEEK = "2026-W10", "2026-W09"
+STREET = "蓬莱阁街道"
+PASSWORD = "a long enough password"
+# name → (role, street). The district leader may not open the data desk or the accounts page:
+# those two are walked as the administrator.
+ACCOUNTS = {"quzhang": ("district", None), "penglaige": ("street", STREET), "guanliyuan": ("admin", None)}
+
+
+# ================================================================ the adapter
+# The ONE place that knows how the product declares its numbers. Everything below it is generic.
+# Lead: after merging H1, point this at the catalogue under metrics/ (label, unit, digits of every
+# metric) and at the one formatter; the aliases and TABLE_ONLY then go (one label everywhere).
+
+@dataclass(frozen=True)
+class Declared:
+    label: str            # the label the product gives the metric
+    section: str | None   # where `stats --json` has it (None: stats does not print it)
+    key: str
+    unit: str             # count, rate, score, hours, days, decimal
+    digits: int           # decimals after the one rounding rule
+    aliases: tuple[str, ...] = ()  # other labels the pages use for it today
+
+    @property
+    def scale(self) -> int:
+        return 100 if self.unit in ("rate", "score") else 1
+
+    @property
+    def ident(self) -> tuple:
+        return (self.section, self.key)
+
+
+def catalogue() -> SimpleNamespace:
+    """Today's declarations: the weekly PDF's KPI lists (report/content.py: label, stats section and
+    key, unit), the PDF's rule of one decimal for every non-integer (report/fmt.py ROUNDING_RULE)
+    and metrics.rounding.rounded; plus the other labels the pages use for the same metrics, which
+    no declaration names today (they are typed in pages/*.py)."""
+    from dashboard import format as page_format
+    from dashboard.layout import csv_bytes
+    from metrics.rounding import rounded
+    from report.content import APPEAL_KPIS, OTHER_KPIS
+    from report.fmt import fmt as pdf_format
+
+    aliases = {("appeals", "overdue_open"): ("超期件数",),
+               ("complaints", "complaints"): ("投诉量", "投诉", "物业投诉"),
+               ("complaints", "resolution_rate"): ("解决率", "投诉解决率"),
+               ("complaints", "median_days_to_resolve"): ("解决时长中位数",),
+               ("surveys", "answers"): ("答卷数", "答卷", "测评答卷"),
+               ("surveys", "average_score"): ("平均分",),
+               ("scenes", "events"): ("活动场次",)}
+    metrics = [Declared(label, section, key, unit, 0 if unit == "count" else 1, aliases.get((section, key), ()))
+               for label, section, key, unit, _ in APPEAL_KPIS + OTHER_KPIS]
+    metrics += [  # table columns the PDF prints without a declaration of its own
+        Declared("排名", None, "rank", "count", 0, ("名次",)),
+        Declared("每百户投诉", "complaints", "complaints_per_100_households", "decimal", 1),
+        Declared("小区数", "compounds", "compounds", "count", 0),
+        Declared("户数", "compounds", "households", "count", 0),
+    ]
+    by_label: dict[str, list[Declared]] = defaultdict(list)
+    for metric in metrics:
+        for label in (metric.label, *metric.aliases):
+            by_label[base(label)].append(metric)
+    survey_satisfaction = next(m for m in metrics if m.ident == ("surveys", "satisfaction_rate"))
+
+    def metric_of(label: str, siblings: set[str]) -> Declared | None:
+        """The metric a card or column label names; `siblings` are the other labels of its table.
+        Today a survey table calls its satisfaction rate “满意率”, as appeal tables call theirs."""
+        if base(label) == "满意率" and siblings & {"答卷", "答卷数", "测评答卷"}:
+            return survey_satisfaction
+        found = by_label.get(base(label), [])
+        return found[0] if len(found) == 1 else None
+
+    def rule(value, metric: Declared) -> str:
+        """The one rounding rule: the digits of `value` as every output must show them."""
+        if value is None:
+            return ""
+        if metric.unit == "count":
+            return str(int(value))
+        return str(rounded(value, metric.scale, metric.digits))
+
+    page_formatters = {"count": page_format.count, "rate": page_format.percent, "score": page_format.score,
+                       "hours": page_format.hours, "days": page_format.days, "decimal": page_format.decimal}
+    csv_kinds = {"count": "count", "rate": "percent", "score": "score", "hours": "hours", "days": "days",
+                 "decimal": "decimal"}
+
+    def page_text(value, metric: Declared) -> str:
+        return page_formatters[metric.unit](value)
+
+    def pdf_text(value, metric: Declared) -> str:
+        return pdf_format(value, metric.unit)
+
+    def csv_text(value, metric: Declared) -> str:
+        frame = pl.DataFrame({"v": [value]}, schema={"v": pl.Int64 if metric.unit == "count" else pl.Float64})
+        rows = list(csv.reader(io.StringIO(csv_bytes(frame, [("v", "v", csv_kinds[metric.unit])]).decode("utf-8-sig"))))
+        return rows[1][0]
+
+    return SimpleNamespace(
+        metrics=metrics, metric_of=metric_of, rule=rule, page_text=page_text, pdf_text=pdf_text, csv_text=csv_text,
+        # Lists of `stats --json`: name → (section of its numbers, field naming the row, the header of that row's key).
+        stats_lists={"appeals_by_street": ("appeals", "street", "街道"), "key_targets": ("complaints", "name", "小区"),
+                     "hot_spots": ("complaints", "name", "小区"), "compound_types": ("compounds", "compound_type", "类型")},
+    )
+
+
+# ================================================================ labels and texts
+
+DASH = "—"
+NUMBER = re.compile(r"[+-]?\d[\d,]*(?:\.\d+)?")
+NUMERIC_CELL = re.compile(r"^(?:第 )?[+-]?\d[\d,]*(?:\.\d+)?(?:%| 小时| 天| 分| 个百分点)?$")
+
+
+def base(label: str) -> str:
+    """A label without spaces and without a trailing qualifier in brackets: 受理量（件）, 受理量 and
+    办结时长中位数(小时) → 受理量, 办结时长中位数 (pdftotext also splits 3 日反馈率)."""
+    label = re.sub(r"\s+", "", label)
+    return re.sub(r"[（(][^（()）]*[)）]$", "", label) or label
+
+
+def digits(text: str) -> str:
+    """The number a text shows, without unit or thousands separator; '' for “—” or nothing."""
+    found = NUMBER.search(text or "")
+    return found.group().replace(",", "") if found and text != DASH else ""
+
+
+def signed(text: str | None) -> Decimal | None:
+    """A change as a number: '+6', '-28.6 个百分点', '▼ 28.6 个百分点', '▲6', '持平'; None for none."""
+    if not text or text == DASH:
+        return None
+    if text == "持平":
+        return Decimal(0)
+    number = Decimal(digits(text).lstrip("+"))
+    return -abs(number) if text.startswith(("▼", "-")) else number
+
+
+def is_numeric(cell: str) -> bool:
+    return bool(NUMERIC_CELL.match(cell))
+
+
+def period_of(label: str) -> tuple[str, str]:
+    """本周/本期 X → (this week, X); 上周/上期 X → (the previous week, X)."""
+    for prefix, scope in (("本周", WEEK), ("本期", WEEK), ("上周", PREVIOUS_WEEK), ("上期", PREVIOUS_WEEK)):
+        if label.startswith(prefix) and len(label) > len(prefix):
+            return scope, label[len(prefix):].strip()
+    return WEEK, label
+
+
+# ================================================================ observations
+
+@dataclass(frozen=True)
+class Seen:
+    source: str   # "page overview", "pdf 三、街道综合排名", "csv 超期未办结工单…", "stats"
+    kind: str     # "shown" (compare characters), "digits" (compare digits), "change" (compare signed numbers)
+    text: str
+
+
+@dataclass
+class Ledger:
+    """Every number seen, by what it is: (scope, metric, row, value|change)."""
+    seen: dict = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, scope, metric, row, what, seen: Seen):
+        self.seen[(scope, metric, row, what)].append(seen)
+
+    def disagreements(self) -> list[str]:
+        out = []
+        for (scope, metric, row, what), seen in sorted(self.seen.items(), key=str):
+            if len({s.source for s in seen}) < 2:
+                continue
+            name = f"{scope} {metric[-1]}{'' if row is None else f' @{row[0]}={row[1]}'}{' 较上周' if what == 'change' else ''}"
+            if what == "change":
+                values = {s.source: signed(s.text) for s in seen}
+                if len(set(values.values())) > 1:
+                    out.append(f"{name}: " + "; ".join(f"{src}: {s.text!r}" for src, s in zip(values, seen)))
+                continue
+            shown = [s for s in seen if s.kind == "shown"]
+            if len({s.text for s in shown}) > 1:
+                out.append(f"{name}: shown differently: " + "; ".join(f"{s.source}: {s.text!r}" for s in shown))
+            reference = {digits(s.text) for s in shown} if shown else {seen[0].text}
+            for s in seen:
+                if s.kind == "digits" and {s.text} != reference:
+                    out.append(f"{name}: {s.source} has {s.text!r}, shown "
+                               + "; ".join(f"{x.source}: {x.text!r}" for x in shown))
+        return out
+
+    def compared(self, prefix: str) -> int:
+        """How many numbers of sources starting with `prefix` met another source's number."""
+        return sum(1 for seen in self.seen.values() if len({s.source for s in seen}) > 1
+                   for s in seen if s.source.startswith(prefix))
+
+
+def add_table(ledger: Ledger, cat, source: str, kind: str, header: list[str], rows: list[list[str]]) -> None:
+    """A table's numbers: each row keyed by its first column that is not a number; each other cell
+    by its column's metric (or its label, when no metric is declared for it)."""
+    if not rows:
+        return
+    columns = list(zip(*rows))
+    key_index = next((i for i, col in enumerate(columns)
+                      if not all(is_numeric(c) or c in (DASH, "") for c in col)), None)
+    if key_index is None:
+        return
+    key_header = base(header[key_index])
+    siblings = {base(h) for h in header}
+    if key_header == "指标":  # a KPI table: the row names the metric, the columns the week
+        for row in rows:
+            metric = cat.metric_of(row[key_index], set())
+            ident = metric.ident if metric else ("label", base(row[key_index]))
+            for label, cell in zip(header, row):
+                scope, rest = period_of(label)
+                if label.startswith(("本周", "上周")) and rest.startswith("20"):
+                    ledger.add(scope, ident, None, "value", Seen(source, kind, cell))
+                elif label == "较上周":
+                    ledger.add(WEEK, ident, None, "change", Seen(source, "change", cell))
+        return
+    for row in rows:
+        key = row[key_index]
+        scope, row_key = WEEK, (key_header, key)
+        if key_header == "周次":  # a trend table: the row is a whole week
+            scope, row_key = key, None
+        for index, (label, cell) in enumerate(zip(header, row)):
+            if index == key_index:
+                continue
+            cell_scope, rest = period_of(label)
+            metric = cat.metric_of(rest, siblings)
+            ident = metric.ident if metric else ("label", base(rest))
+            ledger.add(cell_scope if scope == WEEK else scope, ident, row_key, "value", Seen(source, kind, cell))
+
+
+def add_cards(ledger: Ledger, cat, source: str, cards: list[tuple[str, str, str]]) -> None:
+    for label, value, delta in cards:
+        metric = cat.metric_of(label, set())
+        ident = metric.ident if metric else ("label", base(label))
+        ledger.add(WEEK, ident, None, "value", Seen(source, "shown", value))
+        ledger.add(WEEK, ident, None, "change", Seen(source, "change", delta or ""))
+
+
+def add_stats(ledger: Ledger, cat, now: dict, before: dict) -> None:
+    """`stats --json` of this week and the previous one, each value by the one rounding rule."""
+    by_ident = {m.ident: m for m in cat.metrics if m.section}
+    for (section, key), metric in by_ident.items():
+        if key in now.get(section, {}):
+            value, previous = now[section][key], before[section][key]
+            ledger.add(WEEK, metric.ident, None, "value", Seen("stats", "digits", cat.rule(value, metric)))
+            ledger.add(PREVIOUS_WEEK, metric.ident, None, "value", Seen("stats", "digits", cat.rule(previous, metric)))
+            change = None if value is None or previous is None else (
+                Decimal(value) - Decimal(previous) if metric.unit == "count" else None)
+            if change is None and value is not None and previous is not None:
+                from metrics.rounding import exact
+                change = Decimal(cat.rule(exact(value) - exact(previous), metric))
+            ledger.add(WEEK, metric.ident, None, "change", Seen("stats", "change", "" if change is None else f"{change:+}"))
+    for name, (section, key_field, key_header) in cat.stats_lists.items():
+        for row in now.get(name, []):
+            for field_name, value in row.items():
+                metric = by_ident.get((section, field_name))
+                if metric is not None:
+                    ledger.add(WEEK, metric.ident, (key_header, row[key_field]), "value",
+                               Seen("stats", "digits", cat.rule(value, metric)))
+
+
+# ================================================================ the PDF, read back
+
+def pdf_tables(pdf: bytes, typst: str, tmp: Path) -> list[tuple[str, list[str], list[list[str]]]]:
+    """Every table of the PDF as (heading, headers, rows of cell texts), found by the headers the
+    typst source declares and read from pdftotext's word boxes."""
+    path = tmp / "report.pdf"
+    path.write_bytes(pdf)
+    tsv = subprocess.run(["pdftotext", "-tsv", str(path), "-"], capture_output=True, check=True, text=True).stdout
+    cells, current = [], None
+    for line in tsv.splitlines()[1:]:
+        level, page, _, _, _, _, left, top, width, height, _, text = line.split("\t")
+        if level == "4":
+            current = {"page": int(page), "left": float(left), "top": float(top), "right": float(left) + float(width),
+                       "words": []}
+            cells.append(current)
+        elif level == "5" and current is not None:
+            current["words"].append(text)
+    for cell in cells:
+        cell["text"] = " ".join(cell["words"])
+    rows: list[tuple[tuple[int, float], list[dict]]] = []  # visual lines: cells within 2 pt of one top
+    for cell in sorted(cells, key=lambda c: (c["page"], c["top"])):
+        if rows and rows[-1][0][0] == cell["page"] and cell["top"] - rows[-1][0][1] < 2:
+            rows[-1][1].append(cell)
+        else:
+            rows.append(((cell["page"], cell["top"]), [cell]))
+    headers = {tuple(_unquote(h) for h in re.findall(r'"((?:[^"\\]|\\.)*)"', call))
+               for call in re.findall(r"table\.header\((.*?),\)", typst)}
+    found = []
+    for header in sorted(headers):
+        want = [base(h) for h in header]
+        for index, ((page, top), line) in enumerate(rows):
+            line = sorted(line, key=lambda c: c["left"])
+            if [base(c["text"]) for c in line][:len(want)] != want:
+                continue
+            columns = line[:len(want)]
+            right_edge = columns[-1]["right"]
+            body, last_top, pitch = [], top, None
+            for (next_page, next_top), next_line in rows[index + 1:]:
+                mine = [c for c in next_line if columns[0]["left"] - 2 <= c["left"] < right_edge]
+                if not mine:  # beside the table (a chart's labels in the same grid)
+                    continue
+                gap = next_top - last_top
+                if next_page != page or (pitch is not None and gap > 1.25 * pitch):
+                    break
+                pitch = pitch or gap
+                body.append(_place(mine, columns))
+                last_top = next_top
+            found.append((_heading_above(rows, index), header, body))
+    return found
+
+
+def _unquote(text: str) -> str:
+    return text.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+
+
+def _place(cells: list[dict], columns: list[dict]) -> list[str]:
+    """Each cell under the header it overlaps most (typst aligns a column's header and cells alike)."""
+    row = [""] * len(columns)
+    for cell in cells:
+        overlaps = [min(cell["right"], c["right"]) - max(cell["left"], c["left"]) for c in columns]
+        best = max(range(len(columns)), key=lambda i: (overlaps[i], -abs(cell["left"] - columns[i]["left"])))
+        row[best] = (row[best] + " " + cell["text"]).strip()
+    return row
+
+
+def _heading_above(rows, index) -> str:
+    for (_, _), line in reversed(rows[:index]):
+        text = " ".join(c["text"] for c in line)
+        if re.match(r"^[一二三四五六七八九十]+、", text) or text.startswith("附："):
+            return text
+    return ""
+
+
+# ================================================================ the pages, walked
+
+@dataclass
+class PageView:
+    cards: list[tuple[str, str, str]]
+    tables: list[tuple[list[str], list[list[str]]]]
+    downloads: list[tuple[str, bytes]]
+
+
+def sign_in(at: AppTest, name: str) -> AppTest:
+    at.text_input(key="sign_in_name").input(name)
+    at.text_input(key="sign_in_password").input(PASSWORD)
+    return at.button(key="sign_in_submit").click().run()
+
+
+def walk(name: str, pages: list[str], offered: list) -> dict[str, PageView]:
+    """Sign in once as `name` and open each page in turn, keeping what each shows."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(W10)
+    sign_in(at.run(), name)
+    views = {}
+    for page in pages:
+        offered.clear()
+        at.switch_page(f"pages/{page}.py").run()
+        if page == "weekly_report":
+            at.selectbox(key="report_week").set_value(WEEK).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert not at.error, (page, [e.value for e in at.error])
+        tables = [(list(map(str, d.value.columns)), [list(map(str, r)) for r in d.value.itertuples(index=False)])
+                  for d in at.dataframe]
+        views[page] = PageView([(m.label, m.value, m.delta or "") for m in at.metric], tables, list(offered))
+    return views
+
+
+def csv_rows(data: bytes) -> tuple[list[str], list[list[str]]]:
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    return [re.sub(r"\(%\)$", "", h) for h in rows[0]], rows[1:]
+
+
+# ================================================================ fixtures
+
+@pytest.fixture(scope="module")
+def world(fixture_db, tmp_path_factory):
+    """The fixture database (a private copy: signing in writes the audit log beside it), accounts
+    of the three roles, every page walked, the PDFs and `stats --json` of both scopes."""
+    tmp = tmp_path_factory.mktemp("consistency")
+    db = tmp / "fixture.duckdb"
+    shutil.copyfile(fixture_db, db)
+    accounts = tmp / "accounts.toml"
+    for name, (role, street) in ACCOUNTS.items():
+        add_user(name, role, PASSWORD, street=street, path=accounts)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DASHBOARD_DB", str(db))
+        mp.setenv("DASHBOARD_ACCOUNTS", str(accounts))
+        offered: list = []
+
+        def spy(original):
+            def download_button(*args, **kwargs):
+                data = kwargs.get("data", args[1] if len(args) > 1 else None)
+                if isinstance(args[0], DeltaGenerator):
+                    data = kwargs.get("data", args[2] if len(args) > 2 else None)
+                offered.append((kwargs.get("file_name"), data))
+                return original(*args, **kwargs)
+            return download_button
+
+        mp.setattr(streamlit, "download_button", spy(streamlit.download_button))
+        mp.setattr(DeltaGenerator, "download_button", spy(DeltaGenerator.download_button))
+        app_pages = app_page_list()
+        dashboard = [p for p in app_pages if p not in ("data_desk", "admin")]
+        walks = {"district": walk("quzhang", dashboard, offered), "street": walk("penglaige", dashboard, offered)}
+        walks["district"].update(walk("guanliyuan", ["data_desk", "admin"], offered))
+        pdfs, stats = {}, {}
+        for scope, street in (("district", None), ("street", STREET)):
+            pdfs[scope] = render_pdf(db, street)
+            stats[scope] = tuple(run_stats(db, week, street) for week in (WEEK, PREVIOUS_WEEK))
+    return SimpleNamespace(walks=walks, pdfs=pdfs, stats=stats, tmp=tmp, pages=app_pages)
+
+
+def app_page_list() -> list[str]:
+    """The page files app.py registers (read from its source: importing it would run the app)."""
+    source = (ROOT / "app.py").read_text(encoding="utf-8")
+    block = source.split("PAGES = [", 1)[1].split("]\n", 1)[0]
+    return re.findall(r'\(\s*"[^"]*",\s*"([a-z_]+)"', block)
+
+
+def render_pdf(db: Path, street: str | None) -> tuple[bytes, str]:
+    """The weekly PDF of the scope, with the typst source it was made from (whose table headers
+    tell the reader where the tables are)."""
+    from etl.db import read_only
+    from report import build_typst, collect, compile_pdf
+
+    with read_only(db) as con:
+        data = collect(con, WEEK, street)
+    source = build_typst(data)
+    return compile_pdf(source), source
+
+
+def run_stats(db: Path, week: str, street: str | None) -> dict:
+    command = [sys.executable, "-m", "etl", "stats", "--json", "--week", week, "--db", str(db)]
+    if street:
+        command += ["--street", street]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(done.stdout)
+
+
+def ledger_of(world, scope: str) -> Ledger:
+    cat = catalogue()
+    ledger = Ledger()
+    for page, view in world.walks[scope].items():
+        add_cards(ledger, cat, f"page {page}", view.cards)
+        for header, rows in view.tables:
+            add_table(ledger, cat, f"page {page}", "shown", header, rows)
+        for file_name, data in view.downloads:
+            if file_name and file_name.endswith(".csv"):
+                header, rows = csv_rows(data)
+                add_table(ledger, cat, f"page {page} csv {file_name}", "digits", header,
+                          [[cell if cell else DASH for cell in row] for row in rows])
+    for heading, header, rows in pdf_tables(*world.pdfs[scope], world.tmp):
+        add_table(ledger, cat, f"pdf {heading}", "shown", header, rows)
+    add_stats(ledger, cat, *world.stats[scope])
+    return ledger
+
+
+# ================================================================ the tests
+
+# The least count of a page's numbers that must meet the same number elsewhere (PDF, stats,
+# another page, a download): what the fixture week gives today, so a page whose labels stop
+# matching the catalogue fails here instead of passing by comparing nothing.
+MIN_COMPARED = {
+    "district": {"overview": 30, "appeals": 60, "property": 20, "compounds": 15, "satisfaction": 10,
+                 "scenes": 15, "weekly_report": 10, "data_desk": 0, "admin": 0},
+    "street": {"overview": 20, "appeals": 30, "property": 5, "compounds": 10, "satisfaction": 8,
+               "scenes": 10, "weekly_report": 10},
+}
+
+
+@pytest.mark.parametrize("scope", ["district", "street"])
+def test_every_number_agrees_everywhere(world, scope):
+    problems = ledger_of(world, scope).disagreements()
+    assert not problems, f"{len(problems)} numbers disagree:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("scope", ["district", "street"])
+def test_enough_numbers_are_compared_on_every_page(world, scope):
+    ledger = ledger_of(world, scope)
+    counts = {page: ledger.compared(f"page {page}") for page in world.walks[scope]}
+    short = {page: (counts[page], least) for page, least in MIN_COMPARED[scope].items() if counts.get(page, 0) < least}
+    assert not short, f"compared (got, least): {short}; all: {counts}"
+
+
+def test_every_page_of_the_app_is_walked(world):
+    assert set(world.walks["district"]) == set(world.pages)
+    assert set(world.walks["street"]) == set(world.pages) - {"data_desk", "admin"}
+
+
+def test_the_pdfs_tables_are_read(world):
+    """The PDF reader finds every table typst was given (else nothing of it would be compared)."""
+    for scope in ("district", "street"):
+        tables = pdf_tables(*world.pdfs[scope], world.tmp)
+        declared = re.findall(r"table\.header\(", world.pdfs[scope][1])
+        assert len({tuple(h) for _, h, _ in tables}) == len({tuple(h) for h in declared}) or len(tables) >= len(declared)
+        assert all(rows for _, _, rows in tables), [h for _, h, rows in tables if not rows]
+
+
+RANK = ("排名", "名次")
+
+
+@pytest.mark.parametrize("scope", ["district", "street"])
+def test_equal_scores_share_a_rank_and_no_score_has_none(world, scope):
+    """Every ranking by 综合得分 (a page's, the PDF's) ranks by one rule: a place's rank is one more
+    than the number of places with a higher score; a place without a score has no rank (“—”)."""
+    tables = [(f"page {page}", h, rows) for page, view in world.walks[scope].items() for h, rows in view.tables]
+    tables += [(f"pdf {heading}", h, rows) for heading, h, rows in pdf_tables(*world.pdfs[scope], world.tmp)]
+    checked, problems = 0, []
+    for source, header, rows in tables:
+        names = [base(h) for h in header]
+        rank_at = next((i for i, n in enumerate(names) if n in RANK), None)
+        if rank_at is None or "综合得分" not in names:
+            continue
+        score_at = names.index("综合得分")
+        scores = [Decimal(digits(r[score_at])) if digits(r[score_at]) else None for r in rows]
+        for row, score in zip(rows, scores):
+            checked += 1
+            want = DASH if score is None else str(1 + sum(1 for s in scores if s is not None and s > score))
+            if row[rank_at] != want:
+                problems.append(f"{source}: {row[:rank_at + 3]} ranked {row[rank_at]!r}, the rule gives {want!r}")
+    assert checked >= 4
+    assert not problems, "\n".join(problems)
+
+
+@settings(max_examples=300, deadline=None)
+@given(unit=hs.sampled_from(["count", "rate", "score", "hours", "days", "decimal"]),
+       numerator=hs.integers(0, 200_000), denominator=hs.sampled_from([1, 2, 3, 7, 8, 16, 40, 80, 1000]))
+def test_one_formatter_for_cards_tables_pdf_and_csv(unit, numerator, denominator):
+    """Whatever the value, a card, the PDF and a CSV show the same number (the CSV without unit
+    and separators): 9/16 is 56.3 % everywhere, 1,324 is 1,324 in the PDF too."""
+    cat = catalogue()
+    metric = next(m for m in cat.metrics if m.unit == unit)
+    value = numerator if unit == "count" else (numerator / denominator / (100 if unit == "rate" else 1))
+    if unit in ("rate", "score"):
+        value = min(value, 1.0) if unit == "rate" else value / 100
+    page, pdf, csv_cell = cat.page_text(value, metric), cat.pdf_text(value, metric), cat.csv_text(value, metric)
+    assert page == pdf, (value, page, pdf)
+    assert digits(page) == csv_cell == cat.rule(value, metric), (value, page, csv_cell, cat.rule(value, metric))
