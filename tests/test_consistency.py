@@ -4,17 +4,20 @@ downloads and `python -m etl stats --json`, for the fixture week 2026-W10.
 Each number shown anywhere becomes an observation: (scope, metric, row, value or change) → the
 text shown. The metric comes from the product's declarations (`catalogue()` below, the one place
 that knows them); the row is the table's key cell (街道 蓬莱阁街道, 小区 海景苑, …) or none for a
-card or a KPI line. Observations of the same number must then agree:
+card, a KPI line or a 合计 line. Observations of the same number must then agree:
 - page with page and page with PDF: character for character;
-- a CSV download's cell and `stats` after the one rounding rule: the same digits (a CSV carries no
-  unit and no thousands separator, and “—” is an empty cell);
-- changes against the previous week: the same signed number (▲ 6 in the PDF is +6 on a card).
+- `stats` after the one rounding rule: the same digits (no unit, no thousands separator);
+- changes against the previous week: the same signed number (▲ 6 in the PDF is +6 on a card);
+- a CSV download with the table it downloads, cell by cell in place: the same digits (“—” is empty).
 
 The pages are walked in AppTest (week 2026-W10 as the custom period ?period=自定义&from=2026-03-02
 &to=2026-03-08, as of Monday 03-09 00:00, as tests/test_pages.py reads them), once as a district
 leader (whose PDF is the district's) and once as the leader of 蓬莱阁街道 (whose PDF is his
-street's). The PDF is read with `pdftotext -tsv` (word boxes): each table is found by the headers
-the typst source gives it, and each cell put under the header it lines up with.
+street's); the data desk and the accounts page, which neither may open, as the administrator.
+The PDF (rendered once per scope, and the one the 周报 page offers) is read with `pdftotext -tsv`
+(word boxes): each table is found by the headers the typst source gives it, each cell put under
+the header it lines up with. The fixture week has no number of four digits and no rounding tie,
+so the formatters are also compared on any value (hypothesis) at the end.
 """
 
 from __future__ import annotations
@@ -635,7 +638,7 @@ def metric_of_unit(unit: str) -> Declared:
 
 
 @pytest.mark.parametrize("unit", UNITS)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(data=hs.data())
 def test_a_card_and_the_pdf_write_a_number_alike(unit, data):
     """Whatever the value, a card and the PDF show the same characters (1,324 in both)."""
@@ -645,7 +648,7 @@ def test_a_card_and_the_pdf_write_a_number_alike(unit, data):
 
 
 @pytest.mark.parametrize("unit", UNITS)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(data=hs.data())
 def test_a_csv_carries_the_digits_the_rule_gives(unit, data):
     """A CSV cell is the number the one rounding rule gives, which a card shows with its unit:
