@@ -333,18 +333,18 @@ def load_checked(db_path: Path, uploads: list[StagedFile], *, loaded_by: str | N
     if any(upload.source is not None for upload in uploads):
         tell(0.3, "等待写入(如有其他导入正在进行，将排队)")
         with db.writing(Path(db_path), fresh=fresh) as con:
-            live = db.file_identity(Path(db_path))
+            live, loaded = db.file_identity(Path(db_path)), False
             for index, upload in enumerate(uploads):
                 if upload.source is None:
                     continue
                 checked = upload.report
-                changed = fresh or live != upload.database or any(r is not None for r in reports[:index])
+                changed = fresh or loaded or live != upload.database
                 report = load_staged(
                     con, upload, loaded_by, correction,
                     lambda part, message, i=index, n=upload.name: tell(0.35 + 0.55 * (i + part) / count, f"{n}：{message}"))
                 if checked is not None and changed:
                     report.note = (report.note or "") + _since_check(checked, report)
-                reports[index] = report
+                reports[index], loaded = report, True
                 upload.source = upload.staged = None
             tell(0.95, "保存")
     for report in reports:

@@ -15,9 +15,9 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cli import main
 from etl import load as loading
 from etl import read
-from etl.__main__ import main
 from etl.db import read_only
 from etl.load import check, check_files, load_checked, load_files
 from tests.conftest import FIXTURES
@@ -124,9 +124,33 @@ def test_two_files_checked_together_the_second_is_recounted_after_the_first(db, 
     path = tmp_path / "a.csv"
     path.write_text(HEADER + "\nZ1,城市通,其他,2026-03-05 10:00,登州街道,C1,,,,,,路灯不亮\n", encoding="utf-8")
     first, second = (check(db, "appeals", read.decode(path), name) for name in ("a.csv", "a-again.csv"))
-    reports = load_checked(db, [first, second])
-    assert [(r.inserted, r.unchanged) for r in reports] == [(1, 0), (0, 1)]
-    assert reports[0].note is None and "结果与预检不同" in reports[1].note
+    refused = check(db, "appeals", read.decode(Path("空.csv"), data=_text(HEADER).encode()), "空.csv")
+    reports = load_checked(db, [refused, first, second])
+    assert reports[0].refused == "文件只有表头，没有数据行。"
+    assert [(r.inserted, r.unchanged) for r in reports[1:]] == [(1, 0), (0, 1)]
+    assert reports[1].note is None and "结果与预检不同" in reports[2].note
+
+
+def test_a_load_of_a_checked_file_killed_midway_writes_nothing_and_a_new_check_loads_it(db, monkeypatch):
+    def content() -> list:
+        with read_only(db) as con:
+            return con.execute("SELECT count(*), max(batch_id) FROM batches").fetchall() + \
+                con.execute("SELECT count(*) FROM appeals").fetchall()
+
+    before = content()
+    staged = check(db, "appeals", read.decode(FIXTURES / "appeals_gbk.csv"), "工单.csv")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loading, "_upsert", killed)
+    with pytest.raises(KeyboardInterrupt):
+        load_checked(db, [staged])
+    assert content() == before and not list(db.parent.glob("*.tmp-*"))
+    monkeypatch.undo()
+    again = check(db, "appeals", read.decode(FIXTURES / "appeals_gbk.csv"), "工单.csv")
+    (loaded,) = load_checked(db, [again])
+    assert counts(loaded) == counts(again.report) and loaded.unchanged == 8
 
 
 # ---------------------------------------------------------------- hostile files: check == load
