@@ -22,7 +22,7 @@ import polars as pl
 import xlsxwriter
 
 from etl.contract import KINDS
-from settings import reference
+from settings import local_now, reference
 
 SEED = 2083_331
 
@@ -1051,6 +1051,6 @@ if __name__ == "__main__":  # python -m demo.generate OUT_DIR [YYYY-MM-DD]
     import sys
 
     out = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "demo")
-    end_day = dt.date.fromisoformat(sys.argv[2]) if len(sys.argv) > 2 else dt.date.today()
+    end_day = dt.date.fromisoformat(sys.argv[2]) if len(sys.argv) > 2 else local_now().date()
     for k, p in write_demo_files(out, end_day):
         print(f"{k:11s} {p}  {p.stat().st_size:,} bytes")

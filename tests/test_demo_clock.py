@@ -14,7 +14,8 @@ from etl.db import read_only
 from metrics import core
 from settings import local_now
 
-MONDAY = local_now().date() - dt.timedelta(days=local_now().weekday())
+TODAY = local_now().date()  # read once: two readings could fall on either side of midnight
+MONDAY = TODAY - dt.timedelta(days=TODAY.weekday())
 # (days after this week's Monday, hour, minute): the week's first minute, the Monday 03:51,
 # a weekday noon, the week's last minute.
 MOMENTS = [(0, 0, 0), (0, 3, 51), (2, 12, 30), (6, 23, 59)]
