@@ -125,21 +125,10 @@ def test_the_filters_come_from_the_url():
     assert at.caption[0].value == "自定义 2026-03-02 至 2026-03-08 · 全部街道 · 统计时点 2026-03-09 00:00"
 
 
-# Sunday 23:00 UTC: a server on UTC (or anywhere west of it) still reads Sunday, Beijing reads
-# Monday 07:00, and 上周 is the week that ended a few hours ago (issue 13's Sunday trap).
-SUNDAY_NIGHT_UTC = datetime(2026, 3, 8, 23, 0, tzinfo=UTC)
-
-
-class SundayNight(datetime):
-    """The machine's clock stopped at SUNDAY_NIGHT_UTC, its own zone UTC."""
-
-    @classmethod
-    def now(cls, tz=None):
-        return SUNDAY_NIGHT_UTC.astimezone(tz) if tz else SUNDAY_NIGHT_UTC.replace(tzinfo=None)
-
-
-def test_on_sunday_night_utc_last_week_is_beijings_everywhere(monkeypatch):
-    monkeypatch.setattr(settings, "datetime", SundayNight)
+def test_on_sunday_night_utc_last_week_is_beijings_everywhere(stop_clock):
+    # Sunday 23:00 UTC: a server on UTC (or anywhere west of it) still reads Sunday, Beijing reads
+    # Monday 07:00, and 上周 is the week that ended a few hours ago (issue 13's Sunday trap).
+    stop_clock(datetime(2026, 3, 8, 23, 0, tzinfo=UTC))
     assert settings.local_now() == datetime(2026, 3, 9, 7, 0)
     assert last_week() == "2026-W10"  # the week the browser test asks the CLI for
     scope = scope_for(None, None)  # the weekly report's default week
