@@ -132,13 +132,14 @@ def demo_week(db: Path) -> str:
     import duckdb
 
     from metrics.scope import last_complete_week
+    from settings import local_now
 
     con = duckdb.connect(str(db), read_only=True)
     try:
         rows = con.execute("SELECT value FROM meta WHERE key = 'demo_end'").fetchall()
     finally:
         con.close()
-    end = date.fromisoformat(rows[0][0]) if rows else date.today()
+    end = date.fromisoformat(rows[0][0]) if rows else local_now().date()
     return last_complete_week(end)
 
 

@@ -1,9 +1,6 @@
-"""The data desk's (数据管理) helpers: what an uploaded file looks like, the column mapping the
-analyst builds, and the tables the page shows. Pure functions of their arguments (no Streamlit),
-so that tests can drive them with (name, bytes) directly.
-
-Nothing here validates or writes data: previews come from etl.read.preview_file, checks and loads
-from etl.load, history and undo from etl.batches, exactly as the CLI uses them.
+"""The data desk's (数据管理) helpers, without Streamlit: an uploaded file decoded once, the
+column mapping the analyst builds, and the tables the page shows. Reading, checking and loading
+are etl's (etl.read, etl.load), as in the CLI.
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ import polars as pl
 from etl.contract import KINDS, NEEDS_COMPOUND, Column
 from etl.load import LoadReport
 from etl.mapping import Mapping, matching_mappings
-from etl.read import FileRefused, Preview, guess_kind, preview_file
+from etl.read import Decoded, FileRefused, Preview, decode, guess_kind, preview
 from etl.validate import file_values
 from safety.masking import NAME_MASK, PHONE_MASK, mask_column
 from settings import reference
@@ -56,18 +53,15 @@ def size_label(size: int) -> str:
     return f"{size / 1048576:.1f} MB"
 
 
-def short_hash(file_hash: str | None) -> str:
-    return (file_hash or "")[:12]
-
-
 # ---------------------------------------------------------------- an uploaded file
 
 @dataclass
 class Upload:
-    """One uploaded file as the desk first sees it: readable (a preview) or refused whole."""
+    """One uploaded file as the desk first sees it: decoded (with a preview) or refused whole."""
     name: str
     size: int
     file_hash: str | None = None
+    decoded: Decoded | None = None  # read once; previews, the check and the load all use it
     preview: Preview | None = None
     refused: str | None = None
     guessed_kind: str | None = None
@@ -82,7 +76,8 @@ def inspect_upload(name: str, data: bytes) -> Upload:
     rows, encoding and guessed kind, or the Chinese message refusing it."""
     upload = Upload(name=name, size=len(data))
     try:
-        upload.preview = preview_file(Path(name), data=data, rows=PREVIEW_ROWS)
+        upload.decoded = decode(Path(name), data=data)
+        upload.preview = preview(upload.decoded, rows=PREVIEW_ROWS)
     except FileRefused as refusal:
         upload.refused = str(refusal)
         return upload
@@ -102,10 +97,10 @@ def default_kind(upload: Upload) -> str | None:
     return offered[0].kind if offered else upload.guessed_kind
 
 
-def resolve(name: str, data: bytes, kind: str, mapping: Mapping | None) -> Preview:
-    """The preview as read_file would read the file as `kind` with `mapping`: which contract
-    column each header becomes, and which required ones are missing."""
-    return preview_file(Path(name), kind, data=data, mapping=mapping, rows=PREVIEW_ROWS)
+def resolve(upload: Upload, kind: str, mapping: Mapping | None) -> Preview:
+    """The preview as the file will be read as `kind` with `mapping`: which contract column each
+    header becomes, and which required ones are missing."""
+    return preview(upload.decoded, kind, mapping, rows=PREVIEW_ROWS)
 
 
 # ---------------------------------------------------------------- the column mapping

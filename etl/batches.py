@@ -15,7 +15,7 @@ import polars as pl
 
 from access import audit
 from etl import db, versions
-from etl.contract import KINDS
+from etl.contract import KINDS, normalise_header
 from etl.load import LoadReport, load_source
 from etl.read import ROW, RawFile
 from etl.schema import VERSIONS_SINCE, present, select_list
@@ -168,9 +168,7 @@ def recheck(db_path: Path, batch_id: int, *, loaded_by: str | None = None) -> Lo
 def _source_from_rejects(kind, rows: pl.DataFrame, file_hash: str, encoding: str | None) -> RawFile:
     """The rejected rows as a raw file again: their stored raw values under the file's headers
     (or, for a file read through a mapping, the values as it mapped them)."""
-    from etl.read import _aliases, normalise_header
-
-    aliases = _aliases(kind)
+    aliases = kind.aliases()
     records = [json.loads(v) for v in rows.get_column("raw_values")]
     records = [record.get(MAPPED_VALUES, record) for record in records]
     headers: dict[str, str] = {}

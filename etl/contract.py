@@ -7,6 +7,7 @@ this one table.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 # Types a column can have; the validator knows how to parse each one.
@@ -39,6 +40,20 @@ class Kind:
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+    def aliases(self) -> dict[str, str]:
+        """Every header this kind's columns arrive under, normalised -> canonical name."""
+        table: dict[str, str] = {}
+        for column in self.columns:
+            for header in (column.name, *column.headers):
+                table.setdefault(normalise_header(header), column.name)
+        return table
+
+
+def normalise_header(header: str) -> str:
+    """Case, surrounding and inner spaces, and full-width forms do not matter in headers."""
+    folded = unicodedata.normalize("NFKC", str(header or ""))
+    return "".join(folded.split()).lower()
 
 
 COMPOUND_ID = Column("compound_id", ("小区编码",))

@@ -1,18 +1,7 @@
 """Database access: many readers, one writer at a time, and readers never blocked by a load.
 
-DuckDB lets one process open a file read-write, or many processes open it read-only, never both.
-A dashboard that held the file would block every load from cron or the CLI, and a load that held
-it would stop the dashboard. So writers never open the live file:
-
-1. a writer takes an exclusive file lock (`<db>.lock`), so two loads run one after the other;
-2. it copies the live file to `<db>.tmp-<pid>` and opens the copy read-write;
-3. it loads in transactions, checkpoints and closes the copy, fsyncs it;
-4. it renames the copy over the live file (atomic on POSIX) and fsyncs the folder.
-
-Readers open the live file read-only. A reader that is mid-query when the rename happens keeps
-reading the old file (its open descriptor still points to it); the next time a reader asks for a
-connection it sees a new file identity and opens the new file. A load killed at any moment leaves
-the live file untouched; the stray copy is removed by the next writer.
+A writer takes `<db>.lock`, loads into a private copy and renames it over the live file; readers
+attach the live file read-only and reopen it when its identity changes (README.md, "Database access").
 """
 
 from __future__ import annotations
@@ -27,10 +16,7 @@ import duckdb
 from filelock import FileLock
 
 from etl import schema
-from settings import real_path
-
-# How long a second writer waits for the first before giving up (seconds).
-WRITER_WAIT_SECONDS = float(os.environ.get("DASHBOARD_WRITER_WAIT", "600"))
+from settings import WRITER_WAIT_SECONDS, real_path
 
 
 class DatabaseMissing(Exception):
@@ -149,10 +135,6 @@ class Reader:
         cursor.execute("USE live")
         return cursor
 
-    @property
-    def identity(self):
-        return file_identity(self.db_path)
-
 
 def read_only(db_path: Path) -> duckdb.DuckDBPyConnection:
     """A one-off read-only connection (CLI commands, the report)."""
@@ -173,8 +155,7 @@ def frame(con, sql: str, params: list | dict | None = None):
 
 class ArrowStream:
     """A polars frame for con.register(): DuckDB reads it through the Arrow C stream interface,
-    as many times as a query scans it, without importing pyarrow (a tenth of a second of every
-    command-line load) or converting the frame first."""
+    as many times as a query scans it, without importing pyarrow or converting the frame first."""
 
     def __init__(self, frame):
         self._frame = frame

@@ -1,6 +1,7 @@
-"""The one loader: read → stage → upsert, one transaction and one recorded batch per file.
+"""The one loader: decode → read → stage → upsert, one transaction and one recorded batch a file.
 
-The CLI, the demo build and the data desk all come through load_files().
+A check (`check`) stages a file once into a StagedFile; loading that object (`load_checked`)
+applies exactly what was checked. `check_files` and `load_files` are the CLI's one-call forms.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from access import audit
 from etl import db, schema, versions
 from etl.contract import KINDS
 from etl.mapping import Mapping
-from etl.read import ROW, FileRefused, RawFile, read_file
+from etl.read import ROW, Decoded, FileRefused, RawFile, chooser, decode, read, read_file
 from etl.schema import columns as table_columns
-from etl.validate import reasons_summary, stage
+from etl.validate import Staged, reasons_summary, stage
 from safety.masking import mask_column
 from settings import local_now
 
@@ -38,19 +39,23 @@ class LoadReport:
     rejected: int = 0
     duplicates: int = 0
     encoding: str | None = None
+    file_hash: str | None = None  # SHA-256 of the bytes read: a check and a load of the same bytes agree
     ignored_columns: list[str] = field(default_factory=list)
     # Optional columns some figure is computed from that the file lacks (those figures stay “—”).
     absent_columns: list[str] = field(default_factory=list)
     reasons: list[dict] = field(default_factory=list)
     refused: str | None = None  # the Chinese message when the whole file was refused
     correction: bool = False
+    note: str | None = None  # how the load differs from the check behind it (the database changed)
 
     def as_json(self) -> dict:
-        keys = ("file", "kind", "batch_id", "rows_read", "inserted", "updated", "unchanged", "stale", "rejected")
+        keys = ("file", "kind", "file_hash", "batch_id", "rows_read", "inserted", "updated", "unchanged", "stale", "rejected")
         data = {k: getattr(self, k) for k in keys}
         data["absent_columns"] = self.absent_columns
         if self.refused:
             data["error"] = self.refused
+        if self.note:
+            data["note"] = self.note
         return data
 
     def summary_zh(self) -> str:
@@ -67,7 +72,7 @@ class LoadReport:
             text += f"；忽略未知列：{listing(self.ignored_columns)}"
         if self.absent_columns:
             text += "；" + self.absent_text()
-        return text + "。"
+        return text + "。" + (self.note or "")
 
     def absent_text(self) -> str:
         """Which optional columns the file lacks and which figures stay “—” because of it."""
@@ -103,7 +108,40 @@ def absent_columns(source: RawFile) -> list[str]:
 
 
 def _registry(con) -> pl.DataFrame:
-    return db.frame(con, "SELECT compound_id, name, street, community, property_company FROM compounds")
+    return db.frame(con, "SELECT compound_id, name, street, community, property_company FROM compounds "
+                         "ORDER BY compound_id")
+
+
+def _report(source: RawFile, file_name: str, correction: bool) -> LoadReport:
+    """A report of what was read, before anything is counted."""
+    # A file is sometimes named after the caller ("张三13812345678.csv"), a header may be a number.
+    file_name, *ignored = mask_column(pl.Series([file_name, *source.ignored_columns], dtype=pl.String)).to_list()
+    source.ignored_columns = ignored
+    return LoadReport(file=file_name, kind=source.kind.name, encoding=source.encoding, file_hash=source.file_hash,
+                      correction=correction,
+                      ignored_columns=ignored, rows_read=source.frame.height, absent_columns=absent_columns(source))
+
+
+def _count(report: LoadReport, counts: dict[str, int], staged: Staged) -> None:
+    report.inserted, report.updated, report.unchanged, report.stale = (
+        counts.get(state, 0) for state in ("new", "changed", "same", "stale"))
+    report.rejected, report.duplicates = staged.rejects.height, staged.duplicates
+    report.reasons = reasons_summary(staged.rejects)
+
+
+@dataclass
+class StagedFile:
+    """One file read and decoded once, typed and checked: what a check showed and a load applies.
+
+    `source` (the raw text cells) is kept until the load, for the one case that needs it again:
+    the compound registry changed since the check, so the rows are checked again against it.
+    """
+    name: str
+    source: RawFile | None
+    staged: Staged | None = None  # None: not checked yet (a load stages it in its transaction)
+    registry: pl.DataFrame | None = None  # the compound registry `staged` was checked against
+    database: tuple[int, int] | None = None  # the database file's identity when checked
+    report: LoadReport | None = None  # the check's result (or the refusal)
 
 
 def _classify(con, table: str, key: str, good: pl.DataFrame, correction: bool = False) -> dict[str, int]:
@@ -173,38 +211,46 @@ def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int,
 
 def load_source(con, source: RawFile, file_name: str, loaded_by: str | None, correction: bool = False,
                 progress: Callable[[float, str], None] | None = None) -> LoadReport:
-    """Load one already-read file inside the caller's write session, as one transaction;
+    """Load one already-read file inside the caller's write session (see load_staged)."""
+    return load_staged(con, StagedFile(file_name, source), loaded_by, correction, progress)
+
+
+def load_staged(con, upload: StagedFile, loaded_by: str | None, correction: bool = False,
+                progress: Callable[[float, str], None] | None = None) -> LoadReport:
+    """Load one staged file inside the caller's write session, as one transaction;
     `progress(fraction, message)` hears of each step (checking, writing, rejected rows). A
-    correction batch applies its rows even where the stored record is in a later state."""
+    correction batch applies its rows even where the stored record is in a later state.
+
+    Rows already checked are loaded as checked, unless the compound registry has changed since:
+    then they are checked again (from the text kept, not the file). New, changed, unchanged and
+    stale rows are always counted against the database as it is now.
+    """
     tell = progress or (lambda fraction, message: None)
+    source = upload.source
     kind = source.kind
-    # A file is sometimes named after the caller ("张三13812345678.csv"), a header may be a number.
-    file_name, *ignored = mask_column(pl.Series([file_name, *source.ignored_columns], dtype=pl.String)).to_list()
-    source.ignored_columns = ignored
-    report = LoadReport(file=file_name, kind=kind.name, encoding=source.encoding, correction=correction,
-                        ignored_columns=source.ignored_columns, rows_read=source.frame.height,
-                        absent_columns=absent_columns(source))
+    report = _report(source, upload.name, correction)
     con.execute("BEGIN TRANSACTION")
     try:
         tell(0.0, f"校验 {report.rows_read:,} 行")
-        staged = stage(source, _registry(con))
+        registry = _registry(con)
+        staged = upload.staged
+        if staged is None or not registry.equals(upload.registry):
+            staged = stage(source, registry)
+            if upload.staged is not None:
+                report.note = "预检之后小区台账有变动，各行已按现在的台账重新校验。"
         source.frame = None  # the raw text is no longer needed: free it before the insert
         batch_id = con.execute("SELECT nextval('batch_ids')").fetchall()[0][0]
         tell(0.45, f"写入 {staged.good.height:,} 行")
         counts = _upsert(con, kind.table, kind.key, staged.good, batch_id, correction)
         tell(0.85, f"记录 {staged.rejects.height:,} 行被拒绝的行" if staged.rejects.height else "记录批次")
         report.batch_id = batch_id
-        report.inserted, report.updated, report.unchanged, report.stale = (
-            counts.get(state, 0) for state in ("new", "changed", "same", "stale"))
-        report.rejected = staged.rejects.height
-        report.duplicates = staged.duplicates
-        report.reasons = reasons_summary(staged.rejects)
+        _count(report, counts, staged)
         con.execute(
             """INSERT INTO batches (batch_id, kind, file_name, file_hash, encoding, loaded_at, loaded_by,
                    rows_read, inserted, updated, unchanged, rejected, ignored_columns, carried_columns,
                    stale, is_correction)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [batch_id, kind.name, file_name, source.file_hash, source.encoding, local_now(),
+            [batch_id, kind.name, report.file, source.file_hash, source.encoding, local_now(),
              loaded_by, report.rows_read, report.inserted, report.updated, report.unchanged, report.rejected,
              json.dumps(_listed(source.ignored_columns), ensure_ascii=False),
              json.dumps(sorted(source.headers)), report.stale, correction],
@@ -220,36 +266,42 @@ def load_source(con, source: RawFile, file_name: str, loaded_by: str | None, cor
     return report
 
 
+def check(db_path: Path, kind: str, decoded: Decoded, name: str, *, mapping: Mapping | None = None,
+          correction: bool = False) -> StagedFile:
+    """Read and stage a decoded file, and count what loading it now would do; writes nothing.
+
+    The counts (inserted = would be new, updated = would change, stale = would not be applied)
+    and the grouped reasons are those load_checked reports while the database stays as it is.
+    """
+    try:
+        source = read(decoded, kind, mapping)
+    except FileRefused as refusal:
+        return StagedFile(name, None, report=LoadReport(file=name, kind=kind, refused=str(refusal)))
+    upload = StagedFile(name, source, database=db.file_identity(Path(db_path)))
+    report = _report(source, name, correction)
+    with _checking_connection(Path(db_path)) as con:
+        upload.registry = _registry(con)
+        upload.staged = stage(source, upload.registry)
+        counts = _classify(con, KINDS[kind].table, KINDS[kind].key, upload.staged.good, correction)
+    _count(report, counts, upload.staged)
+    upload.report = report
+    return upload
+
+
 def check_files(db_path: Path, kind: str, paths: list[Path], *, names: list[str] | None = None,
                 mapping: Mapping | None = None, data: list[bytes] | None = None,
                 correction: bool = False) -> list[LoadReport]:
-    """What loading these files would do, against the database as it is now; writes nothing.
-
-    The counts (inserted = would be new, updated = would change, stale = would not be applied)
-    and the grouped reasons are those a load right now would report.
-    """
+    """What loading these files would do, against the database as it is now (see check)."""
     reports = []
     for index, path in enumerate(paths):
         name = names[index] if names else Path(path).name
         try:
-            source = read_file(Path(path), kind, mapping=mapping, data=data[index] if data else None)
+            decoded = decode(Path(path), data=data[index] if data else None, choose=chooser(kind, mapping))
         except FileRefused as refusal:
             reports.append(LoadReport(file=name, kind=kind, refused=str(refusal)))
             continue
-        report = LoadReport(file=name, kind=kind, encoding=source.encoding, correction=correction,
-                            ignored_columns=source.ignored_columns, rows_read=source.frame.height,
-                            absent_columns=absent_columns(source))
-        with _checking_connection(Path(db_path)) as con:
-            staged = stage(source, _registry(con))
-            counts = _classify(con, KINDS[kind].table, KINDS[kind].key, staged.good, correction)
-        report.inserted, report.updated, report.unchanged, report.stale = (
-            counts.get(s, 0) for s in ("new", "changed", "same", "stale"))
-        report.rejected, report.duplicates = staged.rejects.height, staged.duplicates
-        report.reasons = reasons_summary(staged.rejects)
-        reports.append(report)
+        reports.append(check(db_path, kind, decoded, name, mapping=mapping, correction=correction).report)
     return reports
-
-
 def _checking_connection(db_path: Path):
     """The live database read-only, or an empty in-memory one with the schema if there is none yet.
     A database written before the current schema is checked as a load would see it, upgraded
@@ -267,48 +319,74 @@ def _checking_connection(db_path: Path):
     return con
 
 
-def load_files(db_path: Path, kind: str, paths: list[Path], *, loaded_by: str | None = None,
-               fresh: bool = False, names: list[str] | None = None, mapping: Mapping | None = None,
-               data: list[bytes] | None = None, correction: bool = False,
-               progress: Callable[[float, str], None] | None = None) -> list[LoadReport]:
-    """Load files of one kind: each file is refused whole or loaded as one batch.
-
-    All files of one call are published together when the call ends; a refused file does not
-    stop the others. `data` gives the files' bytes when they are not on disk (uploads);
-    `correction` applies rows even where the stored record is later (audited as a correction);
-    `progress(fraction, message)` is told how far the load has got.
+def load_checked(db_path: Path, uploads: list[StagedFile], *, loaded_by: str | None = None, fresh: bool = False,
+                 correction: bool = False, progress: Callable[[float, str], None] | None = None) -> list[LoadReport]:
+    """Load staged files, each as one batch (a refused one keeps its refusal), all published
+    together when the call ends. A file checked before the database last changed (another load
+    landed, or an earlier file of this call) is counted against the database as it is now, and
+    its report says how that differs from the check. Each StagedFile is spent by its load.
     """
-    if kind not in KINDS:
-        raise ValueError(kind)
     tell = progress or (lambda fraction, message: None)
     loaded_by = loaded_by or _user()
-    reports: list[LoadReport | None] = []
-    sources: list[RawFile | None] = []
-    count = len(paths)
-    for index, path in enumerate(paths):
-        name = names[index] if names else Path(path).name
-        tell(0.3 * index / count, f"读取 {name}")
-        try:
-            sources.append(read_file(Path(path), kind, mapping=mapping, data=data[index] if data else None))
-            reports.append(None)
-        except FileRefused as refusal:
-            sources.append(None)
-            reports.append(LoadReport(file=name, kind=kind, refused=str(refusal)))
-    if any(source is not None for source in sources):
+    reports = [upload.report if upload.source is None else None for upload in uploads]
+    count = len(uploads)
+    if any(upload.source is not None for upload in uploads):
         tell(0.3, "等待写入(如有其他导入正在进行，将排队)")
         with db.writing(Path(db_path), fresh=fresh) as con:
-            for index, source in enumerate(sources):
-                if source is not None:
-                    name = names[index] if names else Path(paths[index]).name
-                    reports[index] = load_source(
-                        con, source, name, loaded_by, correction,
-                        lambda part, message, i=index, n=name: tell(0.35 + 0.55 * (i + part) / count, f"{n}：{message}"))
-                    sources[index] = None
+            live, loaded = db.file_identity(Path(db_path)), False
+            for index, upload in enumerate(uploads):
+                if upload.source is None:
+                    continue
+                checked = upload.report
+                changed = fresh or loaded or live != upload.database
+                report = load_staged(
+                    con, upload, loaded_by, correction,
+                    lambda part, message, i=index, n=upload.name: tell(0.35 + 0.55 * (i + part) / count, f"{n}：{message}"))
+                if checked is not None and changed:
+                    report.note = (report.note or "") + _since_check(checked, report)
+                reports[index], loaded = report, True
+                upload.source = upload.staged = None
             tell(0.95, "保存")
     for report in reports:
         audit.record(Path(db_path), loaded_by, "correction" if correction else "load", report.summary_zh())
     tell(1.0, "完成")
     return reports
+
+
+COUNTED = (("inserted", "新增"), ("updated", "更新"), ("unchanged", "未变"), ("stale", "较旧未覆盖"), ("rejected", "拒绝"))
+
+
+def _since_check(checked: LoadReport, loaded: LoadReport) -> str:
+    """What a load says when the database changed between its check and itself."""
+    text = "预检之后数据库有更新(其间有其他导入完成)，已按导入时的数据核对"
+    if all(getattr(checked, name) == getattr(loaded, name) for name, _ in COUNTED):
+        return text + "，结果与预检相同。"
+    return text + "，结果与预检不同(预检时：" + "，".join(
+        f"{label} {getattr(checked, name)}" for name, label in COUNTED) + ")。"
+
+
+def load_files(db_path: Path, kind: str, paths: list[Path], *, loaded_by: str | None = None,
+               fresh: bool = False, names: list[str] | None = None, mapping: Mapping | None = None,
+               data: list[bytes] | None = None, correction: bool = False,
+               progress: Callable[[float, str], None] | None = None) -> list[LoadReport]:
+    """Read and load files of one kind without a check first (see load_checked): each file is
+    refused whole or loaded as one batch. `data` gives the files' bytes when they are not on
+    disk; `correction` applies rows even where the stored record is later (audited as a
+    correction); `progress(fraction, message)` is told how far the load has got.
+    """
+    if kind not in KINDS:
+        raise ValueError(kind)
+    tell = progress or (lambda fraction, message: None)
+    uploads = []
+    for index, path in enumerate(paths):
+        name = names[index] if names else Path(path).name
+        tell(0.3 * index / len(paths), f"读取 {name}")
+        try:
+            uploads.append(StagedFile(name, read_file(Path(path), kind, mapping=mapping,
+                                                      data=data[index] if data else None)))
+        except FileRefused as refusal:
+            uploads.append(StagedFile(name, None, report=LoadReport(file=name, kind=kind, refused=str(refusal))))
+    return load_checked(db_path, uploads, loaded_by=loaded_by, fresh=fresh, correction=correction, progress=tell)
 
 
 def _user() -> str:

@@ -1,21 +1,5 @@
-"""Column mappings: how an extract whose headers are not the contract's becomes a contract file.
-
-A mapping is a small TOML file in data/mappings/ (documented in data/mappings/README.md):
-
-    kind = "appeals"
-    description = "NYC 311 open-data export"
-    headers = ["Unique Key", "Created Date", ...]   # the file's headers when it was saved
-
-    [columns]          # contract column = the file's header
-    appeal_id = "Unique Key"
-
-    [fixed]            # contract column = one value for every row
-    channel = "12345热线"
-
-    [values.street]    # the file's value = the contract's value, for one column
-    MANHATTAN = "蓬莱阁街道"
-
-Saved mappings are offered for any later file whose headers include all of `headers`.
+"""Column mappings: how an extract whose headers are not the contract's becomes a contract file
+(a small TOML file in data/mappings/, described in data/mappings/README.md).
 """
 
 from __future__ import annotations
@@ -27,7 +11,7 @@ from pathlib import Path
 
 import tomli_w
 
-from etl.contract import KINDS
+from etl.contract import KINDS, normalise_header
 from settings import DATA_DIR
 
 MAPPINGS_DIR = DATA_DIR / "mappings"
@@ -118,8 +102,6 @@ def saved_mappings(folder: Path | None = None) -> list[Mapping]:
 
 def matching_mappings(headers: list[str], kind: str | None = None, folder: Path | None = None) -> list[Mapping]:
     """Saved mappings made for files with these headers (all their headers are present)."""
-    from etl.read import normalise_header
-
     present = {normalise_header(h) for h in headers}
     return [m for m in saved_mappings(folder)
             if m.headers and (kind is None or m.kind == kind)

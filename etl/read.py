@@ -1,8 +1,6 @@
-"""Read an extract file (CSV in UTF-8/GB18030, or .xlsx) into a frame of text columns.
-
-The result names each contract column by its canonical name; every value is still the raw text
-of the file, so that the validator sees exactly what the analyst sent. A file that cannot be
-this kind of file raises FileRefused with a message in Chinese, before anything is written.
+"""Read an extract (CSV in UTF-8/GB18030, or .xlsx): decode it once (`decode`), then read it
+as a kind through an optional mapping (`read`: contract columns, raw text) or preview it
+(`preview`). A file that cannot be read raises FileRefused with a message in Chinese.
 """
 
 from __future__ import annotations
@@ -12,7 +10,6 @@ import hashlib
 import io
 import itertools
 import re
-import unicodedata
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.contract import KINDS, NEEDS_COMPOUND, Kind
+from etl.contract import KINDS, NEEDS_COMPOUND, Kind, normalise_header
 from etl.mapping import Mapping
 from settings import MAX_EXPANDED_BYTES, MAX_FILE_BYTES, intake_settings
 
@@ -62,20 +59,38 @@ class RawFile:
     ignored_columns: list[str] = field(default_factory=list)
     fixed: dict[str, str] = field(default_factory=dict)  # canonical name -> a mapping's fixed value
     mapped: bool = False  # read through a mapping: rejected rows keep the mapped values too
+    header_row: int = 1  # as Excel numbers it
 
 
-def normalise_header(header: str) -> str:
-    """Case, surrounding and inner spaces, and full-width forms do not matter in headers."""
-    folded = unicodedata.normalize("NFKC", str(header or ""))
-    return "".join(folded.split()).lower()
+@dataclass
+class Decoded:
+    """One file's bytes decoded once: its identity, encoding, leading rows and cells as text.
 
+    The cells from a header row down are parsed when first asked for and kept; only a header
+    row other than the first one chosen (a mapping naming another row's cells) parses again,
+    from the already decoded text.
+    """
+    file_hash: str
+    size: int
+    encoding: str  # "utf-8", "gb18030" or "xlsx"
+    leading: list[list[str | None]]  # the first HEADER_SEARCH_ROWS rows, the header among them
+    starts: list[int] = field(default_factory=list)  # (CSV) the line each leading row starts on
+    text: bytes | None = None  # (CSV) the file as UTF-8
+    workbook: pl.DataFrame | None = None  # (xlsx) the sheet's cells, every row
+    grids: dict[int, pl.DataFrame] = field(default_factory=dict)  # header index -> cells from it down
 
-def _aliases(kind: Kind) -> dict[str, str]:
-    table = {}
-    for column in kind.columns:
-        for header in (column.name, *column.headers):
-            table.setdefault(normalise_header(header), column.name)
-    return table
+    def grid(self, choose: Chooser) -> tuple[pl.DataFrame, int]:
+        """The cells from the chosen header row down, and that row's index among the leading rows."""
+        index = choose(self.leading) if self.leading else 0
+        if index not in self.grids:
+            if self.workbook is not None:
+                grid = self.workbook.slice(index)
+            else:
+                grid = _parse_csv(self.text, self.starts[index] if self.starts else 0, self.encoding)
+            if grid.height == 0 or grid.width == 0:
+                raise FileRefused("文件为空，没有表头和数据。")
+            self.grids[index] = grid
+        return self.grids[index], index
 
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -214,15 +229,12 @@ class _NotUtf8(Exception):
     pass
 
 
-def _read_from_header(data: bytes, encoding: str, choose: Chooser) -> tuple[pl.DataFrame, int]:
-    """The cells from the header row down (data in UTF-8), and the header row's index.
+def _parse_csv(data: bytes, skip: int, encoding: str) -> pl.DataFrame:
+    """The cells from line `skip` (the header line) down; _NotUtf8 if a UTF-8 file is not.
 
     Polars reads from the header line, so that the header sets the width: a title line above it
     would otherwise cut every row to one cell.
     """
-    rows, starts = _leading_rows(data[:HEAD_BYTES].decode("utf-8", "replace").removeprefix("\ufeff"))
-    index = choose(rows) if rows else 0
-    skip = starts[index] if rows else 0
     try:
         data[:_line_offset(data, skip)].decode("utf-8")  # the lines above the header are UTF-8 too
         grid = pl.read_csv(io.BytesIO(data), has_header=False, infer_schema=False, encoding="utf8",
@@ -233,12 +245,18 @@ def _read_from_header(data: bytes, encoding: str, choose: Chooser) -> tuple[pl.D
         if "utf-8" in str(exc).lower() and encoding == "utf-8":
             raise _NotUtf8 from exc
         raise FileRefused(f"无法按 CSV 格式读取文件：{exc}") from exc
-    return grid, index
+    return grid
 
 
-def _grid_from_csv(data: bytes, choose: Chooser) -> tuple[pl.DataFrame, str, int]:
-    """The cells of a CSV from its header row down, its encoding (UTF-8, BOM or not, else
-    GB18030) and the header row's index.
+def _csv_decoded(data: bytes, encoding: str, choose: Chooser) -> Decoded:
+    rows, starts = _leading_rows(data[:HEAD_BYTES].decode("utf-8", "replace").removeprefix("\ufeff"))
+    decoded = Decoded("", len(data), encoding, rows, starts, data)
+    decoded.grid(choose)  # the first parse is what tells whether the text is UTF-8
+    return decoded
+
+
+def _decode_csv(data: bytes, choose: Chooser) -> Decoded:
+    """A CSV decoded as UTF-8 (BOM or not), else GB18030, with its cells from the header down.
 
     UTF-8 is checked by polars itself while it reads (no Python string of the whole file, which
     would cost 2–4 bytes a character); only a file that is not UTF-8 is decoded in Python.
@@ -250,12 +268,10 @@ def _grid_from_csv(data: bytes, choose: Chooser) -> tuple[pl.DataFrame, str, int
     if not data or data.isspace():  # (strip() would copy the whole file)
         raise FileRefused("文件为空。")
     try:
-        grid, index = _read_from_header(data, "utf-8", choose)
-        return grid, "utf-8", index
+        return _csv_decoded(data, "utf-8", choose)
     except _NotUtf8:
         pass
-    grid, index = _read_from_header(_as_gb18030(data).encode("utf-8"), "gb18030", choose)
-    return grid, "gb18030", index
+    return _csv_decoded(_as_gb18030(data).encode("utf-8"), "gb18030", choose)
 
 
 def _check_workbook(data: bytes) -> None:
@@ -294,14 +310,21 @@ def _grid_from_xlsx(data: bytes, sheet: str | None) -> pl.DataFrame:
         raise FileRefused(f"无法读取 Excel 文件(可能已损坏或没有数据工作表)：{exc}") from exc
 
 
-def _header_row(leading: list[list[str | None]], aliases: dict[str, str]) -> int:
-    """The first of the leading rows that names the most contract columns."""
-    best, best_hits = 0, 0
-    for index, row in enumerate(leading):
-        hits = sum(1 for cell in row if cell is not None and normalise_header(cell) in aliases)
-        if hits > best_hits:
-            best, best_hits = index, hits
-    return best
+def chooser(kind_name: str | None, mapping: Mapping | None) -> Chooser:
+    """How the header row is found among the leading rows: the first naming the most columns of
+    the kind (of any kind, without one) or of the mapping; failing that, the first of the
+    fullest rows (a title row above the header has fewer cells)."""
+    kinds = [KINDS[kind_name]] if kind_name is not None else list(KINDS.values())
+    search = {alias: name for kind in kinds for alias, name in kind.aliases().items()} | _explicit(mapping)
+
+    def choose(leading: list[list[str | None]]) -> int:
+        hits = [sum(1 for cell in row if cell is not None and normalise_header(cell) in search) for row in leading]
+        if max(hits):
+            return hits.index(max(hits))
+        filled = [sum(1 for cell in row if cell is not None and str(cell).strip()) for row in leading]
+        return filled.index(max(filled))
+
+    return choose
 
 
 def _trimmed(text: pl.Expr) -> pl.Expr:
@@ -317,7 +340,7 @@ def guess_kind(headers: list[str]) -> str | None:
     normalised = {normalise_header(h) for h in headers}
     best, best_score = None, 0.0
     for kind in KINDS.values():
-        aliases = _aliases(kind)
+        aliases = kind.aliases()
         present = {aliases[h] for h in normalised if h in aliases}
         required = [c.name for c in kind.columns if c.required]
         score = sum(1 for name in required if name in present) / len(required)
@@ -350,21 +373,26 @@ def _file_bytes(path: Path, data: bytes | None) -> bytes:
     return data
 
 
-def _grid(data: bytes, sheet: str | None, choose: Chooser) -> tuple[pl.DataFrame, str, int]:
-    """The file's cells as text from the header row down, its encoding ("xlsx" for a workbook) and
-    the header row's index in the file; `choose` picks the header among the leading rows
-    (title lines, blank lines and notes above it are skipped). FileRefused if unreadable."""
+def decode(path: Path, *, data: bytes | None = None, sheet: str | None = None,
+           choose: Chooser | None = None) -> Decoded:
+    """Read and decode a file once (`data` when it is not on disk; the first sheet of a workbook
+    unless `sheet`), its cells from the header row `choose` picks (the row naming the most
+    contract columns of any kind by default) parsed at once. FileRefused if unreadable."""
+    data = _file_bytes(Path(path), data)
+    # hashlib releases the GIL: the file is hashed while polars parses it.
+    hashing = _HASHER.submit(lambda: hashlib.sha256(data).hexdigest())
+    choose = choose or chooser(None, None)
     if data.startswith(ZIP_MAGIC):
-        grid, encoding = _grid_from_xlsx(data, sheet), "xlsx"
-        index = choose([list(row) for row in grid.head(HEADER_SEARCH_ROWS).iter_rows()]) if grid.height else 0
-        grid = grid.slice(index)
+        workbook = _grid_from_xlsx(data, sheet)
+        leading = [list(row) for row in workbook.head(HEADER_SEARCH_ROWS).iter_rows()]
+        decoded = Decoded("", len(data), "xlsx", leading, workbook=workbook)
+        decoded.grid(choose)
     elif data.startswith(OLE_MAGIC):
         raise FileRefused("这是旧版 Excel(.xls)文件，请在 Excel 中另存为 .xlsx 或 CSV 后再导入。")
     else:
-        grid, encoding, index = _grid_from_csv(data, choose)
-    if grid.height == 0 or grid.width == 0:
-        raise FileRefused("文件为空，没有表头和数据。")
-    return grid, encoding, index
+        decoded = _decode_csv(data, choose)
+    decoded.file_hash, decoded.size = hashing.result(), len(data)
+    return decoded
 
 
 def _explicit(mapping: Mapping | None) -> dict[str, str]:
@@ -415,21 +443,21 @@ def _footer_rows(grid: pl.DataFrame, header_cells: list[str]) -> int:
 
 def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: bytes | None = None,
               mapping: Mapping | None = None) -> RawFile:
-    """Read one extract as the given kind, or refuse it whole.
+    """Decode and read one extract as the given kind (see read)."""
+    return read(decode(path, data=data, sheet=sheet, choose=chooser(kind_name, mapping)), kind_name, mapping)
+
+
+def read(decoded: Decoded, kind_name: str, mapping: Mapping | None = None) -> RawFile:
+    """A decoded file read as the given kind, or FileRefused for the whole file.
 
     With a mapping, its columns name the file's headers explicitly (before the contract's
     aliases), its fixed values fill whole columns and its value tables translate values.
     """
     kind = KINDS[kind_name]
-    data = _file_bytes(Path(path), data)
-    # hashlib releases the GIL: the file is hashed while polars parses it.
-    hashing = _HASHER.submit(lambda: hashlib.sha256(data).hexdigest())
-    aliases = _aliases(kind)
+    aliases = kind.aliases()
     explicit = _explicit(mapping)
     fixed = dict(mapping.fixed) if mapping else {}
-    search = {**aliases, **explicit}
-    grid, encoding, header_index = _grid(data, sheet, lambda leading: _header_row(leading, search))
-    file_hash = hashing.result()
+    grid, header_index = decoded.grid(chooser(kind_name, mapping))
 
     header_cells = _cells(grid, 0)
     _header_problem(header_cells, header_index)
@@ -460,12 +488,12 @@ def read_file(path: Path, kind_name: str, *, sheet: str | None = None, data: byt
                       *[_translated(pl.col(name), table) for name, table in translations.items()])
         .collect()
     )
-    del grid
     if frame.height == 0:
         raise FileRefused("文件只有表头，没有数据行。")
     for name, value in fixed.items():
         frame = frame.with_columns(pl.lit(value, pl.String).alias(name))
-    return RawFile(kind, frame, file_hash, encoding, headers, ignored, fixed, mapped=mapping is not None)
+    return RawFile(kind, frame, decoded.file_hash, decoded.encoding, headers, ignored, fixed,
+                   mapped=mapping is not None, header_row=header_index + 1)
 
 
 @dataclass
@@ -497,48 +525,27 @@ def _display_names(headers: list[str]) -> list[str]:
     return names
 
 
-def preview_file(path: Path, kind_name: str | None = None, *, sheet: str | None = None, data: bytes | None = None,
-                 mapping: Mapping | None = None, rows: int = 10) -> Preview:
-    """The header row, first rows and encoding of a file, found as read_file finds them.
+def preview(decoded: Decoded, kind_name: str | None = None, mapping: Mapping | None = None,
+            rows: int = 10) -> Preview:
+    """The header row and first rows of a decoded file, found as read finds them.
 
-    Unlike read_file it does not require the contract's columns; it still refuses (FileRefused)
-    a file that cannot be read at all (empty, too large, binary, .xls, broken workbook, encoding).
-    With a kind, it also tells which contract column each header would be read as (the mapping's
-    choice first, then the contract's headers) and which required columns are missing. Without a
-    kind, the header row is the one naming the most contract columns of any kind or, failing
-    that, the first of the fullest leading rows (a title row above the header has fewer cells).
+    Unlike read it does not require the contract's columns. With a kind, it also tells which
+    contract column each header would be read as (the mapping's choice first, then the
+    contract's headers) and which required columns are missing.
     """
-    data = _file_bytes(Path(path), data)
-    file_hash = hashlib.sha256(data).hexdigest()
-
-    explicit = _explicit(mapping)
-    if kind_name is not None:
-        aliases = _aliases(KINDS[kind_name])
-    else:
-        aliases = {}
-        for kind in KINDS.values():
-            aliases.update(_aliases(kind))
-    search = {**aliases, **explicit}
-
-    def choose(leading: list[list[str | None]]) -> int:
-        index = _header_row(leading, search)
-        if not any(cell is not None and normalise_header(cell) in search for cell in leading[index]):
-            filled = [sum(1 for cell in row if cell is not None and str(cell).strip()) for row in leading]
-            index = filled.index(max(filled))
-        return index
-
-    grid, encoding, header_index = _grid(data, sheet, choose)
+    grid, header_index = decoded.grid(chooser(kind_name, mapping))
     header_cells = _cells(grid, 0)
     _header_problem(header_cells, header_index)
 
     body = grid.slice(1, grid.height - 1 - _footer_rows(grid, header_cells))
     shown = body.head(rows)
     shown.columns = _display_names(header_cells)
-    preview = Preview(headers=header_cells, rows=shown, encoding=encoding, file_hash=file_hash,
-                      header_row=header_index + 1, data_rows=body.height)
+    result = Preview(headers=header_cells, rows=shown, encoding=decoded.encoding, file_hash=decoded.file_hash,
+                     header_row=header_index + 1, data_rows=body.height)
     if kind_name is not None:
         fixed = dict(mapping.fixed) if mapping else {}
-        columns, headers, ignored = _match_columns(grid, header_cells, explicit, aliases, fixed)
-        preview.columns, preview.fixed, preview.ignored_columns = headers, fixed, ignored
-        preview.missing = _missing_columns(KINDS[kind_name], set(columns) | set(fixed))
-    return preview
+        columns, headers, ignored = _match_columns(grid, header_cells, _explicit(mapping),
+                                                   KINDS[kind_name].aliases(), fixed)
+        result.columns, result.fixed, result.ignored_columns = headers, fixed, ignored
+        result.missing = _missing_columns(KINDS[kind_name], set(columns) | set(fixed))
+    return result

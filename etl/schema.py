@@ -1,12 +1,6 @@
-"""The tables pages read, named by business noun, and the bookkeeping of loads.
-
-Every row a batch delivered is kept, so that undoing a batch is the same as never having loaded
-it (see etl/versions.py). A *content row* is one version of one record, keyed by (key, the batch
-that first delivered it, `batch_id`): the current version of each record is in the table the
-pages read; every other version is in `<table>_versions`. A batch that delivers a record exactly
-as it stands (an unchanged re-send) stores only a pointer, in `<table>_deliveries`. Keys are
-unique by construction of the loader (classify, then update or insert); no index is declared
-because DuckDB's ART index costs more on bulk loads than the hash joins it would replace.
+"""The tables pages read, named by business noun, and the bookkeeping of loads: batches, every
+version a batch delivered (`<table>_versions`, `<table>_deliveries`), rejected and stale rows.
+Keys are unique by construction of the loader (no index: ART costs more on bulk loads).
 """
 
 from __future__ import annotations

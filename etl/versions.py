@@ -1,22 +1,6 @@
-"""Versions: what makes a record current, and undo as "the batch had never been loaded".
-
-Every batch's good rows are kept (etl/schema.py): the current version of each record in the
-table the pages read, every other version in `<table>_versions`, and an unchanged re-send as a
-pointer in `<table>_deliveries`. The current version of a record is the *fold* of the versions
-the live batches delivered, in batch order:
-
-- a version replaces the current one unless it is older (stale): for appeals and complaints, an
-  explicit source update time (`updated_at`) on both decides; otherwise the version lacks, or has
-  earlier, a lifecycle time (or an evaluation) the current one has (etl/contract.py LIFECYCLE);
-- a correction batch's versions replace the current one even when older;
-- a version that names a compound counts only if the registry had the compound when its batch
-  was loaded (a fresh load would have rejected it);
-- values the file left to the compound (street, community, property company) follow the
-  registry as it stands.
-
-A load is one step of this fold (the incoming row against the current one, etl/load.py); an
-undo marks the batch undone and folds again the records it delivered, so the tables always equal
-a fresh load of the live batches in their order (tests/test_replay.py proves it).
+"""Versions: which version of a record is current (the fold of the versions the live batches
+delivered, in batch order; a stale one does not replace a later one), and undo as "the batch
+had never been loaded". The rules are in README.md (Versions, stale rows, corrections and undo).
 """
 
 from __future__ import annotations

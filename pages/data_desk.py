@@ -1,14 +1,9 @@
-"""数据管理: the analysts' data desk. Upload extracts, map their columns, check what a load
-would do, load them (with a progress bar), look back at every batch, download its rejected rows,
-undo a batch or re-check its rejected rows.
-
-Everything that reads, validates or writes data goes through the one loader (etl.load,
-etl.batches), exactly as the CLI does; the page only shows and asks.
+"""数据管理: the analysts' data desk. Upload extracts, map their columns, check, load what was
+checked, look back at every batch, download its rejected rows, undo or re-check a batch.
+Reading, checking and writing are the loader's (etl.load, etl.batches); the page shows and asks.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import polars as pl
 import streamlit as st
@@ -17,7 +12,8 @@ from dashboard import auth, data, desk, layout
 from dashboard.desk import FIXED, NOT_USED, Flash
 from etl.batches import UndoRefused, recheck, undo, undo_message
 from etl.contract import KINDS
-from etl.load import check_files, listing, load_files
+from etl.load import check as check_file
+from etl.load import listing, load_checked
 from etl.mapping import MappingError, load_mapping, mapping_dir, save_mapping
 from etl.read import FileRefused
 from safety.plaintext import markdown_text
@@ -33,7 +29,7 @@ state = st.session_state
 state.setdefault("desk_nonce", 0)  # a new uploader (empty) after each load
 state.setdefault("desk_inspected", {})  # file_id -> desk.Upload
 state.setdefault("desk_resolved", {})  # (file_id, signature) -> Preview or refusal text
-state.setdefault("desk_checks", {})  # file_id -> (signature, database identity, LoadReport)
+state.setdefault("desk_checks", {})  # file_id -> ((signature, correction), StagedFile)
 state.setdefault("desk_flash", {})  # area -> [Flash]
 state.setdefault("desk_picks", {})  # selectbox -> (version, the value a callback chose for it)
 
@@ -66,8 +62,8 @@ def show_flash(area: str) -> None:
 class Plan:
     """One uploaded file as the analyst set it up: its kind and mapping, ready to check or not."""
 
-    def __init__(self, file_id: str, name: str, content: bytes, upload: desk.Upload):
-        self.file_id, self.name, self.content, self.upload = file_id, name, content, upload
+    def __init__(self, file_id: str, name: str, upload: desk.Upload):
+        self.file_id, self.name, self.upload = file_id, name, upload
         self.kind: str | None = None
         self.mapping = None
         self.problems: list[str] = []
@@ -87,7 +83,7 @@ def resolved(plan: Plan, kind: str, mapping) -> object:
     key = (plan.file_id, desk.mapping_signature(kind, mapping))
     if key not in state["desk_resolved"]:
         try:
-            state["desk_resolved"][key] = desk.resolve(plan.name, plan.content, kind, mapping)
+            state["desk_resolved"][key] = desk.resolve(plan.upload, kind, mapping)
         except FileRefused as refusal:
             state["desk_resolved"][key] = str(refusal)
     return state["desk_resolved"][key]
@@ -151,11 +147,10 @@ def mapping_editor(plan: Plan, kind: str, base, start) -> tuple[dict[str, str], 
 
 
 def file_panel(index: int, uploaded) -> Plan:
-    content = uploaded.getvalue()
     inspected = state["desk_inspected"]
     if uploaded.file_id not in inspected:
-        inspected[uploaded.file_id] = desk.inspect_upload(uploaded.name, content)
-    plan = Plan(uploaded.file_id, uploaded.name, content, inspected[uploaded.file_id])
+        inspected[uploaded.file_id] = desk.inspect_upload(uploaded.name, uploaded.getvalue())
+    plan = Plan(uploaded.file_id, uploaded.name, inspected[uploaded.file_id])
     upload = plan.upload
     with st.container(border=True):
         st.markdown(f"#### {index}. {uploaded.name}")
@@ -270,18 +265,16 @@ def correction() -> bool:
 
 
 def check(plans: list[Plan]) -> None:
-    identity = data.identity()
     for plan in plans:
-        (report,) = check_files(DB, plan.kind, [Path(plan.name)], names=[plan.name], mapping=plan.mapping,
-                                data=[plan.content], correction=correction())
-        state["desk_checks"][plan.file_id] = ((plan.signature, correction()), identity, report)
+        staged = check_file(DB, plan.kind, plan.upload.decoded, plan.name, mapping=plan.mapping,
+                            correction=correction())
+        state["desk_checks"][plan.file_id] = ((plan.signature, correction()), staged)
 
 
 def current_check(plan: Plan):
+    """The file staged by its check, while its kind, mapping and correction are as checked."""
     found = state["desk_checks"].get(plan.file_id)
-    if found and found[0] == (plan.signature, correction()) and found[1] == data.identity():
-        return found[2]
-    return None
+    return found[1] if found and found[0] == (plan.signature, correction()) else None
 
 
 def check_results(plan: Plan, report) -> None:
@@ -312,16 +305,17 @@ def check_results(plan: Plan, report) -> None:
             st.dataframe(desk.reasons_table(report), hide_index=True, width="stretch")
 
 
-def load(plans: list[Plan]) -> None:
+def load(checked: list[tuple[Plan, object]]) -> None:
+    """Load the files as they were checked (their staged rows; the file is not read again)."""
+    plans = [plan for plan, _ in checked]
     bar = st.progress(0.0, text="开始导入")
     reports = []
-    for index, plan in enumerate(plans):
+    for index, (plan, staged) in enumerate(checked):
         def tell(fraction: float, message: str, index=index) -> None:
             bar.progress(min(1.0, (index + fraction) / len(plans)), text=f"第 {index + 1}/{len(plans)} 个文件：{message}")
 
         try:
-            (report,) = load_files(DB, plan.kind, [Path(plan.name)], names=[plan.name], mapping=plan.mapping,
-                                   data=[plan.content], loaded_by=WHO, correction=correction(), progress=tell)
+            (report,) = load_checked(DB, [staged], loaded_by=WHO, correction=correction(), progress=tell)
         except Exception as exc:  # a lock timeout, a full disk: this file is not written, the rest not tried
             flash("upload", "error", f"{plan.name}：导入失败，这个文件未写入任何数据。原因：{exc}")
             names = [later.name for later in plans[index + 1:]]
@@ -471,19 +465,21 @@ if plans:
         with st.spinner("正在预检……"):
             check(ready)
     checked = [(plan, current_check(plan)) for plan in ready]
-    shown = [(plan, report) for plan, report in checked if report is not None]
-    stale = [plan.name for plan, report in checked if report is None and plan.file_id in state["desk_checks"]]
+    shown = [(plan, staged) for plan, staged in checked if staged is not None]
+    stale = [plan.name for plan, staged in checked if staged is None and plan.file_id in state["desk_checks"]]
     if stale:
-        st.warning("以下文件的设置在预检后有改动(或数据库已更新)，需要重新预检：" + "、".join(stale),
-                   icon=":material/update:")
+        st.warning("以下文件的设置在预检后有改动，需要重新预检：" + "、".join(stale), icon=":material/update:")
     if shown:
         st.subheader("预检结果")
-        st.caption("以下是按数据库当前状态导入时的结果；在确认之前，不会写入任何数据。")
-        for plan, report in shown:
-            check_results(plan, report)
-        loadable = [plan for plan, report in shown if not report.refused]
+        st.caption("确认导入的就是预检过的内容(不再重新读取文件)；在确认之前，不会写入任何数据。")
+        for plan, staged in shown:
+            check_results(plan, staged.report)
+        loadable = [(plan, staged) for plan, staged in shown if not staged.report.refused]
+        if any(staged.database != data.identity() for _, staged in loadable):
+            st.info("预检之后数据库有更新(其间有其他导入完成)：导入时将按最新数据重新核对新增、更新和较旧未覆盖的行，"
+                    "并说明与预检的不同；也可以先重新预检。", icon=":material/update:")
         if loadable:
-            st.caption("确认后将导入：" + "、".join(plan.name for plan in loadable)
+            st.caption("确认后将导入：" + "、".join(plan.name for plan, _ in loadable)
                        + "。每个文件是一个批次，导入后可在“载入记录”中撤销。")
             st.button(f"确认导入 {len(loadable)} 个文件", key="desk_load", type="primary", icon=":material/upload:",
                       on_click=request, args=("load",))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+import settings
 from etl.load import load_files
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -35,6 +37,21 @@ def fixture_db(tmp_path_factory) -> Path:
 @pytest.fixture
 def empty_db(tmp_path) -> Path:
     return tmp_path / "test.duckdb"
+
+
+@pytest.fixture
+def stop_clock(monkeypatch):
+    """stop_clock(instant) stops the machine's clock (its own zone UTC) at an aware datetime: every
+    reader of settings.local_now, in any module, then sees that instant in Beijing time."""
+    def stop(instant: datetime) -> None:
+        class Stopped(datetime):
+            @classmethod
+            def now(cls, tz=None):
+                return instant.astimezone(tz) if tz else instant.astimezone(UTC).replace(tzinfo=None)
+
+        monkeypatch.setattr(settings, "datetime", Stopped)
+
+    return stop
 
 
 def as_before_versions(db_path: Path) -> Path:

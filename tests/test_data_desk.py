@@ -26,7 +26,7 @@ from etl.batches import rejects_csv
 from etl.db import read_only
 from etl.load import load_files
 from etl.mapping import load_mapping
-from etl.read import preview_file
+from etl.read import decode, preview
 from tests.conftest import FIXTURES, as_before_versions, build_fixture_db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -428,17 +428,40 @@ def test_duplicate_ids_inside_a_file_are_reported(db, tmp_path):
         assert con.execute("SELECT category FROM appeals WHERE appeal_id = 'D1'").fetchall() == [("噪音扰民",)]
 
 
-def test_a_checked_file_must_be_checked_again_when_its_settings_or_the_database_change(db, tmp_path):
+def test_a_checked_file_must_be_checked_again_when_its_settings_change(db, tmp_path):
     at = open_desk(tmp_path)
     upload(at, ("工单.csv", (FIXTURES / "appeals_gbk.csv").read_bytes()))
     click(at, "desk_check")
     assert metrics(at)["与库中相同"] == "8" and any(b.key == "desk_load" for b in at.button)
-    # Someone loads from the CLI meanwhile: the check no longer says what a load would do.
-    load_files(db, "compounds", [FIXTURES / "compounds.csv"])
-    at.run()
+    at.checkbox(key="desk_correction").check().run()
     ok(at)
     assert not any(b.key == "desk_load" for b in at.button)
     assert any("需要重新预检：工单.csv" in w for w in texts(at.warning))
+
+
+def test_the_confirm_button_loads_what_was_checked_and_says_when_the_database_changed(db, tmp_path, monkeypatch):
+    from etl import read
+
+    at = open_desk(tmp_path)
+    decoded = []
+    original = read.decode
+    monkeypatch.setattr(read, "decode", lambda *a, **k: decoded.append(1) or original(*a, **k))
+    monkeypatch.setattr(desk, "decode", read.decode)
+    upload(at, ("工单.csv", (FIXTURES / "appeals_gbk.csv").read_bytes()))
+    click(at, "desk_check")
+    assert metrics(at)["与库中相同"] == "8" and decoded == [1]
+    # Someone loads from the CLI meanwhile: the check stays, and the page says the load will recount.
+    load_files(db, "compounds", [FIXTURES / "compounds.csv"])
+    decoded.clear()
+    at.run()
+    ok(at)
+    assert any(b.key == "desk_load" for b in at.button)
+    assert any(i.startswith("预检之后数据库有更新(其间有其他导入完成)") for i in texts(at.info))
+    click(at, "desk_load")
+    (done,) = texts(at.success)
+    assert done.endswith("。预检之后数据库有更新(其间有其他导入完成)，已按导入时的数据核对，结果与预检相同。")
+    assert "未变 8" in done
+    assert decoded == []  # uploaded, previewed, mapped and checked above, loaded here: decoded once
 
 
 # ---------------------------------------------------------------- history, rejects, re-check, undo refused
@@ -566,7 +589,7 @@ def test_inspect_upload_reads_name_and_bytes():
 
 def test_the_preview_shows_personal_data_as_it_will_be_stored():
     data = (FIXTURES / "appeals_gbk.csv").read_bytes()
-    shown = desk.preview_table(desk.resolve("工单.csv", data, "appeals", None))
+    shown = desk.preview_table(desk.resolve(desk.inspect_upload("工单.csv", data), "appeals", None))
     cells = " ".join(str(v) for v in shown.to_pandas().values.ravel())
     assert "张三" not in cells and "13812345678" not in cells
     assert "[姓名已隐去]" in cells and "[电话已隐去]" in cells
@@ -574,7 +597,7 @@ def test_the_preview_shows_personal_data_as_it_will_be_stored():
 
 def test_build_mapping_only_when_the_file_needs_one():
     data = (FIXTURES / "appeals_gbk.csv").read_bytes()
-    auto = desk.resolve("工单.csv", data, "appeals", None)
+    auto = desk.resolve(desk.inspect_upload("工单.csv", data), "appeals", None)
     choices = desk.editor_defaults(auto)
     assert desk.build_mapping("appeals", auto.headers, choices, {}, auto=auto.columns) is None
     moved = {**choices, "channel": desk.FIXED}
@@ -585,9 +608,9 @@ def test_build_mapping_only_when_the_file_needs_one():
     assert desk.mapping_problems({"channel": desk.FIXED}, {"channel": " "}) == ["字段 channel 选了固定值，但没有填写值。"]
 
 
-def test_preview_file_matches_columns_as_read_file_does():
-    nyc = FIXTURES / "nyc311_2011_sample.csv"
-    plain = preview_file(nyc, "appeals")
+def test_preview_matches_columns_as_read_does():
+    nyc = decode(FIXTURES / "nyc311_2011_sample.csv")
+    plain = preview(nyc, "appeals")
     assert plain.columns == {"status": "Status"} and "“工单编号”(appeal_id)" in plain.missing
-    mapped = preview_file(nyc, "appeals", mapping=load_mapping(ROOT / "data/mappings/nyc311.toml"))
+    mapped = preview(nyc, "appeals", mapping=load_mapping(ROOT / "data/mappings/nyc311.toml"))
     assert mapped.missing == [] and mapped.columns["received_at"] == "Created Date"

@@ -12,9 +12,10 @@ from dashboard.state import make_scope
 from demo import build as demo
 from etl.db import read_only
 from metrics import appeals
-from settings import local_now
+from settings import TIMEZONE, local_now
 
-MONDAY = local_now().date() - dt.timedelta(days=local_now().weekday())
+TODAY = local_now().date()  # read once: two readings could fall on either side of midnight
+MONDAY = TODAY - dt.timedelta(days=TODAY.weekday())
 # (days after this week's Monday, hour, minute): the week's first minute, the issue's Monday 03:51,
 # a weekday noon, the week's last minute.
 MOMENTS = [(0, 0, 0), (0, 3, 51), (2, 12, 30), (6, 23, 59)]
@@ -23,8 +24,8 @@ TIMES = {"appeals": ["received_at", "dispatched_at", "first_response_at", "resol
 
 
 
-def built_at(tmp_path, monkeypatch, moment: dt.datetime):
-    monkeypatch.setattr(demo, "local_now", lambda: moment)
+def built_at(tmp_path, stop_clock, moment: dt.datetime):
+    stop_clock(moment.replace(tzinfo=TIMEZONE))  # the loader's plausibility check sees that moment too
     path = tmp_path / "demo.duckdb"
     reports = demo.build_demo(path)
     assert not any(r.refused for r in reports)
@@ -32,9 +33,9 @@ def built_at(tmp_path, monkeypatch, moment: dt.datetime):
 
 
 @pytest.mark.parametrize("offset, hour, minute", MOMENTS)
-def test_built_at_any_hour_nothing_lies_ahead_and_this_week_has_data(tmp_path, monkeypatch, offset, hour, minute):
+def test_built_at_any_hour_nothing_lies_ahead_and_this_week_has_data(tmp_path, stop_clock, offset, hour, minute):
     moment = dt.datetime.combine(MONDAY + dt.timedelta(days=offset), dt.time(hour, minute, 20))
-    path = built_at(tmp_path, monkeypatch, moment)
+    path = built_at(tmp_path, stop_clock, moment)
     con = read_only(path)
     try:
         for table, columns in TIMES.items():

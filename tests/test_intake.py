@@ -19,7 +19,7 @@ from etl.batches import recheck, rejects, rejects_csv
 from etl.db import read_only
 from etl.load import check_files, load_files
 from etl.mapping import Mapping
-from etl.read import preview_file
+from etl.read import decode, preview
 from settings import local_now
 from tests.conftest import FIXTURES
 
@@ -126,15 +126,15 @@ def test_a_latin1_line_is_found_across_chunks(monkeypatch):
     data = lines("appeal_id,content", *[f"L{i},plain ascii" for i in range(30)], "L30,Müller São", "L31,Straße",
                  default="latin-1")
     with pytest.raises(read.FileRefused, match="^第 32 行既不是 UTF-8 也不是 GBK"):
-        preview_file(Path("x.csv"), data=data.replace(b"\r\n", b"\n"))
+        decode(Path("x.csv"), data=data.replace(b"\r\n", b"\n"))
 
 
 def test_a_gbk_line_that_happens_to_be_valid_utf8_is_still_gbk():
     # 一为 in GBK is the valid UTF-8 "һΪ": a Cyrillic and a Greek letter, not Chinese text.
     data = lines("编号,内容", "1,一为", "2,电梯故障", default="gbk")
     assert data.split(b"\r\n")[1].decode("utf-8") == "1,һΪ"
-    preview = preview_file(Path("x.csv"), data=data)
-    assert (preview.encoding, preview.rows.get_column("内容").to_list()) == ("gb18030", ["一为", "电梯故障"])
+    shown = preview(decode(Path("x.csv"), data=data))
+    assert (shown.encoding, shown.rows.get_column("内容").to_list()) == ("gb18030", ["一为", "电梯故障"])
 
 
 def test_a_utf16_file_is_named_as_such(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -161,9 +162,10 @@ def test_loading_the_same_file_twice_changes_nothing(tmp_path):
     report = json.loads(result.stdout)
     assert {k: report[k] for k in ("rows_read", "inserted", "updated", "unchanged", "stale", "rejected")} == {
         "rows_read": 13, "inserted": 0, "updated": 0, "unchanged": 8, "stale": 0, "rejected": 5}
-    assert set(report) == {"file", "kind", "batch_id", "rows_read", "inserted", "updated", "unchanged", "stale",
-                           "rejected", "absent_columns"}
+    assert set(report) == {"file", "kind", "file_hash", "batch_id", "rows_read", "inserted", "updated", "unchanged",
+                           "stale", "rejected", "absent_columns"}
     assert report["absent_columns"] == ["dispatched_at"]  # the fixture has no 派单时间
+    assert report["file_hash"] == hashlib.sha256((FIXTURES / "appeals_gbk.csv").read_bytes()).hexdigest()
     assert whole_database(db) == before
 
 

@@ -13,18 +13,21 @@ answered in 1 h, resolved in 5 h, rated 满意, fed back only on 03-02 09:00), c
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import settings
 from access.accounts import add_user
 from dashboard import state
 from dashboard.layout import csv_bytes, display_frame
 from etl.load import load_files
 from metrics.catalogue import Text, metric
+from report import scope_for
+from tests.e2e.test_browser import last_week
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -121,6 +124,19 @@ def test_the_filters_come_from_the_url():
     assert (at.sidebar.date_input(key="from").value, at.sidebar.date_input(key="to").value) == (
         date(2026, 3, 2), date(2026, 3, 8))
     assert at.caption[0].value == "自定义 2026-03-02 至 2026-03-08 · 全部街道 · 统计时点 2026-03-09 00:00"
+
+
+def test_on_sunday_night_utc_last_week_is_beijings_everywhere(stop_clock):
+    # Sunday 23:00 UTC: a server on UTC (or anywhere west of it) still reads Sunday, Beijing reads
+    # Monday 07:00, and 上周 is the week that ended a few hours ago (issue 13's Sunday trap).
+    stop_clock(datetime(2026, 3, 8, 23, 0, tzinfo=UTC))
+    assert settings.local_now() == datetime(2026, 3, 9, 7, 0)
+    assert last_week() == "2026-W10"  # the week the browser test asks the CLI for
+    scope = scope_for(None, None)  # the weekly report's default week
+    assert (scope.start, scope.end) == (date(2026, 3, 2), date(2026, 3, 9))
+    at = open_page(query={})  # no period in the URL: 上周
+    assert at.caption[0].value == "上周 2026-03-02 至 2026-03-08 · 全部街道 · 统计时点 2026-03-09 00:00"
+    assert cards(at) == cards(open_page())  # the numbers of W10 chosen by hand
 
 
 def test_an_unknown_street_in_the_url_is_ignored():

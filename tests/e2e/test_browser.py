@@ -223,11 +223,16 @@ def page_title(page) -> str:
     return page.locator("h1").first.inner_text().strip()
 
 
-def stats_of_last_week(db: Path, street: str | None = None) -> dict:
-    today = local_now().date()  # the product's Beijing clock, not the machine's
+def last_week() -> str:
+    """The ISO week the pages show by default (上周), by the product's Beijing clock, not the
+    machine's: a server on UTC reads Sunday until 16:00 UTC, when it is already Monday in Beijing."""
+    today = local_now().date()
     week = (today - timedelta(days=today.isoweekday())).isocalendar()
-    command = [sys.executable, "-m", "etl", "stats", "--json", "--db", str(db),
-               "--week", f"{week.year}-W{week.week:02d}"]
+    return f"{week.year}-W{week.week:02d}"
+
+
+def stats_of_last_week(db: Path, street: str | None = None) -> dict:
+    command = [sys.executable, "-m", "etl", "stats", "--json", "--db", str(db), "--week", last_week()]
     if street:
         command += ["--street", street]
     return json.loads(subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout)
