@@ -235,7 +235,7 @@ def _ranking(data: dict, heading_source: str) -> str:
         return "".join(out) + note("本周没有诉求，无法排名。")
     rows = []
     for row in data["ranking"]:
-        rows.append([s(count(row["rank"])), s(row["place"])]
+        rows.append([s(count(row["rank"])), s(row["place"] or DASH)]
                     + [strong(c.text(row[c.key])) if c.key == "composite" else s(c.text(row[c.key]))
                        for c in APPEAL_COLUMNS])
     out.append(table(["auto", "1fr"] + ["auto"] * len(APPEAL_COLUMNS),
@@ -317,18 +317,18 @@ def _overdue(data: dict, heading_source: str) -> str:
     if not rows:
         return "".join(out) + note("本周没有超期未办结的诉求。")
     categories = sorted({row["category"] for row in rows},
-                        key=lambda c: (-sum(r["overdue_open"] for r in rows if r["category"] == c), c))
+                        key=lambda c: (-sum(r["overdue_open"] for r in rows if r["category"] == c), c or ""))
     streets = sorted({row["street"] for row in rows},
-                     key=lambda p: (-sum(r["overdue_open"] for r in rows if r["street"] == p), p))
+                     key=lambda p: (-sum(r["overdue_open"] for r in rows if r["street"] == p), p or ""))
     counts = {(row["street"], row["category"]): row["overdue_open"] for row in rows}
     body = []
     for street in streets:
         line = [counts.get((street, c)) for c in categories]
-        body.append([s(street)] + [s(count(v)) if v else s("") for v in line]
+        body.append([s(street or DASH)] + [s(count(v)) if v else s("") for v in line]
                     + [strong(count(sum(v or 0 for v in line)))])
     footer = [strong("合计")] + [strong(count(sum(counts.get((p, c), 0) for p in streets))) for c in categories] \
         + [strong(count(sum(counts.values())))]
-    out.append(table(["1fr"] + ["auto"] * (len(categories) + 1), ["街道"] + categories + ["合计"], body,
+    out.append(table(["1fr"] + ["auto"] * (len(categories) + 1), ["街道"] + [c or DASH for c in categories] + ["合计"], body,
                      ["left"] + ["right"] * (len(categories) + 1), footer=footer))
     return out[0] + keep(*out[1:])
 

@@ -379,3 +379,20 @@ def test_a_rate_the_week_never_had_reads_dash_with_a_note(tmp_path):
     assert not any(line.startswith(("响应率（1日受理率）0.0%", "3日反馈率0.0%")) for line in lines)
     assert ("注：数据未含“首次响应时间”列：响应率、综合得分显示为“—”(不是0)；"
             "数据未含“反馈时间”列：3日反馈率显示为“—”(不是0)。") in "".join(lines)
+
+
+def test_places_and_categories_the_data_left_empty_read_dash(tmp_path):
+    """A community or street missing from the data reads “—” in the PDF as on the pages, and the
+    overdue table sorts it with the named ones (None beside a name used to be unsortable)."""
+    data = _minimal_data()
+    data["ranking_by"], data["street"] = "community", "蓬莱阁街道"
+    blank = {c.key: None for c in APPEAL_COLUMNS}
+    data["ranking"] = [{**blank, "rank": 1, "place": "钟楼社区", "received": 2, "composite": 0.8},
+                       {**blank, "rank": None, "place": None, "received": 1}]
+    data["overdue"] = [{"street": None, "category": "噪音", "overdue_open": 1},
+                       {"street": "登州街道", "category": None, "overdue_open": 1}]
+    out = tmp_path / "blank.pdf"
+    out.write_bytes(compile_pdf(build_typst(data)))
+    lines = pdf_lines(out)
+    assert has_row(lines, "1", "钟楼社区", "2") and has_row(lines, "—", "—", "1")
+    assert has_row(lines, "街道", "—", "噪音", "合计") or has_row(lines, "街道", "噪音", "—", "合计")
