@@ -213,7 +213,7 @@ def csv_bytes(frame: pl.DataFrame, columns: list[Column]) -> bytes:
         if unit in display.NUMERIC:
             label = f"{label}(%)" if unit == "rate" else label
             out[label] = pl.Series([display.csv_value(v, unit, digits) for v in values],
-                                   dtype=pl.Int64 if unit == "count" else pl.Float64)
+                                   dtype=pl.Int64 if unit == "count" else pl.Decimal(38, digits))
         elif unit == "moment":
             out[label] = pl.Series([None if v is None else display.moment(v) for v in values], dtype=pl.String)
         elif unit == "bool":

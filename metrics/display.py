@@ -64,12 +64,13 @@ def cell(value, unit: str, digits: int = 1) -> str:
     return DASH if missing(value) or value == "" else str(value)
 
 
-def csv_value(value, unit: str, digits: int = 1):
-    """A number for a CSV cell, rounded as on screen (rates in percent), without separators."""
+def csv_value(value, unit: str, digits: int = 1) -> Decimal | int | None:
+    """A number for a CSV cell, rounded as on screen (rates in percent), without separators: an
+    int for a count, else a Decimal of exactly the shown digits (0.00 stays 0.00)."""
     shown = rounded(value, unit, digits)
     if shown is None:
         return None
-    return int(shown) if unit == "count" else float(shown)
+    return int(shown) if unit == "count" else shown
 
 
 def moment(value) -> str:

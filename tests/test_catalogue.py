@@ -44,7 +44,8 @@ def test_the_one_formatter(value, unit, digits, text):
 def test_cells_csv_values_and_changes():
     assert display.cell(36.05, "hours") == "36.1" and display.cell(0.5, "rate") == "50.0%"
     assert display.cell(None, "text") == "—" and display.cell(True, "bool") == "是"
-    assert display.csv_value(9 / 16, "rate") == 56.3 and display.csv_value(1234, "count") == 1234
+    assert display.csv_value(9 / 16, "rate") == Decimal("56.3") and display.csv_value(1234, "count") == 1234
+    assert str(display.csv_value(0.0, "decimal", 2)) == "0.00"  # the CSV carries the digits the screen shows
     assert display.csv_value(None, "rate") is None
     assert display.delta(1324, 0) == "+1,324" and display.delta(0.5, 0.5, "rate") == "+0.0 个百分点"
     assert display.delta(0.82404, 0.82446, "score") == "+0.0 分"  # -0.042 points: never “-0.0”
