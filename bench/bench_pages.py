@@ -48,12 +48,12 @@ def build(folder: Path, rows: int) -> Path:
         have = con.execute("SELECT count(*) FROM appeals").fetchall()[0][0]
         con.execute("CREATE TEMP TABLE base AS SELECT *, row_number() OVER () - 1 AS rn FROM appeals")
         con.execute("""
-            INSERT INTO appeals
-            SELECT 'BENCH' || lpad(CAST(i AS VARCHAR), 8, '0'), b.channel, b.category,
-                   b.received_at + shift, b.street, b.community, b.compound_id,
-                   b.dispatched_at + shift, b.first_response_at + shift, b.resolved_at + shift,
-                   b.feedback_at + shift, b.closed_at + shift, b.status, b.satisfaction, b.is_property,
-                   b.content, b.batch_id
+            INSERT INTO appeals BY NAME
+            SELECT b.* EXCLUDE (rn) REPLACE (
+                       'BENCH' || lpad(CAST(i AS VARCHAR), 8, '0') AS appeal_id,
+                       b.received_at + shift AS received_at, b.dispatched_at + shift AS dispatched_at,
+                       b.first_response_at + shift AS first_response_at, b.resolved_at + shift AS resolved_at,
+                       b.feedback_at + shift AS feedback_at, b.closed_at + shift AS closed_at)
             FROM (SELECT i, to_minutes(CAST(hash(i * 2 + 1) % 59 AS BIGINT) + 1) AS shift,
                          CAST(hash(i) % $have AS BIGINT) AS rn
                   FROM range($extra) t(i)) r
