@@ -207,20 +207,26 @@ def csv_bytes(frame: pl.DataFrame, columns: list[Column]) -> bytes:
     Numbers stay numbers, rounded by the one rule to the digits the screen shows (rates in
     percent, header “(%)”), so the file can be summed and sorted; a missing value is an empty
     cell; times read 2026-03-05 10:00."""
-    out = {}
-    for source, label, unit, digits in _spec(columns):
-        values = frame[source].to_list()
+    return _csv(frame, _spec(columns))
+
+
+@st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=200)
+def _csv(frame: pl.DataFrame, spec: tuple) -> bytes:
+    # Written once per distinct table, as tables are formatted once (the rounding rule works
+    # value by value); bytes cannot be changed, so sharing them is safe.
+    out = []
+    for source, label, unit, digits in spec:
+        column = pl.col(source)
         if unit in display.NUMERIC:
             label = f"{label}(%)" if unit == "rate" else label
-            out[label] = pl.Series([display.csv_value(v, unit, digits) for v in values],
-                                   dtype=pl.Int64 if unit == "count" else pl.Decimal(38, digits))
+            values = [display.csv_value(v, unit, digits) for v in frame[source].to_list()]
+            column = pl.lit(pl.Series(values, dtype=pl.Int64 if unit == "count" else pl.Decimal(38, digits)))
         elif unit == "moment":
-            out[label] = pl.Series([None if v is None else display.moment(v) for v in values], dtype=pl.String)
+            column = column.dt.strftime("%Y-%m-%d %H:%M")
         elif unit == "bool":
-            out[label] = pl.Series([None if v is None else display.yes_no(v) for v in values], dtype=pl.String)
-        else:
-            out[label] = pl.Series([None if v is None else str(v) for v in values], dtype=pl.String)
-    return csvout.csv_bytes(pl.DataFrame(out))
+            column = pl.when(column).then(pl.lit("是")).when(~column).then(pl.lit("否"))
+        out.append(column.alias(label))
+    return csvout.csv_bytes(frame.select(out))
 
 
 def colour_legend(colours: dict[str, str]) -> None:
