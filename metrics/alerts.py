@@ -1,0 +1,375 @@
+"""Early warnings (未诉先办): due-soon and overdue appeals, unusual rises, repeated appeals.
+
+Each function takes a read-only DuckDB connection and the moment the warnings describe (as-of),
+and returns plain dicts or polars frames; metrics/README.md (section 预警) gives every rule.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import polars as pl
+from rapidfuzz import fuzz, process
+
+from etl.db import frame
+from metrics.core import Scope, _carried_sql, ratio
+from settings import metric_settings
+
+STAGES = ("响应", "办结", "反馈")
+FEEDS = ("appeals", "complaints", "surveys")
+
+
+def _place_filter(prefix: str, street: str | None, community: str | None, params: dict) -> str:
+    clauses = ["TRUE"]
+    if street:
+        params["street"] = street
+        clauses.append(f"{prefix}street = $street")
+    if community:
+        params["community"] = community
+        clauses.append(f"{prefix}community = $community")
+    return " AND ".join(clauses)
+
+
+# ---------------------------------------------------------------- 临期 / 超期
+
+def deadlines(con, as_of: datetime, street: str | None = None, community: str | None = None) -> pl.DataFrame:
+    """Every open appeal with its next 123 limit: the limit of the first step after the last one
+    done by as-of (response, resolution, feedback), skipping steps whose column the appeal's
+    extract never carried. hours_left < 0 means overdue by that many hours."""
+    settings = metric_settings()
+    params: dict = {"as_of": as_of, "limits": [settings["response_limit_hours"], settings["resolution_limit_hours"],
+                                               settings["feedback_limit_hours"]]}
+    place = _place_filter("a.", street, community, params)
+    return frame(con, f"""
+        WITH carried AS ({_carried_sql("appeals")}),
+        a AS (
+            SELECT a.appeal_id, a.street, a.community, a.compound_id, c.name AS compound_name, a.category,
+                   a.received_at,
+                   CASE WHEN a.feedback_at <= $as_of THEN 3 WHEN a.resolved_at <= $as_of THEN 2
+                        WHEN a.first_response_at <= $as_of THEN 1 ELSE 0 END AS done,
+                   coalesce(k.c_first_response_at, TRUE) AS t1, coalesce(k.c_resolved_at, TRUE) AS t2,
+                   coalesce(k.c_feedback_at, TRUE) AS t3
+            FROM appeals a LEFT JOIN compounds c USING (compound_id) LEFT JOIN carried k ON k.batch_id = a.batch_id
+            WHERE a.received_at <= $as_of AND NOT coalesce(a.closed_at <= $as_of, FALSE) AND {place}),
+        n AS (
+            SELECT *, CASE WHEN done < 1 AND t1 THEN 1 WHEN done < 2 AND t2 THEN 2
+                           WHEN done < 3 AND t3 THEN 3 END AS stage_no
+            FROM a)
+        SELECT appeal_id, street, community, compound_id, compound_name, category,
+               ['响应', '办结', '反馈'][stage_no] AS stage,
+               received_at + to_hours(CAST($limits[stage_no] AS BIGINT)) AS due_at,
+               epoch(received_at + to_hours(CAST($limits[stage_no] AS BIGINT)) - CAST($as_of AS TIMESTAMP))
+                   / 3600.0 AS hours_left
+        FROM n WHERE stage_no IS NOT NULL
+        ORDER BY hours_left, appeal_id""", params)
+
+
+def due_soon(con, as_of: datetime, street: str | None = None, community: str | None = None,
+             hours: float | None = None) -> pl.DataFrame:
+    """Open appeals whose next limit falls within the next `hours` (default: the setting),
+    the limit itself included (at the limit an appeal is not yet late); soonest first."""
+    hours = metric_settings()["due_soon_hours"] if hours is None else hours
+    table = deadlines(con, as_of, street, community)
+    return table.filter((pl.col("hours_left") >= 0) & (pl.col("hours_left") <= hours))
+
+
+def overdue(con, as_of: datetime, street: str | None = None, community: str | None = None) -> pl.DataFrame:
+    """Open appeals already past their next limit; longest overdue first."""
+    return deadlines(con, as_of, street, community).filter(pl.col("hours_left") < 0)
+
+
+def deadline_counts(con, as_of: datetime, by: str = "street", street: str | None = None,
+                    community: str | None = None, hours: float | None = None) -> pl.DataFrame:
+    """Due-soon and overdue counts by street, community or compound_id."""
+    hours = metric_settings()["due_soon_hours"] if hours is None else hours
+    left = pl.col("hours_left")
+    return deadlines(con, as_of, street, community).group_by(by).agg(
+        ((left >= 0) & (left <= hours)).sum().alias("due_soon"), (left < 0).sum().alias("overdue"),
+    ).filter((pl.col("due_soon") > 0) | (pl.col("overdue") > 0)).sort(
+        ["overdue", "due_soon", by], descending=[True, True, False], nulls_last=True)
+
+
+# ---------------------------------------------------------------- 异动预警
+
+def alarm_settings(overrides: dict | None = None) -> dict:
+    return {**metric_settings()["alarms"], **(overrides or {})}
+
+
+def _events_sql(place: str) -> str:
+    """The events of every place in scope over the horizon, counted per day before as-of (bucket
+    j: j = 0 is the 24 hours up to as-of), and the district's 不满意 share in the baseline of as-of
+    (the prior of every place's survey share)."""
+    return f"""
+        scoped AS (SELECT compound_id FROM compounds c WHERE {place}),
+        events AS (
+            SELECT 'appeals' AS feed, a.compound_id, a.category, a.received_at AS t, FALSE AS bad
+            FROM appeals a JOIN scoped USING (compound_id)
+            WHERE a.received_at <= $as_of AND a.received_at > $as_of - to_days(CAST($horizon AS INTEGER))
+            UNION ALL
+            SELECT 'complaints', p.compound_id, NULL, p.received_at, FALSE
+            FROM complaints p JOIN scoped USING (compound_id)
+            WHERE p.received_at <= $as_of AND p.received_at > $as_of - to_days(CAST($horizon AS INTEGER))
+            UNION ALL
+            SELECT 'surveys', s.compound_id, NULL, CAST(s.surveyed_at AS TIMESTAMP), s.rating = '不满意'
+            FROM surveys s JOIN scoped USING (compound_id)
+            WHERE s.surveyed_at <= CAST($as_of AS DATE)
+              AND s.surveyed_at > CAST($as_of AS DATE) - CAST($horizon AS INTEGER)),
+        bucketed AS (
+            SELECT feed, compound_id, category,
+                   CAST(floor(epoch(CAST($as_of AS TIMESTAMP) - t) / 86400) AS INTEGER) AS j,
+                   count(*) AS n, count(*) FILTER (bad) AS bad
+            FROM events GROUP BY ALL),
+        district AS (
+            SELECT coalesce(sum(bad) / nullif(sum(n), 0), 0) AS share FROM bucketed
+            WHERE feed = 'surveys' AND j >= $recent AND j < $recent + $baseline)"""
+
+
+def _series_sql(places: str) -> str:
+    """windows: for each place of the CTE `places` and each evaluation j of the lookback, the
+    counts of its recent window (buckets j .. j + recent - 1) and its baseline (the buckets
+    just before), summed over sliding frames of a dense day series."""
+    return f"""
+        series AS (
+            SELECT p.feed, p.compound_id, p.category, r.range AS j,
+                   coalesce(b.n, 0) AS n, coalesce(b.bad, 0) AS bad
+            FROM {places} p CROSS JOIN range(0, CAST($horizon AS INTEGER)) r
+            LEFT JOIN bucketed b ON b.feed = p.feed AND b.compound_id = p.compound_id
+                 AND b.category IS NOT DISTINCT FROM p.category AND b.j = r.range),
+        windows AS (
+            SELECT * FROM (
+                SELECT feed, compound_id, category, j,
+                       sum(n) OVER recent_frame AS recent_n, sum(bad) OVER recent_frame AS recent_bad,
+                       sum(n) OVER base_frame AS base_n, sum(bad) OVER base_frame AS base_bad
+                FROM series
+                WINDOW recent_frame AS (PARTITION BY feed, compound_id, category ORDER BY j
+                                        ROWS BETWEEN CURRENT ROW AND $recent - 1 FOLLOWING),
+                       base_frame AS (PARTITION BY feed, compound_id, category ORDER BY j
+                                      ROWS BETWEEN $recent FOLLOWING AND $recent + $baseline - 1 FOLLOWING))
+            WHERE j < $lookback)"""
+
+
+def _tested_sql(name: str, windows: str) -> str:
+    """CTE `name`: the rows of `windows` with observed, expected, score (the Poisson upper-tail
+    probability, for the rows that pass the count and ratio floors) and alarm."""
+    return f"""
+        {name}_tested AS (
+            SELECT w.*,
+                   CASE WHEN feed = 'surveys' THEN recent_bad ELSE recent_n END AS observed,
+                   greatest(CASE WHEN feed = 'surveys'
+                                 THEN recent_n * (base_bad + $prior * d.share) / (base_n + $prior)
+                                 ELSE base_n * $recent / $baseline END, $floor) AS expected
+            FROM {windows} w, district d),
+        -- P(X >= k) for X ~ Poisson(mu): the terms from k on shrink by mu / (i + 1) <= 1/2 (k >= 2 mu),
+        -- so 64 of them give the sum to double precision
+        {name}_scored AS (
+            SELECT c.feed, c.compound_id, c.category, c.j,
+                   sum(exp((c.observed + i.range) * ln(c.expected) - c.expected
+                           - lgamma(c.observed + i.range + 1))) AS score
+            FROM {name}_tested c CROSS JOIN range(0, 64) i
+            WHERE c.observed >= $min_count AND c.observed >= $min_ratio * c.expected GROUP BY ALL),
+        {name} AS (
+            SELECT t.feed, t.compound_id, t.category, t.j, t.observed, t.expected, s.score,
+                   coalesce(s.score <= $p_value, FALSE) AS alarm
+            FROM {name}_tested t LEFT JOIN {name}_scored s USING (feed, compound_id, category, j))"""
+
+
+def _alarm_params(as_of: datetime, settings: dict) -> dict:
+    recent, baseline = int(settings["recent_days"]), 7 * int(settings["baseline_weeks"])
+    lookback = baseline  # how far back the start of a run of alarmed days is looked for
+    return {"as_of": as_of, "recent": recent, "baseline": baseline, "lookback": lookback,
+            "horizon": lookback + recent + baseline, "min_count": float(settings["min_count"]),
+            "min_ratio": float(settings["min_ratio"]), "p_value": float(settings["p_value"]),
+            "floor": float(settings["expected_floor"]), "prior": float(settings["survey_prior_answers"])}
+
+
+def alarms(con, as_of: datetime, street: str | None = None, community: str | None = None,
+           settings: dict | None = None) -> pl.DataFrame:
+    """The places alarmed as of `as_of`: every compound × appeal category, every compound's
+    complaints, every compound's 不满意 survey answers. Most improbable first.
+
+    start is the first day of the run of consecutive days (each seen as of as-of minus whole days)
+    on which the place was alarmed; score is the Poisson upper-tail probability. Every place is
+    tested at once as of as-of; only the alarmed ones are replayed over the lookback for the start."""
+    params = _alarm_params(as_of, alarm_settings(settings))
+    place = _place_filter("c.", street, community, params)
+    return frame(con, f"""
+        WITH {_events_sql(place)},
+        now_windows AS (
+            SELECT feed, compound_id, category, 0 AS j,
+                   count(*) FILTER (j < $recent) AS _k,
+                   coalesce(sum(n) FILTER (j < $recent), 0) AS recent_n,
+                   coalesce(sum(bad) FILTER (j < $recent), 0) AS recent_bad,
+                   coalesce(sum(n) FILTER (j >= $recent AND j < $recent + $baseline), 0) AS base_n,
+                   coalesce(sum(bad) FILTER (j >= $recent AND j < $recent + $baseline), 0) AS base_bad
+            FROM bucketed GROUP BY ALL HAVING _k > 0),
+        {_tested_sql("now", "now_windows")},
+        alarmed AS (SELECT feed, compound_id, category FROM now WHERE alarm),
+        {_series_sql("alarmed")},
+        {_tested_sql("days", "windows")},
+        runs AS (
+            SELECT feed, compound_id, category,
+                   coalesce(min(j) FILTER (NOT alarm), $lookback) - 1 AS last_alarmed
+            FROM days GROUP BY ALL)
+        SELECT n.compound_id AS place_id, c.name AS place_name, c.street, c.community, n.feed, n.category,
+               CAST(CAST($as_of AS TIMESTAMP) - to_days(CAST(r.last_alarmed AS INTEGER)) AS DATE) AS start,
+               CAST(n.observed AS BIGINT) AS observed, n.expected, n.score, c.is_key_target
+        FROM now n JOIN runs r USING (feed, compound_id, category) JOIN compounds c USING (compound_id)
+        WHERE n.alarm
+        ORDER BY n.score, n.observed DESC, place_id, n.feed, n.category""", params)
+
+
+def alarm_history(con, as_of: datetime, street: str | None = None, settings: dict | None = None) -> pl.DataFrame:
+    """Every (place, day) alarmed over the lookback before as-of, each day seen as of as-of minus
+    j days: one query replays the past weeks at once (the backtest uses it)."""
+    params = _alarm_params(as_of, alarm_settings(settings))
+    place = _place_filter("c.", street, None, params)
+    return frame(con, f"""
+        WITH {_events_sql(place)},
+        places AS (SELECT DISTINCT feed, compound_id, category FROM bucketed),
+        {_series_sql("places")},
+        {_tested_sql("days", "windows")}
+        SELECT d.feed, d.compound_id AS place_id, d.category, c.street,
+               CAST(CAST($as_of AS TIMESTAMP) - to_days(CAST(d.j AS INTEGER)) AS DATE) AS day,
+               CAST(d.observed AS BIGINT) AS observed, d.expected, d.score
+        FROM days d JOIN compounds c USING (compound_id)
+        WHERE d.alarm ORDER BY day, place_id, feed, category""", params)
+
+
+# ---------------------------------------------------------------- 重复诉求 / 真解决率
+
+def _repeat_pairs(con, as_of: datetime, since: datetime | None, street: str | None, community: str | None,
+                  compound_id: str | None = None, category: str | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The linkable appeals (a compound and a content, received by as-of, from `since` minus the
+    window on) and the candidate pairs (earlier, later) of the same compound and category that
+    either window could link, each with the similarity of their masked contents."""
+    settings = metric_settings()["repeats"]
+    params: dict = {"as_of": as_of, "window": int(settings["window_days"])}
+    clauses = ["a.compound_id IS NOT NULL", "a.content IS NOT NULL", "a.received_at <= $as_of",
+               _place_filter("a.", street, community, params)]
+    if since is not None:
+        params["since"] = since
+        clauses.append("a.received_at >= CAST($since AS TIMESTAMP) - to_days(CAST($window AS INTEGER))")
+    if compound_id is not None:
+        params["compound_id"], params["category"] = compound_id, category
+        clauses.append("a.compound_id = $compound_id AND a.category = $category")
+    pool = frame(con, f"""
+        SELECT row_number() OVER (ORDER BY a.received_at, a.appeal_id) - 1 AS i, a.appeal_id, a.street,
+               a.community, a.compound_id, a.category, a.received_at,
+               CASE WHEN a.resolved_at <= $as_of THEN a.resolved_at END AS resolved_at, a.content,
+               dense_rank() OVER (ORDER BY a.content) - 1 AS text_id
+        FROM appeals a WHERE {' AND '.join(clauses)}""", params)
+    con.register("_repeat_pool", pool.select("i", "compound_id", "category", "received_at", "resolved_at", "text_id"))
+    try:
+        pairs = frame(con, """
+            SELECT e.i AS earlier, l.i AS later, e.text_id AS earlier_text, l.text_id AS later_text,
+                   l.received_at <= e.received_at + to_days(CAST($window AS INTEGER)) AS within_window,
+                   coalesce(l.received_at > e.resolved_at
+                            AND l.received_at <= e.resolved_at + to_days(CAST($window AS INTEGER)), FALSE)
+                       AS after_resolution
+            FROM _repeat_pool e JOIN _repeat_pool l
+              ON l.compound_id = e.compound_id AND l.category = e.category AND l.i > e.i
+             AND (l.received_at <= e.received_at + to_days(CAST($window AS INTEGER))
+                  OR l.received_at <= e.resolved_at + to_days(CAST($window AS INTEGER)))""",
+                      {"window": params["window"]})
+    finally:
+        con.unregister("_repeat_pool")
+    # Similarity once per distinct pair of texts (a repeated complaint is often word for word).
+    texts = pool.select("text_id", "content").unique("text_id").sort("text_id")["content"].to_list()
+    distinct = pairs.select("earlier_text", "later_text").unique()
+    scores = process.cpdist([texts[k] for k in distinct["earlier_text"].to_list()],
+                            [texts[k] for k in distinct["later_text"].to_list()],
+                            scorer=fuzz.ratio, workers=-1) if distinct.height else np.array([], np.float32)
+    distinct = distinct.with_columns(pl.Series("similarity", scores, dtype=pl.Float64))
+    pairs = pairs.join(distinct, on=["earlier_text", "later_text"]).filter(
+        pl.col("similarity") >= float(settings["similarity"]))
+    return pool, pairs
+
+
+def _links(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Each repeat (later) with the one it repeats: the latest near-duplicate within the window."""
+    return pairs.filter("within_window").sort("earlier").group_by("later").agg(
+        pl.col("earlier").last(), pl.col("similarity").last())
+
+
+def repeat_links(con, as_of: datetime, since: datetime | None = None, street: str | None = None,
+                 community: str | None = None) -> pl.DataFrame:
+    """Each appeal received from `since` to as-of that repeats an earlier one, with the earlier one
+    it repeats (the latest of the near-duplicates received within the window before it)."""
+    pool, pairs = _repeat_pairs(con, as_of, since, street, community)
+    ids = pool.select("i", "appeal_id", "received_at")
+    out = _links(pairs).join(ids, left_on="later", right_on="i").join(
+        ids.select(pl.col("i").alias("earlier"), pl.col("appeal_id").alias("repeats")), on="earlier").select(
+        "appeal_id", "repeats", "similarity", "received_at")
+    if since is not None:
+        out = out.filter(pl.col("received_at") >= since)
+    return out.sort("received_at", "appeal_id")
+
+
+def repeat_rates(con, scope: Scope) -> dict:
+    """重复诉求率 and 真解决率 of the appeals received in the scope's period (see metrics/README.md);
+    over the appeals that can be linked (a compound and a content). None where a denominator is 0."""
+    as_of = scope.moment
+    since = datetime.combine(scope.start, datetime.min.time()) if scope.start else None
+    until = datetime.combine(scope.end, datetime.min.time()) if scope.end else None
+    pool, pairs = _repeat_pairs(con, as_of, since, scope.street, scope.community)
+    window = timedelta(days=int(metric_settings()["repeats"]["window_days"]))
+    in_period = pl.lit(True)
+    if since is not None:
+        in_period &= pl.col("received_at") >= since
+    if until is not None:
+        in_period &= pl.col("received_at") < until
+    period = pool.filter(in_period)
+    repeats = period["i"].is_in(pairs.filter("within_window")["later"].implode()).sum()
+    settled = period.filter(pl.col("resolved_at") + window <= as_of)
+    stayed = (~settled["i"].is_in(pairs.filter("after_resolution")["earlier"].implode())).sum()
+    return {"appeals": period.height, "repeats": int(repeats), "repeat_rate": ratio(int(repeats), period.height),
+            "resolved_settled": settled.height, "truly_resolved": int(stayed),
+            "true_resolution_rate": ratio(int(stayed), settled.height)}
+
+
+def repeat_chain(con, appeal_id: str, as_of: datetime) -> pl.DataFrame:
+    """The chain of repeats an appeal belongs to (for the compound profile): every appeal of its
+    compound and category linked to it through repeats, oldest first, each with the one it repeats."""
+    rows = con.execute("SELECT compound_id, category FROM appeals WHERE appeal_id = ?", [appeal_id]).fetchall()
+    empty = pl.DataFrame(schema={"appeal_id": pl.String, "received_at": pl.Datetime("us"),
+                                 "resolved_at": pl.Datetime("us"), "content": pl.String, "repeats": pl.String,
+                                 "similarity": pl.Float64})
+    if not rows or rows[0][0] is None:
+        return empty
+    pool, pairs = _repeat_pairs(con, as_of, None, None, None, rows[0][0], rows[0][1])
+    links = _links(pairs)
+    parent = dict(zip(links["later"].to_list(), links["earlier"].to_list()))
+    match = pool.filter(pl.col("appeal_id") == appeal_id)["i"].to_list()
+    if not match:
+        return empty
+
+    def root(i: int) -> int:
+        while i in parent:
+            i = parent[i]
+        return i
+
+    # a chain is a tree grown from its first appeal: the members share that root
+    top = root(match[0])
+    members = sorted(i for i in pool["i"].to_list() if root(i) == top)
+    if len(members) < 2:
+        return empty
+    similarity = dict(zip(links["later"].to_list(), links["similarity"].to_list()))
+    ids = pool["appeal_id"].to_list()
+    chain = pool.filter(pl.col("i").is_in(members)).select("i", "appeal_id", "received_at", "resolved_at", "content")
+    return chain.with_columns(
+        pl.col("i").map_elements(lambda i: ids[parent[i]] if i in parent else None, return_dtype=pl.String)
+        .alias("repeats"),
+        pl.col("i").map_elements(lambda i: similarity.get(i), return_dtype=pl.Float64).alias("similarity"),
+    ).drop("i")
+
+
+def summary(con, as_of: datetime, street: str | None = None, since: date | None = None) -> dict:
+    """Everything the early warnings show, as of one moment (the backtest times this)."""
+    start = since or (as_of - timedelta(days=90)).date()
+    hours = metric_settings()["due_soon_hours"]
+    table = deadlines(con, as_of, street)
+    return {"due_soon": table.filter(pl.col("hours_left").is_between(0, hours)),
+            "overdue": table.filter(pl.col("hours_left") < 0),
+            "alarms": alarms(con, as_of, street),
+            "repeats": repeat_rates(con, Scope(start, None, as_of, street))}
