@@ -98,7 +98,7 @@ def alarm_settings(overrides: dict | None = None) -> dict:
 
 def _events_sql(place: str) -> str:
     """The events of every place in scope over the horizon, counted per day before as-of (bucket
-    j: j = 0 is the 24 hours up to as-of), and the district's 不满意 share in the baseline of as-of
+    j: j = 0 is the 24 hours up to as-of; category '' for the feeds without one), and the district's 不满意 share in the baseline of as-of
     (the prior of every place's survey share)."""
     return f"""
         scoped AS (SELECT compound_id FROM compounds c WHERE {place}),
@@ -107,11 +107,11 @@ def _events_sql(place: str) -> str:
             FROM appeals a JOIN scoped USING (compound_id)
             WHERE a.received_at <= $as_of AND a.received_at > $as_of - to_days(CAST($horizon AS INTEGER))
             UNION ALL
-            SELECT 'complaints', p.compound_id, NULL, p.received_at, FALSE
+            SELECT 'complaints', p.compound_id, '', p.received_at, FALSE
             FROM complaints p JOIN scoped USING (compound_id)
             WHERE p.received_at <= $as_of AND p.received_at > $as_of - to_days(CAST($horizon AS INTEGER))
             UNION ALL
-            SELECT 'surveys', s.compound_id, NULL, CAST(s.surveyed_at AS TIMESTAMP), s.rating = '不满意'
+            SELECT 'surveys', s.compound_id, '', CAST(s.surveyed_at AS TIMESTAMP), s.rating = '不满意'
             FROM surveys s JOIN scoped USING (compound_id)
             WHERE s.surveyed_at <= CAST($as_of AS DATE)
               AND s.surveyed_at > CAST($as_of AS DATE) - CAST($horizon AS INTEGER)),
@@ -135,7 +135,7 @@ def _series_sql(places: str) -> str:
                    coalesce(b.n, 0) AS n, coalesce(b.bad, 0) AS bad
             FROM {places} p CROSS JOIN range(0, CAST($horizon AS INTEGER)) r
             LEFT JOIN bucketed b ON b.feed = p.feed AND b.compound_id = p.compound_id
-                 AND b.category IS NOT DISTINCT FROM p.category AND b.j = r.range),
+                 AND b.category = p.category AND b.j = r.range),
         windows AS (
             SELECT * FROM (
                 SELECT feed, compound_id, category, j,
@@ -211,7 +211,8 @@ def alarms(con, as_of: datetime, street: str | None = None, community: str | Non
             SELECT feed, compound_id, category,
                    coalesce(min(j) FILTER (NOT alarm), $lookback) - 1 AS last_alarmed
             FROM days GROUP BY ALL)
-        SELECT n.compound_id AS place_id, c.name AS place_name, c.street, c.community, n.feed, n.category,
+        SELECT n.compound_id AS place_id, c.name AS place_name, c.street, c.community, n.feed,
+               nullif(n.category, '') AS category,
                CAST(CAST($as_of AS TIMESTAMP) - to_days(CAST(r.last_alarmed AS INTEGER)) AS DATE) AS start,
                CAST(n.observed AS BIGINT) AS observed, n.expected, n.score, c.is_key_target
         FROM now n JOIN runs r USING (feed, compound_id, category) JOIN compounds c USING (compound_id)
@@ -229,7 +230,7 @@ def alarm_history(con, as_of: datetime, street: str | None = None, settings: dic
         places AS (SELECT DISTINCT feed, compound_id, category FROM bucketed),
         {_series_sql("places")},
         {_tested_sql("days", "windows")}
-        SELECT d.feed, d.compound_id AS place_id, d.category, c.street,
+        SELECT d.feed, d.compound_id AS place_id, nullif(d.category, '') AS category, c.street,
                CAST(CAST($as_of AS TIMESTAMP) - to_days(CAST(d.j AS INTEGER)) AS DATE) AS day,
                CAST(d.observed AS BIGINT) AS observed, d.expected, d.score
         FROM days d JOIN compounds c USING (compound_id)
@@ -244,11 +245,12 @@ def _repeat_pairs(con, as_of: datetime, since: datetime | None, street: str | No
     window on) and the candidate pairs (earlier, later) of the same compound and category that
     either window could link, each with the similarity of their masked contents."""
     settings = metric_settings()["repeats"]
-    params: dict = {"as_of": as_of, "window": int(settings["window_days"])}
+    window = int(settings["window_days"])
+    params: dict = {"as_of": as_of}
     clauses = ["a.compound_id IS NOT NULL", "a.content IS NOT NULL", "a.received_at <= $as_of",
                _place_filter("a.", street, community, params)]
     if since is not None:
-        params["since"] = since
+        params.update(since=since, window=window)
         clauses.append("a.received_at >= CAST($since AS TIMESTAMP) - to_days(CAST($window AS INTEGER))")
     if compound_id is not None:
         params["compound_id"], params["category"] = compound_id, category
@@ -258,7 +260,7 @@ def _repeat_pairs(con, as_of: datetime, since: datetime | None, street: str | No
                a.community, a.compound_id, a.category, a.received_at,
                CASE WHEN a.resolved_at <= $as_of THEN a.resolved_at END AS resolved_at, a.content,
                dense_rank() OVER (ORDER BY a.content) - 1 AS text_id
-        FROM appeals a WHERE {' AND '.join(clauses)}""", params)
+        FROM appeals a WHERE {' AND '.join(clauses)} ORDER BY i""", params)
     con.register("_repeat_pool", pool.select("i", "compound_id", "category", "received_at", "resolved_at", "text_id"))
     try:
         pairs = frame(con, """
@@ -271,7 +273,7 @@ def _repeat_pairs(con, as_of: datetime, since: datetime | None, street: str | No
               ON l.compound_id = e.compound_id AND l.category = e.category AND l.i > e.i
              AND (l.received_at <= e.received_at + to_days(CAST($window AS INTEGER))
                   OR l.received_at <= e.resolved_at + to_days(CAST($window AS INTEGER)))""",
-                      {"window": params["window"]})
+                      {"window": window})
     finally:
         con.unregister("_repeat_pool")
     # Similarity once per distinct pair of texts (a repeated complaint is often word for word).
