@@ -239,11 +239,16 @@ def alarm_history(con, as_of: datetime, street: str | None = None, settings: dic
 
 # ---------------------------------------------------------------- 重复诉求 / 真解决率
 
-def _repeat_pairs(con, as_of: datetime, since: datetime | None, street: str | None, community: str | None,
-                  compound_id: str | None = None, category: str | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _repeats(con, as_of: datetime, since: datetime | None, street: str | None, community: str | None,
+             compound_id: str | None = None, category: str | None = None
+             ) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
     """The linkable appeals (a compound and a content, received by as-of, from `since` minus the
-    window on) and the candidate pairs (earlier, later) of the same compound and category that
-    either window could link, each with the similarity of their masked contents."""
+    window on, numbered i in time order, g its compound × category), the links (each repeat `later` with the latest
+    near-duplicate `earlier` received within the window before it) and the appeals followed by a
+    near-duplicate within the window after their resolution.
+
+    Texts are compared once per pair of distinct texts met in one compound × category (a repeated
+    appeal is often word for word); the appeals are then matched on similar texts by as-of joins."""
     settings = metric_settings()["repeats"]
     window = int(settings["window_days"])
     params: dict = {"as_of": as_of}
@@ -256,51 +261,56 @@ def _repeat_pairs(con, as_of: datetime, since: datetime | None, street: str | No
         params["compound_id"], params["category"] = compound_id, category
         clauses.append("a.compound_id = $compound_id AND a.category = $category")
     pool = frame(con, f"""
-        SELECT row_number() OVER (ORDER BY a.received_at, a.appeal_id) - 1 AS i, a.appeal_id, a.street,
-               a.community, a.compound_id, a.category, a.received_at,
-               CASE WHEN a.resolved_at <= $as_of THEN a.resolved_at END AS resolved_at, a.content,
-               dense_rank() OVER (ORDER BY a.content) - 1 AS text_id
-        FROM appeals a WHERE {' AND '.join(clauses)} ORDER BY i""", params)
-    con.register("_repeat_pool", pool.select("i", "compound_id", "category", "received_at", "resolved_at", "text_id"))
-    try:
-        pairs = frame(con, """
-            SELECT e.i AS earlier, l.i AS later, e.text_id AS earlier_text, l.text_id AS later_text,
-                   l.received_at <= e.received_at + to_days(CAST($window AS INTEGER)) AS within_window,
-                   coalesce(l.received_at > e.resolved_at
-                            AND l.received_at <= e.resolved_at + to_days(CAST($window AS INTEGER)), FALSE)
-                       AS after_resolution
-            FROM _repeat_pool e JOIN _repeat_pool l
-              ON l.compound_id = e.compound_id AND l.category = e.category AND l.i > e.i
-             AND (l.received_at <= e.received_at + to_days(CAST($window AS INTEGER))
-                  OR l.received_at <= e.resolved_at + to_days(CAST($window AS INTEGER)))""",
-                      {"window": window})
-    finally:
-        con.unregister("_repeat_pool")
-    # Similarity once per distinct pair of texts (a repeated complaint is often word for word).
-    texts = pool.select("text_id", "content").unique("text_id").sort("text_id")["content"].to_list()
-    distinct = pairs.select("earlier_text", "later_text").unique()
-    scores = process.cpdist([texts[k] for k in distinct["earlier_text"].to_list()],
-                            [texts[k] for k in distinct["later_text"].to_list()],
-                            scorer=fuzz.ratio, workers=-1) if distinct.height else np.array([], np.float32)
-    distinct = distinct.with_columns(pl.Series("similarity", scores, dtype=pl.Float64))
-    pairs = pairs.join(distinct, on=["earlier_text", "later_text"]).filter(
+        SELECT a.appeal_id, a.street, a.community, a.compound_id, a.category, a.received_at,
+               CASE WHEN a.resolved_at <= $as_of THEN a.resolved_at END AS resolved_at, a.content
+        FROM appeals a WHERE {' AND '.join(clauses)}""", params).sort("received_at", "appeal_id").with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("i"),
+        # ids of the texts and of the compound × category (categorical codes: no string sort)
+        pl.col("content").cast(pl.Categorical).to_physical().cast(pl.Int64).alias("text_id"),
+        pl.concat_str("compound_id", "category", separator="\x1f").cast(pl.Categorical).to_physical()
+        .cast(pl.Int64).alias("g"))
+    groups = pool.select("g", "text_id").unique()
+    met = groups.join(groups, on="g", suffix="_b").filter(pl.col("text_id") < pl.col("text_id_b"))
+    distinct = met.select("text_id", "text_id_b").unique()
+    texts = dict(pool.select("text_id", "content").unique("text_id").iter_rows())
+    scores = process.cpdist([texts[k] for k in distinct["text_id"].to_list()],
+                            [texts[k] for k in distinct["text_id_b"].to_list()],
+                            scorer=fuzz.ratio, workers=-1) if distinct.height else []
+    near = distinct.with_columns(pl.Series("similarity", scores, dtype=pl.Float64)).filter(
         pl.col("similarity") >= float(settings["similarity"]))
-    return pool, pairs
-
-
-def _links(pairs: pl.DataFrame) -> pl.DataFrame:
-    """Each repeat (later) with the one it repeats: the latest near-duplicate within the window."""
-    return pairs.filter("within_window").sort("earlier").group_by("later").agg(
-        pl.col("earlier").last(), pl.col("similarity").last())
+    near = met.join(near, on=["text_id", "text_id_b"])
+    similar = pl.concat([  # both ways, and every text with itself
+        near.select("g", pl.col("text_id").alias("text"), pl.col("text_id_b").alias("other"), "similarity"),
+        near.select("g", pl.col("text_id_b").alias("text"), pl.col("text_id").alias("other"), "similarity"),
+        groups.select("g", pl.col("text_id").alias("text"), pl.col("text_id").alias("other"),
+                      pl.lit(100.0).alias("similarity"))])
+    span = timedelta(days=window)
+    wanted = pool.select("i", "g", "text_id", "received_at", "resolved_at").join(
+        similar, left_on=["g", "text_id"], right_on=["g", "text"])
+    # each appeal against the latest earlier appeal of each similar text in its compound × category
+    earlier = pool.select(pl.col("i").alias("earlier"), "g", pl.col("text_id").alias("other"),
+                          pl.col("received_at").alias("earlier_at"))
+    links = wanted.sort("i").join_asof(
+        earlier, left_on="i", right_on="earlier", by=["g", "other"], strategy="backward", allow_exact_matches=False,
+        check_sortedness=False,  # sorted above: the check cannot be made with `by` groups
+    ).filter(pl.col("received_at") <= pl.col("earlier_at") + span).group_by("i").agg(
+        pl.col("earlier").max(), pl.col("similarity").sort_by("earlier").last()).rename({"i": "later"}).sort("later")
+    # each resolved appeal against the first appeal of each similar text received after its resolution
+    later = pool.select("g", pl.col("text_id").alias("other"), pl.col("received_at").alias("later_at"))
+    recurred = wanted.filter(pl.col("resolved_at").is_not_null()).sort("resolved_at").join_asof(
+        later.sort("later_at"), left_on="resolved_at", right_on="later_at", by=["g", "other"], strategy="forward",
+        allow_exact_matches=False, check_sortedness=False,
+    ).filter(pl.col("later_at") <= pl.col("resolved_at") + span)["i"].unique()
+    return pool, links, recurred
 
 
 def repeat_links(con, as_of: datetime, since: datetime | None = None, street: str | None = None,
                  community: str | None = None) -> pl.DataFrame:
     """Each appeal received from `since` to as-of that repeats an earlier one, with the earlier one
     it repeats (the latest of the near-duplicates received within the window before it)."""
-    pool, pairs = _repeat_pairs(con, as_of, since, street, community)
+    pool, links, _ = _repeats(con, as_of, since, street, community)
     ids = pool.select("i", "appeal_id", "received_at")
-    out = _links(pairs).join(ids, left_on="later", right_on="i").join(
+    out = links.join(ids, left_on="later", right_on="i").join(
         ids.select(pl.col("i").alias("earlier"), pl.col("appeal_id").alias("repeats")), on="earlier").select(
         "appeal_id", "repeats", "similarity", "received_at")
     if since is not None:
@@ -314,7 +324,7 @@ def repeat_rates(con, scope: Scope) -> dict:
     as_of = scope.moment
     since = datetime.combine(scope.start, datetime.min.time()) if scope.start else None
     until = datetime.combine(scope.end, datetime.min.time()) if scope.end else None
-    pool, pairs = _repeat_pairs(con, as_of, since, scope.street, scope.community)
+    pool, links, recurred = _repeats(con, as_of, since, scope.street, scope.community)
     window = timedelta(days=int(metric_settings()["repeats"]["window_days"]))
     in_period = pl.lit(True)
     if since is not None:
@@ -322,9 +332,9 @@ def repeat_rates(con, scope: Scope) -> dict:
     if until is not None:
         in_period &= pl.col("received_at") < until
     period = pool.filter(in_period)
-    repeats = period["i"].is_in(pairs.filter("within_window")["later"].implode()).sum()
+    repeats = period["i"].is_in(links["later"].implode()).sum()
     settled = period.filter(pl.col("resolved_at") + window <= as_of)
-    stayed = (~settled["i"].is_in(pairs.filter("after_resolution")["earlier"].implode())).sum()
+    stayed = (~settled["i"].is_in(recurred.implode())).sum()
     return {"appeals": period.height, "repeats": int(repeats), "repeat_rate": ratio(int(repeats), period.height),
             "resolved_settled": settled.height, "truly_resolved": int(stayed),
             "true_resolution_rate": ratio(int(stayed), settled.height)}
@@ -339,8 +349,7 @@ def repeat_chain(con, appeal_id: str, as_of: datetime) -> pl.DataFrame:
                                  "similarity": pl.Float64})
     if not rows or rows[0][0] is None:
         return empty
-    pool, pairs = _repeat_pairs(con, as_of, None, None, None, rows[0][0], rows[0][1])
-    links = _links(pairs)
+    pool, links, _ = _repeats(con, as_of, None, None, None, rows[0][0], rows[0][1])
     parent = dict(zip(links["later"].to_list(), links["earlier"].to_list()))
     match = pool.filter(pl.col("appeal_id") == appeal_id)["i"].to_list()
     if not match:
