@@ -240,7 +240,8 @@ def main() -> None:
         folder = Path(scratch)
         demo = folder / "demo.duckdb"
         build_demo(demo)
-        planted = json.loads((folder / "demo" / "planted.json").read_text(encoding="utf-8"))
+        plants = json.loads((folder / "demo" / "planted.json").read_text(encoding="utf-8"))
+        planted = [p for p in plants if p["kind"] == "outbreak"]
         with read_only(demo) as con:
             end = con.execute("SELECT max(received_at) FROM appeals").fetchall()[0][0]
             first = con.execute("SELECT min(received_at) FROM appeals").fetchall()[0][0]
@@ -250,6 +251,13 @@ def main() -> None:
         first_day = first.date() + timedelta(days=horizon)
         days = replay(demo, end, first_day)
         show("demo", score(days, planted, first_day, end.date(), streets, recent))
+        with read_only(demo) as con:
+            for chain in (p for p in plants if p["kind"] == "repeat_chain"):
+                last = con.execute("SELECT max(appeal_id) FROM appeals WHERE compound_id = ? AND category = ?",
+                                   [chain["place_id"], chain["category"]]).fetchall()[0][0]
+                linked = alerts.repeat_chain(con, last, end)
+                print(f"demo: repeat chain of {chain['place_name']} {chain['category']}: {linked.height} appeals linked "
+                      f"({chain['records']} planted)")
         cold, best = timed(demo, end)
         print(f"demo: alerts.summary {cold:.3f} s first, {best:.3f} s best of 3 (target < 1 s)")
 

@@ -648,9 +648,9 @@ def _appeals(rng, ref, comp: pl.DataFrame, start: dt.date, end: dt.date, target_
 # reads what was planted; bench/bench_alerts.py and data/demo/planted.json do). Each: the days
 # before the end it covers (oldest first) and how many records on each.
 PLANTED = "planted.json"
-HEATING_JUMP = [1, 0, 1, 1, 0, 1, 1, 2, 1, 1, 2, 1, 1, 1]  # 供暖供水 appeals over the last fortnight
+HEATING_JUMP = [1, 3, 2, 2, 3, 1, 2, 2, 1, 2, 1, 2, 1, 1]  # 供暖供水 appeals over the last fortnight
 REPEAT_CHAIN_EVERY = 7  # one 噪音扰民 appeal of the same words a week, four times
-COMPLAINT_CLIMB = [0, 1, 0, 1, 1, 1, 2, 1, 2, 2]  # complaints over the last ten days
+COMPLAINT_CLIMB = [1, 0, 1, 1, 2, 1, 2, 2, 2, 3]  # complaints over the last ten days
 
 
 def _plant_candidates(comp: pl.DataFrame, avoid: np.ndarray | None = None) -> np.ndarray:
@@ -665,8 +665,10 @@ def _plant_candidates(comp: pl.DataFrame, avoid: np.ndarray | None = None) -> np
 
 def _plant_record(comp: pl.DataFrame, ci: int, feed: str, category: str | None, day0: dt.date, day1: dt.date,
                   records: int, what: str) -> dict:
+    """kind: an outbreak (for the alarms) or a repeat chain (for the repeats)."""
     row = comp.row(int(ci), named=True)
-    return {"feed": feed, "place_id": row["compound_id"], "place_name": row["name"], "street": row["street"],
+    kind = "repeat_chain" if "重复" in what else "outbreak"
+    return {"kind": kind, "feed": feed, "place_id": row["compound_id"], "place_name": row["name"], "street": row["street"],
             "category": category, "onset": day0.isoformat(), "last_day": day1.isoformat(), "records": records,
             "what": what}
 
