@@ -13,7 +13,7 @@ import polars as pl
 from rapidfuzz import fuzz, process
 
 from etl.db import frame
-from metrics.core import Scope, _carried_sql, ratio
+from metrics.core import Scope, _carried_sql, _place, ratio
 from settings import metric_settings
 
 STAGES = ("响应", "办结", "反馈")
@@ -21,14 +21,7 @@ FEEDS = ("appeals", "complaints", "surveys")
 
 
 def _place_filter(prefix: str, street: str | None, community: str | None, params: dict) -> str:
-    clauses = ["TRUE"]
-    if street:
-        params["street"] = street
-        clauses.append(f"{prefix}street = $street")
-    if community:
-        params["community"] = community
-        clauses.append(f"{prefix}community = $community")
-    return " AND ".join(clauses)
+    return _place(prefix, Scope(street=street, community=community), params)
 
 
 # ---------------------------------------------------------------- 临期 / 超期
