@@ -251,9 +251,10 @@ def _memory_db(daily: list[int]) -> duckdb.DuckDBPyConnection:
     first = T - timedelta(days=len(daily) - 1)
     rows = [(f"A{d}-{k}", first + timedelta(days=d, minutes=-30 - k)) for d, n in enumerate(daily) for k in range(n)]
     if rows:
-        con.executemany("INSERT INTO appeals (appeal_id, channel, category, received_at, street, compound_id, "
-                        "is_property, street_from_compound, community_from_compound, batch_id) VALUES "
-                        "(?, '12345热线', '供暖供水', ?, '登州街道', 'C1', FALSE, FALSE, FALSE, 1)", rows)
+        con.execute("INSERT INTO appeals (appeal_id, channel, category, received_at, street, compound_id, is_property, "
+                    "street_from_compound, community_from_compound, batch_id) SELECT unnest($ids), '12345热线', "
+                    "'供暖供水', unnest($times), '登州街道', 'C1', FALSE, FALSE, FALSE, 1",
+                    {"ids": [r[0] for r in rows], "times": [r[1] for r in rows]})
     return con
 
 
@@ -265,7 +266,7 @@ def test_flat_history_never_alarms(per_day):
     assert alerts.alarm_history(con, T).height == 0
 
 
-@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hsettings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(0, 2), min_size=63, max_size=63), st.lists(st.integers(0, 3), min_size=7, max_size=7),
        st.integers(0, 6), st.integers(1, 5))
 def test_more_recent_events_never_remove_an_alarm(baseline, recent, day, extra):
@@ -278,3 +279,54 @@ def test_more_recent_events_never_remove_an_alarm(baseline, recent, day, extra):
     assert before.height <= after.height
     for row in after.to_dicts():
         assert row["observed"] >= 5 and row["observed"] >= 2 * row["expected"] and row["score"] <= 0.001
+
+
+TEXTS = ["暖气不热", "暖气不热，室温低", "暖气片漏水", "楼道灯不亮", "楼道灯坏了不亮"]
+
+
+@hsettings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["C1", "C2"]), st.sampled_from(["供暖供水", "市政设施"]),
+                          st.integers(0, 80 * 24), st.sampled_from(TEXTS), st.one_of(st.none(), st.integers(1, 600))),
+                min_size=1, max_size=30))
+def test_repeats_match_the_definition_pair_by_pair(rows):
+    """Links and both rates equal a brute-force reading of the definition over every pair."""
+    from rapidfuzz import fuzz
+
+    start = datetime(2026, 3, 1)
+    as_of = start + timedelta(days=100)
+    appeals = [{"id": f"A{n:02d}", "c": c, "cat": cat, "at": start + timedelta(hours=h), "text": text,
+                "res": None if r is None else start + timedelta(hours=h + r)} for n, (c, cat, h, text, r) in enumerate(rows)]
+    con = duckdb.connect()
+    schema.create_all(con)
+    con.execute("INSERT INTO compounds (compound_id, name, street, community, compound_type, is_key_target, batch_id) "
+                "VALUES ('C1', '甲', '登州街道', '东城社区', '老旧小区', FALSE, 1), "
+                "('C2', '乙', '登州街道', '东城社区', '老旧小区', FALSE, 1)")
+    con.execute("INSERT INTO appeals (appeal_id, channel, category, received_at, street, compound_id, resolved_at, "
+                "content, is_property, street_from_compound, community_from_compound, batch_id) "
+                "SELECT unnest($i), '12345热线', unnest($cat), unnest($at), '登州街道', unnest($c), unnest($res), "
+                "unnest($text), FALSE, FALSE, FALSE, 1",
+                {k: [a[v] for a in appeals] for k, v in
+                 (("i", "id"), ("cat", "cat"), ("at", "at"), ("c", "c"), ("res", "res"), ("text", "text"))})
+    window = timedelta(days=30)
+
+    def near(a, b):
+        return a["c"] == b["c"] and a["cat"] == b["cat"] and fuzz.ratio(a["text"], b["text"]) >= 80
+
+    def before(a, b):
+        return (a["at"], a["id"]) < (b["at"], b["id"])
+
+    expected = {}
+    for b in appeals:
+        earlier = [a for a in appeals if before(a, b) and b["at"] <= a["at"] + window and near(a, b)]
+        if earlier:
+            expected[b["id"]] = max(earlier, key=lambda a: (a["at"], a["id"]))["id"]
+    got = alerts.repeat_links(con, as_of)
+    assert dict(zip(got["appeal_id"], got["repeats"])) == expected
+
+    period = [a for a in appeals if a["at"] < start + timedelta(days=40)]
+    settled = [a for a in period if a["res"] is not None and a["res"] + window <= as_of]
+    stayed = [a for a in settled if not any(
+        near(a, b) and a["res"] < b["at"] <= a["res"] + window for b in appeals)]
+    rates = alerts.repeat_rates(con, Scope(None, (start + timedelta(days=40)).date(), as_of))
+    assert (rates["appeals"], rates["repeats"], rates["resolved_settled"], rates["truly_resolved"]) == (
+        len(period), sum(a["id"] in expected for a in period), len(settled), len(stayed))
