@@ -58,27 +58,34 @@ def deadlines(con, as_of: datetime, street: str | None = None, community: str | 
         ORDER BY hours_left, appeal_id""", params)
 
 
+def _hours(hours: float | None) -> float:
+    return metric_settings()["due_soon_hours"] if hours is None else hours
+
+
+def _is_due_soon(hours: float) -> pl.Expr:
+    """Due within `hours`, the limit itself included (at the limit an appeal is not yet late)."""
+    return pl.col("hours_left").is_between(0, hours)
+
+
+IS_OVERDUE = pl.col("hours_left") < 0
+
+
 def due_soon(con, as_of: datetime, street: str | None = None, community: str | None = None,
              hours: float | None = None) -> pl.DataFrame:
-    """Open appeals whose next limit falls within the next `hours` (default: the setting),
-    the limit itself included (at the limit an appeal is not yet late); soonest first."""
-    hours = metric_settings()["due_soon_hours"] if hours is None else hours
-    table = deadlines(con, as_of, street, community)
-    return table.filter((pl.col("hours_left") >= 0) & (pl.col("hours_left") <= hours))
+    """Open appeals whose next limit falls within the next `hours` (default: the setting); soonest first."""
+    return deadlines(con, as_of, street, community).filter(_is_due_soon(_hours(hours)))
 
 
 def overdue(con, as_of: datetime, street: str | None = None, community: str | None = None) -> pl.DataFrame:
     """Open appeals already past their next limit; longest overdue first."""
-    return deadlines(con, as_of, street, community).filter(pl.col("hours_left") < 0)
+    return deadlines(con, as_of, street, community).filter(IS_OVERDUE)
 
 
 def deadline_counts(con, as_of: datetime, by: str = "street", street: str | None = None,
                     community: str | None = None, hours: float | None = None) -> pl.DataFrame:
     """Due-soon and overdue counts by street, community or compound_id."""
-    hours = metric_settings()["due_soon_hours"] if hours is None else hours
-    left = pl.col("hours_left")
     return deadlines(con, as_of, street, community).group_by(by).agg(
-        ((left >= 0) & (left <= hours)).sum().alias("due_soon"), (left < 0).sum().alias("overdue"),
+        _is_due_soon(_hours(hours)).sum().alias("due_soon"), IS_OVERDUE.sum().alias("overdue"),
     ).filter((pl.col("due_soon") > 0) | (pl.col("overdue") > 0)).sort(
         ["overdue", "due_soon", by], descending=[True, True, False], nulls_last=True)
 
@@ -369,11 +376,10 @@ def repeat_chain(con, appeal_id: str, as_of: datetime) -> pl.DataFrame:
 
 
 def summary(con, as_of: datetime, street: str | None = None, since: date | None = None) -> dict:
-    """Everything the early warnings show, as of one moment (the backtest times this)."""
+    """Everything the early warnings show, as of one moment (the backtest times this); the repeat
+    rates over the appeals received from `since` (default: the 90 days before as-of) on."""
     start = since or (as_of - timedelta(days=90)).date()
-    hours = metric_settings()["due_soon_hours"]
     table = deadlines(con, as_of, street)
-    return {"due_soon": table.filter(pl.col("hours_left").is_between(0, hours)),
-            "overdue": table.filter(pl.col("hours_left") < 0),
+    return {"due_soon": table.filter(_is_due_soon(_hours(None))), "overdue": table.filter(IS_OVERDUE),
             "alarms": alarms(con, as_of, street),
             "repeats": repeat_rates(con, Scope(start, None, as_of, street))}
