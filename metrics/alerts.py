@@ -243,7 +243,7 @@ def _repeats(con, as_of: datetime, since: datetime | None, street: str | None, c
              compound_id: str | None = None, category: str | None = None
              ) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
     """The linkable appeals (a compound and a content, received by as-of, from `since` minus the
-    window on, numbered i in time order, g its compound × category), the links (each repeat `later` with the latest
+    window on, numbered i in time order; g its compound × category), the links (each repeat `later` with the latest
     near-duplicate `earlier` received within the window before it) and the appeals followed by a
     near-duplicate within the window after their resolution.
 
@@ -260,19 +260,20 @@ def _repeats(con, as_of: datetime, since: datetime | None, street: str | None, c
     if compound_id is not None:
         params["compound_id"], params["category"] = compound_id, category
         clauses.append("a.compound_id = $compound_id AND a.category = $category")
+    where = " AND ".join(clauses)
+    # texts and compound × category by their hashes: no string sorted or carried along
     pool = frame(con, f"""
-        SELECT a.appeal_id, a.street, a.community, a.compound_id, a.category, a.received_at,
-               CASE WHEN a.resolved_at <= $as_of THEN a.resolved_at END AS resolved_at, a.content
-        FROM appeals a WHERE {' AND '.join(clauses)}""", params).sort("received_at", "appeal_id").with_columns(
-        pl.int_range(pl.len(), dtype=pl.Int64).alias("i"),
-        # ids of the texts and of the compound × category (categorical codes: no string sort)
-        pl.col("content").cast(pl.Categorical).to_physical().cast(pl.Int64).alias("text_id"),
-        pl.concat_str("compound_id", "category", separator="\x1f").cast(pl.Categorical).to_physical()
-        .cast(pl.Int64).alias("g"))
+        SELECT a.appeal_id, a.received_at, CASE WHEN a.resolved_at <= $as_of THEN a.resolved_at END AS resolved_at,
+               hash(a.content) AS text_id, hash(a.compound_id, a.category) AS g
+        FROM appeals a WHERE {where} ORDER BY a.received_at, a.appeal_id""", params).with_row_index("i")
     groups = pool.select("g", "text_id").unique()
     met = groups.join(groups, on="g", suffix="_b").filter(pl.col("text_id") < pl.col("text_id_b"))
     distinct = met.select("text_id", "text_id_b").unique()
-    texts = dict(pool.select("text_id", "content").unique("text_id").iter_rows())
+    texts = dict(frame(con, f"""
+        SELECT DISTINCT hash(a.content) AS text_id, a.content FROM appeals a
+        WHERE {where} AND hash(a.content) IN (SELECT unnest($wanted))""",
+                       {**params, "wanted": pl.concat([distinct["text_id"], distinct["text_id_b"]]).unique().to_list()}
+                       ).iter_rows())
     scores = process.cpdist([texts[k] for k in distinct["text_id"].to_list()],
                             [texts[k] for k in distinct["text_id_b"].to_list()],
                             scorer=fuzz.ratio, workers=-1) if distinct.height else []
@@ -285,21 +286,22 @@ def _repeats(con, as_of: datetime, since: datetime | None, street: str | None, c
         groups.select("g", pl.col("text_id").alias("text"), pl.col("text_id").alias("other"),
                       pl.lit(100.0).alias("similarity"))])
     span = timedelta(days=window)
+    # one key for (compound × category, text): the as-of joins match on it
+    key = pl.struct("g", "other").hash()
     wanted = pool.select("i", "g", "text_id", "received_at", "resolved_at").join(
-        similar, left_on=["g", "text_id"], right_on=["g", "text"])
+        similar, left_on=["g", "text_id"], right_on=["g", "text"]).with_columns(key.alias("key"))
+    own = pool.select("i", "received_at", key=pl.struct("g", pl.col("text_id").alias("other")).hash())
     # each appeal against the latest earlier appeal of each similar text in its compound × category
-    earlier = pool.select(pl.col("i").alias("earlier"), "g", pl.col("text_id").alias("other"),
-                          pl.col("received_at").alias("earlier_at"))
     links = wanted.sort("i").join_asof(
-        earlier, left_on="i", right_on="earlier", by=["g", "other"], strategy="backward", allow_exact_matches=False,
+        own.select(earlier="i", earlier_at="received_at", key="key"), left_on="i", right_on="earlier", by="key",
+        strategy="backward", allow_exact_matches=False,
         check_sortedness=False,  # sorted above: the check cannot be made with `by` groups
     ).filter(pl.col("received_at") <= pl.col("earlier_at") + span).group_by("i").agg(
         pl.col("earlier").max(), pl.col("similarity").sort_by("earlier").last()).rename({"i": "later"}).sort("later")
     # each resolved appeal against the first appeal of each similar text received after its resolution
-    later = pool.select("g", pl.col("text_id").alias("other"), pl.col("received_at").alias("later_at"))
     recurred = wanted.filter(pl.col("resolved_at").is_not_null()).sort("resolved_at").join_asof(
-        later.sort("later_at"), left_on="resolved_at", right_on="later_at", by=["g", "other"], strategy="forward",
-        allow_exact_matches=False, check_sortedness=False,
+        own.select(later_at="received_at", key="key"), left_on="resolved_at", right_on="later_at", by="key",
+        strategy="forward", allow_exact_matches=False, check_sortedness=False,
     ).filter(pl.col("later_at") <= pl.col("resolved_at") + span)["i"].unique()
     return pool, links, recurred
 
@@ -365,14 +367,12 @@ def repeat_chain(con, appeal_id: str, as_of: datetime) -> pl.DataFrame:
     members = sorted(i for i in pool["i"].to_list() if root(i) == top)
     if len(members) < 2:
         return empty
-    similarity = dict(zip(links["later"].to_list(), links["similarity"].to_list()))
-    ids = pool["appeal_id"].to_list()
-    chain = pool.filter(pl.col("i").is_in(members)).select("i", "appeal_id", "received_at", "resolved_at", "content")
-    return chain.with_columns(
-        pl.col("i").map_elements(lambda i: ids[parent[i]] if i in parent else None, return_dtype=pl.String)
-        .alias("repeats"),
-        pl.col("i").map_elements(lambda i: similarity.get(i), return_dtype=pl.Float64).alias("similarity"),
-    ).drop("i")
+    earlier = pool.select(pl.col("i").alias("earlier"), pl.col("appeal_id").alias("repeats"))
+    chain = pool.filter(pl.col("i").is_in(members)).join(links.rename({"later": "i"}), on="i", how="left").join(
+        earlier, on="earlier", how="left")
+    texts = frame(con, "SELECT appeal_id, content FROM appeals WHERE appeal_id IN (SELECT unnest($ids))",
+                  {"ids": chain["appeal_id"].to_list()})
+    return chain.join(texts, on="appeal_id", how="left").sort("i").select(empty.columns)
 
 
 def summary(con, as_of: datetime, street: str | None = None, since: date | None = None) -> dict:
