@@ -270,10 +270,12 @@ def main() -> None:
             generated = folder / f"generated-{volume}.duckdb"
             planted = generate(generated, compounds, end, span, volume, args.outbreaks, np.random.default_rng(SEED))
             grid = [settings]
-            if args.tune and volume == args.appeals_per_year[0]:
-                grid += [{**settings, **change} for change in (
-                    {"p_value": 0.01}, {"p_value": 0.0001}, {"expected_floor": 1.0}, {"min_count": 4},
-                    {"min_ratio": 1.5}, {"recent_days": 5}, {"recent_days": 10})]
+            if args.tune:
+                changes = [{"p_value": 0.01}, {"p_value": 0.0001}]
+                if volume == args.appeals_per_year[0]:
+                    changes += [{"expected_floor": 1.0}, {"min_count": 4}, {"min_ratio": 1.5}, {"recent_days": 5},
+                                {"recent_days": 10}]
+                grid += [{**settings, **change} for change in changes]
             for option in grid:
                 days = replay(generated, end, first_day, option)
                 changed = {k: v for k, v in option.items() if settings.get(k) != v} or "as set"

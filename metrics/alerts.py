@@ -150,23 +150,33 @@ def _series_sql(places: str) -> str:
 
 
 def _tested_sql(name: str, windows: str) -> str:
-    """CTE `name`: the rows of `windows` with observed, expected, score (the Poisson upper-tail
-    probability, for the rows that pass the count and ratio floors) and alarm."""
+    """CTE `name`: the rows of `windows` with observed, expected, score (a binomial upper-tail
+    probability, for the rows that pass the count and ratio floors) and alarm.
+
+    Appeals and complaints: given the n events of the recent window and the baseline together, the
+    recent window's share under an unchanged rate is recent / (recent + baseline) days, so observed
+    ~ Binomial(n, that share): the exact test of two Poisson counts, which counts the baseline's own
+    noise. Surveys: observed 不满意 ~ Binomial(recent answers, the place's shrunk baseline share)."""
     return f"""
         {name}_tested AS (
             SELECT w.*,
                    CASE WHEN feed = 'surveys' THEN recent_bad ELSE recent_n END AS observed,
                    greatest(CASE WHEN feed = 'surveys'
                                  THEN recent_n * (base_bad + $prior * d.share) / (base_n + $prior)
-                                 ELSE base_n * $recent / $baseline END, $floor) AS expected
+                                 ELSE base_n * $recent / $baseline END, $floor) AS expected,
+                   CASE WHEN feed = 'surveys' THEN recent_n ELSE recent_n + base_n END AS trials,
+                   CASE WHEN feed = 'surveys' THEN expected / greatest(recent_n, 1)
+                        ELSE $recent / ($recent + $baseline) END AS share
             FROM {windows} w, district d),
-        -- P(X >= k) for X ~ Poisson(mu): the terms from k on shrink by mu / (i + 1) <= 1/2 (k >= 2 mu),
+        -- P(X >= k): past k each term is at most the one before times about 1/2 (k >= 2 x expected),
         -- so 64 of them give the sum to double precision
         {name}_scored AS (
             SELECT c.feed, c.compound_id, c.category, c.j,
-                   sum(exp((c.observed + i.range) * ln(c.expected) - c.expected
-                           - lgamma(c.observed + i.range + 1))) AS score
-            FROM {name}_tested c CROSS JOIN range(0, 64) i
+                   sum(exp(lgamma(c.trials + 1) - lgamma(c.observed + i.range + 1)
+                           - lgamma(c.trials - c.observed - i.range + 1)
+                           + (c.observed + i.range) * ln(c.share)
+                           + (c.trials - c.observed - i.range) * ln(1 - c.share))) AS score
+            FROM {name}_tested c JOIN range(0, 64) i ON c.observed + i.range <= c.trials
             WHERE c.observed >= $min_count AND c.observed >= $min_ratio * c.expected GROUP BY ALL),
         {name} AS (
             SELECT t.feed, t.compound_id, t.category, t.j, t.observed, t.expected, s.score,
@@ -189,7 +199,7 @@ def alarms(con, as_of: datetime, street: str | None = None, community: str | Non
     complaints, every compound's 不满意 survey answers. Most improbable first.
 
     start is the first day of the run of consecutive days (each seen as of as-of minus whole days)
-    on which the place was alarmed; score is the Poisson upper-tail probability. Every place is
+    on which the place was alarmed; score is the binomial upper-tail probability. Every place is
     tested at once as of as-of; only the alarmed ones are replayed over the lookback for the start."""
     params = _alarm_params(as_of, alarm_settings(settings))
     place = _place_filter("c.", street, community, params)

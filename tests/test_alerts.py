@@ -2,7 +2,7 @@
 
 Settings as in data/metrics.toml: limits 24/48/72 h, due soon within 12 h; alarms over 7 recent
 days against 8 baseline weeks, at least 5 events, at least 2x expected, p <= 0.001, expected
-floor 0.5, survey prior 10 answers; repeats within 30 days at rapidfuzz ratio >= 80.
+floor 0.5, survey prior 10 answers (the test: metrics/README.md); repeats within 30 days at rapidfuzz ratio >= 80.
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ def _appeals(rows: list[tuple]) -> str:
         for i, cat, rec, c, r1, r2, r3, text in rows)
 
 
-def _poisson_tail(k: int, mu: float) -> float:
-    return 1 - sum(math.exp(-mu) * mu ** i / math.factorial(i) for i in range(k))
+def _binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p)."""
+    return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k, n + 1))
 
 
 # ---------------------------------------------------------------- 临期 / 超期
@@ -117,17 +118,18 @@ ALARM_APPEALS = _appeals([
     *[(f"H{i}", "供暖供水", f"2026-06-{d} {h}", "C1", None, None, None, "")
       for i, (d, h) in enumerate([("05", "09:00"), ("06", "09:00"), ("07", "09:00"), ("08", "09:00"),
                                   ("08", "10:00"), ("09", "09:00"), ("10", "09:00")])],
-    # C2 × 物业管理: 28 in the baseline (4 a week) and 7 recent: 7 >= 2 x 3.5 but P(X >= 7 | 3.5) = 0.065
+    # C2 × 物业管理: 28 in the baseline (4 a week) and 7 recent: 7 >= 2 x 3.5 but of the 35, 7 or more in
+    # the recent 7 of 63 days has P = 0.087 (Binomial(35, 1/9))
     *[(f"P{w}{k}", "物业管理", (date(2026, 4, 13) + timedelta(weeks=w, days=k)).isoformat() + " 10:00", "C2",
        None, None, None, "") for w in range(7) for k in range(4)],
     *[(f"Q{k}", "物业管理", f"{date(2026, 6, 4) + timedelta(days=k)} 10:00", "C2", None, None, None, "") for k in range(7)],
-    # C3 × 噪音扰民: 4 recent, no history: fewer than 5, P(X >= 4 | 0.5) = 0.0018
+    # C3 × 噪音扰民: 4 recent, no history: fewer than 5 (though (1/9)^4 = 1.5e-4)
     *[(f"N{k}", "噪音扰民", f"2026-06-0{k + 5} 10:00", "C3", None, None, None, "") for k in range(4)],
 ])
-# C2's complaints: one a week (8 in the baseline, expected 8 x 7/56 = 1), then 6 on 06-09
+# C2's complaints: one a week (8 in the baseline, expected 8 x 7/56 = 1), then 7 on 06-09
 ALARM_COMPLAINTS = "投诉编号,小区编码,问题类别,投诉时间\n" + "".join(
     f"T{k},C2,垃圾清运,{(date(2026, 4, 15) + timedelta(weeks=k)).isoformat()} 10:00\n" for k in range(7)
-) + "T7,C2,垃圾清运,2026-06-01 10:00\n" + "".join(f"U{k},C2,垃圾清运,2026-06-09 10:0{k}\n" for k in range(6))
+) + "T7,C2,垃圾清运,2026-06-01 10:00\n" + "".join(f"U{k},C2,垃圾清运,2026-06-09 10:0{k}\n" for k in range(7))
 # C1's survey: 20 answers on 05-10 with 2 不满意 (share 0.1, the district's too), then 10 on 06-08 with 6
 ALARM_SURVEYS = "问卷编号,调查日期,小区编码,测评项目,评价\n" + "".join(
     f"S{k},2026-05-10,C1,物业服务,{'不满意' if k < 2 else '满意'}\n" for k in range(20)) + "".join(
@@ -145,24 +147,27 @@ def test_alarms(alarm_db):
     rows = {(r["place_id"], r["feed"], r["category"]): r for r in found.to_dicts()}
     assert set(rows) == {("C1", "appeals", "供暖供水"), ("C2", "complaints", None), ("C1", "surveys", None)}
     heat = rows["C1", "appeals", "供暖供水"]
-    # expected = max(0 baseline, floor 0.5); 7 observed; P(X >= 7 | 0.5) ~ 1.0e-6. As of 06-09 12:00 six
-    # were in the window (alarm), as of 06-08 12:00 five (alarm: P(X >= 5 | 0.5) = 1.75e-4), as of
-    # 06-07 12:00 three: the run began on 06-08.
+    # expected = max(0 baseline, floor 0.5); all 7 events of the 63 days fell in the recent 7 days:
+    # score = P(X >= 7 | Binomial(7, 7/63)) = (1/9)^7 = 2.1e-7. As of 06-09 12:00 six were in the
+    # window, as of 06-08 12:00 five ((1/9)^5 = 1.7e-5: alarm), as of 06-07 12:00 three: the run
+    # began on 06-08.
     assert (heat["place_name"], heat["street"], heat["observed"], heat["expected"], heat["start"],
             heat["is_key_target"]) == ("海景苑", "登州街道", 7, 0.5, date(2026, 6, 8), True)
-    assert heat["score"] == pytest.approx(_poisson_tail(7, 0.5), rel=1e-9)
-    # complaints: 6 observed, 1.0 expected, P(X >= 6 | 1) = 5.9e-4; as of 06-09 12:00 the 6 were in already
-    # (the baseline then still held the 8), as of 06-08 12:00 none: the run began on 06-09
+    assert heat["score"] == pytest.approx((1 / 9) ** 7, rel=1e-9)
+    # complaints: 7 observed, 8 x 7/56 = 1.0 expected; P(X >= 7 | Binomial(15, 1/9)) = 6.0e-4. As of
+    # 06-09 12:00 the 7 were in already (the baseline then still held the 8), as of 06-08 12:00 none:
+    # the run began on 06-09
     bins = rows["C2", "complaints", None]
     assert (bins["observed"], bins["expected"], bins["start"], bins["is_key_target"]) == (
-        6, 1.0, date(2026, 6, 9), False)
-    assert bins["score"] == pytest.approx(_poisson_tail(6, 1.0), rel=1e-9)
-    # surveys: share = (2 + 10 x 0.1) / (20 + 10) = 0.1; expected 10 answers x 0.1 = 1.0; 6 不满意;
-    # the 06-08 answers are in the windows of 06-08 12:00 (j = 2) and later, not of 06-07 12:00
+        7, 1.0, date(2026, 6, 9), False)
+    assert bins["score"] == pytest.approx(_binomial_tail(7, 15, 1 / 9), rel=1e-9)
+    # surveys: share = (2 + 10 x 0.1) / (20 + 10) = 0.1; expected 10 answers x 0.1 = 1.0; 6 不满意:
+    # P(X >= 6 | Binomial(10, 0.1)) = 1.5e-4; the 06-08 answers are in the windows of 06-08 12:00
+    # (j = 2) and later, not of 06-07 12:00
     sat = rows["C1", "surveys", None]
     assert (sat["observed"], sat["start"]) == (6, date(2026, 6, 8))
     assert sat["expected"] == pytest.approx(1.0)
-    assert sat["score"] == pytest.approx(_poisson_tail(6, 1.0), rel=1e-9)
+    assert sat["score"] == pytest.approx(_binomial_tail(6, 10, 0.1), rel=1e-9)
     # most improbable first
     assert found["score"].to_list() == sorted(found["score"].to_list())
 
@@ -176,7 +181,7 @@ def test_alarms_scoped_and_replayed(alarm_db):
     heat = days.filter((days["place_id"] == "C1") & (days["feed"] == "appeals"))
     assert heat["day"].to_list() == [date(2026, 6, 8), date(2026, 6, 9), date(2026, 6, 10)]
     assert heat["observed"].to_list() == [5, 6, 7]
-    # the stricter p-value of a setting drops the complaints and the surveys (5.9e-4 > 1e-4)
+    # the stricter p-value of a setting drops the complaints (6.0e-4) and the surveys (1.5e-4)
     strict = alerts.alarms(alarm_db, T, settings={"p_value": 1e-4})
     assert strict.select("place_id", "feed").rows() == [("C1", "appeals")]
 
@@ -270,8 +275,9 @@ def test_flat_history_never_alarms(per_day):
 @given(st.lists(st.integers(0, 2), min_size=63, max_size=63), st.lists(st.integers(0, 3), min_size=7, max_size=7),
        st.integers(0, 6), st.integers(1, 5))
 def test_more_recent_events_never_remove_an_alarm(baseline, recent, day, extra):
-    """Adding appeals to the recent window raises the observed count and leaves the expected one:
-    an alarm stays; and the count, ratio and p-value rules hold for whatever alarms."""
+    """Adding appeals to the recent window raises the observed count and leaves the expected one
+    (and P(X >= k + 1 | n + 1) <= P(X >= k | n)): an alarm stays; and the count, ratio and p-value
+    rules hold for whatever alarms."""
     before = alerts.alarms(_memory_db(baseline + recent), T)
     more = list(recent)
     more[day] += extra
