@@ -10,7 +10,7 @@ from pathlib import Path
 
 # Imported before any session thread can: plotly checks for pandas in a way that sees a half-
 # imported module when two first page views import it at once ("partially initialized module
-# 'pandas'", measured under 20 concurrent sessions right after a server start).
+# 'pandas'" right after a server start).
 import pandas  # noqa: F401
 import streamlit as st
 

@@ -1,4 +1,7 @@
-"""Where the project's editable settings live, and the database path every entry point uses."""
+"""Every setting of the project, read here and nowhere else: the TOML files under data/, every
+environment variable (the README's Settings table lists them), the Beijing clock and the database
+path every entry point uses. Variables a test or a running server may change are read at each call.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +19,19 @@ DEFAULT_DB = DATA_DIR / "governance.duckdb"
 # Every timestamp in the feeds is local time in Penglai, whatever the server's own clock says.
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 
-# Files larger than this are refused before they are read (issue: data desk limits).
+# ---------------------------------------------------------------- environment variables
+
+# Files larger than this are refused before they are read.
 MAX_FILE_BYTES = int(os.environ.get("DASHBOARD_MAX_FILE_MB", "200")) * 1024 * 1024
 # An .xlsx is a zip: what its parts inflate to is limited too (a zip bomb is refused unread).
 MAX_EXPANDED_BYTES = int(os.environ.get("DASHBOARD_MAX_XLSX_EXPANDED_MB", "1024")) * 1024 * 1024
+# How long a second writer waits for the first before giving up (seconds).
+WRITER_WAIT_SECONDS = float(os.environ.get("DASHBOARD_WRITER_WAIT", "600"))
+DEFAULT_IDLE_MINUTES = 30
+# The intranet tile layer of the compound map (off unless DASHBOARD_MAP_TILES is set): an XYZ URL
+# template such as http://tiles.intranet/{z}/{x}/{y}.png; DASHBOARD_MAP_TILES_CRS=gcj02 for
+# 高德-style tiles drawn in GCJ-02 (the default, wgs84, fits 天地图 and OpenStreetMap-style tiles).
+TILES_ENV, CRS_ENV = "DASHBOARD_MAP_TILES", "DASHBOARD_MAP_TILES_CRS"
 
 
 def database_path(explicit: str | os.PathLike | None = None) -> Path:
@@ -29,6 +41,41 @@ def database_path(explicit: str | os.PathLike | None = None) -> Path:
     env = os.environ.get("DASHBOARD_DB")
     return Path(env) if env else DEFAULT_DB
 
+
+def accounts_path() -> Path:
+    """The accounts file: DASHBOARD_ACCOUNTS, or .streamlit/accounts.toml (outside git)."""
+    return Path(os.environ.get("DASHBOARD_ACCOUNTS", ROOT / ".streamlit" / "accounts.toml"))
+
+
+def idle_minutes() -> float:
+    """How long a dashboard session may stay idle: DASHBOARD_IDLE_MINUTES, 30 if unset or unusable."""
+    try:
+        minutes = float(os.environ.get("DASHBOARD_IDLE_MINUTES", DEFAULT_IDLE_MINUTES))
+    except ValueError:
+        minutes = DEFAULT_IDLE_MINUTES
+    return minutes if minutes > 0 else DEFAULT_IDLE_MINUTES
+
+
+def proxy_header() -> str | None:
+    """DASHBOARD_PROXY_HEADER: the header (e.g. X-Real-IP) a reverse proxy on this machine sets to
+    the client's address; None trusts no header."""
+    return os.environ.get("DASHBOARD_PROXY_HEADER") or None
+
+
+def tile_settings(environ=None) -> tuple[str | None, bool]:
+    """(URL template or None, whether data must be shifted to GCJ-02 to sit on the tiles)."""
+    environ = os.environ if environ is None else environ
+    template = (environ.get(TILES_ENV) or "").strip() or None
+    gcj = template is not None and (environ.get(CRS_ENV) or "").strip().lower() == "gcj02"
+    return template, gcj
+
+
+def debug() -> bool:
+    """ETL_DEBUG set: the command line shows the traceback of an unexpected error."""
+    return bool(os.environ.get("ETL_DEBUG"))
+
+
+# ---------------------------------------------------------------- files and the clock
 
 def real_path(db_path: Path) -> Path:
     """The file a path names, symlinks and relative parts resolved: one lock per database, and a

@@ -25,7 +25,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from filelock import FileLock
 
-from settings import ROOT, reference
+from settings import accounts_path, reference
 
 ROLES = {
     "district": "区级领导(全部街道，只读)",
@@ -64,10 +64,6 @@ class User:
     def scope_street(self) -> str | None:
         """The one street this user may see, or None for all streets."""
         return self.street if self.role == "street" else None
-
-
-def accounts_path() -> Path:
-    return Path(os.environ.get("DASHBOARD_ACCOUNTS", ROOT / ".streamlit" / "accounts.toml"))
 
 
 def _read(path: Path) -> dict:

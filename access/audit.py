@@ -7,6 +7,7 @@ and SQLite takes concurrent appends from several processes safely.
 
 from __future__ import annotations
 
+import getpass
 import os
 import sqlite3
 from contextlib import closing
@@ -55,3 +56,11 @@ def entries(db_path: Path, limit: int = 500) -> list[dict]:
     with closing(_connect(db_path)) as con:
         rows = con.execute("SELECT at, who, event, detail FROM audit ORDER BY rowid DESC LIMIT ?", [limit]).fetchall()
     return [{"at": at, "who": who, "event": EVENTS.get(event, event), "detail": detail} for at, who, event, detail in rows]
+
+
+def login_name() -> str:
+    """Who runs a command, for the audit log: the operating system's login name."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers and cron jobs
+        return "unknown"

@@ -1,26 +1,11 @@
-"""Who is signed in, the sign-in page, sign-out, idle expiry and what each role may open.
-
-- `current_user()` is the one place pages ask who is signed in (st.session_state["user"]).
-- `session_user()` is what the router calls first on every run: it ends a session that has been
-  idle longer than DASHBOARD_IDLE_MINUTES (default 30) or whose account has since been removed,
-  changed, given a new password or signed out elsewhere, and otherwise notes the activity. A new
-  browser session (a reload) is signed in again from the signed cookie of dashboard/remember.py
-  while it is valid; `remember_browser()` keeps that cookie fresh.
-- `sign_in_page()` draws the form (账号 / 密码 / 登录). Wrong passwords are slowed down per account
-  and client by one `access.accounts.Throttle` per server process (see `throttle()`, `client_address()`),
-  and at most two passwords are hashed at once (access.accounts.HASHING); every sign-in, failure and
-  sign-out goes to the audit log beside the database (access.audit).
-- Permissions: every page needs READ (any signed-in user); the data desk needs LOAD, the accounts
-  page ADMINISTER. `PAGE_PERMISSIONS` is the one table of them, `require()` the one check: the
-  router calls it before drawing anything of a page and `layout.page_start()` again inside it.
-
-A street user's street is not enforced here but where Scopes are built (dashboard/state.py and the
-weekly report page), from `current_user().scope_street`.
+"""Who is signed in (`current_user()`, `session_user()`), the sign-in page, sign-out, idle
+expiry, the remembered-browser cookie, and what each role may open (`PAGE_PERMISSIONS`, checked by
+`require()`). A street user's street is applied where Scopes are built (dashboard/state.py and
+the weekly report page), not here.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -32,14 +17,13 @@ from access.accounts import (
     AccountError,
     Throttle,
     Throttled,
-    accounts_path,
     authenticate,
     end_sessions,
     session_stamp,
     users,
 )
 from dashboard import remember
-from settings import database_path
+from settings import accounts_path, database_path, idle_minutes, proxy_header
 
 USER_KEY = "user"
 ACTIVE_KEY = "_auth_active_at"  # time of the session's last run (clock())
@@ -56,7 +40,6 @@ NAME_FIELD, PASSWORD_FIELD, SUBMIT = "sign_in_name", "sign_in_password", "sign_i
 READ, LOAD, ADMINISTER = "read", "load", "administer"
 # The pages that need more than READ, by file name (= url path).
 PAGE_PERMISSIONS = {"data_desk": LOAD, "admin": ADMINISTER}
-DEFAULT_IDLE_MINUTES = 30
 MAX_NAME, MAX_PASSWORD = 64, 1024  # longer typed names are cut, longer passwords refused unhashed
 REFUSAL = "无权访问此页面。"
 
@@ -67,11 +50,7 @@ def clock() -> float:
 
 
 def idle_seconds() -> float:
-    try:
-        minutes = float(os.environ.get("DASHBOARD_IDLE_MINUTES", DEFAULT_IDLE_MINUTES))
-    except ValueError:
-        minutes = DEFAULT_IDLE_MINUTES
-    return (minutes if minutes > 0 else DEFAULT_IDLE_MINUTES) * 60
+    return idle_minutes() * 60
 
 
 _THROTTLE = Throttle()
@@ -93,7 +72,7 @@ def client_address() -> str | None:
     could choose a new address for every attempt. None outside a browser or on loopback."""
     try:
         ip = st.context.ip_address
-        header = os.environ.get("DASHBOARD_PROXY_HEADER")
+        header = proxy_header()
         if ip is None and header:
             ip = (st.context.headers.get(header) or "").split(",")[-1].strip()
     except Exception:  # outside a browser session: no address
@@ -114,7 +93,7 @@ def describe(user) -> str:
 # ---------------------------------------------------------------- who is signed in
 
 def current_user():
-    """The signed-in user of this browser session, or None."""
+    """The signed-in user of this browser session, or None: the one place pages ask."""
     return st.session_state.get(USER_KEY)
 
 
@@ -220,9 +199,10 @@ def remember_browser() -> None:
 
 
 def session_user():
-    """The signed-in user for this run, or None once the session has expired (the next
-    interaction after DASHBOARD_IDLE_MINUTES without one) or the account has been removed or
-    changed since signing in."""
+    """The signed-in user for this run (what the router asks first), or None once the session has
+    expired (the next interaction after DASHBOARD_IDLE_MINUTES without one) or the account has
+    been removed, changed, given a new password or signed out elsewhere since signing in. A new
+    browser session is signed in from the remembered cookie while it is valid."""
     user = current_user()
     if user is None:
         user = _remembered_user()
@@ -271,7 +251,9 @@ def allowed(user, permission: str) -> bool:
 
 
 def require(permission: str) -> None:
-    """Refuse the page (and stop the script) unless the signed-in user has `permission`."""
+    """Refuse the page (and stop the script) unless the signed-in user has `permission`: the one
+    check, which the router makes before drawing anything of a page and layout.page_start() again
+    inside it."""
     if not allowed(current_user(), permission):
         st.error(REFUSAL + ("请从左侧导航选择其他页面；如需此权限，请联系管理员。" if current_user() else "请先登录。"),
                  icon=":material/block:")
@@ -334,7 +316,8 @@ def _no_accounts_help() -> None:
 
 
 def sign_in_page() -> None:
-    """The whole page a signed-out visitor sees."""
+    """The whole page a signed-out visitor sees. Wrong passwords are slowed down per account and
+    client (throttle(), client_address()); every sign-in, failure and sign-out is audited."""
     _, middle, _ = st.columns([1, 1.1, 1])
     with middle:
         st.title("蓬莱网格治理驾驶舱")

@@ -1,13 +1,6 @@
-"""Geometry for the compound map, with no map service: outlines of streets and communities
-derived from the registry's compound coordinates, the view that frames them, and the optional
-intranet tile layer (with the WGS-84 → GCJ-02 shift Chinese map tiles need).
-
-Outlines: the registry has no boundaries, only a point per compound. A street's (or a
-community's) outline is the convex hull of its compounds' points, each widened to a small
-octagon of PAD_METRES, so one or two compounds still give an area and every point lies inside
-with a margin. They are derived each time the map is drawn (a few hundred points: well under a
-millisecond), so they follow the registry as loaded; the figure cache keeps them per view.
-They are an approximation drawn for orientation, not the official boundaries: the page says so.
+"""Geometry for the compound map, with no map service: street and community outlines derived
+from the registry's compound points (an approximation for orientation, not official boundaries),
+the view that frames them, and the optional intranet tile layer with the WGS-84 → GCJ-02 shift.
 """
 
 from __future__ import annotations
@@ -15,16 +8,12 @@ from __future__ import annotations
 import base64
 import json
 import math
-import os
 from collections import defaultdict
+
+from settings import tile_settings  # noqa: F401 (the layer's settings, which pages ask of geo)
 
 PAD_METRES = 180
 METRES_PER_DEGREE = 111_320.0
-
-# The intranet tile layer (off unless DASHBOARD_MAP_TILES is set): an XYZ URL template such as
-# http://tiles.intranet/{z}/{x}/{y}.png; DASHBOARD_MAP_TILES_CRS=gcj02 for 高德-style tiles drawn
-# in GCJ-02 (the default, wgs84, fits 天地图 and OpenStreetMap-style tiles).
-TILES_ENV, CRS_ENV = "DASHBOARD_MAP_TILES", "DASHBOARD_MAP_TILES_CRS"
 
 
 # ---------------------------------------------------------------- outlines
@@ -145,14 +134,6 @@ def wgs84_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------- the optional tile layer
-
-def tile_settings(environ=None) -> tuple[str | None, bool]:
-    """(URL template or None, whether data must be shifted to GCJ-02 to sit on the tiles)."""
-    environ = os.environ if environ is None else environ
-    template = (environ.get(TILES_ENV) or "").strip() or None
-    gcj = template is not None and (environ.get(CRS_ENV) or "").strip().lower() == "gcj02"
-    return template, gcj
-
 
 BACKGROUND = "#f3f5f7"
 

@@ -1,20 +1,7 @@
-"""The signed, expiring token that keeps a signed-in user signed in across a browser reload.
-
-A reload starts a new Streamlit session, which knows nobody. So at sign-in, and again at most
-once a minute while the user works, the page stores a cookie holding
-
-    base64url("name|stamp|expires") . base64url(HMAC-SHA256(key, that))
-
-and a new session signs the user in again only if the signature is right, `expires` (the last
-refresh + the idle limit) has not passed, and `stamp` is still the account's
-(access.accounts.session_stamp: a new password or a sign-out anywhere changes it, so every copy of
-the cookie, in every browser, stops working at once; this is the server-side revocation).
-
-The key is a random 32 bytes in a file beside the accounts file (`<accounts>.key`, owner-only,
-made on first use), so tokens survive a server restart and cannot be made without the server's
-files. The cookie is written by a script of the page (Streamlit gives a script no way to set a
-response header), so it is not HttpOnly; it is SameSite=Strict, Secure under https, and it is
-worth nothing after the idle limit or a sign-out.
+"""The signed, expiring cookie that keeps a signed-in user signed in across a browser reload
+(HMAC-SHA256 under a key beside the accounts file; a new password or a sign-out anywhere
+revokes every copy through the account's session stamp). The README's Accounts section says why
+it is made this way.
 """
 
 from __future__ import annotations
@@ -27,7 +14,7 @@ import os
 import secrets
 from pathlib import Path
 
-from access.accounts import accounts_path
+from settings import accounts_path
 
 COOKIE = "penglai_session"
 

@@ -1,14 +1,6 @@
-"""Deterministic demo extracts: one year of made-up data shaped like the real feeds.
-
-`write_demo_files(out_dir, end, until)` writes the five kinds of file the loader accepts (compounds,
-appeals in two extracts, complaints, surveys, scenes) for the 365 days ending at `end`, no record
-later than the moment `until` on that day (the build moment: a demo built at 03:51 holds nothing
-from 03:52 on, and still has some of today's appeals, so 本周 has data at any hour), with the
-Chinese headers of `etl.contract`, the encodings and datetime forms real extracts come in, and a
-handful of deliberately bad rows. The structural figures of the source article hold exactly
-(331 compounds in 6 types, 2,083 micro-grids, 329 grids, 122 branches, 15 key targets, 52
-property companies, 100 scenes, 海景苑's 47 solved complaints); volumes and rates are plausible
-choices. Everything is generated: no real resident is in it. See data/README.md.
+"""Deterministic demo extracts: one year of made-up data shaped like the real feeds, in the
+headers, encodings and datetime forms real extracts come in, with a handful of bad rows. No real
+resident is in it; what it holds and why: data/README.md.
 """
 
 from __future__ import annotations
@@ -23,7 +15,7 @@ import polars as pl
 import xlsxwriter
 
 from etl.contract import KINDS
-from settings import reference
+from settings import local_now, reference
 
 SEED = 2083_331
 
@@ -1137,6 +1129,6 @@ if __name__ == "__main__":  # python -m demo.generate OUT_DIR [YYYY-MM-DD]
     import sys
 
     out = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "demo")
-    end_day = dt.date.fromisoformat(sys.argv[2]) if len(sys.argv) > 2 else dt.date.today()
+    end_day = dt.date.fromisoformat(sys.argv[2]) if len(sys.argv) > 2 else local_now().date()
     for k, p in write_demo_files(out, end_day):
         print(f"{k:11s} {p}  {p.stat().st_size:,} bytes")

@@ -27,10 +27,7 @@ import duckdb
 from filelock import FileLock
 
 from etl import schema
-from settings import real_path
-
-# How long a second writer waits for the first before giving up (seconds).
-WRITER_WAIT_SECONDS = float(os.environ.get("DASHBOARD_WRITER_WAIT", "600"))
+from settings import WRITER_WAIT_SECONDS, real_path
 
 
 class DatabaseMissing(Exception):

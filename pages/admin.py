@@ -5,8 +5,9 @@ import polars as pl
 import streamlit as st
 
 from access import audit
-from access.accounts import ROLES, accounts_path, users
+from access.accounts import ROLES, users
 from dashboard import auth, data, layout
+from settings import accounts_path
 
 layout.page_start(auth.ADMINISTER)
 

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from arguments import add_db
 from etl.db import DatabaseMissing, read_only
 from report import CompileError, ReportError, file_name, make_pdf
 from settings import database_path
@@ -17,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--week", help="ISO 周，如 2026-W10(默认：最近一个完整的周)")
     parser.add_argument("--out", help="输出的 PDF 文件(默认：周报-<周>-<范围>.pdf，在当前目录)")
     parser.add_argument("--street", help="只统计一个街道(默认：全区)")
-    parser.add_argument("--db", help="数据库文件(默认 data/governance.duckdb，或环境变量 DASHBOARD_DB)")
+    add_db(parser)
     args = parser.parse_args(argv)
 
     started = time.perf_counter()

@@ -1,25 +1,7 @@
-"""Residents' personal data: what the loader keeps of it, and how text is masked.
-
-Caller names and phone numbers are dropped: nothing the dashboard shows needs them, and a hash
-of an 11-digit phone number could be brute-forced back. In every other text value, phone numbers,
-ID-card numbers and the row's own caller name are replaced by placeholders before anything is
-stored, rejected rows and rejection reasons included.
-
-Numbers are looked for after Unicode NFKC normalisation of the characters they are written with
-(full-width, circled or mathematical digits and letters, full-width hyphens and spaces become
-ASCII, invisible characters such as a zero-width space are dropped; see _fold_table; brackets
-are matched ASCII or full-width), in the forms people type: separated by spaces, hyphens and
-dashes of any width, dots or slashes (one kind of separator within one number, so a list of decimals such
-as "13.5 14.2 15.1 16.8" is not read as a phone); with +86 / 0086 / (86), an area code with or
-without brackets, an extension (转 21, ext 21, 分机 21); ID numbers of 18 digits (final X) or 15,
-shaped like one (region, birth month and day). A value in which something was masked is stored
-with those characters folded; any other value is stored exactly as read.
-
-What is deliberately not masked (tests/privacy_corpus.py lists both sides): a 7–8 digit local
-number with neither a separator inside nor a phone word before it (电话、座机、联系 …), since a
-bare "2500000" is as likely an amount; a number glued to an ASCII letter, digit or "_" before
-it (工单A13812345678: an order code) unless the letters are tel/phone/mobile/id/no; 4+4 digit
-groups that start like a year (2025-2026) or are followed by a unit (3000-5000元).
+"""Residents' personal data: which columns the loader drops, and the one detector that masks
+phone numbers, ID-card numbers and the row's caller name in every other text value. What it
+finds and what it deliberately leaves: the README's Personal data section and
+tests/privacy_corpus.py.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from dashboard import figures, geo
 from dashboard import format as fmt
+from settings import CRS_ENV, TILES_ENV, tile_settings
 from tests.test_figures import compound_frame, layer
 
 # (WGS-84 lat, lng, GCJ-02 lat, lng): the reference points of the eviltransform project's tests
@@ -85,8 +86,8 @@ def _style(deck) -> dict:
 
 
 def test_the_map_needs_no_map_service_by_default(monkeypatch):
-    monkeypatch.delenv(geo.TILES_ENV, raising=False)
-    assert geo.tile_settings() == (None, False)
+    monkeypatch.delenv(TILES_ENV, raising=False)
+    assert tile_settings() == (None, False)
     deck = figures.compound_map(compound_frame(), "appeals")
     style = _style(deck)
     assert style["sources"] == {} and [item["type"] for item in style["layers"]] == ["background"]
@@ -110,9 +111,9 @@ def test_one_street_in_view_draws_its_communities_and_the_chosen_compound_stands
 
 def test_intranet_tiles_from_a_template_with_the_gcj02_shift():
     template = "http://tiles.intranet/amap/{z}/{x}/{y}.png"
-    settings_ = geo.tile_settings({geo.TILES_ENV: template, geo.CRS_ENV: "GCJ02"})
+    settings_ = tile_settings({TILES_ENV: template, CRS_ENV: "GCJ02"})
     assert settings_ == (template, True)
-    assert geo.tile_settings({geo.TILES_ENV: template}) == (template, False)  # 天地图: WGS-84 as it is
+    assert tile_settings({TILES_ENV: template}) == (template, False)  # 天地图: WGS-84 as it is
     deck = figures.compound_map(compound_frame(), "appeals", None, *settings_)
     assert _style(deck)["sources"]["tiles"]["tiles"] == [template]
     record = layer(deck, "compounds").data[0]
