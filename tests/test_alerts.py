@@ -29,6 +29,7 @@ APPEAL_HEADER = "工单编号,来源渠道,诉求类别,受理时间,街道,小�
 
 def _db(tmp_path, **files: str):
     """A database of the registry plus the given files (kind=csv text), loaded by the loader."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "alerts.duckdb"
     for kind, text in [("compounds", COMPOUNDS), *files.items()]:
         csv = tmp_path / f"{kind}.csv"
@@ -336,3 +337,17 @@ def test_repeats_match_the_definition_pair_by_pair(rows):
     rates = alerts.repeat_rates(con, Scope(None, (start + timedelta(days=40)).date(), as_of))
     assert (rates["appeals"], rates["repeats"], rates["resolved_settled"], rates["truly_resolved"]) == (
         len(period), sum(a["id"] in expected for a in period), len(settled), len(stayed))
+
+
+def test_steps_whose_column_the_extract_lacked_are_not_waited_for(tmp_path):
+    """Absent is not zero: an extract without 首次响应时间 is tracked from 办结 on; one without any
+    of the three stamps cannot tell an open appeal from a finished one, and lists nothing."""
+    con = _db(tmp_path, appeals="工单编号,来源渠道,诉求类别,受理时间,小区编码,办结时间\n"
+                                "E1,12345热线,环境卫生,2026-06-09 04:00,C1,\n"  # 办结 due 06-11 04:00: +40 h
+                                "E2,12345热线,环境卫生,2026-06-08 20:00,C1,\n"  # 办结 due 06-10 20:00: +8 h
+                                "E3,12345热线,环境卫生,2026-06-07 10:00,C1,\n")  # 办结 due 06-09 10:00: -26 h
+    assert alerts.due_soon(con, T).select("appeal_id", "stage").rows() == [("E2", "办结")]
+    assert alerts.overdue(con, T).select("appeal_id", "stage", "hours_left").rows() == [("E3", "办结", -26.0)]
+    bare = _db(tmp_path / "bare", appeals="工单编号,来源渠道,诉求类别,受理时间,小区编码\n"
+                                          "F1,12345热线,环境卫生,2026-06-07 10:00,C1\n")
+    assert alerts.deadlines(bare, T).height == 0
