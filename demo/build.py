@@ -6,7 +6,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from demo.generate import target_date, write_demo_files
+from demo.generate import PLANTED, target_date, write_demo_files
 from etl import db
 from etl.load import LoadReport, load_source
 from etl.read import FileRefused, read_file
@@ -18,7 +18,8 @@ def build_demo(db_path: Path, end: date | None = None, files_dir: Path | None = 
 
     Built today, the data stop at this minute (Beijing time): no record lies ahead of the moment
     the demo was built. The extract files are written to files_dir (kept, for analysts to look
-    at) or a temporary folder. The old database is replaced only when every file has loaded.
+    at) or a temporary folder. The old database is replaced only when every file has loaded. What
+    was planted for the early warnings goes to demo/planted.json beside the database (data/demo/).
     """
     now = local_now()
     end = end or now.date()
@@ -42,4 +43,7 @@ def build_demo(db_path: Path, end: date | None = None, files_dir: Path | None = 
             con.execute("INSERT OR REPLACE INTO meta VALUES ('dataset', 'demo'), ('demo_end', ?), ('built_at', ?), "
                         "('key_targets_since', ?), ('demo_last_batch', ?)",
                         [end.isoformat(), now.isoformat(), target_date(end).isoformat(), str(last)])
+        planted = db_path.parent / "demo" / PLANTED
+        planted.parent.mkdir(parents=True, exist_ok=True)
+        planted.write_bytes((folder / PLANTED).read_bytes())
     return reports

@@ -6,6 +6,7 @@ resident is in it; what it holds and why: data/README.md.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import pathlib
 
@@ -552,6 +553,26 @@ def _appeals(rng, ref, comp: pl.DataFrame, start: dt.date, end: dt.date, target_
         sel = np.flatnonzero((street == s) & ~has_c)
         community[sel] = np.array(p["communities"], dtype=object)[rng.integers(0, len(p["communities"]), len(sel))]
 
+    # the planted outbreaks (planted.json), in time order with the rest; template = the text to use
+    planted, plants = _planted_appeals(comp, days, last_minute)
+    template = np.full(n, -1)
+    if planted:
+        extra = {k: np.array([row[k] for row in planted]) for k in planted[0]}
+        street = np.concatenate([street, comp["street_i"].to_numpy()[extra["cidx"]]])
+        day = np.concatenate([day, extra["day"]])
+        rec = np.concatenate([rec, extra["rec"].astype(np.float64)])
+        cat = np.concatenate([cat, extra["cat"]])
+        channel = np.concatenate([channel, np.zeros(len(planted), channel.dtype)])  # the 12345 hotline
+        has_c = np.concatenate([has_c, np.ones(len(planted), bool)])
+        cidx = np.concatenate([cidx, extra["cidx"]])
+        community = np.concatenate([community, comm_all[extra["cidx"]]])
+        template = np.concatenate([template, extra["template"]])
+        order = np.argsort(rec, kind="stable")
+        street, day, rec, cat, channel, has_c, cidx, community, template = (
+            x[order] for x in (street, day, rec, cat, channel, has_c, cidx, community, template))
+        is_prop = cat == APPEAL_CATEGORIES.index("物业管理")
+        n = len(rec)
+
     # the five steps, in minutes after midnight of the first day
     resp_p = np.array([p["resp"] for p in profs])[street]
     res_p = np.array([p["res"] for p in profs])[street]
@@ -599,7 +620,7 @@ def _appeals(rng, ref, comp: pl.DataFrame, start: dt.date, end: dt.date, target_
     content = []
     for i in range(n):
         opts = _APPEAL_TEXT[APPEAL_CATEGORIES[cat[i]]]
-        text = opts[tpl_i[i] % len(opts)].format(p=place[i])
+        text = opts[(template[i] if template[i] >= 0 else tpl_i[i]) % len(opts)].format(p=place[i])
         if extra[i] < 0.035:
             text += f"，联系电话{_MOBILE[tpl_i[i] % len(_MOBILE)]}{(i * 7919) % 10**8:08d}，请尽快回电"
         elif extra[i] < 0.05:
@@ -611,7 +632,63 @@ def _appeals(rng, ref, comp: pl.DataFrame, start: dt.date, end: dt.date, target_
     return dict(n=n, ids=ids, street=street, day=day, rec=rec, disp=disp, first=first, resolved=resolved,
                 feedback=feedback, closed=closed, cat=cat, is_prop=is_prop, channel=channel,
                 cidx=cidx, has_c=has_c, community=community, satisfaction=satisfaction,
-                caller=names, phone=phones, content=content, base=base, days=days)
+                caller=names, phone=phones, content=content, base=base, days=days, plants=plants)
+
+
+# --------------------------------------------------------------------------------- planted outbreaks
+# Known outbreaks on the quiet background, for the early warnings to find (metrics/alerts.py never
+# reads what was planted; bench/bench_alerts.py and data/demo/planted.json do). Each: the days
+# before the end it covers (oldest first) and how many records on each.
+PLANTED = "planted.json"
+HEATING_JUMP = [1, 3, 2, 2, 3, 1, 2, 2, 1, 2, 1, 2, 1, 1]  # 供暖供水 appeals over the last fortnight
+REPEAT_CHAIN_EVERY = 7  # one 噪音扰民 appeal of the same words a week, four times
+COMPLAINT_CLIMB = [1, 0, 1, 1, 2, 1, 2, 2, 2, 3]  # complaints over the last ten days
+
+
+def _plant_candidates(comp: pl.DataFrame, avoid: np.ndarray | None = None) -> np.ndarray:
+    """Ordinary compounds (no key target, no named or showcase one, with a property company)."""
+    names = comp["name"].to_numpy()
+    ok = (~comp["key_target"].to_numpy() & comp["property_company"].is_not_null().to_numpy()
+          & ~np.isin(names, [n[0] for n in NAMED]) & (comp["households"].to_numpy() >= 150))
+    if avoid is not None:
+        ok[avoid] = False
+    return np.flatnonzero(ok)
+
+
+def _plant_record(comp: pl.DataFrame, ci: int, feed: str, category: str | None, day0: dt.date, day1: dt.date,
+                  records: int, what: str) -> dict:
+    """kind: an outbreak (for the alarms) or a repeat chain (for the repeats)."""
+    row = comp.row(int(ci), named=True)
+    kind = "repeat_chain" if "重复" in what else "outbreak"
+    return {"kind": kind, "feed": feed, "place_id": row["compound_id"], "place_name": row["name"], "street": row["street"],
+            "category": category, "onset": day0.isoformat(), "last_day": day1.isoformat(), "records": records,
+            "what": what}
+
+
+def _planted_appeals(comp: pl.DataFrame, days: int, last_minute: int) -> tuple[list[dict], list[tuple]]:
+    """The planted appeals (rows for _appeals) and what they are: (feed, compound index, category,
+    first day index, last day index, records, description)."""
+    rng = np.random.default_rng(SEED + 14)
+    cand = _plant_candidates(comp)
+    heat_c, chain_c = (int(x) for x in rng.choice(cand, 2, replace=False))
+    rows: list[dict] = []
+
+    def add(ci: int, d: int, category: str, template: int) -> None:
+        minute = int(rng.integers(0, last_minute + 1)) if d == days - 1 else int(rng.integers(8 * 60, 20 * 60))
+        rows.append(dict(cidx=ci, day=d, rec=d * 1440 + minute, cat=APPEAL_CATEGORIES.index(category),
+                         template=template))
+
+    first = days - len(HEATING_JUMP)
+    for k, count in enumerate(HEATING_JUMP):
+        for _ in range(count):
+            add(heat_c, first + k, "供暖供水", int(rng.integers(0, 4)))
+    chain_days = [days - 1 - REPEAT_CHAIN_EVERY * k for k in (3, 2, 1, 0)]
+    for d in chain_days:
+        add(chain_c, d, "噪音扰民", 0)
+    return rows, [("appeals", heat_c, "供暖供水", first, days - 1, sum(HEATING_JUMP),
+                   "供暖诉求在最近两周陡增"),
+                  ("appeals", chain_c, "噪音扰民", chain_days[0], chain_days[-1], len(chain_days),
+                   "同一小区同一内容每周重复反映(重复诉求链)")]
 
 
 def _id_card(rng: np.random.Generator) -> str:
@@ -727,7 +804,7 @@ def _insert_rows(df: pl.DataFrame, bad: pl.DataFrame, rng: np.random.Generator) 
 
 # --------------------------------------------------------------------------------- complaints
 def _complaints(rng, comp: pl.DataFrame, app: dict, start: dt.date, end: dt.date,
-                target_day: int, out_dir: pathlib.Path, ref: dict, last_minute: int) -> tuple[pathlib.Path, np.ndarray]:
+                target_day: int, out_dir: pathlib.Path, ref: dict, last_minute: int) -> tuple[pathlib.Path, list]:
     days = (end - start).days + 1
     base = dt.datetime.combine(start, dt.time(0))
     cutoff = (days - 1) * 1440 + last_minute
@@ -750,6 +827,11 @@ def _complaints(rng, comp: pl.DataFrame, app: dict, start: dt.date, end: dt.date
     lam[emerging] += 0.21 * ramp
     lam[hj] = 0
     cnt = rng.poisson(lam)
+    # planted: one ordinary compound's complaints climb over the last ten days
+    climb = int(np.random.default_rng(SEED + 15).choice(_plant_candidates(comp, emerging)))
+    cnt[climb, days - len(COMPLAINT_CLIMB):] += COMPLAINT_CLIMB
+    plants = [("complaints", climb, None, days - len(COMPLAINT_CLIMB), days - 1, sum(COMPLAINT_CLIMB),
+               "物业投诉在最近十天持续攀升")]
     ci, di = np.nonzero(cnt)
     reps = cnt[ci, di]
     ci, di = np.repeat(ci, reps), np.repeat(di, reps)
@@ -842,7 +924,7 @@ def _complaints(rng, comp: pl.DataFrame, app: dict, start: dt.date, end: dt.date
     df = _insert_rows(df, bad, rng)
     path = out_dir / "04_complaints_gb18030.csv"
     _write_csv(df, path, "gb18030")
-    return path, emerging
+    return path, plants
 
 
 # --------------------------------------------------------------------------------- surveys
@@ -1010,7 +1092,8 @@ def write_demo_files(out_dir: pathlib.Path, end: dt.date, until: dt.datetime | N
     than `until` (a moment on `end`; default its 23:59).
 
     Returns (kind, path) pairs in load order: compounds, appeals (two extracts), complaints,
-    surveys, scenes. The same `end` and `until` always give byte-identical files.
+    surveys, scenes. The same `end` and `until` always give byte-identical files. What was planted
+    for the early warnings to find is written beside them, to planted.json.
     """
     until = until or dt.datetime.combine(end, dt.time(23, 59))
     if until.date() != end:
@@ -1032,7 +1115,10 @@ def write_demo_files(out_dir: pathlib.Path, end: dt.date, until: dt.datetime | N
     app = _appeals(r_app, ref, comp, start, end, tday, last_minute)
     p_app = _write_appeals(app, comp, ref, out_dir, end, r_app)
 
-    p_cmp, _ = _complaints(r_cmp, comp, app, start, end, tday, out_dir, ref, last_minute)
+    p_cmp, plants = _complaints(r_cmp, comp, app, start, end, tday, out_dir, ref, last_minute)
+    planted = [_plant_record(comp, ci, feed, category, start + dt.timedelta(d0), start + dt.timedelta(d1), records, what)
+               for feed, ci, category, d0, d1, records, what in app["plants"] + plants]
+    (out_dir / PLANTED).write_text(json.dumps(planted, ensure_ascii=False, indent=1), encoding="utf-8")
     p_srv = _surveys(r_srv, comp, start, end, tday, out_dir, ref)
     p_scn = _scenes(r_scn, comp, start, end, out_dir, ref)
     return [("compounds", p_comp), ("appeals", p_app[0]), ("appeals", p_app[1]),

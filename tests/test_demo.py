@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
 from etl.db import read_only
-from metrics import Scope, compounds, feeds
+from metrics import Scope, alerts, compounds, feeds
 
 END = date(2026, 11, 26)
 
@@ -65,3 +65,24 @@ def test_key_targets_improve_after_they_were_targeted(demo_db):
         before = compounds.key_targets(con, Scope(date(2026, 3, 1), date(2026, 6, 1), as_of=None))
         after = compounds.key_targets(con, Scope(date(2026, 8, 1), date(2026, 11, 1), as_of=None))
     assert after["complaints"].sum() < before["complaints"].sum() / 2
+
+
+def test_planted_outbreaks_are_found_and_nothing_else(demo_db):
+    """The demo plants outbreaks on a quiet background (planted.json, beside the database's folder,
+    which the detector never reads): as of the demo's end the alarms are exactly the planted ones,
+    and the planted chain of repeated appeals is linked."""
+    planted = json.loads((demo_db.parent / "demo" / "planted.json").read_text(encoding="utf-8"))
+    assert [p["kind"] for p in planted] == ["outbreak", "repeat_chain", "outbreak"]
+    as_of = datetime(2026, 11, 27)
+    with read_only(demo_db) as con:
+        found = alerts.alarms(con, as_of)
+        chain = next(p for p in planted if p["kind"] == "repeat_chain")
+        last = con.execute("SELECT max(appeal_id) FROM appeals WHERE compound_id = ? AND category = ?",
+                           [chain["place_id"], chain["category"]]).fetchall()[0][0]
+        linked = alerts.repeat_chain(con, last, as_of)
+    assert sorted(found.select("feed", "place_id", "category").rows()) == sorted(
+        (p["feed"], p["place_id"], p["category"]) for p in planted if p["kind"] == "outbreak")
+    assert all(date.fromisoformat(p["onset"]) <= start for p, start in zip(
+        sorted((p for p in planted if p["kind"] == "outbreak"), key=lambda p: p["place_id"]),
+        found.sort("place_id")["start"]))
+    assert linked.height >= chain["records"]
