@@ -15,6 +15,7 @@ import demo.cli
 import etl.cli
 import metrics.cli
 from arguments import Failure, UsageError
+from metrics.common import figures_without
 from settings import debug
 
 # argparse's own messages, in Chinese (argparse looks every message up through its module's `_`).
@@ -49,7 +50,7 @@ def parser() -> Parser:
     """Every command, in the order --help lists them."""
     top = Parser(prog="python -m etl", description="蓬莱网格治理驾驶舱：数据导入与指标")
     commands = top.add_subparsers(dest="command", required=True)
-    etl.cli.add_commands(commands)
+    etl.cli.add_commands(commands, name_figures=figures_without)
     demo.cli.add_commands(commands)
     etl.cli.add_init(commands)
     metrics.cli.add_commands(commands)

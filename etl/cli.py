@@ -57,7 +57,7 @@ def _print_reports(reports, args) -> None:
         if args.json:
             print(json.dumps(report.as_json(), ensure_ascii=False))
         else:
-            print(report.summary_zh())
+            print(report.summary_zh(args.name_figures))
             for reason in report.reasons[:10]:
                 print(f"  拒绝 {reason['rows']} 行：{reason['reason']}(如第 {', '.join(map(str, reason['examples']))} 行)")
 
@@ -188,8 +188,10 @@ def _batch(value: str) -> int:
     return number
 
 
-def add_commands(commands) -> None:
-    """load, check, history, rejects, stale, undo, recheck (in the order --help lists them)."""
+def add_commands(commands, name_figures=None) -> None:
+    """load, check, history, rejects, stale, undo, recheck (in the order --help lists them).
+    `name_figures` names the figures a file's absent columns leave “—” (the metrics layer's, which
+    the loader does not import)."""
     load = commands.add_parser("load", help="导入一个或多个同类文件")
     load.add_argument("kind", choices=sorted(KINDS), help="文件种类")
     load.add_argument("files", nargs="+", help="CSV 或 XLSX 文件")
@@ -198,7 +200,7 @@ def add_commands(commands) -> None:
     load.add_argument("--correction", action="store_true",
                       help="更正批次：即使库中记录已是更新的状态，也用文件中的版本覆盖(记入审计日志)")
     add_db(load)
-    load.set_defaults(run=_cmd_load)
+    load.set_defaults(run=_cmd_load, name_figures=name_figures)
 
     check = commands.add_parser("check", help="预检：报告导入结果但不写入")
     check.add_argument("kind", choices=sorted(KINDS), help="文件种类")
@@ -207,7 +209,7 @@ def add_commands(commands) -> None:
     check.add_argument("--mapping", help="列映射：名称或文件路径")
     check.add_argument("--correction", action="store_true", help="按更正批次预检(较旧版本也覆盖)")
     add_db(check)
-    check.set_defaults(run=_cmd_check)
+    check.set_defaults(run=_cmd_check, name_figures=name_figures)
 
     history = commands.add_parser("history", help="载入记录")
     history.add_argument("--json", action="store_true", help="每个批次输出一行 JSON")
@@ -235,7 +237,7 @@ def add_commands(commands) -> None:
     recheck.add_argument("batch_id", type=_batch)
     recheck.add_argument("--json", action="store_true", help="输出一行 JSON")
     add_db(recheck)
-    recheck.set_defaults(run=_cmd_recheck)
+    recheck.set_defaults(run=_cmd_recheck, name_figures=name_figures)
 
 
 def add_init(commands) -> None:

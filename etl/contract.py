@@ -22,6 +22,9 @@ class Column:
     required: bool = False
     # Personal data: never stored as read (see safety.masking).
     personal: bool = False
+    # Some figure is computed from it: a file without it leaves those figures "—", not 0
+    # (metrics/catalogue.py declares which; a test holds the two together).
+    measured: bool = False
 
     @property
     def label(self) -> str:
@@ -40,6 +43,9 @@ class Kind:
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+    def measured(self) -> list[str]:
+        return [c.name for c in self.columns if c.measured]
 
     def aliases(self) -> dict[str, str]:
         """Every header this kind's columns arrive under, normalised -> canonical name."""
@@ -101,13 +107,13 @@ APPEALS = Kind(
         Column("community", ("社区", "所属社区")),
         COMPOUND_ID,
         COMPOUND_NAME,
-        Column("dispatched_at", ("派单时间",), DATETIME),
-        Column("first_response_at", ("首次响应时间", "首接响应时间"), DATETIME),
-        Column("resolved_at", ("办结时间",), DATETIME),
-        Column("feedback_at", ("反馈时间", "回访时间"), DATETIME),
-        Column("closed_at", ("结案时间", "归档时间"), DATETIME),
+        Column("dispatched_at", ("派单时间",), DATETIME, measured=True),
+        Column("first_response_at", ("首次响应时间", "首接响应时间"), DATETIME, measured=True),
+        Column("resolved_at", ("办结时间",), DATETIME, measured=True),
+        Column("feedback_at", ("反馈时间", "回访时间"), DATETIME, measured=True),
+        Column("closed_at", ("结案时间", "归档时间"), DATETIME, measured=True),
         Column("status", ("办理状态",)),
-        Column("satisfaction", ("群众评价", "满意度", "评价结果")),
+        Column("satisfaction", ("群众评价", "满意度", "评价结果"), measured=True),
         Column("is_property", ("是否物业类",), BOOL),
         Column("caller_name", ("来电人", "诉求人", "姓名"), personal=True),
         Column("caller_phone", ("联系电话", "电话"), personal=True),
@@ -131,8 +137,8 @@ COMPLAINTS = Kind(
         Column("category", ("问题类别",), required=True),
         Column("received_at", ("投诉时间", "受理时间"), DATETIME, required=True),
         Column("level", ("处置层级",)),
-        Column("three_party", ("三方办", "是否三方联席"), BOOL),
-        Column("resolved_at", ("解决时间", "办结时间"), DATETIME),
+        Column("three_party", ("三方办", "是否三方联席"), BOOL, measured=True),
+        Column("resolved_at", ("解决时间", "办结时间"), DATETIME, measured=True),
         Column("source_appeal_id", ("关联工单",)),
         UPDATED_AT,
     ),
@@ -172,7 +178,7 @@ SCENES = Kind(
         STREET,
         Column("attendees", ("参与人次",), INT, required=True),
         Column("volunteers", ("志愿者人数",), INT),
-        Column("old_young", ("一老一小人次",), INT),
+        Column("old_young", ("一老一小人次",), INT, measured=True),
         Column("organizer", ("领办支部", "组织单位")),
     ),
 )

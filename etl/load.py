@@ -58,7 +58,9 @@ class LoadReport:
             data["note"] = self.note
         return data
 
-    def summary_zh(self) -> str:
+    def summary_zh(self, name_figures: Callable[[str, list[str]], list[str]] | None = None) -> str:
+        """The report for people; `name_figures(kind, columns)` (metrics.common.figures_without, passed
+        in by the layers above the loader) names the figures that absent columns leave “—”."""
         if self.refused:
             return f"{self.file}：已拒绝，未写入任何数据。原因：{self.refused}"
         batch = f"批次 {self.batch_id}，" if self.batch_id is not None else ""  # a check has no batch
@@ -71,15 +73,14 @@ class LoadReport:
         if self.ignored_columns:
             text += f"；忽略未知列：{listing(self.ignored_columns)}"
         if self.absent_columns:
-            text += "；" + self.absent_text()
+            text += "；" + self.absent_text(name_figures)
         return text + "。" + (self.note or "")
 
-    def absent_text(self) -> str:
+    def absent_text(self, name_figures: Callable[[str, list[str]], list[str]] | None = None) -> str:
         """Which optional columns the file lacks and which figures stay “—” because of it."""
-        from metrics.common import column_names, figures_without
-
-        return (f"文件未含可选列 {column_names(self.kind, self.absent_columns)}，"
-                f"{'、'.join(figures_without(self.kind, self.absent_columns))}将显示为“—”(不是 0)")
+        columns = "、".join(f"“{KINDS[self.kind].column(c).headers[0]}”" for c in self.absent_columns)
+        figures = "、".join(name_figures(self.kind, self.absent_columns)) if name_figures else "由这些列计算的指标"
+        return f"文件未含可选列 {columns}，{figures}将显示为“—”(不是 0)"
 
 
 # Summaries and the batches table name at most this many ignored columns (a file can have thousands),
@@ -102,9 +103,7 @@ def listing(names: list[str]) -> str:
 
 def absent_columns(source: RawFile) -> list[str]:
     """The optional columns some figure needs that the file does not carry."""
-    from metrics.common import input_columns
-
-    return [c for c in input_columns(source.kind.name) if c not in source.headers]
+    return [c for c in source.kind.measured() if c not in source.headers]
 
 
 def _registry(con) -> pl.DataFrame:

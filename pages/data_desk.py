@@ -16,6 +16,7 @@ from etl.load import check as check_file
 from etl.load import listing, load_checked
 from etl.mapping import MappingError, load_mapping, mapping_dir, save_mapping
 from etl.read import FileRefused
+from metrics.common import figures_without
 from safety.plaintext import markdown_text
 from settings import MAX_FILE_BYTES
 
@@ -299,7 +300,7 @@ def check_results(plan: Plan, report) -> None:
         if report.ignored_columns:
             st.caption("以下列不在标准字段中，将被忽略：" + listing(report.ignored_columns))
         if report.absent_columns:
-            st.info(report.absent_text() + "。", icon=":material/info:")
+            st.info(report.absent_text(figures_without) + "。", icon=":material/info:")
         if report.reasons:
             st.markdown("**将被拒绝的行(按原因)**")
             st.dataframe(desk.reasons_table(report), hide_index=True, width="stretch")
@@ -326,9 +327,9 @@ def load(checked: list[tuple[Plan, object]]) -> None:
     bar.progress(1.0, text="导入结束")
     for report in reports:
         if report.refused:
-            flash("upload", "error", report.summary_zh())
+            flash("upload", "error", report.summary_zh(figures_without))
         else:
-            flash("upload", "success", report.summary_zh())
+            flash("upload", "success", report.summary_zh(figures_without))
     loaded = [r.batch_id for r in reports if r.batch_id is not None]
     if loaded:
         pick("desk_batch", loaded[-1])
@@ -371,7 +372,7 @@ def recheck_clicked(batch_id: int) -> None:
     if report.refused:
         flash("history", "info", report.refused)
         return
-    flash("history", "success", f"重新校验批次 {batch_id} 被拒绝的行，结果作为新批次导入：{report.summary_zh()}")
+    flash("history", "success", f"重新校验批次 {batch_id} 被拒绝的行，结果作为新批次导入：{report.summary_zh(figures_without)}")
     pick("desk_batch", report.batch_id)
 
 

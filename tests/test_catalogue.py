@@ -205,6 +205,17 @@ def test_figure_inputs_name_real_columns_and_distinct_figures():
     assert figures_without("complaints", ["three_party"]) == ["三方办占比"]
 
 
+def test_the_loader_knows_exactly_the_columns_the_catalogue_computes_from():
+    """The loader reports absent columns from the contract's `measured` flags (it sits below the
+    metrics): they must be exactly the input columns the catalogue declares."""
+    from metrics.common import input_columns
+
+    for kind in KINDS:
+        assert KINDS[kind].measured() == input_columns(kind), kind
+    assert KINDS["appeals"].measured() == ["dispatched_at", "first_response_at", "resolved_at", "feedback_at",
+                                           "closed_at", "satisfaction"]
+
+
 # ---------------------------------------------------------------- the pages' one adapter
 
 def test_the_adapter_calls_any_metric_by_its_module_and_name(monkeypatch, fixture_db):
