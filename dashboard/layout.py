@@ -243,6 +243,13 @@ def empty(sentence: str) -> None:
     st.info(sentence, icon=":material/info:")
 
 
+def has_content(nothing: bool, sentence: str) -> bool:
+    """Whether a section has something to draw; when it has `nothing`, it says so in a sentence."""
+    if nothing:
+        empty(sentence)
+    return not nothing
+
+
 @st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=2000)
 def _figure(builder: str, args: tuple, kwargs: dict):
     # Built once per distinct input (Streamlit hashes the frames; README, "Serving"). The figure is

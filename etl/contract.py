@@ -69,119 +69,89 @@ STREET = Column("street", ("街道", "所属街道"))
 # versions is the later one (see etl/versions.py).
 UPDATED_AT = Column("updated_at", ("更新时间", "最后更新时间"), DATETIME)
 
-COMPOUNDS = Kind(
-    name="compounds",
-    label="小区台账",
-    key="compound_id",
-    table="compounds",
-    columns=(
-        Column("compound_id", ("小区编码",), required=True),
-        Column("name", ("小区名称",), required=True),
-        Column("street", ("街道", "所属街道"), required=True),
-        Column("community", ("社区", "所属社区"), required=True),
-        Column("grid_id", ("网格编码", "所属网格")),
-        Column("compound_type", ("小区类型",), required=True),
-        Column("households", ("户数",), INT),
-        Column("buildings", ("楼栋数",), INT),
-        Column("micro_grids", ("微网格数",), INT),
-        Column("property_company", ("物业企业", "物业公司")),
-        Column("party_branch", ("党支部", "小区党支部")),
-        Column("key_target", ("重点整治", "是否重点整治小区"), BOOL),
-        Column("longitude", ("经度",), FLOAT),
-        Column("latitude", ("纬度",), FLOAT),
-    ),
-)
+COMPOUNDS = Kind(name="compounds", label="小区台账", key="compound_id", table="compounds", columns=(
+    Column("compound_id", ("小区编码",), required=True),
+    Column("name", ("小区名称",), required=True),
+    Column("street", ("街道", "所属街道"), required=True),
+    Column("community", ("社区", "所属社区"), required=True),
+    Column("grid_id", ("网格编码", "所属网格")),
+    Column("compound_type", ("小区类型",), required=True),
+    Column("households", ("户数",), INT),
+    Column("buildings", ("楼栋数",), INT),
+    Column("micro_grids", ("微网格数",), INT),
+    Column("property_company", ("物业企业", "物业公司")),
+    Column("party_branch", ("党支部", "小区党支部")),
+    Column("key_target", ("重点整治", "是否重点整治小区"), BOOL),
+    Column("longitude", ("经度",), FLOAT),
+    Column("latitude", ("纬度",), FLOAT),
+))
 
-APPEALS = Kind(
-    name="appeals",
-    label="诉求工单",
-    key="appeal_id",
-    table="appeals",
-    columns=(
-        Column("appeal_id", ("工单编号", "工单号"), required=True),
-        Column("channel", ("来源渠道", "诉求渠道", "渠道"), required=True),
-        Column("category", ("诉求类别", "问题类型", "诉求类型"), required=True),
-        Column("received_at", ("受理时间", "登记时间", "来电时间"), DATETIME, required=True),
-        # Required unless the compound gives it: checked per row.
-        Column("street", ("街道", "所属街道")),
-        Column("community", ("社区", "所属社区")),
-        COMPOUND_ID,
-        COMPOUND_NAME,
-        Column("dispatched_at", ("派单时间",), DATETIME, measured=True),
-        Column("first_response_at", ("首次响应时间", "首接响应时间"), DATETIME, measured=True),
-        Column("resolved_at", ("办结时间",), DATETIME, measured=True),
-        Column("feedback_at", ("反馈时间", "回访时间"), DATETIME, measured=True),
-        Column("closed_at", ("结案时间", "归档时间"), DATETIME, measured=True),
-        Column("status", ("办理状态",)),
-        Column("satisfaction", ("群众评价", "满意度", "评价结果"), measured=True),
-        Column("is_property", ("是否物业类",), BOOL),
-        Column("caller_name", ("来电人", "诉求人", "姓名"), personal=True),
-        Column("caller_phone", ("联系电话", "电话"), personal=True),
-        Column("content", ("诉求内容", "工单内容")),
-        UPDATED_AT,
-    ),
-)
+APPEALS = Kind(name="appeals", label="诉求工单", key="appeal_id", table="appeals", columns=(
+    Column("appeal_id", ("工单编号", "工单号"), required=True),
+    Column("channel", ("来源渠道", "诉求渠道", "渠道"), required=True),
+    Column("category", ("诉求类别", "问题类型", "诉求类型"), required=True),
+    Column("received_at", ("受理时间", "登记时间", "来电时间"), DATETIME, required=True),
+    # Required unless the compound gives it: checked per row.
+    Column("street", ("街道", "所属街道")),
+    Column("community", ("社区", "所属社区")),
+    COMPOUND_ID,
+    COMPOUND_NAME,
+    Column("dispatched_at", ("派单时间",), DATETIME, measured=True),
+    Column("first_response_at", ("首次响应时间", "首接响应时间"), DATETIME, measured=True),
+    Column("resolved_at", ("办结时间",), DATETIME, measured=True),
+    Column("feedback_at", ("反馈时间", "回访时间"), DATETIME, measured=True),
+    Column("closed_at", ("结案时间", "归档时间"), DATETIME, measured=True),
+    Column("status", ("办理状态",)),
+    Column("satisfaction", ("群众评价", "满意度", "评价结果"), measured=True),
+    Column("is_property", ("是否物业类",), BOOL),
+    Column("caller_name", ("来电人", "诉求人", "姓名"), personal=True),
+    Column("caller_phone", ("联系电话", "电话"), personal=True),
+    Column("content", ("诉求内容", "工单内容")),
+    UPDATED_AT,
+))
 
-COMPLAINTS = Kind(
-    name="complaints",
-    label="物业投诉",
-    key="complaint_id",
-    table="complaints",
-    columns=(
-        Column("complaint_id", ("投诉编号",), required=True),
-        COMPOUND_ID,
-        COMPOUND_NAME,
-        # Only to tell apart two compounds of the same name in different streets.
-        STREET,
-        Column("property_company", ("物业企业",)),
-        Column("category", ("问题类别",), required=True),
-        Column("received_at", ("投诉时间", "受理时间"), DATETIME, required=True),
-        Column("level", ("处置层级",)),
-        Column("three_party", ("三方办", "是否三方联席"), BOOL, measured=True),
-        Column("resolved_at", ("解决时间", "办结时间"), DATETIME, measured=True),
-        Column("source_appeal_id", ("关联工单",)),
-        UPDATED_AT,
-    ),
-)
+COMPLAINTS = Kind(name="complaints", label="物业投诉", key="complaint_id", table="complaints", columns=(
+    Column("complaint_id", ("投诉编号",), required=True),
+    COMPOUND_ID,
+    COMPOUND_NAME,
+    # Only to tell apart two compounds of the same name in different streets.
+    STREET,
+    Column("property_company", ("物业企业",)),
+    Column("category", ("问题类别",), required=True),
+    Column("received_at", ("投诉时间", "受理时间"), DATETIME, required=True),
+    Column("level", ("处置层级",)),
+    Column("three_party", ("三方办", "是否三方联席"), BOOL, measured=True),
+    Column("resolved_at", ("解决时间", "办结时间"), DATETIME, measured=True),
+    Column("source_appeal_id", ("关联工单",)),
+    UPDATED_AT,
+))
 
-SURVEYS = Kind(
-    name="surveys",
-    label="满意度测评",
-    key="response_id",
-    table="surveys",
-    columns=(
-        Column("response_id", ("问卷编号", "答卷编号"), required=True),
-        Column("surveyed_at", ("调查日期", "测评日期"), DATE, required=True),
-        COMPOUND_ID,
-        COMPOUND_NAME,
-        # Only to tell apart two compounds of the same name in different streets.
-        STREET,
-        Column("topic", ("测评项目", "测评内容"), required=True),
-        Column("score", ("评分",), INT),
-        Column("rating", ("评价", "满意度")),
-    ),
-)
+SURVEYS = Kind(name="surveys", label="满意度测评", key="response_id", table="surveys", columns=(
+    Column("response_id", ("问卷编号", "答卷编号"), required=True),
+    Column("surveyed_at", ("调查日期", "测评日期"), DATE, required=True),
+    COMPOUND_ID,
+    COMPOUND_NAME,
+    # Only to tell apart two compounds of the same name in different streets.
+    STREET,
+    Column("topic", ("测评项目", "测评内容"), required=True),
+    Column("score", ("评分",), INT),
+    Column("rating", ("评价", "满意度")),
+))
 
-SCENES = Kind(
-    name="scenes",
-    label="服务场景活动",
-    key="event_id",
-    table="scenes",
-    columns=(
-        Column("event_id", ("活动编号",), required=True),
-        Column("event_date", ("活动日期",), DATE, required=True),
-        Column("scene_name", ("场景名称", "活动名称"), required=True),
-        Column("scene_type", ("场景类型",), required=True),
-        COMPOUND_ID,
-        COMPOUND_NAME,
-        # Only to tell apart two compounds of the same name in different streets.
-        STREET,
-        Column("attendees", ("参与人次",), INT, required=True),
-        Column("volunteers", ("志愿者人数",), INT),
-        Column("old_young", ("一老一小人次",), INT, measured=True),
-        Column("organizer", ("领办支部", "组织单位")),
-    ),
-)
+SCENES = Kind(name="scenes", label="服务场景活动", key="event_id", table="scenes", columns=(
+    Column("event_id", ("活动编号",), required=True),
+    Column("event_date", ("活动日期",), DATE, required=True),
+    Column("scene_name", ("场景名称", "活动名称"), required=True),
+    Column("scene_type", ("场景类型",), required=True),
+    COMPOUND_ID,
+    COMPOUND_NAME,
+    # Only to tell apart two compounds of the same name in different streets.
+    STREET,
+    Column("attendees", ("参与人次",), INT, required=True),
+    Column("volunteers", ("志愿者人数",), INT),
+    Column("old_young", ("一老一小人次",), INT, measured=True),
+    Column("organizer", ("领办支部", "组织单位")),
+))
 
 KINDS: dict[str, Kind] = {k.name: k for k in (COMPOUNDS, APPEALS, COMPLAINTS, SURVEYS, SCENES)}
 

@@ -60,18 +60,14 @@ def main() -> None:
 
     st.subheader("未办结工单账龄")
     backlog = data.get(appeals.backlog, scope)
-    if backlog["open"].sum() == 0:
-        layout.empty("所选范围内的诉求工单均已办结。")
-    else:
+    if layout.has_content(backlog["open"].sum() == 0, "所选范围内的诉求工单均已办结。"):
         layout.plot(figures.backlog, backlog)
         st.caption(f"按统计时点仍未办结的工单，按已受理时长分组；红色为已超过 "
                    f"{metric_settings()['resolution_limit_hours']:g} 小时办结时限。")
 
     st.subheader("超期未办结工单")
     overdue = data.get(appeals.overdue, scope)
-    if overdue.is_empty():
-        layout.empty("所选范围内没有超期未办结的诉求工单。")
-    else:
+    if layout.has_content(overdue.is_empty(), "所选范围内没有超期未办结的诉求工单。"):
         columns = [Text("appeal_id", "工单编号"), Text("received_at", "受理时间", "moment"),
                    Text("street", "街道"), Text("community", "社区"), Text("compound_name", "小区"),
                    Text("channel", "渠道"), Text("category", "类别"), metric("overdue.hours_open")]

@@ -54,9 +54,7 @@ def profile(compound_id: str) -> None:
         ("scenes.attendance", "attendance", None))])
     history = data.get(compounds.history, scope, compound_id)
     st.markdown("**近 12 个月**")
-    if history.select(pl.sum_horizontal("appeals", "complaints", "survey_answers", "events")).to_series().sum() == 0:
-        layout.empty("这个小区近 12 个月没有诉求、投诉、测评或活动记录。")
-    else:
+    if layout.has_content(history.select(pl.sum_horizontal("appeals", "complaints", "survey_answers", "events")).to_series().sum() == 0, "这个小区近 12 个月没有诉求、投诉、测评或活动记录。"):
         layout.plot(figures.compound_history, history)
 
 
@@ -95,9 +93,7 @@ def main() -> None:
     measure = st.segmented_control("圆点大小表示", list(labels), default="appeals", required=True,
                                    format_func=labels.get, key="map_measure")
     located = listed.filter(pl.col("longitude").is_not_null() & pl.col("latitude").is_not_null())
-    if located.is_empty():
-        layout.empty("所选范围内的小区都没有经纬度，无法在地图上显示。")
-    else:
+    if layout.has_content(located.is_empty(), "所选范围内的小区都没有经纬度，无法在地图上显示。"):
         tiles, gcj02 = geo.tile_settings()
         chosen = state.chosen_compound(set(listed["compound_id"].to_list()))
         st.pydeck_chart(figures.compound_map(listed, measure, chosen, tiles, gcj02), height=460)
@@ -113,9 +109,7 @@ def main() -> None:
     search = st.text_input("搜索小区(名称或编码)", key="search", placeholder="如：海景苑", bind="query-params")
     shown = data.get(compounds.listing, scope, search.strip() or None) if search else listed
     chosen = None
-    if shown.is_empty():
-        layout.empty(f"没有名称或编码包含“{search}”的小区。")
-    else:
+    if layout.has_content(shown.is_empty(), f"没有名称或编码包含“{search}”的小区。"):
         ids = shown["compound_id"].to_list()
         layout.table(shown, LIST_COLUMNS, key="compound_table", height=360 if shown.height > 10 else "auto",
                      on_select=lambda: state.compound_from_table("compound_table", ids))

@@ -26,9 +26,7 @@ trend_column, ranking_column = st.columns([1, 1], gap="large")
 with trend_column:
     st.subheader("近 12 周走势")
     trend = data.get(appeals.weekly_trend, scope)
-    if trend["received"].sum() == 0:
-        layout.empty("近 12 周所选范围内没有诉求工单。")
-    else:
+    if layout.has_content(trend["received"].sum() == 0, "近 12 周所选范围内没有诉求工单。"):
         layout.plot(figures.weekly_trend, trend)
 
 with ranking_column:
@@ -49,9 +47,7 @@ with ranking_column:
         st.subheader("街道红黑榜")
         ranking = data.get(rankings.street_ranking, filters.district_scope())
         place, place_label, chart = "street", "街道", "ranking_chart"
-    if ranking.is_empty():
-        layout.empty(f"所选时段内没有诉求工单，暂无{place_label}排名。")
-    else:
+    if layout.has_content(ranking.is_empty(), f"所选时段内没有诉求工单，暂无{place_label}排名。"):
         if ranking.filter(pl.col("composite").is_not_null()).height > 1:
             if place == "street":
                 layout.street_chart(chart, filters, figures.street_ranking, ranking)
@@ -73,26 +69,20 @@ with overdue_column:
     by, by_label = filters.breakdown()
     st.markdown(f"**超期未办结工单(按{by_label})**")
     overdue = data.get(appeals.overdue_by, scope, (by,))
-    if overdue.is_empty():
-        layout.empty("所选范围内没有超期未办结的诉求工单。")
-    else:
+    if layout.has_content(overdue.is_empty(), "所选范围内没有超期未办结的诉求工单。"):
         layout.table(overdue, [Text(by, by_label), metric("appeals.overdue_open").as_("超期件数")],
                      key="overdue_table")
 with hot_column:
     st.markdown("**新增高投诉小区**")
     new_hot = data.get(compounds.hot_spots, scope).filter(pl.col("is_new"))
-    if new_hot.is_empty():
-        layout.empty("本期没有新增的高投诉小区。")
-    else:
+    if layout.has_content(new_hot.is_empty(), "本期没有新增的高投诉小区。"):
         layout.table(new_hot, [Text("name", "小区"), Text("street", "街道"),
                                metric("complaints.complaints_per_100_households")], key="hot_table",
                      height=248 if new_hot.height > 6 else "auto")
 with worse_column:
     st.markdown("**投诉上升的重点整治小区**")
     worse = data.get(compounds.key_targets_worsening, scope)
-    if worse.is_empty():
-        layout.empty("重点整治小区的投诉均未比上一期增加。")
-    else:
+    if layout.has_content(worse.is_empty(), "重点整治小区的投诉均未比上一期增加。"):
         complaints = metric("complaints.complaints")
         layout.table(worse, [Text("name", "小区"), complaints.as_("本期投诉"),
                              complaints.as_("上期投诉", "previous_complaints")],

@@ -30,9 +30,7 @@ def main() -> None:
     since = st.date_input("整治起始日期", value=default_since, key="since", format="YYYY-MM-DD",
                           help="15 个高投诉小区确定为重点整治对象的日期；整治前后各取同样长的时段对比。")
     progress = data.get(compounds.key_target_progress, scope, since)
-    if progress.is_empty():
-        layout.empty("所选范围内没有重点整治小区。")
-    else:
+    if layout.has_content(progress.is_empty(), "所选范围内没有重点整治小区。"):
         current_tab, progress_tab = st.tabs(["本期情况", "整治成效(整治前后对比)"])
         with current_tab:
             layout.table(progress, [
@@ -58,18 +56,14 @@ def main() -> None:
             else:
                 st.caption("整治起始日期晚于所选时段，无法比较整治前后。")
         monthly = data.get(compounds.key_target_monthly, scope)
-        if monthly["complaints"].sum() == 0:
-            layout.empty("近 12 个月没有物业投诉。")
-        else:
+        if layout.has_content(monthly["complaints"].sum() == 0, "近 12 个月没有物业投诉。"):
             layout.plot(figures.key_target_trend, monthly, since)
 
     hot_column, mix_column = st.columns([3, 2], gap="large")
     with hot_column:
         st.subheader("高投诉小区")
         hot = data.get(compounds.hot_spots, scope)
-        if hot.is_empty():
-            layout.empty("所选范围内没有物业投诉，暂无高投诉小区。")
-        else:
+        if layout.has_content(hot.is_empty(), "所选范围内没有物业投诉，暂无高投诉小区。"):
             hot = hot.with_columns(pl.when(pl.col("is_new")).then(pl.lit("新增")).otherwise(pl.lit("重点整治"))
                                    .alias("flag"))
             layout.plot(
@@ -88,26 +82,20 @@ def main() -> None:
     with mix_column:
         st.subheader("分级处置")
         levels = data.get(complaints.by, scope, "level")
-        if levels["complaints"].sum() == 0:
-            layout.empty("所选范围内没有物业投诉。")
-        else:
+        if layout.has_content(levels["complaints"].sum() == 0, "所选范围内没有物业投诉。"):
             layout.plot(figures.level_mix, levels)
             layout.table(levels, [Text("level", "处置层级"), metric("complaints.complaints"), metric("complaints.share"),
                                   metric("complaints.three_party").as_("其中三方办")], key="levels_table")
 
     st.subheader("投诉类别")
     categories = data.get(complaints.by, scope, "category")
-    if categories.is_empty():
-        layout.empty("所选范围内没有物业投诉。")
-    else:
+    if layout.has_content(categories.is_empty(), "所选范围内没有物业投诉。"):
         layout.plot(figures.bars, categories, "category", "complaints.complaints",
                     hover_extra=["complaints.resolution_rate", "complaints.median_days_to_resolve"])
 
     st.subheader("物业企业对比")
     companies = data.get(complaints.property_companies, scope)
-    if companies.is_empty():
-        layout.empty("所选范围内没有小区。")
-    else:
+    if layout.has_content(companies.is_empty(), "所选范围内没有小区。"):
         ranked = companies.filter(pl.col("complaints") > 0).head(15)
         if not ranked.is_empty():
             service = metric("surveys.satisfaction_rate").as_("物业服务满意率", "survey_satisfaction_rate")

@@ -58,9 +58,7 @@ def main() -> None:
         minimum = st.number_input("至少答卷数", min_value=1, max_value=100, value=3, step=1, key="min_answers",
                                   help="答卷太少的小区满意率波动大，不参加排名。")
         lowest = data.get(surveys.lowest_rated, scope, 10, int(minimum))
-        if lowest.is_empty():
-            layout.empty(f"没有答卷数不少于 {int(minimum)} 份的小区。")
-        else:
+        if layout.has_content(lowest.is_empty(), f"没有答卷数不少于 {int(minimum)} 份的小区。"):
             layout.table(lowest, [Text("name", "小区"), Text("street", "街道"), *COLUMNS], key="lowest_table")
 
 

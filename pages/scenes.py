@@ -21,9 +21,7 @@ def main() -> None:
     now, before = data.get(scenes.summary, scope), data.get(scenes.summary, scope.previous())
     layout.summary_cards("scenes", ["events", "attendance", "old_young", "coverage"], now, before)
     layout.absent_caption("scenes", now)
-    if not now["events"]:
-        layout.empty("所选范围内没有服务场景活动。")
-    else:
+    if layout.has_content(not now["events"], "所选范围内没有服务场景活动。"):
         type_column, top_column = st.columns(2, gap="large")
         with type_column:
             st.subheader("六类场景")
@@ -67,9 +65,7 @@ def main() -> None:
     with missing_column:
         missing = data.get(scenes.compounds_without_events, scope)
         st.markdown(f"**本期没有开展活动的小区：{number(missing.height)} 个**")
-        if missing.is_empty():
-            layout.empty("所选范围内每个小区都开展了服务场景活动。")
-        else:
+        if layout.has_content(missing.is_empty(), "所选范围内每个小区都开展了服务场景活动。"):
             layout.table(missing, [Text("name", "小区"), Text("street", "街道"), Text("community", "社区"),
                                    Text("compound_type", "小区类型"), Text("party_branch", "党支部")],
                          key="no_event_table", height=360 if missing.height > 10 else "auto")
