@@ -6,6 +6,8 @@ and returns plain dicts or polars frames; metrics/README.md (section 预警) giv
 
 from __future__ import annotations
 
+import math
+import sys
 from datetime import date, datetime, timedelta
 
 import polars as pl
@@ -332,26 +334,47 @@ def repeat_links(con, as_of: datetime, since: datetime | None = None, street: st
     return out.sort("received_at", "appeal_id")
 
 
-def repeat_rates(con, scope: Scope) -> dict:
-    """重复诉求率 and 真解决率 of the appeals received in the scope's period (see metrics/README.md);
-    over the appeals that can be linked (a compound and a content). None where a denominator is 0."""
-    as_of = scope.moment
+def _period_repeats(con, scope: Scope) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+    """The linkable appeals received in the scope's period, the links and the recurred appeals."""
     since = datetime.combine(scope.start, datetime.min.time()) if scope.start else None
     until = datetime.combine(scope.end, datetime.min.time()) if scope.end else None
-    pool, links, recurred = _repeats(con, as_of, since, scope.street, scope.community)
-    window = timedelta(days=int(metric_settings()["repeats"]["window_days"]))
+    pool, links, recurred = _repeats(con, scope.moment, since, scope.street, scope.community)
     in_period = pl.lit(True)
     if since is not None:
         in_period &= pl.col("received_at") >= since
     if until is not None:
         in_period &= pl.col("received_at") < until
-    period = pool.filter(in_period)
-    repeats = period["i"].is_in(links["later"].implode()).sum()
+    return pool.filter(in_period), links, recurred
+
+
+def _rates_of(period: pl.DataFrame, links: pl.DataFrame, recurred: pl.Series, as_of: datetime) -> dict:
+    window = timedelta(days=int(metric_settings()["repeats"]["window_days"]))
+    repeats = int(period["i"].is_in(links["later"].implode()).sum())
     settled = period.filter(pl.col("resolved_at") + window <= as_of)
-    stayed = (~settled["i"].is_in(recurred.implode())).sum()
-    return {"appeals": period.height, "repeats": int(repeats), "repeat_rate": ratio(int(repeats), period.height),
-            "resolved_settled": settled.height, "truly_resolved": int(stayed),
-            "true_resolution_rate": ratio(int(stayed), settled.height)}
+    stayed = int((~settled["i"].is_in(recurred.implode())).sum())
+    return {"appeals": period.height, "repeats": repeats, "repeat_rate": ratio(repeats, period.height),
+            "resolved_settled": settled.height, "truly_resolved": stayed,
+            "true_resolution_rate": ratio(stayed, settled.height)}
+
+
+def repeat_rates(con, scope: Scope) -> dict:
+    """重复诉求率 and 真解决率 of the appeals received in the scope's period (see metrics/README.md);
+    over the appeals that can be linked (a compound and a content). None where a denominator is 0."""
+    return _rates_of(*_period_repeats(con, scope), scope.moment)
+
+
+def repeat_rates_by(con, scope: Scope, by: str = "street") -> pl.DataFrame:
+    """repeat_rates per street or compound_id (of the appeals' own street or compound), by name."""
+    period, links, recurred = _period_repeats(con, scope)
+    places = frame(con, f"SELECT appeal_id, {by} FROM appeals WHERE appeal_id IN (SELECT unnest($ids))",
+                   {"ids": period["appeal_id"].to_list()})
+    period = period.join(places, on="appeal_id")
+    rows = [{by: key, **_rates_of(part, links, recurred, scope.moment)}
+            for (key,), part in period.group_by(by, maintain_order=True)]
+    return pl.DataFrame(rows, schema={by: pl.String, "appeals": pl.Int64, "repeats": pl.Int64,
+                                      "repeat_rate": pl.Float64, "resolved_settled": pl.Int64,
+                                      "truly_resolved": pl.Int64, "true_resolution_rate": pl.Float64}
+                        ).sort(by, nulls_last=True)
 
 
 def repeat_chain(con, appeal_id: str, as_of: datetime) -> pl.DataFrame:
@@ -385,6 +408,49 @@ def repeat_chain(con, appeal_id: str, as_of: datetime) -> pl.DataFrame:
     texts = frame(con, "SELECT appeal_id, content FROM appeals WHERE appeal_id IN (SELECT unnest($ids))",
                   {"ids": chain["appeal_id"].to_list()})
     return chain.join(texts, on="appeal_id", how="left").sort("i").select(empty.columns)
+
+
+# ---------------------------------------------------------------- for the pages, the CLI and the PDF
+
+def deadline_table(con, scope: Scope) -> pl.DataFrame:
+    """The due-soon and overdue appeals of the scope's place as of its moment, least time left first."""
+    return deadlines(con, scope.moment, scope.street, scope.community).filter(
+        _is_due_soon(_hours(None)) | IS_OVERDUE)
+
+
+def deadline_counts_in(con, scope: Scope, by: str = "street") -> pl.DataFrame:
+    return deadline_counts(con, scope.moment, by, scope.street, scope.community)
+
+
+def alarm_table(con, scope: Scope) -> pl.DataFrame:
+    """The alarms of the scope's place as of its moment, with significance = −lg score."""
+    found = alarms(con, scope.moment, scope.street, scope.community)
+    return found.with_columns(significance=-pl.col("score").clip(lower_bound=TINY).log10(),
+                              feed_label=pl.col("feed").replace_strict(FEED_LABELS, default=pl.col("feed")))
+
+
+TINY = sys.float_info.min  # a tail probability that underflowed to 0 still reads as a number
+
+
+def significance(score: float) -> float:
+    """−lg p, the 显著性 the catalogue declares (alerts.score)."""
+    return -math.log10(max(score, TINY))
+
+
+FEED_LABELS = {"appeals": "诉求", "complaints": "物业投诉", "surveys": "测评不满意"}
+DEADLINE_KEYS = ["appeal_id", "street", "community", "compound_id", "category", "stage", "due_at"]
+ALARM_KEYS = ["place_id", "place_name", "street", "feed", "category", "start", "observed", "expected", "score"]
+
+
+def report(con, scope: Scope) -> dict:
+    """What `etl alerts --json` prints: the due-soon and overdue lists, the alarms as of the
+    scope's moment and the repeat rates of the appeals received in its period."""
+    table = deadlines(con, scope.moment, scope.street, scope.community)
+    rates = repeat_rates(con, scope)
+    return {"due_soon": table.filter(_is_due_soon(_hours(None))).select(DEADLINE_KEYS).to_dicts(),
+            "overdue": table.filter(IS_OVERDUE).select(DEADLINE_KEYS).to_dicts(),
+            "alarms": alarms(con, scope.moment, scope.street, scope.community).select(ALARM_KEYS).to_dicts(),
+            "repeats": {k: rates[k] for k in ("repeat_rate", "true_resolution_rate")}}
 
 
 def summary(con, as_of: datetime, street: str | None = None, since: date | None = None) -> dict:

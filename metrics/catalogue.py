@@ -83,11 +83,16 @@ class Text:
 def setting_words() -> dict:
     """The settings as the help texts print them: 24, 0.9, 0.1."""
     s = settings.metric_settings()
-    w = s["composite_weights"]
+    w, a = s["composite_weights"], s["alarms"]
     return {"response_h": f"{s['response_limit_hours']:g}", "resolve_h": f"{s['resolution_limit_hours']:g}",
             "feedback_h": f"{s['feedback_limit_hours']:g}", "basic_weight": f"{s['basic_satisfied_weight']:g}",
             "w_response": f"{w['response']:g}", "w_resolution": f"{w['resolution']:g}",
-            "w_satisfaction": f"{w['satisfaction']:g}", "hot_spots": f"{s['hot_spot_count']:g}"}
+            "w_satisfaction": f"{w['satisfaction']:g}", "hot_spots": f"{s['hot_spot_count']:g}",
+            "due_soon_h": f"{s['due_soon_hours']:g}", "repeat_days": f"{s['repeats']['window_days']:g}",
+            "similarity": f"{s['repeats']['similarity']:g}", "recent_days": f"{a['recent_days']:g}",
+            "baseline_weeks": f"{a['baseline_weeks']:g}", "min_count": f"{a['min_count']:g}",
+            "min_ratio": f"{a['min_ratio']:g}", "p_value": f"{a['p_value']:g}",
+            "expected_floor": f"{a['expected_floor']:g}"}
 
 
 M = Metric
@@ -118,6 +123,12 @@ _DECLARED = [
     M("appeals", "overdue_open", "超期未办结", "count",
       "所选时段受理、截至统计时点未办结且已超过 {resolve_h} 小时办结时限的工单。", "down", noun="件",
       inputs=("resolved_at",)),
+    M("appeals", "repeat_rate", "重复诉求率", "rate",
+      "所选时段受理的诉求中，重复前一件诉求的工单 ÷ 受理量（只计有小区和诉求内容的工单）。重复：同一小区、同一类别、"
+      "{repeat_days} 天内先有一件内容相近（脱敏后的文字相似度不低于 {similarity}，满分 100）的诉求。", "down"),
+    M("appeals", "true_resolution_rate", "真解决率", "rate",
+      "已办结、且办结后 {repeat_days} 天内没有同一小区同一类别的相近诉求再来的工单 ÷ 截至统计时点办结已满 "
+      "{repeat_days} 天的工单（只计所选时段受理、有小区和诉求内容的工单）。", inputs=("resolved_at",)),
     M("appeals", "median_hours_to_resolve", "办结时长中位数", "hours",
       "已办结工单从受理到办结所用小时数的中位数。", "down", inputs=("resolved_at",)),
     # the five-step flow: a step's hours need its own column
@@ -137,6 +148,23 @@ _DECLARED = [
     M("overdue", "hours_open", "已受理", "hours", "从受理到统计时点的小时数。", "down"),
     M("backlog", "open", "未办结", "count", "截至统计时点仍未办结的工单，按已受理时长分组。", "down", noun="件"),
     M("ranking", "rank", "名次", "count", "按综合得分由高到低；得分相同者名次相同（1、2、2、4）。", None),
+    # ------------------------------------------------ early warnings (预警, metrics/alerts.py)
+    M("alerts", "due_soon", "临期工单", "count",
+      "截至统计时点未结案、下一环节时限（响应 {response_h} 小时、办结 {resolve_h} 小时、反馈 {feedback_h} 小时）"
+      "在此后 {due_soon_h} 小时内到期的工单。", "down", noun="件"),
+    M("alerts", "overdue", "环节超时工单", "count",
+      "截至统计时点未结案、已过下一环节时限（响应 {response_h} 小时、办结 {resolve_h} 小时、反馈 {feedback_h} 小时）"
+      "的工单；与“超期未办结”（只看办结时限）不同。", "down", noun="件"),
+    M("alerts", "hours_left", "剩余时长", "hours",
+      "距下一环节时限的小时数；负数为已超期的小时数。", "up"),
+    M("alerts", "observed", "实际", "count",
+      "最近 {recent_days} 天内的件数（满意度测评为“不满意”答卷数）。", None),
+    M("alerts", "expected", "预期", "decimal",
+      "按此前 {baseline_weeks} 周基线推算的最近 {recent_days} 天件数（测评为不满意份数），不低于 {expected_floor}。",
+      None),
+    M("alerts", "score", "显著性", "decimal",
+      "−lg p：p 为基线不变时出现不少于实际件数的概率（二项分布上尾概率），数值越大越异常。实际不少于 {min_count} 件、"
+      "不少于预期的 {min_ratio} 倍且 p 不大于 {p_value} 时预警。", None, source="significance"),
     # ------------------------------------------------ property complaints
     M("complaints", "complaints", "投诉量", "count", "所选时段内受理的物业投诉数。", "down", noun="件"),
     M("complaints", "resolution_rate", "投诉解决率", "rate", "截至统计时点已解决的投诉 ÷ 投诉量。",

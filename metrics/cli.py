@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from arguments import UsageError, add_db, day, text
 from etl.cli import open_database
@@ -22,6 +22,26 @@ def _cmd_stats(args) -> int:
         result = stats(con, scope)
     # --json: the exact values, for programs; otherwise the same as the pages show them
     print(json.dumps(result, ensure_ascii=False, default=str) if args.json else render_stats(result))
+    return 0
+
+
+REPEAT_DAYS = 90  # the repeat rates of `alerts`: the appeals received in the 90 days before as-of
+
+
+def _cmd_alerts(args) -> int:
+    from metrics import alerts
+    from metrics.scope import Scope, check_place
+    from metrics.snapshot import render_alerts
+    from settings import local_now
+
+    as_of = args.as_of or local_now().replace(second=0, microsecond=0)
+    with open_database(args) as con:
+        try:
+            check_place(con, args.street, None)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        result = alerts.report(con, Scope((as_of - timedelta(days=REPEAT_DAYS)).date(), None, as_of, args.street))
+    print(json.dumps(result, ensure_ascii=False, default=str) if args.json else render_alerts(result, as_of))
     return 0
 
 
@@ -58,3 +78,9 @@ def add_commands(commands) -> None:
     stats.add_argument("--as-of", dest="as_of", type=_moment, help="统计时点，如 2026-03-09T00:00")
     add_db(stats)
     stats.set_defaults(run=_cmd_stats)
+    warn = commands.add_parser("alerts", help="预警：临期、环节超时工单，异动预警，重复诉求率与真解决率(--json 输出精确值)")
+    warn.add_argument("--json", action="store_true", help="精确值，紧凑 JSON(一行)")
+    warn.add_argument("--street", type=text, help="只看一个街道")
+    warn.add_argument("--as-of", dest="as_of", type=_moment, help="预警时点，如 2026-03-09T00:00(默认现在)")
+    add_db(warn)
+    warn.set_defaults(run=_cmd_alerts)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from metrics import appeals, complaints, compounds, feeds, scenes, surveys
+from metrics import alerts, appeals, complaints, compounds, feeds, scenes, surveys
 from metrics.catalogue import CATALOGUE
 from metrics.display import DASH
 from metrics.scope import Scope
@@ -16,11 +16,13 @@ SECTIONS = (("appeals", "诉求办理"), ("complaints", "物业投诉"), ("surve
 def stats(con, scope: Scope) -> dict:
     """Everything `stats --json` prints; the weekly PDF prints the same numbers."""
     by_street = appeals.rates_by(con, scope, "street").sort("street")
+    repeats = alerts.repeat_rates(con, scope)
     return {
         "scope": {"from": scope.start, "to": scope.end, "as_of": scope.moment.isoformat(),
                   "street": scope.street, "community": scope.community},
         "counts": feeds.table_counts(con),
-        "appeals": appeals.summary(con, scope),
+        "appeals": {**appeals.summary(con, scope), "repeat_rate": repeats["repeat_rate"],
+                    "true_resolution_rate": repeats["true_resolution_rate"]},
         "appeals_by_street": by_street.to_dicts(),
         "complaints": complaints.summary(con, scope),
         "key_targets": compounds.key_targets(con, scope).select(LIST_KEYS).to_dicts(),
@@ -59,3 +61,32 @@ def render(result: dict) -> str:
             lines.append(f"  {printable(row['name'])}({printable(row['compound_id'])})：{per_100.text(row['complaints_per_100_households'])}"
                          + ("  新增" if row["is_new"] else ""))
     return "\n".join(lines)
+
+
+def render_alerts(result: dict, as_of) -> str:
+    """`etl alerts` for a person: the counts, each due-soon and overdue appeal, each alarm and the
+    repeat rates, labels from the catalogue and values through the one formatter."""
+    due, late = CATALOGUE["alerts.due_soon"], CATALOGUE["alerts.overdue"]
+    lines = [f"预警时点 {str(as_of).replace('T', ' ')[:16]}",
+             f"\n{due.long_label()}：{due.text(len(result['due_soon']))}"]
+    lines += [f"  {_deadline_line(row)}" for row in result["due_soon"]]
+    lines.append(f"\n{late.long_label()}：{late.text(len(result['overdue']))}")
+    lines += [f"  {_deadline_line(row)}" for row in result["overdue"]]
+    observed, expected, score = (CATALOGUE[f"alerts.{key}"] for key in ("observed", "expected", "score"))
+    lines.append(f"\n异动预警：{len(result['alarms'])} 条")
+    for row in result["alarms"]:
+        what = " · ".join(printable(p) for p in (alerts.FEED_LABELS.get(row["feed"], row["feed"]), row["category"]) if p)
+        lines.append(f"  {printable(row['place_name'] or row['place_id'])}({printable(row['place_id'])}) {what}："
+                     f"自 {row['start']} 起，{observed.label} {observed.text(row['observed'])}，"
+                     f"{expected.label} {expected.text(row['expected'])}，{score.label} {score.text(alerts.significance(row['score']))}")
+    lines.append("\n重复诉求(预警时点前 90 天受理的诉求)")
+    for key in ("repeat_rate", "true_resolution_rate"):
+        metric = CATALOGUE[f"appeals.{key}"]
+        lines.append(f"  {metric.long_label()}：{metric.text(result['repeats'][key])}")
+    return "\n".join(lines)
+
+
+def _deadline_line(row: dict) -> str:
+    where = " · ".join(printable(p) for p in (row["street"], row["community"], row["compound_id"]) if p)
+    return (f"{printable(row['appeal_id'])} {printable(row['category'] or DASH)} {row['stage']}时限 "
+            f"{str(row['due_at'])[:16]} {where}")

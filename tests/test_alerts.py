@@ -7,6 +7,7 @@ floor 0.5, survey prior 10 answers (the test: metrics/README.md); repeats within
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import date, datetime, timedelta
 
@@ -351,3 +352,84 @@ def test_steps_whose_column_the_extract_lacked_are_not_waited_for(tmp_path):
     bare = _db(tmp_path / "bare", appeals="工单编号,来源渠道,诉求类别,受理时间,小区编码\n"
                                           "F1,12345热线,环境卫生,2026-06-07 10:00,C1\n")
     assert alerts.deadlines(bare, T).height == 0
+
+
+# ---------------------------------------------------------------- `etl alerts`, `stats --json`, the catalogue
+
+def _path(con) -> str:
+    return next(row[2] for row in con.execute("PRAGMA database_list").fetchall() if row[2])
+
+
+def test_alerts_json_lists_due_soon_overdue_and_repeats(deadline_db):
+    from tests.test_cli import etl
+
+    result = etl("alerts", "--json", "--as-of", "2026-06-10T12:00", db=_path(deadline_db))
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert set(out) == {"due_soon", "overdue", "alarms", "repeats"}
+    assert [row["appeal_id"] for row in out["due_soon"]] == ["D09", "D06", "D02", "D04", "D12", "D10"]
+    assert out["due_soon"][0] == {"appeal_id": "D09", "street": "登州街道", "community": "东城社区",
+                                  "compound_id": "C1", "category": "市政设施", "stage": "响应",
+                                  "due_at": "2026-06-10 12:00:00"}
+    assert out["overdue"] == [
+        {"appeal_id": "D08", "street": "登州街道", "community": "东城社区", "compound_id": "C1",
+         "category": "市政设施", "stage": "办结", "due_at": "2026-06-10 00:00:00"},
+        {"appeal_id": "D03", "street": "登州街道", "community": "东城社区", "compound_id": "C2",
+         "category": "环境卫生", "stage": "响应", "due_at": "2026-06-10 10:00:00"}]
+    # two appeals of one compound × category at most: no alarm; no content: nothing to link
+    assert out["alarms"] == [] and out["repeats"] == {"repeat_rate": None, "true_resolution_rate": None}
+    street = json.loads(etl("alerts", "--json", "--as-of", "2026-06-10T12:00", "--street", "新港街道",
+                            db=_path(deadline_db)).stdout)
+    assert [row["appeal_id"] for row in street["due_soon"]] == ["D12"] and street["overdue"] == []
+
+
+def test_alerts_for_people_and_a_wrong_street(deadline_db):
+    from tests.test_cli import STREETS, assert_one_chinese_line, etl
+
+    result = etl("alerts", "--as-of", "2026-06-10T12:00", "--street", "新港街道", db=_path(deadline_db))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "预警时点 2026-06-10 12:00", "", "临期工单（件）：1", "  D12 噪音扰民 响应时限 2026-06-10 23:00 新港街道 · 新港社区 · C3",
+        "", "环节超时工单（件）：0", "", "异动预警：0 条", "", "重复诉求(预警时点前 90 天受理的诉求)",
+        "  重复诉求率：—", "  真解决率：—"]
+    assert_one_chinese_line(etl("alerts", "--street", "不存在街道", db=_path(deadline_db)), 2,
+                            f"参数错误：没有街道“不存在街道”。{STREETS}")
+
+
+def test_alerts_json_alarms(alarm_db):
+    from tests.test_cli import etl
+
+    out = json.loads(etl("alerts", "--json", "--as-of", "2026-06-10T12:00", db=_path(alarm_db)).stdout)
+    heat = next(a for a in out["alarms"] if a["feed"] == "appeals")
+    assert {k: heat[k] for k in heat if k != "score"} == {
+        "place_id": "C1", "place_name": "海景苑", "street": "登州街道", "feed": "appeals", "category": "供暖供水",
+        "start": "2026-06-08", "observed": 7, "expected": 0.5}
+    assert heat["score"] == pytest.approx((1 / 9) ** 7, rel=1e-9)
+    assert sorted((a["place_id"], a["feed"]) for a in out["alarms"]) == [
+        ("C1", "appeals"), ("C1", "surveys"), ("C2", "complaints")]
+
+
+def test_stats_json_carries_the_repeat_rates(repeat_db):
+    from tests.test_cli import etl
+
+    out = json.loads(etl("stats", "--json", "--from", "2026-06-01", "--to", "2026-07-01", "--as-of",
+                         "2026-07-20T12:00", db=_path(repeat_db)).stdout)
+    # as test_repeat_rates: 2 repeats of 6 linkable June appeals; 2 of 4 settled stayed resolved
+    assert out["appeals"]["repeat_rate"] == pytest.approx(2 / 6)
+    assert out["appeals"]["true_resolution_rate"] == 0.5
+
+
+def test_the_warnings_are_declared_with_their_settings(monkeypatch):
+    from metrics.catalogue import metric
+    import settings
+
+    assert metric("alerts.due_soon").help().endswith("在此后 12 小时内到期的工单。")
+    original = settings.metric_settings()
+    monkeypatch.setattr(settings, "metric_settings", lambda: {
+        **original, "due_soon_hours": 6, "repeats": {"window_days": 14, "similarity": 90},
+        "alarms": {**original["alarms"], "p_value": 0.001}})
+    assert "此后 6 小时内" in metric("alerts.due_soon").help()
+    assert "14 天内先有一件内容相近（脱敏后的文字相似度不低于 90" in metric("appeals.repeat_rate").help()
+    assert "p 不大于 0.001 时预警" in metric("alerts.score").help()
+    assert metric("alerts.score").text(alerts.significance((1 / 9) ** 7)) == "6.7"
+    assert metric("alerts.score").text(alerts.significance(0.0)) == "307.7"

@@ -301,7 +301,9 @@ def test_stats_json_is_null_for_what_the_extract_never_had(teddy_db):
         "received": 4, "response_rate": None, "resolution_rate": 0.75, "on_time_rate": 0.5, "feedback_rate": None,
         "satisfaction_rate": pytest.approx(2 / 3), "satisfaction_score": pytest.approx(1.9 / 3), "composite": None,
         "overdue_open": 1, "median_hours_to_resolve": 24.0,
-        "absent_columns": ["dispatched_at", "first_response_at", "feedback_at", "closed_at"]}
+        "absent_columns": ["dispatched_at", "first_response_at", "feedback_at", "closed_at"],
+        # four compound × category pairs, no repeat; no resolution 30 days old by 03-09
+        "repeat_rate": 0.0, "true_resolution_rate": None}
     by_street = {row["street"]: row for row in stats["appeals_by_street"]}
     assert by_street["蓬莱阁街道"]["response_rate"] is None and by_street["蓬莱阁街道"]["resolution_rate"] == 1.0
 
