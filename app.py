@@ -25,6 +25,7 @@ st.set_page_config(page_title="蓬莱网格治理驾驶舱", page_icon=str(HERE 
 PAGES = [
     ("治理驾驶舱", "overview", "总览", ":material/dashboard:", True),
     ("治理驾驶舱", "appeals", "诉求办理", ":material/support_agent:", True),
+    ("治理驾驶舱", "alerts", "预警", ":material/notification_important:", True),
     ("治理驾驶舱", "property", "物业治理", ":material/apartment:", True),
     ("治理驾驶舱", "compounds", "小区画像", ":material/holiday_village:", True),
     ("治理驾驶舱", "satisfaction", "满意度", ":material/sentiment_satisfied:", True),

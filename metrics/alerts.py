@@ -272,8 +272,11 @@ def _repeats(con, as_of: datetime, since: datetime | None, street: str | None, c
         params.update(since=since, window=window)
         clauses.append("a.received_at >= CAST($since AS TIMESTAMP) - to_days(CAST($window AS INTEGER))")
     if compound_id is not None:
-        params["compound_id"], params["category"] = compound_id, category
-        clauses.append("a.compound_id = $compound_id AND a.category = $category")
+        params["compound_id"] = compound_id
+        clauses.append("a.compound_id = $compound_id")
+    if category is not None:
+        params["category"] = category
+        clauses.append("a.category = $category")
     where = " AND ".join(clauses)
     # texts and compound × category by their hashes: no string sorted or carried along
     pool = frame(con, f"""
@@ -377,6 +380,19 @@ def repeat_rates_by(con, scope: Scope, by: str = "street") -> pl.DataFrame:
                         ).sort(by, nulls_last=True)
 
 
+def compound_repeats(con, compound_id: str, as_of: datetime) -> pl.DataFrame:
+    """The repeated appeals of one compound (all its categories) up to as-of, latest first: each
+    with the earlier appeal it repeats and its category (the compound profile offers their chains)."""
+    pool, links, _ = _repeats(con, as_of, None, None, None, compound_id)
+    ids = pool.select("i", "appeal_id", "received_at")
+    out = links.join(ids, left_on="later", right_on="i").join(
+        ids.select(pl.col("i").alias("earlier"), pl.col("appeal_id").alias("repeats")), on="earlier")
+    kinds = frame(con, "SELECT appeal_id, category FROM appeals WHERE appeal_id IN (SELECT unnest($ids))",
+                  {"ids": out["appeal_id"].to_list()})
+    return out.join(kinds, on="appeal_id", how="left").select(
+        "appeal_id", "category", "received_at", "repeats").sort("received_at", "appeal_id", descending=True)
+
+
 def repeat_chain(con, appeal_id: str, as_of: datetime) -> pl.DataFrame:
     """The chain of repeats an appeal belongs to (for the compound profile): every appeal of its
     compound and category linked to it through repeats, oldest first, each with the one it repeats."""
@@ -416,6 +432,12 @@ def deadline_table(con, scope: Scope) -> pl.DataFrame:
     """The due-soon and overdue appeals of the scope's place as of its moment, least time left first."""
     return deadlines(con, scope.moment, scope.street, scope.community).filter(
         _is_due_soon(_hours(None)) | IS_OVERDUE)
+
+
+def deadline_totals(con, scope: Scope) -> dict:
+    """How many appeals of the scope's place are due soon and overdue as of its moment."""
+    table = deadlines(con, scope.moment, scope.street, scope.community)
+    return {"due_soon": table.filter(_is_due_soon(_hours(None))).height, "overdue": table.filter(IS_OVERDUE).height}
 
 
 def deadline_counts_in(con, scope: Scope, by: str = "street") -> pl.DataFrame:

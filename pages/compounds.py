@@ -8,9 +8,9 @@ import streamlit as st
 
 from dashboard import auth, data, figures, geo, layout, state
 from dashboard.layout import card
-from metrics import compounds
+from metrics import alerts, compounds
 from metrics.catalogue import Text, metric
-from metrics.display import DASH
+from metrics.display import DASH, moment
 from safety.plaintext import markdown_text
 
 layout.page_start(auth.page_permission(__file__))
@@ -56,6 +56,22 @@ def profile(compound_id: str) -> None:
     st.markdown("**近 12 个月**")
     if layout.has_content(history.select(pl.sum_horizontal("appeals", "complaints", "survey_answers", "events")).to_series().sum() == 0, "这个小区近 12 个月没有诉求、投诉、测评或活动记录。"):
         layout.plot(figures.compound_history, history)
+    repeat_chains(compound_id)
+
+
+def repeat_chains(compound_id: str) -> None:
+    """The compound's repeated appeals, and the chain of the one chosen (metrics/README.md, 预警)."""
+    st.markdown("**重复诉求链**")
+    repeated = data.get(alerts.compound_repeats, None, compound_id, scope.moment)
+    if not layout.has_content(repeated.is_empty(), "截至统计时点这个小区没有重复诉求。"):
+        return
+    labels = {row["appeal_id"]: f"{row['appeal_id']} · {row['category'] or DASH} · {moment(row['received_at'])}"
+              for row in repeated.to_dicts()}
+    chosen = st.selectbox("重复的工单", list(labels), format_func=labels.get, key="repeat_appeal")
+    chain = data.get(alerts.repeat_chain, None, chosen, scope.moment)
+    layout.table(chain, [Text("appeal_id", "工单编号"), Text("received_at", "受理时间", "moment"),
+                         Text("resolved_at", "办结时间", "moment"), Text("repeats", "重复的工单"),
+                         Text("content", "诉求内容(已脱敏)")], key="repeat_chain")
 
 
 def main() -> None:

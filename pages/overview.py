@@ -5,7 +5,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import auth, data, figures, layout, state
-from metrics import appeals, compounds, rankings
+from metrics import alerts, appeals, compounds, rankings
 from metrics.catalogue import Text, metric
 from metrics.display import moment
 
@@ -20,6 +20,10 @@ st.subheader("诉求办理")
 layout.summary_cards("appeals", ["received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate",
                                  "satisfaction_rate", "composite", "overdue_open"], now, before)
 layout.absent_caption("appeals", now)
+due_soon = metric("alerts.due_soon")
+with st.container(border=True):
+    st.page_link("pages/alerts.py", label=f"即将超期 {due_soon.text(data.get(alerts.deadline_totals, scope)['due_soon'])} 件",
+                 icon=":material/notification_important:", help=due_soon.help())
 st.caption(f"变化为与上一期({previous.label()}，统计时点 {moment(previous.moment)})相比。")
 
 trend_column, ranking_column = st.columns([1, 1], gap="large")

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from metrics import appeals, compounds, feeds, rankings, scenes, stats
+from metrics import alerts, appeals, compounds, feeds, rankings, scenes, stats
 from metrics.common import absent_notes
 from metrics.scope import Scope, iso_week_label, last_complete_week
 
@@ -20,6 +20,7 @@ from metrics.scope import Scope, iso_week_label, last_complete_week
 from settings import local_now, metric_settings, reference
 
 DISTRICT = "蓬莱区"
+ALARMS_SHOWN = 10  # the weekly PDF's 本周预警 lists the most improbable alarms
 
 
 class ReportError(ValueError):
@@ -108,6 +109,11 @@ def collect(con, week: str | None = None, street: str | None = None, *, now: dat
             "resolution_rate", "is_new"),
         "unranked_compounds": compounds.unranked(con, scope),
         "overdue": appeals.overdue_by(con, scope, ("street", "category")),
+        "alerts": {"totals": alerts.deadline_totals(con, scope),
+                   "by_place": alerts.deadline_counts_in(con, scope, "community" if street else "street"),
+                   "alarms": alerts.alarm_table(con, scope).head(ALARMS_SHOWN).select(
+                       "place_name", "street", "feed_label", "category", "start", "observed", "expected",
+                       "significance", "is_key_target")},
         "compound_types": compounds.types(con, scope),
         "scenes_by_type": scenes.by(con, scope, "scene_type"),
         "freshness": feeds.freshness(con),

@@ -180,6 +180,7 @@ def build_typst(data: dict) -> str:
     parts.append(_key_targets(data, section("重点整治小区")))
     parts.append(_hot_spots(data, section("本周高投诉小区")))
     parts.append(_overdue(data, section("超期未办结诉求（按街道与类别）")))
+    parts.append(_alerts(data, section("本周预警")))
     parts.append(_compound_types(data, section("小区画像（按类型）")))
     parts.append(_scenes(data, section("服务场景（按类型）")))
     parts.append(_freshness(data, section("数据新鲜度")))
@@ -333,6 +334,36 @@ def _overdue(data: dict, heading_source: str) -> str:
     return out[0] + keep(*out[1:])
 
 
+def _alerts(data: dict, heading_source: str) -> str:
+    """Due-soon and overdue counts by place as of the week's end, the most improbable alarms, and
+    the week's 重复诉求率 and 真解决率 against last week's."""
+    warned = data["alerts"]
+    due, late = metric("alerts.due_soon"), metric("alerts.overdue")
+    place = "社区" if data["street"] else "街道"
+    out = [heading_source, note(f"截至统计时点（{_moment(data['as_of'])}）：{due.label} {due.text(warned['totals']['due_soon'])} 件，"
+                                f"{late.label} {late.text(warned['totals']['overdue'])} 件。{due.help()}")]
+    key = "community" if data["street"] else "street"
+    if warned["by_place"]:
+        rows = [[s(row[key] or DASH), s(due.text(row["due_soon"])), s(late.text(row["overdue"]))]
+                for row in warned["by_place"]]
+        out.append(table(["1fr", "auto", "auto"], [place, due.label, late.label], rows, ["left", "right", "right"]))
+    observed, expected, score = (metric(f"alerts.{k}") for k in ("observed", "expected", "score"))
+    if warned["alarms"]:
+        rows = [[s(row["place_name"] or DASH), s(row["street"] or DASH), s(row["feed_label"]),
+                 s(row["category"] or DASH), s(row["start"]), s(observed.text(row["observed"])),
+                 s(expected.text(row["expected"])), s(score.text(row["significance"])),
+                 s("是" if row["is_key_target"] else "否")]
+                for row in warned["alarms"]]
+        out.append(table(["1fr", "auto", "auto", "auto", "auto", "auto", "auto", "auto", "auto"],
+                         ["小区", "街道", "数据", "类别", "开始日期", observed.label, expected.label, score.label, "重点整治"],
+                         rows, ["left", "left", "left", "left", "left", "right", "right", "right", "center"]))
+        out.append(note(f"显著性最高的 {len(rows)} 条异动预警。{score.help()}"))
+    else:
+        out.append(note("截至统计时点没有异动预警。"))
+    out.append(_kpi_table(data, [metric("appeals.repeat_rate"), metric("appeals.true_resolution_rate")]))
+    return out[0] + keep(*out[1:])
+
+
 def _compound_types(data: dict, heading_source: str) -> str:
     rows = data["compound_types"]
     total_compounds = sum(row["compounds"] for row in rows)
@@ -387,7 +418,9 @@ def _definitions(data: dict) -> str:
     """Every metric the report shows with its definition, from the catalogue (help texts filled
     from data/metrics.toml), after how a week is counted and before the rounding rule."""
     shown = [*APPEAL_KPIS, *OTHER_KPIS, PER_100, metric("complaints.key_targets"), metric("complaints.hot_spots"),
-             metric("ranking.rank")]
+             metric("ranking.rank"), *(metric(f"alerts.{key}") for key in ("due_soon", "overdue", "observed",
+                                                                           "expected", "score")),
+             metric("appeals.repeat_rate"), metric("appeals.true_resolution_rate")]
     rows = [("统计周期与时点", "一个 ISO 周（周一至周日）；诉求、投诉按受理时间，测评按测评日期，活动按活动日期归入该周。"
                         "统计时点为该周结束时（下周一 0:00），此后发生的处理不计入；上周按上周结束时统计。")]
     rows += [(m.long_label(), m.help()) for m in shown]

@@ -40,7 +40,7 @@ from settings import reference
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 W10 = {"period": "自定义", "from": "2026-03-02", "to": "2026-03-08"}
-PAGES = ("overview", "appeals", "property", "compounds", "satisfaction", "scenes", "weekly_report")
+PAGES = ("overview", "appeals", "alerts", "property", "compounds", "satisfaction", "scenes", "weekly_report")
 PASSWORD = "a long enough password"
 # name → (role, street)
 ACCOUNTS = {
@@ -52,7 +52,7 @@ ACCOUNTS = {
     "shujuyuan": ("analyst", None),
     "guanliyuan": ("admin", None),
 }
-DASHBOARD = ["总览", "诉求办理", "物业治理", "小区画像", "满意度", "服务场景"]
+DASHBOARD = ["总览", "诉求办理", "预警", "物业治理", "小区画像", "满意度", "服务场景"]
 
 
 @pytest.fixture(scope="module")

@@ -481,3 +481,74 @@ def test_a_load_shows_on_the_next_run(tmp_path, monkeypatch, database):
     assert report.refused is None
     at.run()
     assert cards(at)["受理量"] == ("8", "+7")
+
+
+# ---------------------------------------------------------------- 预警
+
+def test_alerts_page():
+    """As of 03-09 00:00 the open appeals are A4 (no answer: 响应 due 03-06 10:00, 62 h late), A7
+    (answered, resolved after as-of: 办结 due 03-08 10:00, 14 h late), A5 (办结 due 03-10 20:00,
+    +44 h) and A6 (反馈 due 03-10 10:00, +34 h): none due within 12 h; A2 and A8 are fed back. No
+    W10 appeal repeats another (one per compound × category), none resolved 30 days before as-of."""
+    at = open_page("alerts")
+    # W09 (A8 alone) repeats nothing either
+    assert cards(at) == {"临期工单": ("0", ""), "环节超时工单": ("2", ""), "重复诉求率": ("0.0%", "+0.0 个百分点"),
+                         "真解决率": ("—", "")}
+    assert table(at, "街道", "临期工单", "环节超时工单") == [("登州街道", "0", "1"), ("蓬莱阁街道", "0", "1")]
+    assert table(at, "工单编号", "类别", "小区", "环节", "剩余时长(小时)") == [
+        ("A4", "市政设施", "—", "响应", "-62.0"), ("A7", "供暖供水", "—", "办结", "-14.0")]
+    assert table(at, "街道", "重复诉求率", "真解决率") == [
+        ("登州街道", "0.0%", "—"), ("紫荆山街道", "0.0%", "—"), ("蓬莱阁街道", "0.0%", "—")]
+    assert "没有异动预警：各小区最近的诉求、投诉与测评不满意均在自身基线的正常范围内。" in texts(at.info)
+    # one street in view: its own appeals only, by community
+    at = open_page("alerts", query={**W10, "street": "蓬莱阁街道"})
+    assert table(at, "社区", "临期工单", "环节超时工单") == [("—", "0", "1")]
+    assert table(at, "工单编号", "类别", "小区", "环节", "剩余时长(小时)") == [("A7", "供暖供水", "—", "办结", "-14.0")]
+
+
+def test_alerts_page_alarms(tmp_path, monkeypatch):
+    """tests/test_alerts.py's alarm files seen as of 06-10 00:00 (the custom period to 06-09):
+    海景苑 供暖供水 6 in the window (06-10 09:00 not yet), expected the floor 0.5, p = (1/9)^6, −lg p =
+    5.7, alarmed since 06-09 (as of 06-09 00:00 five: 06-05 .. 06-08 twice); its 06-08 survey 6 不满意
+    of 10, expected 1.0, p = 1.5e-4 (3.8) since 06-08; 东城佳苑's 7 complaints of 06-09, expected
+    8 × 7/56 = 1.0, p = 6.0e-4 (3.2) since 06-10."""
+    from tests.test_alerts import ALARM_APPEALS, ALARM_COMPLAINTS, ALARM_SURVEYS, _db, _path
+
+    con = _db(tmp_path, appeals=ALARM_APPEALS, complaints=ALARM_COMPLAINTS, surveys=ALARM_SURVEYS)
+    monkeypatch.setenv("DASHBOARD_DB", _path(con))
+    con.close()
+    at = open_page("alerts", query={"period": "自定义", "from": "2026-06-03", "to": "2026-06-09"})
+    assert table(at, "小区", "数据", "类别", "开始日期", "实际", "预期", "显著性", "是否重点整治小区") == [
+        ("海景苑", "诉求", "供暖供水", "2026-06-09", "6", "0.5", "5.7", "是"),
+        ("海景苑", "测评不满意", "—", "2026-06-08", "6", "1.0", "3.8", "是"),
+        ("东城佳苑", "物业投诉", "—", "2026-06-10", "7", "1.0", "3.2", "否")]
+
+
+def test_overview_links_the_appeals_due_soon_to_the_alerts_page():
+    # as of 03-09 00:00 nothing is due within 12 h; as of 03-10 00:00 A6 (反馈 due 03-10 10:00) is,
+    # A5 (办结 due 03-10 20:00) is not yet
+    (link,) = open_page().get("page_link")
+    assert (link.proto.label, link.proto.page.endswith("alerts")) == ("即将超期 0 件", True)
+    (link,) = open_page(query={"period": "自定义", "from": "2026-03-03", "to": "2026-03-09"}).get("page_link")
+    assert link.proto.label == "即将超期 1 件"
+
+
+def test_a_compound_profile_shows_its_repeat_chains(tmp_path, monkeypatch):
+    """tests/test_alerts.py's repeated appeals, as of 07-20 00:00: 海景苑 供暖供水 R2 repeats R1 (81.25)
+    and R7 repeats R2; R1 repeats nothing (R4 is 31 days before it), R3 is another text."""
+    from tests.test_alerts import REPEATS, _db, _path
+
+    con = _db(tmp_path, appeals=REPEATS)
+    monkeypatch.setenv("DASHBOARD_DB", _path(con))
+    con.close()
+    at = open_page("compounds", query={"period": "自定义", "from": "2026-07-13", "to": "2026-07-19"},
+                   page_query={"compound": "C1"})
+    box = at.selectbox(key="repeat_appeal")
+    assert box.options == ["R7 · 供暖供水 · 2026-06-25 09:00", "R2 · 供暖供水 · 2026-06-05 09:00"]
+    assert table(at, "工单编号", "受理时间", "办结时间", "重复的工单") == [
+        ("R1", "2026-06-01 09:00", "2026-06-02 09:00", "—", "海景苑暖气不热，室温不达标"),
+        ("R2", "2026-06-05 09:00", "2026-06-06 09:00", "R1", "海景苑暖气不热，室温不达标，请尽快处理"),
+        ("R7", "2026-06-25 09:00", "2026-06-26 09:00", "R2", "海景苑暖气不热，室温不达标")]
+    at = open_page("compounds", query={"period": "自定义", "from": "2026-07-13", "to": "2026-07-19"},
+                   page_query={"compound": "C3"})
+    assert "截至统计时点这个小区没有重复诉求。" in texts(at.info)

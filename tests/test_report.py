@@ -7,6 +7,7 @@ Page 1 of each generated PDF is rendered to test-artifacts/ (gitignored) for a p
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -127,7 +128,7 @@ def _minimal_data() -> dict:
     appeals = {"received": 7, "response_rate": 5 / 7, "resolution_rate": 4 / 7, "on_time_rate": 3 / 6,
                "feedback_rate": 2 / 4, "satisfaction_rate": 2 / 3, "satisfaction_score": 1.9 / 3,
                "composite": 0.1 * 5 / 7 + 0.5 * 4 / 7 + 0.4 * 1.9 / 3, "overdue_open": 2,
-               "median_hours_to_resolve": 36.0}
+               "median_hours_to_resolve": 36.0, "repeat_rate": 1 / 7, "true_resolution_rate": None}
     stats = {"appeals": appeals,
              "complaints": {"complaints": 0, "resolution_rate": None, "median_days_to_resolve": None},
              "surveys": {"answers": 0, "satisfaction_rate": None, "average_score": None},
@@ -140,7 +141,7 @@ def _minimal_data() -> dict:
         "generated_at": "2026-03-09T07:00:00", "is_demo": False, "stats": stats, "previous": previous,
         "ranking_by": "street", "ranking": [], "trend": [], "key_targets": [], "key_targets_previous": [],
         "hot_spots": [], "unranked_compounds": 0, "overdue": [], "compound_types": [], "scenes_by_type": [],
-        "freshness": [],
+        "freshness": [], "alerts": {"totals": {"due_soon": 0, "overdue": 0}, "by_place": [], "alarms": []},
         "settings": {"response_limit_hours": 24, "resolution_limit_hours": 48, "feedback_limit_hours": 72,
                      "basic_satisfied_weight": 0.9, "hot_spot_count": 15, "scene_types": [], "streets": [],
                      "composite_weights": {"response": 0.1, "resolution": 0.5, "satisfaction": 0.4}},
@@ -159,6 +160,32 @@ def test_content_is_a_pure_function_of_the_data():
     assert '"海景苑\\"#[x]"' in source  # names reach typst as escaped strings, never as markup
     pdf = compile_pdf(source)
     assert pdf.startswith(b"%PDF")
+
+
+def test_the_weeks_alerts_section():
+    data = _minimal_data()
+    data["alerts"] = {"totals": {"due_soon": 3, "overdue": 1},
+                      "by_place": [{"street": "登州街道", "due_soon": 2, "overdue": 1},
+                                   {"street": None, "due_soon": 1, "overdue": 0}],
+                      "alarms": [{"place_name": "海景苑", "street": "登州街道", "feed_label": "诉求", "category": "供暖供水",
+                                  "start": "2026-03-06", "observed": 7, "expected": 0.5,
+                                  "significance": 7 * math.log10(9), "is_key_target": True}]}
+    lines = pdf_lines(_pdf_of(build_typst(data)))
+    assert "截至统计时点（2026-03-0900:00）：临期工单3件，环节超时工单1件。" in "".join(lines)
+    assert has_row(lines, "登州街道", "2", "1") and has_row(lines, "—", "1", "0")
+    # −lg (1/9)^7 = 6.68
+    assert has_row(lines, "海景苑", "登州街道", "诉求", "供暖供水", "2026-03-06", "7", "0.5", "6.7", "是")
+    assert has_row(lines, *kpi_row(metric("appeals.repeat_rate"), 1 / 7, None))  # 14.3% against —
+    assert "显著性最高的1条异动预警" in "".join(lines)
+    data["alerts"]["alarms"] = []
+    assert "截至统计时点没有异动预警" in "".join(pdf_lines(_pdf_of(build_typst(data))))
+
+
+def _pdf_of(source: str) -> Path:
+    out = ARTIFACTS / "alerts_section.pdf"
+    ARTIFACTS.mkdir(exist_ok=True)
+    out.write_bytes(compile_pdf(source))
+    return out
 
 
 # ---------------------------------------------------------------- the fixture week, end to end
@@ -187,6 +214,12 @@ def test_fixture_week_kpis_are_the_hand_computed_values(fixture_pdf):
         assert name in text
     assert "蓬莱区网格治理周报" in text and "2026-W10" in text and "2026-03-0900:00" in text
     assert "指标口径说明" in text and "四舍五入到各指标的小数位" in text
+    # 本周预警 as of 03-09 00:00: A4 and A7 past their next limit, none due within 12 h; no W10
+    # appeal repeats another, none resolved 30 days before; W09's A8 neither
+    assert "截至统计时点（2026-03-0900:00）：临期工单0件，环节超时工单2件。" in text
+    assert has_row(lines, "登州街道", "0", "1") and has_row(lines, "蓬莱阁街道", "0", "1")
+    assert has_row(lines, "重复诉求率", "0.0%", "0.0%", "持平") and has_row(lines, "真解决率", "—", "—")
+    assert "截至统计时点没有异动预警" in text and "重复诉求率" in text.split("指标口径说明")[1]
     # The help of 按时办结率 and 办结率 say why one can exceed the other.
     assert "所以按时办结率可以高于办结率" in text and "所以办结率可以低于按时办结率" in text
 
