@@ -42,7 +42,7 @@ from metrics import (
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 W10 = {"period": "自定义", "from": "2026-03-02", "to": "2026-03-08"}
-PAGES = ("overview", "appeals", "property", "compounds", "satisfaction", "scenes", "weekly_report")
+PAGES = ("overview", "appeals", "alerts", "property", "compounds", "satisfaction", "scenes", "weekly_report")
 DATA = ("compounds", "appeals", "complaints", "surveys", "scenes")
 TABLES = (*DATA, "batches", "rejects", "stale_rows", "meta", *[f"{t}_versions" for t in DATA],
           *[f"{t}_deliveries" for t in DATA])

@@ -264,7 +264,7 @@ def pdf_text(data: bytes, folder: Path, name: str = "report.pdf") -> str:
                           check=True).stdout
 
 
-PAGES = ["overview", "appeals", "property", "compounds", "satisfaction", "scenes", "weekly_report"]
+PAGES = ["overview", "appeals", "alerts", "property", "compounds", "satisfaction", "scenes", "weekly_report"]
 
 
 @pytest.mark.parametrize(("user", "extra_pages"), [("analyst", ["data_desk"]), ("admin", ["data_desk", "admin"]),
