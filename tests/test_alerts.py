@@ -420,8 +420,8 @@ def test_stats_json_carries_the_repeat_rates(repeat_db):
 
 
 def test_the_warnings_are_declared_with_their_settings(monkeypatch):
-    from metrics.catalogue import metric
     import settings
+    from metrics.catalogue import metric
 
     assert metric("alerts.due_soon").help().endswith("在此后 12 小时内到期的工单。")
     original = settings.metric_settings()

@@ -45,10 +45,10 @@ ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 # Latin words a user may read: file formats, units and the like (and the test's account names).
 ALLOWED_LATIN = {"CSV", "XLSX", "XLS", "PDF", "ID", "KB", "MB", "GB", "UTF", "GBK", "Excel", "SHA"}
 PROBE = re.compile(r"^/[^/]+/_stcore/(host-config|health)$")
-PAGES = [("总览", "overview"), ("诉求办理", "appeals"), ("物业治理", "property"), ("小区画像", "compounds"),
-         ("满意度", "satisfaction"), ("服务场景", "scenes"), ("周报", "weekly_report")]
-TITLES = {"overview": "总览", "appeals": "诉求办理", "property": "物业治理", "compounds": "小区画像",
-          "satisfaction": "满意度测评", "scenes": "服务场景", "weekly_report": "周报"}
+PAGES = [("总览", "overview"), ("诉求办理", "appeals"), ("预警", "alerts"), ("物业治理", "property"),
+         ("小区画像", "compounds"), ("满意度", "satisfaction"), ("服务场景", "scenes"), ("周报", "weekly_report")]
+TITLES = {"overview": "总览", "appeals": "诉求办理", "alerts": "预警", "property": "物业治理",
+          "compounds": "小区画像", "satisfaction": "满意度测评", "scenes": "服务场景", "weekly_report": "周报"}
 
 
 @pytest.fixture(scope="module")
