@@ -163,7 +163,7 @@ _DECLARED = [
       "按此前 {baseline_weeks} 周基线推算的最近 {recent_days} 天件数（测评为不满意份数），不低于 {expected_floor}。",
       None),
     M("alerts", "score", "显著性", "decimal",
-      "−lg p：p 为基线不变时出现不少于实际件数的概率（二项分布上尾概率），数值越大越异常。实际不少于 {min_count} 件、"
+      "p 的常用对数取负值，p 为基线不变时出现不少于实际件数的概率（二项分布上尾概率）；数值越大越异常。实际不少于 {min_count} 件、"
       "不少于预期的 {min_ratio} 倍且 p 不大于 {p_value} 时预警。", None, source="significance"),
     # ------------------------------------------------ property complaints
     M("complaints", "complaints", "投诉量", "count", "所选时段内受理的物业投诉数。", "down", noun="件"),
