@@ -11,6 +11,7 @@ import polars as pl
 
 import settings
 from etl.db import frame
+from metrics.catalogue import metric
 from metrics.common import carried_counts, carried_sql, ratio, satisfied
 from metrics.complaints import scoped_sql
 from metrics.rankings import rank
@@ -260,7 +261,7 @@ def hot_spots(con, scope: Scope) -> pl.DataFrame:
     count = settings.metric_settings()["hot_spot_count"]
     ranked = complaints_by_compound(con, scope).filter(
         pl.col("complaints_per_100_households").is_not_null() & (pl.col("complaints") > 0))
-    return ranked.select(rank("complaints_per_100_households"), pl.all()).head(count).with_columns(
+    return ranked.select(rank(metric("complaints.complaints_per_100_households")), pl.all()).head(count).with_columns(
         (~pl.col("is_key_target")).alias("is_new"))
 
 

@@ -78,10 +78,21 @@ def test_a_download_holds_what_the_screen_shows():
 
 # ---------------------------------------------------------------- one ranking rule
 
+SCORE = metric("appeals.composite").as_(source="score")  # a 0–1 score shown on the 100-point scale, 1 decimal
+
 def test_rank_ties_share_the_best_rank():
     frame = pl.DataFrame({"name": ["丁", "甲", "乙", "丙", "戊"], "score": [0.5, 0.9, 0.7, 0.7, None]})
-    ranked = rankings.ranked(frame, "score", ["name"])
+    ranked = rankings.ranked(frame, SCORE, ["name"])
     assert ranked.select("rank", "name").rows() == [(1, "甲"), (2, "丙"), (2, "乙"), (4, "丁"), (None, "戊")]
+
+
+def test_scores_that_read_alike_share_a_rank():
+    """85.504 and 85.496 both read 85.5: a leader sees two equal scores, so they share rank 1
+    (and are ordered by name); 85.44 reads 85.4 and comes third."""
+    frame = pl.DataFrame({"name": ["乙", "甲", "丙"], "score": [0.85504, 0.85496, 0.8544]})
+    ranked = rankings.ranked(frame, SCORE, ["name"])
+    assert ranked.select("rank", "name").rows() == [(1, "乙"), (1, "甲"), (3, "丙")]
+    assert [SCORE.text(s) for s in ranked["score"]] == ["85.5", "85.5", "85.4"]
 
 
 def appeal_rows(place: str, names: list[str], composites: list[float | None]) -> pl.DataFrame:
@@ -122,7 +133,7 @@ def test_hot_spots_rank_equal_rates_alike(monkeypatch):
 def test_a_rank_is_one_more_than_the_better_scores(scores):
     frame = pl.DataFrame({"name": [f"P{i:02d}" for i in range(len(scores))], "score": scores},
                          schema={"name": pl.String, "score": pl.Float64})
-    for rank, score in rankings.ranked(frame, "score", ["name"]).select("rank", "score").rows():
+    for rank, score in rankings.ranked(frame, SCORE, ["name"]).select("rank", "score").rows():
         if score is None:
             assert rank is None
         else:
