@@ -239,7 +239,7 @@ def test_upload_map_check_load_history_and_undo(db, tmp_path, mappings):
                            "将拒绝": "3"}
     # The extract has no lifecycle columns: the figures built on them will read "—", and the check says so.
     assert ("文件未含可选列 “派单时间”、“首次响应时间”、“办结时间”、“反馈时间”、“结案时间”、“群众评价”，"
-            "响应率、办结率、按时办结率、3日反馈率、满意率、满意度得分、综合得分、超期未办结、办结时长中位数、"
+            "响应率、办结率、按时办结率、3日反馈率、满意率、满意度得分、综合得分、超期未办结、真解决率、办结时长中位数、"
             "精准派单用时、首接响应用时、督导督办用时、群众评价用时、结案归档将显示为“—”(不是 0)。") in texts(at.info)
     reasons = frame(at, "拒绝原因")
     assert reasons.values.tolist() == [
@@ -255,7 +255,7 @@ def test_upload_map_check_load_history_and_undo(db, tmp_path, mappings):
     assert texts(at.success) == ["网格导出.csv：批次 6，读取 6 行，新增 2，更新 1，未变 0，拒绝 3"
                                  "(其中文件内重复编号 1 行，以最后一个有效行为准)；忽略未知列：备注；"
                                  "文件未含可选列 “派单时间”、“首次响应时间”、“办结时间”、“反馈时间”、“结案时间”、“群众评价”，"
-                                 "响应率、办结率、按时办结率、3日反馈率、满意率、满意度得分、综合得分、超期未办结、办结时长中位数、"
+                                 "响应率、办结率、按时办结率、3日反馈率、满意率、满意度得分、综合得分、超期未办结、真解决率、办结时长中位数、"
                                  "精准派单用时、首接响应用时、督导督办用时、群众评价用时、结案归档将显示为“—”(不是 0)。"]
     assert not at.file_uploader[0].value  # a fresh uploader: the file is not loaded twice by mistake
     history = frame(at, "批次")
