@@ -212,15 +212,14 @@ def csv_bytes(frame: pl.DataFrame, columns: list[Column]) -> bytes:
 
 @st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=200)
 def _csv(frame: pl.DataFrame, spec: tuple) -> bytes:
-    # Written once per distinct table, as tables are formatted once (the rounding rule works
-    # value by value); bytes cannot be changed, so sharing them is safe.
+    # Written once per distinct table, as tables are formatted once; bytes cannot be changed,
+    # so sharing them is safe.
     out = []
     for source, label, unit, digits in spec:
         column = pl.col(source)
         if unit in display.NUMERIC:
             label = f"{label}(%)" if unit == "rate" else label
-            values = [display.csv_value(v, unit, digits) for v in frame[source].to_list()]
-            column = pl.lit(pl.Series(values, dtype=pl.Int64 if unit == "count" else pl.Decimal(38, digits)))
+            column = pl.lit(display.rounded_column(frame[source], unit, digits))
         elif unit == "moment":
             column = column.dt.strftime("%Y-%m-%d %H:%M")
         elif unit == "bool":

@@ -15,17 +15,15 @@ from rapidfuzz import fuzz, process
 
 from etl.db import frame
 from metrics.common import carried_sql, ratio
-from metrics.scope import Scope, place
+from metrics.scope import Condition, Scope, merged, place, where
 from settings import metric_settings
 
 STAGES = ("响应", "办结", "反馈")
 FEEDS = ("appeals", "complaints", "surveys")
 
 
-def _place_filter(prefix: str, street: str | None, community: str | None, params: dict) -> str:
-    sql, bound = place(prefix, Scope(street=street, community=community))
-    params.update(bound)
-    return sql
+def _place(prefix: str, street: str | None, community: str | None) -> Condition:
+    return place(prefix, Scope(street=street, community=community))
 
 
 # ---------------------------------------------------------------- 临期 / 超期
@@ -35,9 +33,9 @@ def deadlines(con, as_of: datetime, street: str | None = None, community: str | 
     done by as-of (response, resolution, feedback), skipping steps whose column the appeal's
     extract never carried. hours_left < 0 means overdue by that many hours."""
     settings = metric_settings()
-    params: dict = {"as_of": as_of, "limits": [settings["response_limit_hours"], settings["resolution_limit_hours"],
-                                               settings["feedback_limit_hours"]]}
-    place = _place_filter("a.", street, community, params)
+    place, place_params = _place("a.", street, community)
+    params = merged({"as_of": as_of, "limits": [settings["response_limit_hours"], settings["resolution_limit_hours"],
+                                                settings["feedback_limit_hours"]]}, place_params)
     return frame(con, f"""
         WITH carried AS ({carried_sql("appeals")}),
         a AS (
@@ -205,8 +203,8 @@ def alarms(con, as_of: datetime, street: str | None = None, community: str | Non
     start is the first day of the run of consecutive days (each seen as of as-of minus whole days)
     on which the place was alarmed; score is the binomial upper-tail probability. Every place is
     tested at once as of as-of; only the alarmed ones are replayed over the lookback for the start."""
-    params = _alarm_params(as_of, alarm_settings(settings))
-    place = _place_filter("c.", street, community, params)
+    place, place_params = _place("c.", street, community)
+    params = merged(_alarm_params(as_of, alarm_settings(settings)), place_params)
     return frame(con, f"""
         WITH {_events_sql(place)},
         now_windows AS (
@@ -237,8 +235,8 @@ def alarms(con, as_of: datetime, street: str | None = None, community: str | Non
 def alarm_history(con, as_of: datetime, street: str | None = None, settings: dict | None = None) -> pl.DataFrame:
     """Every (place, day) alarmed over the lookback before as-of, each day seen as of as-of minus
     j days: one query replays the past weeks at once (the backtest uses it)."""
-    params = _alarm_params(as_of, alarm_settings(settings))
-    place = _place_filter("c.", street, None, params)
+    place, place_params = _place("c.", street, None)
+    params = merged(_alarm_params(as_of, alarm_settings(settings)), place_params)
     return frame(con, f"""
         WITH {_events_sql(place)},
         places AS (SELECT DISTINCT feed, compound_id, category FROM bucketed),
@@ -265,30 +263,27 @@ def _repeats(con, as_of: datetime, since: datetime | None, street: str | None, c
     appeal is often word for word); the appeals are then matched on similar texts by as-of joins."""
     settings = metric_settings()["repeats"]
     window = int(settings["window_days"])
-    params: dict = {"as_of": as_of}
-    clauses = ["a.compound_id IS NOT NULL", "a.content IS NOT NULL", "a.received_at <= $as_of",
-               _place_filter("a.", street, community, params)]
+    conditions = [("a.compound_id IS NOT NULL AND a.content IS NOT NULL AND a.received_at <= $as_of",
+                   {"as_of": as_of}), _place("a.", street, community)]
     if since is not None:
-        params.update(since=since, window=window)
-        clauses.append("a.received_at >= CAST($since AS TIMESTAMP) - to_days(CAST($window AS INTEGER))")
+        conditions.append(("a.received_at >= CAST($since AS TIMESTAMP) - to_days(CAST($window AS INTEGER))",
+                           {"since": since, "window": window}))
     if compound_id is not None:
-        params["compound_id"] = compound_id
-        clauses.append("a.compound_id = $compound_id")
+        conditions.append(("a.compound_id = $compound_id", {"compound_id": compound_id}))
     if category is not None:
-        params["category"] = category
-        clauses.append("a.category = $category")
-    where = " AND ".join(clauses)
+        conditions.append(("a.category = $category", {"category": category}))
+    filters, params = where(*conditions)
     # texts and compound × category by their hashes: no string sorted or carried along
     pool = frame(con, f"""
         SELECT a.appeal_id, a.received_at, CASE WHEN a.resolved_at <= $as_of THEN a.resolved_at END AS resolved_at,
                hash(a.content) AS text_id, hash(a.compound_id, a.category) AS g
-        FROM appeals a WHERE {where} ORDER BY a.received_at, a.appeal_id""", params).with_row_index("i")
+        FROM appeals a WHERE {filters} ORDER BY a.received_at, a.appeal_id""", params).with_row_index("i")
     groups = pool.select("g", "text_id").unique()
     met = groups.join(groups, on="g", suffix="_b").filter(pl.col("text_id") < pl.col("text_id_b"))
     distinct = met.select("text_id", "text_id_b").unique()
     texts = dict(frame(con, f"""
         SELECT DISTINCT hash(a.content) AS text_id, a.content FROM appeals a
-        WHERE {where} AND hash(a.content) IN (SELECT unnest($wanted))""",
+        WHERE {filters} AND hash(a.content) IN (SELECT unnest($wanted))""",
                        {**params, "wanted": pl.concat([distinct["text_id"], distinct["text_id_b"]]).unique().to_list()}
                        ).iter_rows())
     scores = process.cpdist([texts[k] for k in distinct["text_id"].to_list()],

@@ -16,8 +16,9 @@ from metrics.scope import Scope
 def shown(score: Metric) -> pl.Expr:
     """The score as a reader sees it (the one rounding rule): two places both showing 85.5 are
     equal to the reader, whatever their exact values, so they share a rank."""
-    return pl.col(score.column).map_elements(
-        lambda value: float(display.rounded(value, score.unit, score.digits)), return_dtype=pl.Float64)
+    return pl.col(score.column).map_batches(
+        lambda values: display.rounded_column(values, score.unit, score.digits).cast(pl.Float64),
+        return_dtype=pl.Float64)
 
 
 def rank(score: Metric, *, descending: bool = True) -> pl.Expr:

@@ -44,9 +44,10 @@ def test_the_one_formatter(value, unit, digits, text):
 def test_cells_csv_values_and_changes():
     assert display.cell(36.05, "hours") == "36.1" and display.cell(0.5, "rate") == "50.0%"
     assert display.cell(None, "text") == "—" and display.cell(True, "bool") == "是"
-    assert display.csv_value(9 / 16, "rate") == Decimal("56.3") and display.csv_value(1234, "count") == 1234
-    assert str(display.csv_value(0.0, "decimal", 2)) == "0.00"  # the CSV carries the digits the screen shows
-    assert display.csv_value(None, "rate") is None
+    column = display.rounded_column(pl.Series([9 / 16, 0.0285, None, float("nan")]), "rate")
+    assert column.to_list() == [Decimal("56.3"), Decimal("2.9"), None, None]
+    assert display.rounded_column(pl.Series([1234, None]), "count").to_list() == [1234, None]
+    assert str(display.rounded_column(pl.Series([0.0]), "decimal", 2)[0]) == "0.00"  # the digits the screen shows
     assert display.delta(1324, 0) == "+1,324" and display.delta(0.5, 0.5, "rate") == "+0.0 个百分点"
     assert display.delta(0.82404, 0.82446, "score") == "+0.0 分"  # -0.042 points: never “-0.0”
     assert display.change(134018, 1, "count", 0, "down") == ("▲ 134,017", "bad")
@@ -67,6 +68,20 @@ def test_the_formatter_agrees_with_decimal_half_up(value, unit, digits):
     assert whole == f"{int(whole.replace(',', '')):,}"  # separators every three digits
     if digits:
         assert len(shown.split(".")[1]) == digits
+
+
+# Ties in decimal (k/8, k/1000 …) are where binary arithmetic and the exact rule part ways.
+_TIES = st.builds(lambda k, n: k / 10 ** n, st.integers(-10 ** 9, 10 ** 9), st.integers(0, 6)) | st.builds(
+    lambda k, n: k / 2 ** n, st.integers(-10 ** 9, 10 ** 9), st.integers(0, 12))
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(st.lists(_TIES | st.floats(min_value=-1e9, max_value=1e9) | st.none(), max_size=40),
+       st.sampled_from(["rate", "score", "decimal", "hours", "days", "count"]), st.integers(min_value=0, max_value=3))
+def test_a_whole_column_rounds_as_each_value_does(values, unit, digits):
+    """The vectorised rounding of a download or a rank equals the one rule value by value."""
+    column = display.rounded_column(pl.Series(values, dtype=pl.Float64), unit, digits)
+    assert column.to_list() == [display.rounded(value, unit, digits) for value in values]
 
 
 def test_a_download_holds_what_the_screen_shows():
