@@ -14,6 +14,7 @@ import polars as pl
 from rapidfuzz import fuzz, process
 
 from etl.db import frame
+from metrics import display
 from metrics.common import carried_sql, ratio
 from metrics.scope import Condition, Scope, merged, place, where
 from settings import metric_settings
@@ -28,54 +29,58 @@ def _place(prefix: str, street: str | None, community: str | None) -> Condition:
 
 # ---------------------------------------------------------------- 临期 / 超期
 
-def deadlines(con, as_of: datetime, street: str | None = None, community: str | None = None) -> pl.DataFrame:
-    """Every open appeal with its next 123 limit: the limit of the first step after the last one
-    done by as-of (response, resolution, feedback), skipping steps whose column the appeal's
-    extract never carried. hours_left < 0 means overdue by that many hours."""
+def _deadlines_sql(as_of: datetime, street: str | None, community: str | None, hours: float | None) -> Condition:
+    """Every open appeal with its next 123 limit (see `deadlines`), unordered, as SQL and parameters."""
     settings = metric_settings()
     place, place_params = _place("a.", street, community)
-    params = merged({"as_of": as_of, "limits": [settings["response_limit_hours"], settings["resolution_limit_hours"],
-                                                settings["feedback_limit_hours"]]}, place_params)
-    return frame(con, f"""
+    params = merged({"as_of": as_of, "hours": float(settings["due_soon_hours"] if hours is None else hours),
+                     "limits": [settings["response_limit_hours"], settings["resolution_limit_hours"],
+                                settings["feedback_limit_hours"]]}, place_params)
+    return f"""
         WITH carried AS ({carried_sql("appeals")}),
         a AS (
-            SELECT a.appeal_id, a.street, a.community, a.compound_id, c.name AS compound_name, a.category,
-                   a.received_at,
+            SELECT a.appeal_id, a.street, a.community, a.compound_id, a.category, a.received_at,
                    CASE WHEN a.feedback_at <= $as_of THEN 3 WHEN a.resolved_at <= $as_of THEN 2
                         WHEN a.first_response_at <= $as_of THEN 1 ELSE 0 END AS done,
                    coalesce(k.c_first_response_at, TRUE) AS t1, coalesce(k.c_resolved_at, TRUE) AS t2,
                    coalesce(k.c_feedback_at, TRUE) AS t3
-            FROM appeals a LEFT JOIN compounds c USING (compound_id) LEFT JOIN carried k ON k.batch_id = a.batch_id
+            FROM appeals a LEFT JOIN carried k ON k.batch_id = a.batch_id
             WHERE a.received_at <= $as_of AND NOT coalesce(a.closed_at <= $as_of, FALSE) AND {place}),
         n AS (
             SELECT *, CASE WHEN done < 1 AND t1 THEN 1 WHEN done < 2 AND t2 THEN 2
                            WHEN done < 3 AND t3 THEN 3 END AS stage_no
-            FROM a)
-        SELECT appeal_id, street, community, compound_id, compound_name, category,
-               ['响应', '办结', '反馈'][stage_no] AS stage,
-               received_at + to_hours(CAST($limits[stage_no] AS BIGINT)) AS due_at,
-               epoch(received_at + to_hours(CAST($limits[stage_no] AS BIGINT)) - CAST($as_of AS TIMESTAMP))
-                   / 3600.0 AS hours_left
-        FROM n WHERE stage_no IS NOT NULL
+            FROM a),
+        timed AS (
+            SELECT appeal_id, street, community, compound_id, category,
+                   ['响应', '办结', '反馈'][stage_no] AS stage,
+                   received_at + to_hours(CAST($limits[stage_no] AS BIGINT)) AS due_at,
+                   epoch(received_at + to_hours(CAST($limits[stage_no] AS BIGINT)) - CAST($as_of AS TIMESTAMP))
+                       / 3600.0 AS hours_left
+            FROM n WHERE stage_no IS NOT NULL)
+        -- due soon: within the next $hours, the limit itself included (at the limit it is not yet late)
+        SELECT *, CASE WHEN hours_left < 0 THEN 'overdue' WHEN hours_left <= $hours THEN 'due_soon' END AS state
+        FROM timed""", params
+
+
+def deadlines(con, as_of: datetime, street: str | None = None, community: str | None = None,
+              hours: float | None = None) -> pl.DataFrame:
+    """Every open appeal with its next 123 limit: the limit of the first step after the last one
+    done by as-of (response, resolution, feedback), skipping steps whose column the appeal's
+    extract never carried. hours_left < 0 means overdue by that many hours; state is 'overdue',
+    'due_soon' (within the next `hours`, default the setting) or null."""
+    sql, params = _deadlines_sql(as_of, street, community, hours)
+    return frame(con, f"""
+        SELECT d.*, c.name AS compound_name FROM ({sql}) d LEFT JOIN compounds c USING (compound_id)
         ORDER BY hours_left, appeal_id""", params)
 
 
-def _hours(hours: float | None) -> float:
-    return metric_settings()["due_soon_hours"] if hours is None else hours
-
-
-def _is_due_soon(hours: float) -> pl.Expr:
-    """Due within `hours`, the limit itself included (at the limit an appeal is not yet late)."""
-    return pl.col("hours_left").is_between(0, hours)
-
-
-IS_OVERDUE = pl.col("hours_left") < 0
+IS_DUE_SOON, IS_OVERDUE = pl.col("state") == "due_soon", pl.col("state") == "overdue"
 
 
 def due_soon(con, as_of: datetime, street: str | None = None, community: str | None = None,
              hours: float | None = None) -> pl.DataFrame:
     """Open appeals whose next limit falls within the next `hours` (default: the setting); soonest first."""
-    return deadlines(con, as_of, street, community).filter(_is_due_soon(_hours(hours)))
+    return deadlines(con, as_of, street, community, hours).filter(IS_DUE_SOON)
 
 
 def overdue(con, as_of: datetime, street: str | None = None, community: str | None = None) -> pl.DataFrame:
@@ -86,8 +91,8 @@ def overdue(con, as_of: datetime, street: str | None = None, community: str | No
 def deadline_counts(con, as_of: datetime, by: str = "street", street: str | None = None,
                     community: str | None = None, hours: float | None = None) -> pl.DataFrame:
     """Due-soon and overdue counts by street, community or compound_id."""
-    return deadlines(con, as_of, street, community).group_by(by).agg(
-        _is_due_soon(_hours(hours)).sum().alias("due_soon"), IS_OVERDUE.sum().alias("overdue"),
+    return deadlines(con, as_of, street, community, hours).group_by(by).agg(
+        IS_DUE_SOON.sum().alias("due_soon"), IS_OVERDUE.sum().alias("overdue"),
     ).filter((pl.col("due_soon") > 0) | (pl.col("overdue") > 0)).sort(
         ["overdue", "due_soon", by], descending=[True, True, False], nulls_last=True)
 
@@ -424,15 +429,19 @@ def repeat_chain(con, appeal_id: str, as_of: datetime) -> pl.DataFrame:
 # ---------------------------------------------------------------- for the pages, the CLI and the PDF
 
 def deadline_table(con, scope: Scope) -> pl.DataFrame:
-    """The due-soon and overdue appeals of the scope's place as of its moment, least time left first."""
+    """The due-soon and overdue appeals of the scope's place as of its moment, least time left
+    first, with the time left (or overdue) as a leader reads it."""
     return deadlines(con, scope.moment, scope.street, scope.community).filter(
-        _is_due_soon(_hours(None)) | IS_OVERDUE)
+        pl.col("state").is_not_null()).with_columns(
+        time_left=pl.col("hours_left").map_elements(display.time_left, return_dtype=pl.String))
 
 
 def deadline_totals(con, scope: Scope) -> dict:
     """How many appeals of the scope's place are due soon and overdue as of its moment."""
-    table = deadlines(con, scope.moment, scope.street, scope.community)
-    return {"due_soon": table.filter(_is_due_soon(_hours(None))).height, "overdue": table.filter(IS_OVERDUE).height}
+    sql, params = _deadlines_sql(scope.moment, scope.street, scope.community, None)
+    return frame(con, f"""
+        SELECT count(*) FILTER (state = 'due_soon') AS due_soon, count(*) FILTER (state = 'overdue') AS overdue
+        FROM ({sql})""", params).row(0, named=True)
 
 
 def deadline_counts_in(con, scope: Scope, by: str = "street") -> pl.DataFrame:
@@ -464,7 +473,7 @@ def report(con, scope: Scope) -> dict:
     scope's moment and the repeat rates of the appeals received in its period."""
     table = deadlines(con, scope.moment, scope.street, scope.community)
     rates = repeat_rates(con, scope)
-    return {"due_soon": table.filter(_is_due_soon(_hours(None))).select(DEADLINE_KEYS).to_dicts(),
+    return {"due_soon": table.filter(IS_DUE_SOON).select(DEADLINE_KEYS).to_dicts(),
             "overdue": table.filter(IS_OVERDUE).select(DEADLINE_KEYS).to_dicts(),
             "alarms": alarms(con, scope.moment, scope.street, scope.community).select(ALARM_KEYS).to_dicts(),
             "repeats": {k: rates[k] for k in ("repeat_rate", "true_resolution_rate")}}
@@ -475,6 +484,6 @@ def summary(con, as_of: datetime, street: str | None = None, since: date | None 
     rates over the appeals received from `since` (default: the 90 days before as-of) on."""
     start = since or (as_of - timedelta(days=90)).date()
     table = deadlines(con, as_of, street)
-    return {"due_soon": table.filter(_is_due_soon(_hours(None))), "overdue": table.filter(IS_OVERDUE),
+    return {"due_soon": table.filter(IS_DUE_SOON), "overdue": table.filter(IS_OVERDUE),
             "alarms": alarms(con, as_of, street),
             "repeats": repeat_rates(con, Scope(start, None, as_of, street))}

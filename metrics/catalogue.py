@@ -155,8 +155,6 @@ _DECLARED = [
     M("alerts", "overdue", "环节超时工单", "count",
       "截至统计时点未结案、已过下一环节时限（响应 {response_h} 小时、办结 {resolve_h} 小时、反馈 {feedback_h} 小时）"
       "的工单；与“超期未办结”（只看办结时限）不同。", "down", noun="件"),
-    M("alerts", "hours_left", "剩余时长", "hours",
-      "距下一环节时限的小时数；负数为已超期的小时数。", "up"),
     M("alerts", "observed", "实际", "count",
       "最近 {recent_days} 天内的件数（满意度测评为“不满意”答卷数）。", None),
     M("alerts", "expected", "预期", "decimal",

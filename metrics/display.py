@@ -114,6 +114,20 @@ def moment(value) -> str:
     return str(value).replace("T", " ")[:16]
 
 
+# Past three days late a leader counts days, not hours.
+_DAYS_FROM_HOURS = 72
+
+
+def time_left(hours) -> str:
+    """Time to a limit as a leader reads it: '剩余 5.2 小时', '超期 14.0 小时', '超期 358.5 天'."""
+    if missing(hours):
+        return DASH
+    word = "剩余" if hours >= 0 else "超期"
+    if abs(hours) < _DAYS_FROM_HOURS:
+        return f"{word} {number(abs(hours), 'hours')}"
+    return f"{word} {number(abs(hours) / 24, 'days')}"
+
+
 def yes_no(value) -> str:
     return DASH if value is None else ("是" if value else "否")
 

@@ -23,9 +23,10 @@ st.caption(f"截至 {moment(scope.moment)} 未结案的工单，按下一环节�
 if layout.has_content(listed.is_empty(), "没有临期或环节超时的工单。"):
     by_place = data.get(alerts.deadline_counts_in, scope, place)
     layout.table(by_place, [Text(place, place_label), due, late], key="alerts_by_place")
-    st.caption("按剩余时长排列；剩余时长为负数即已超期的小时数。")
+    st.caption("已超期的在前，超期最久的排第一；三天以上的超期按天计。")
     layout.table(listed, [Text("appeal_id", "工单编号"), Text("category", "类别"), Text("compound_name", "小区"),
-                          Text("stage", "环节"), metric("alerts.hours_left")], key="alerts_deadlines",
+                          Text("stage", "环节"), Text("due_at", "时限", "moment"), Text("time_left", "剩余或超期")],
+                 key="alerts_deadlines",
                  height=400 if listed.height > 12 else "auto")
 
 st.subheader("异动预警")
