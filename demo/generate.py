@@ -588,9 +588,9 @@ def _appeals(rng, ref, comp: pl.DataFrame, start: dt.date, end: dt.date, target_
     fb_gap = np.where(rng.random(n) < 0.9, rng.exponential(300, n), rng.uniform(1440, 5000, n))
     feedback = resolved + np.round(30 + fb_gap)
     closed = feedback + np.round(rng.uniform(30, 2880, n))
-    # still open: stuck cases, most of them recent
+    # still open: stuck cases, most of them recent; a hard case is settled within months, not left a year
     age = days - 1 - day
-    stuck = rng.random(n) < (0.008 + 0.35 * np.exp(-age / 18.0)) * (1 - res_p) / 0.11
+    stuck = rng.random(n) < (0.008 * np.exp(-age / 90.0) + 0.35 * np.exp(-age / 18.0)) * (1 - res_p) / 0.11
     resolved[stuck] = np.nan
     for arr in (disp, first, resolved, feedback, closed):
         arr[arr > cutoff] = np.nan
