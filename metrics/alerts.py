@@ -366,6 +366,15 @@ def repeat_rates(con, scope: Scope) -> dict:
     return _rates_of(*_period_repeats(con, scope), scope.moment)
 
 
+def unsettled_note(true_resolution_rate: float | None) -> str | None:
+    """Why 真解决率 reads “—” (a recent period always does), for the page and the PDF."""
+    if true_resolution_rate is not None:
+        return None
+    days = int(metric_settings()["repeats"]["window_days"])
+    return (f"真解决率为“—”：这一时段受理的工单中还没有办结已满 {days} 天的，满 {days} 天后才能判断是否真正解决"
+            "（选更早或更长的时段可见）。")
+
+
 def repeat_rates_by(con, scope: Scope, by: str = "street") -> pl.DataFrame:
     """repeat_rates per street or compound_id (of the appeals' own street or compound), by name."""
     period, links, recurred = _period_repeats(con, scope)

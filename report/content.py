@@ -361,6 +361,8 @@ def _alerts(data: dict, heading_source: str) -> str:
     else:
         out.append(note("截至统计时点没有异动预警。"))
     out.append(_kpi_table(data, [metric("appeals.repeat_rate"), metric("appeals.true_resolution_rate")]))
+    if warned["unsettled"]:
+        out.append(note(warned["unsettled"]))
     return out[0] + keep(*out[1:])
 
 

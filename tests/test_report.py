@@ -21,7 +21,7 @@ from access.accounts import User, add_user
 from dashboard import auth
 from etl.db import read_only
 from etl.load import load_files
-from metrics import Scope, appeals, compounds, stats
+from metrics import Scope, alerts, appeals, compounds, stats
 from metrics.scope import iso_week_label, parse_week
 from report import build_typst, charts, collect, compile_pdf, make_pdf
 from metrics.catalogue import metric
@@ -141,7 +141,8 @@ def _minimal_data() -> dict:
         "generated_at": "2026-03-09T07:00:00", "is_demo": False, "stats": stats, "previous": previous,
         "ranking_by": "street", "ranking": [], "trend": [], "key_targets": [], "key_targets_previous": [],
         "hot_spots": [], "unranked_compounds": 0, "overdue": [], "compound_types": [], "scenes_by_type": [],
-        "freshness": [], "alerts": {"totals": {"due_soon": 0, "overdue": 0}, "by_place": [], "alarms": []},
+        "freshness": [], "alerts": {"totals": {"due_soon": 0, "overdue": 0}, "by_place": [], "alarms": [],
+                                     "unsettled": None},
         "settings": {"response_limit_hours": 24, "resolution_limit_hours": 48, "feedback_limit_hours": 72,
                      "basic_satisfied_weight": 0.9, "hot_spot_count": 15, "scene_types": [], "streets": [],
                      "composite_weights": {"response": 0.1, "resolution": 0.5, "satisfaction": 0.4}},
@@ -169,7 +170,8 @@ def test_the_weeks_alerts_section():
                                    {"street": None, "due_soon": 1, "overdue": 0}],
                       "alarms": [{"place_name": "海景苑", "street": "登州街道", "feed_label": "诉求", "category": "供暖供水",
                                   "start": "2026-03-06", "observed": 7, "expected": 0.5,
-                                  "significance": 7 * math.log10(9), "is_key_target": True}]}
+                                  "significance": 7 * math.log10(9), "is_key_target": True}],
+                      "unsettled": alerts.unsettled_note(None)}
     lines = pdf_lines(_pdf_of(build_typst(data)))
     assert "截至统计时点（2026-03-0900:00）：临期工单3件，环节超时工单1件。" in "".join(lines)
     assert has_row(lines, "登州街道", "2", "1") and has_row(lines, "—", "1", "0")
@@ -177,6 +179,7 @@ def test_the_weeks_alerts_section():
     assert has_row(lines, "海景苑", "登州街道", "诉求", "供暖供水", "2026-03-06", "7", "0.5", "6.7", "是")
     assert has_row(lines, *kpi_row(metric("appeals.repeat_rate"), 1 / 7, None))  # 14.3% against —
     assert "显著性最高的1条异动预警" in "".join(lines)
+    assert "真解决率为“—”：这一时段受理的工单中还没有办结已满30天的" in "".join(lines)
     data["alerts"]["alarms"] = []
     assert "截至统计时点没有异动预警" in "".join(pdf_lines(_pdf_of(build_typst(data))))
 
