@@ -81,10 +81,13 @@ def rounded_column(values: pl.Series, unit: str = "decimal", digits: int = 1) ->
     dtype = pl.Int64 if unit == "count" else pl.Decimal(38, digits)
     if values.dtype.is_integer() and unit == "count":
         return values.cast(pl.Int64)
+    def exact_units(value) -> int | None:
+        shown = rounded(value, unit, digits)
+        return None if shown is None else int(shown.scaleb(digits))
+
     if not (values.dtype.is_float() or values.dtype.is_integer()):
-        exact_units = [None if (shown := rounded(v, unit, digits)) is None else int(shown.scaleb(digits))
-                       for v in values.to_list()]
-        return _from_units(pl.Series(values.name, exact_units, dtype=pl.Int64), dtype, digits)
+        return _from_units(pl.Series(values.name, [exact_units(v) for v in values.to_list()], dtype=pl.Int64),
+                           dtype, digits)
     scaled = values.cast(pl.Float64) * (SCALE.get(unit, 1) * 10 ** digits)
     units = scaled.round(0, mode="half_away_from_zero")
     finite = scaled.is_finite().fill_null(False)
@@ -92,8 +95,7 @@ def rounded_column(values: pl.Series, unit: str = "decimal", digits: int = 1) ->
     units = pl.select(pl.when(finite).then(units)).to_series().cast(pl.Int64)
     if near_tie.any():
         positions = near_tie.arg_true()
-        exact_units = [int(rounded(values[i], unit, digits).scaleb(digits)) for i in positions.to_list()]
-        units = units.scatter(positions, exact_units)
+        units = units.scatter(positions, [exact_units(values[i]) for i in positions.to_list()])
     return _from_units(units.rename(values.name), dtype, digits)
 
 
