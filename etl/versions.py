@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from etl.contract import KINDS, LIFECYCLE
 from etl.schema import DERIVED, columns, key
+from metrics import rollups
 
 STALE_NOTE = "较旧版本，未覆盖"
 
@@ -89,6 +90,8 @@ def refold(con, table: str, keys: str) -> dict[str, int]:
     version left) and restored (another version became current)."""
     k = key(table)
     cols = columns(table)
+    if table == "appeals":  # the days the records leave; those they enter are noted below
+        rollups.touch(con, f"{k} IN (SELECT {k} FROM {keys})")
     valid = ""
     if table != "compounds":
         valid = (f"AND (v.compound_id IS NULL OR v.compound_id IN "
@@ -145,6 +148,8 @@ def refold(con, table: str, keys: str) -> dict[str, int]:
         con.execute(f"INSERT INTO {target} ({col_list}, batch_id) SELECT {col_list}, batch_id FROM {source} "
                     f"WHERE {picked}")
         con.execute(f"DELETE FROM {source} WHERE {picked}")
+    if table == "appeals":
+        rollups.touch(con, f"{k} IN (SELECT {k} FROM {keys})")
     if table in DERIVED:
         con.execute(f"CREATE OR REPLACE TEMP TABLE rederive AS SELECT DISTINCT l.compound_id FROM {table} l "
                     f"JOIN fold_in f ON f.{k} = l.{k} AND f.batch_id = l.batch_id WHERE l.compound_id IS NOT NULL")
@@ -161,6 +166,8 @@ def rederive(con, compound_ids: str, tables: list[str] | None = None) -> int:
     changed = 0
     for table in tables or list(DERIVED):
         derived = DERIVED[table]
+        if table == "appeals":
+            rollups.touch(con, f"compound_id IN (SELECT compound_id FROM {compound_ids})")
         sets = ", ".join(f"{col} = CASE WHEN {flag} THEN c.{source} ELSE {table}.{col} END"
                          for col, (flag, source) in derived.items())
         differs = " OR ".join(f"({flag} AND {table}.{col} IS DISTINCT FROM c.{source})"
@@ -207,5 +214,6 @@ def undo_batch(con, batch_id: int, kind: str) -> dict[str, int]:
         for temp in ("touched", "since_before", "leaving"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
     con.execute("DROP TABLE IF EXISTS undo_keys")
+    rollups.refresh(con)
     return counts
 

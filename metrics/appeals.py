@@ -3,14 +3,15 @@ appeals, the five-step flow and the backlog of open appeals."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 
 import polars as pl
 
 import settings
 from etl.db import frame
-from metrics.common import SATISFIED, absent, blank, carried_counts, carried_sql, ratio
+from metrics.common import SATISFIED, absent, blank, carried_counts, carried_sql, input_columns, ratio
 from metrics.scope import Scope, iso_week_label, merged, period, place, where
 
 RATE_KEYS = ("received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate",
@@ -33,18 +34,35 @@ def _limits() -> dict:
             "feedback_h": limits["feedback_limit_hours"]}
 
 
-def _counts_sql(scope: Scope, group: str | None, as_of_expr: str = "$as_of") -> tuple[str, dict]:
-    """Counts behind every appeal rate; as_of_expr lets a trend see each week as of its own end."""
-    condition, params = where(period("received_at", scope), place("", scope))
-    key = f"{group} AS key," if group else ""
-    group_by = "GROUP BY ALL" if group else ""
+# The daily rollup (written by the loader, metrics/rollups.py): per received day and place, the
+# counts below as of a moment after every limit and every stamp of the day, under three groupings
+# that together serve every dimension of the pages.
+ROLLUP, ROLLUP_DAYS = "appeals_daily", "appeals_days"
+ROLLUP_GROUPINGS = ("compound_id", "channel", "category")
+ROLLUP_META = "rollup_appeals"
+
+
+def rollup_version() -> str:
+    """What the rollup's counts depend on besides the rows: the limits (a changed limit makes the
+    stored rollup unusable until the next write rebuilds it)."""
+    return json.dumps({"version": 1, **_limits()}, sort_keys=True)
+
+
+def rollup_usable(con) -> bool:
+    found = con.execute("SELECT value FROM meta WHERE key = ?", [ROLLUP_META]).fetchall()
+    return bool(found) and found[0][0] == rollup_version()
+
+
+def _flagged_sql(condition: str, as_of_expr: str) -> str:
+    """CTEs ending in `a`: the appeals matching `condition`, each with its received day, the
+    moment it is seen at (`as_of_expr`, which may use `day`), its due moments and what it had
+    reached by then."""
     # "Passed" is strict: at the limit itself an appeal can still be handled in time.
     return f"""
         WITH carried AS ({carried_sql("appeals")}),
-        b AS (
-            SELECT *, CAST({as_of_expr} AS TIMESTAMP) AS _as_of
-            FROM appeals LEFT JOIN carried USING (batch_id) WHERE {condition}
-        ),
+        d AS (SELECT *, CAST(received_at AS DATE) AS day
+              FROM appeals LEFT JOIN carried USING (batch_id) WHERE {condition}),
+        b AS (SELECT *, CAST({as_of_expr} AS TIMESTAMP) AS _as_of FROM d),
         a AS (
             SELECT *,
                 received_at + to_hours(CAST($response_h AS BIGINT)) AS response_due,
@@ -54,24 +72,85 @@ def _counts_sql(scope: Scope, group: str | None, as_of_expr: str = "$as_of") -> 
                 resolved_at <= _as_of AS is_resolved,
                 feedback_at <= _as_of AS is_fed_back
             FROM b
+        )"""
+
+
+def _count_columns() -> dict[str, str]:
+    """The counts behind every appeal rate, as aggregates over `a` (they add up across days)."""
+    return {
+        "received": "count(*)",
+        "responded_in_time": "count(*) FILTER (is_responded AND first_response_at <= response_due)",
+        "response_due_count": "count(*) FILTER ((response_due < _as_of OR is_responded) AND c_first_response_at)",
+        "resolved": "count(*) FILTER (is_resolved)",
+        "resolved_in_time": "count(*) FILTER (is_resolved AND resolved_at <= resolve_due)",
+        "resolve_due_count": "count(*) FILTER ((resolve_due < _as_of OR is_resolved) AND c_resolved_at)",
+        "fed_back_in_time": "count(*) FILTER (is_fed_back AND feedback_at <= feedback_due)",
+        "feedback_due_count": "count(*) FILTER ((feedback_due < _as_of OR is_fed_back) AND c_feedback_at)",
+        "satisfied": f"count(*) FILTER (satisfaction = {SATISFIED[0]!r})",
+        "basically_satisfied": f"count(*) FILTER (satisfaction = {SATISFIED[1]!r})",
+        "evaluated": "count(*) FILTER (satisfaction IS NOT NULL)",
+        "overdue_open": "count(*) FILTER (NOT coalesce(is_resolved, FALSE) AND resolve_due < _as_of AND c_resolved_at)",
+        **{f"carried_{c}": f"count(*) FILTER (c_{c})" for c in input_columns("appeals")},
+    }
+
+
+def settled_sql() -> str:
+    """SQL: the latest moment any count of a day's appeals can still change at: every limit of
+    the day passed, every stamp the counts read reached. Seen at or after it, a day's counts are
+    those of the rollup (evaluated over `a` as of infinity, grouped by day)."""
+    longest = max(_limits().values())
+    return (f"greatest(max(day) + INTERVAL 1 DAY + to_hours(CAST({longest} AS BIGINT)), "
+            "max(first_response_at), max(resolved_at), max(feedback_at))")
+
+
+def _counts_sql(con, scope: Scope, group: str | None, as_of_expr: str = "$as_of") -> tuple[str, dict]:
+    """Counts behind every appeal rate, and the median hours to resolve, per `group` (a column or
+    an expression of `day`); as_of_expr lets a trend see each week as of its own end.
+
+    While the rollup is usable, days settled at their as-of moment are summed from it and only the
+    other days are counted from the rows. The median is always taken over the rows: medians do not
+    add up."""
+    condition, params = where(period("received_at", scope), place("", scope))
+    params = merged(params, _limits())
+    key = group or "0"
+    columns = _count_columns()
+    counted = condition
+    if rollup_usable(con):
+        days, day_params = where(period("day", scope, is_date=True), place("", scope))
+        settled = (f"SELECT day FROM {ROLLUP_DAYS} WHERE settled_at <= CAST({as_of_expr} AS TIMESTAMP) "
+                   f"AND {period('day', scope, is_date=True)[0]}")
+        # The rows are ordered roughly by time: a lower bound lets the scan skip the settled past.
+        first_open = con.execute(f"SELECT min(day) FROM {ROLLUP_DAYS} WHERE {period('day', scope, is_date=True)[0]} "
+                                 f"AND settled_at > CAST({as_of_expr} AS TIMESTAMP)",
+                                 {k: v for k, v in params.items() if k in ("start", "end", "as_of")}).fetchall()[0][0]
+        params = merged(params, day_params, {"first_open": first_open or date.max})
+        counted += " AND received_at >= $first_open AND CAST(received_at AS DATE) NOT IN (SELECT day FROM settled)"
+        rollup = f"""
+            UNION ALL
+            SELECT {key} AS key, {", ".join(f"sum({name}) AS {name}" for name in columns)}
+            FROM {ROLLUP} WHERE grouping = '{group if group in ROLLUP_GROUPINGS else "compound_id"}'
+              AND {days} AND day IN (SELECT day FROM settled)
+            GROUP BY ALL"""
+    else:
+        settled, rollup = "SELECT CAST(NULL AS DATE) AS day WHERE FALSE", ""
+    return f"""
+        WITH settled AS ({settled}),
+        {_flagged_sql(counted, as_of_expr).strip().removeprefix("WITH")},
+        counted AS (
+            SELECT {key} AS key, {", ".join(f"{sql} AS {name}" for name, sql in columns.items())}
+            FROM a GROUP BY ALL
+            {rollup}
+        ),
+        medians AS (
+            SELECT {key} AS key, median(epoch(resolved_at - received_at) / 3600.0)
+                       FILTER (resolved_at <= CAST({as_of_expr} AS TIMESTAMP)) AS median_hours_to_resolve
+            FROM (SELECT *, CAST(received_at AS DATE) AS day FROM appeals WHERE {condition}) GROUP BY ALL
         )
-        SELECT {key}
-            count(*) AS received,
-            count(*) FILTER (is_responded AND first_response_at <= response_due) AS responded_in_time,
-            count(*) FILTER ((response_due < _as_of OR is_responded) AND c_first_response_at) AS response_due_count,
-            count(*) FILTER (is_resolved) AS resolved,
-            count(*) FILTER (is_resolved AND resolved_at <= resolve_due) AS resolved_in_time,
-            count(*) FILTER ((resolve_due < _as_of OR is_resolved) AND c_resolved_at) AS resolve_due_count,
-            count(*) FILTER (is_fed_back AND feedback_at <= feedback_due) AS fed_back_in_time,
-            count(*) FILTER ((feedback_due < _as_of OR is_fed_back) AND c_feedback_at) AS feedback_due_count,
-            count(*) FILTER (satisfaction = {SATISFIED[0]!r}) AS satisfied,
-            count(*) FILTER (satisfaction = {SATISFIED[1]!r}) AS basically_satisfied,
-            count(*) FILTER (satisfaction IS NOT NULL) AS evaluated,
-            count(*) FILTER (NOT coalesce(is_resolved, FALSE) AND resolve_due < _as_of AND c_resolved_at) AS overdue_open,
-            median(epoch(resolved_at - received_at) / 3600.0) FILTER (is_resolved) AS median_hours_to_resolve,
-            {carried_counts("appeals")}
-        FROM a {group_by}
-    """, merged(params, _limits())
+        SELECT c.key, {", ".join(f"CAST(sum(c.{name}) AS BIGINT) AS {name}" for name in columns)},
+               any_value(m.median_hours_to_resolve) AS median_hours_to_resolve
+        FROM counted c LEFT JOIN medians m ON m.key IS NOT DISTINCT FROM c.key
+        GROUP BY c.key
+    """, params
 
 
 def _rates(row: dict) -> dict:
@@ -103,13 +182,14 @@ def _rates_frame(rows: list[dict], first: dict) -> pl.DataFrame:
 def summary(con, scope: Scope) -> dict:
     """受理量, the three rates, the 123 rule, overdue open and median hours, for the scope; and
     `absent_columns`, the input columns no appeal in scope was delivered with (their figures are None)."""
-    row = frame(con, *_counts_sql(scope, None)).to_dicts()[0]
+    rows = frame(con, *_counts_sql(con, scope, None)).to_dicts()
+    row = rows[0] if rows else {name: 0 for name in _count_columns()} | {"median_hours_to_resolve": None}
     return {**_rates(row), "absent_columns": absent("appeals", row, row["received"])}
 
 
 def rates_by(con, scope: Scope, dimension: str) -> pl.DataFrame:
     """The appeal metrics per street, community, channel, category or compound."""
-    rows = frame(con, *_counts_sql(scope, DIMENSIONS[dimension])).to_dicts()
+    rows = frame(con, *_counts_sql(con, scope, DIMENSIONS[dimension])).to_dicts()
     out = [{dimension: row["key"], **_rates(row)} for row in rows]
     return _rates_frame(out, {dimension: pl.String}).sort("received", dimension, descending=[True, False])
 
@@ -120,8 +200,8 @@ def weekly_trend(con, scope: Scope, weeks: int = 12) -> pl.DataFrame:
     last_day = (scope.end - timedelta(days=1)) if scope.end else scope.moment.date()
     first_monday = last_day - timedelta(days=last_day.weekday()) - timedelta(weeks=weeks - 1)
     trend_scope = replace(scope, start=first_monday, end=last_day + timedelta(days=1))
-    sql, params = _counts_sql(trend_scope, "CAST(date_trunc('week', received_at) AS DATE)",
-                              as_of_expr="least(date_trunc('week', received_at) + INTERVAL 7 DAY, $as_of)")
+    sql, params = _counts_sql(con, trend_scope, "CAST(date_trunc('week', day) AS DATE)",
+                              as_of_expr="least(date_trunc('week', day) + INTERVAL 7 DAY, $as_of)")
     rows = {row["key"]: row for row in frame(con, sql, params).to_dicts()}
     out = []
     for index in range(weeks):

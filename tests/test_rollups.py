@@ -1,0 +1,144 @@
+"""The daily rollup of appeals (metrics/rollups.py): figures read through it equal figures counted
+from the rows, for random scopes, periods and as-of moments, across random loads and undos; the
+rollup kept up day by day equals one rebuilt from scratch; and a hand-computed example.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import invariant, rule
+
+from etl import versions
+from metrics import appeals, rollups
+from metrics.appeals import ROLLUP, ROLLUP_DAYS
+from metrics.scope import Scope
+from pathlib import Path
+
+from etl.load import load_source
+from etl.read import read_file
+from tests.test_replay import DAY, LoadsAndUndos, empty_database, load
+
+STREETS = [None, "登州街道", "紫荆山街道", "新港街道"]
+
+
+@contextmanager
+def rows_only():
+    """Every figure counted from the rows, as if there were no rollup."""
+    usable = appeals.rollup_usable
+    appeals.rollup_usable = lambda con: False
+    try:
+        yield
+    finally:
+        appeals.rollup_usable = usable
+
+
+def figures(con, scope: Scope) -> list:
+    return [appeals.summary(con, scope), appeals.weekly_trend(con, scope, 3).to_dicts(),
+            *(appeals.rates_by(con, scope, dimension).to_dicts() for dimension in appeals.DIMENSIONS)]
+
+
+def rollup_rows(con) -> tuple[list, list]:
+    return (sorted(con.execute(f"SELECT * FROM {ROLLUP}").fetchall(), key=repr),
+            sorted(con.execute(f"SELECT * FROM {ROLLUP_DAYS}").fetchall()))
+
+
+@st.composite
+def scopes(draw) -> Scope:
+    """Any period around the test's days (open at either end or not), seen at any hour of the
+    days their stamps fall in or after, for the district or one street."""
+    start = draw(st.one_of(st.none(), st.integers(-1, 4).map(lambda d: DAY.date() + timedelta(days=d))))
+    length = draw(st.integers(1, 6))
+    end = draw(st.one_of(st.none(), st.just((start or DAY.date()) + timedelta(days=length))))
+    as_of = DAY + timedelta(hours=draw(st.integers(0, 24 * 9)))
+    return Scope(start, end, as_of, draw(st.sampled_from(STREETS)))
+
+
+class RollupThroughLoadsAndUndos(LoadsAndUndos):
+    """test_replay's random histories; its replay check runs there, this one checks the rollup."""
+
+    def equals_a_fresh_load_of_the_live_batches(self):
+        pass
+
+    @rule(scope=scopes())
+    def rollup_figures_equal_row_figures(self, scope):
+        assert appeals.rollup_usable(self.db)
+        through_rollup = figures(self.db, scope)
+        with rows_only():
+            assert through_rollup == figures(self.db, scope)
+
+    @invariant()
+    def kept_rollup_equals_a_rebuilt_one(self):
+        if not hasattr(self, "db"):
+            return
+        kept = rollup_rows(self.db)
+        self.db.execute("BEGIN TRANSACTION")
+        self.db.execute("DELETE FROM meta WHERE key = ?", [appeals.ROLLUP_META])
+        rollups.refresh(self.db)
+        rebuilt = rollup_rows(self.db)
+        self.db.execute("ROLLBACK")
+        assert kept == rebuilt
+
+
+RollupThroughLoadsAndUndos.TestCase.settings = settings(max_examples=8, stateful_step_count=12, deadline=None,
+                                                        suppress_health_check=[HealthCheck.too_slow])
+TestRollupThroughLoadsAndUndos = RollupThroughLoadsAndUndos.TestCase
+
+HEADER = "工单编号,来源渠道,诉求类别,受理时间,街道,小区编码,首次响应时间,办结时间,回访时间,群众评价"
+
+
+def load_appeals(con, rows: list[str]) -> int:
+    data = (HEADER + "\n" + "\n".join(rows) + "\n").encode()
+    report = load_source(con, read_file(Path("appeals.csv"), "appeals", data=data), "appeals.csv", "test")
+    assert report.rejected == 0, report.reasons
+    return report.batch_id
+
+
+def at(day: int, hour: int) -> datetime:
+    return DAY + timedelta(days=day, hours=hour)
+
+
+def stamp(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def appeal(appeal_id: str, received, responded=None, resolved=None, fed_back=None, rating="") -> str:
+    return ",".join([appeal_id, "12345热线", "供暖", stamp(received), "登州街道", "", stamp(responded),
+                     stamp(resolved), stamp(fed_back), rating])
+
+
+def test_a_day_is_read_from_the_rollup_once_its_last_stamp_and_limit_have_passed():
+    """Two appeals of one day; the second is resolved ten days later. The day settles then, not
+    at its 72-hour mark; before that its figures come from the rows, and an undo takes it back."""
+    con = empty_database()
+    load(con, "compounds", ["C1,海景苑,登州街道,东城社区,老旧小区,"], False)
+    # A1: responded in 1 h, resolved in 71 h (late), fed back at exactly 72 h (in time).
+    early = appeal("A1", at(0, 10), at(0, 11), at(3, 9), at(3, 10), "满意")
+    load_appeals(con, [early, appeal("A2", at(0, 20), at(1, 21))])
+    late = load_appeals(con, [appeal("A2", at(0, 20), at(1, 21), at(10, 8), None, "基本满意")])
+
+    assert con.execute(f"SELECT settled_at FROM {ROLLUP_DAYS}").fetchall() == [(at(10, 8),)]
+    assert con.execute(f"""SELECT received, responded_in_time, resolved, resolved_in_time, fed_back_in_time,
+                                  satisfied, basically_satisfied, overdue_open
+                           FROM {ROLLUP} WHERE grouping = 'category'""").fetchall() == [(2, 1, 2, 0, 1, 1, 1, 0)]
+
+    def seen(as_of: datetime) -> dict:
+        return appeals.summary(con, Scope(DAY.date(), DAY.date() + timedelta(days=1), as_of))
+
+    # As of day 5 A2 is still open (and overdue); as of day 11 both are resolved, one in time for none.
+    assert (seen(at(5, 0))["resolution_rate"], seen(at(5, 0))["overdue_open"]) == (0.5, 1)
+    assert (seen(at(11, 0))["resolution_rate"], seen(at(11, 0))["on_time_rate"]) == (1.0, 0.0)
+    assert seen(at(11, 0))["satisfaction_score"] == (1 + 0.9) / 2
+    with rows_only():
+        assert seen(at(11, 0))["resolution_rate"] == 1.0
+
+    con.execute("BEGIN TRANSACTION")
+    versions.undo_batch(con, late, "appeals")
+    con.execute("COMMIT")
+    # A2 is open again: its day settles at its 72-hour mark, with one appeal overdue.
+    assert con.execute(f"SELECT settled_at FROM {ROLLUP_DAYS}").fetchall() == [(at(4, 0),)]
+    assert (seen(at(11, 0))["resolution_rate"], seen(at(11, 0))["overdue_open"]) == (0.5, 1)
+    con.close()
