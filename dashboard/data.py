@@ -9,11 +9,17 @@ of the database taking a connection first) through one cache.
   next run; entries of the old file simply age out.
 - As-of moments are rounded to the minute by dashboard/state.py, so reruns within a minute hit
   the cache.
+- After a publish, the calls pages made lately are computed once for the new file in a background
+  thread (`_warm`), so the first views after a load find most numbers ready.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
+import threading
+from collections import OrderedDict
+from datetime import datetime, time
 from pathlib import Path
 from typing import Callable
 
@@ -62,7 +68,57 @@ def get(fn: Callable, scope: Scope | None = None, *args):
         raise ValueError(f"data.get takes a module-level function, not {fn.__qualname__}")
     path = db_path()
     fields = None if scope is None else (scope.start, scope.end, scope.moment, scope.street, scope.community)
-    return _cached(fn.__module__, fn.__qualname__, str(path), file_identity(path), fields, args)
+    call, identity = (fn.__module__, fn.__qualname__, str(path), fields, args), file_identity(path)
+    _remember(call, identity)
+    return _cached(*call[:3], identity, *call[3:])
+
+
+# ---------------------------------------------------------------- warming up after a publish
+# A load replaces the file and so turns every cached number cold at once; sessions then all
+# compute at the same moment. The calls pages made lately are remembered, and when a session
+# first meets a new file the calls asked most often are computed for it by one background thread.
+# A session asking for a number the thread is computing waits for it (st.cache_data computes a
+# key once), so nothing is computed twice.
+REMEMBERED_CALLS = 400
+WARMED_CALLS = 60  # more would compete with the sessions for the cores
+_calls: OrderedDict[tuple, int] = OrderedDict()  # (module, name, path, scope fields, args) → times asked, newest last
+_seen: dict[str, tuple] = {}  # path → the file identity last met
+_memory = threading.Lock()
+warming: threading.Thread | None = None  # the latest warm-up (tests wait for it)
+log = logging.getLogger(__name__)
+
+
+def _remember(call: tuple, identity: tuple | None) -> None:
+    global warming
+    with _memory:
+        _calls[call] = _calls.get(call, 0) + 1
+        _calls.move_to_end(call)
+        if len(_calls) > REMEMBERED_CALLS:
+            _calls.popitem(last=False)
+        path = call[2]
+        previous, _seen[path] = _seen.get(path), identity
+        if previous is None or identity is None or previous == identity:
+            return
+        todo = sorted((c for c in reversed(_calls) if c[2] == path and c != call and _settled(c[3])),
+                      key=_calls.__getitem__, reverse=True)[:WARMED_CALLS]
+        warming = threading.Thread(target=_warm, args=(todo, identity), name="warm-after-publish", daemon=True)
+    warming.start()
+
+
+def _settled(fields: tuple | None) -> bool:
+    """A call that will be asked again as it is: no period, or a period seen from its end (上周, a
+    custom range). A running period's moment is the current minute, which the next view will not share."""
+    return fields is None or (fields[1] is not None and fields[2] == datetime.combine(fields[1], time()))
+
+
+def _warm(calls: list[tuple], identity: tuple) -> None:
+    for module, name, path, fields, args in calls:
+        if file_identity(Path(path)) != identity:
+            return  # another publish came: its own warm-up takes over
+        try:
+            _cached(module, name, path, identity, fields, args)
+        except Exception:  # a number that fails here fails again, in the page's own hands
+            log.debug("warm-up of %s.%s failed", module, name, exc_info=True)
 
 
 def communities(street: str | None = None) -> list[str]:

@@ -67,6 +67,7 @@ def writing(db_path: Path, *, fresh: bool = False):
             os.close(os.open(work, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, mode))
             shutil.copyfile(db_path, work)
         con = duckdb.connect(str(work))
+        con.execute("SET enable_progress_bar = false")  # a long step would draw on the command's output
         os.chmod(work, mode)  # a new file: DuckDB refuses an empty one, so it is restricted once it exists
         published = False
         try:

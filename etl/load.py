@@ -16,13 +16,21 @@ import duckdb
 import polars as pl
 
 from access import audit
-from etl import db, schema, versions
+from etl import db, derived, schema, versions
 from etl.contract import KINDS
 from etl.mapping import Mapping
-from etl.read import ROW, Decoded, FileRefused, RawFile, chooser, decode, read, read_file
+from etl.read import (
+    ROW,
+    Decoded,
+    FileRefused,
+    RawFile,
+    chooser,
+    decode,
+    read,
+    read_file,
+)
 from etl.schema import columns as table_columns
 from etl.validate import Staged, reasons_summary, stage
-from metrics import rollups
 from safety.masking import mask_column
 from settings import local_now
 
@@ -182,11 +190,11 @@ def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int,
 
     if table == "appeals":  # the days records leave (their stored version) and enter
         if all_new:
-            rollups.touch(con, "TRUE", source="incoming")
+            derived.touch(con, "TRUE", source="incoming")
         else:
-            rollups.touch(con, f"{key} IN (SELECT {key} FROM states WHERE state IN ('new', 'changed'))",
+            derived.touch(con, f"{key} IN (SELECT {key} FROM states WHERE state IN ('new', 'changed'))",
                           source="incoming")
-            rollups.touch(con, f"{key} IN {keys_in('changed')}")
+            derived.touch(con, f"{key} IN {keys_in('changed')}")
     if counts.get("changed"):
         con.execute(f"INSERT INTO {table}_versions ({col_list}, batch_id) SELECT {col_list}, batch_id FROM {table} "
                     f"WHERE {key} IN {keys_in('changed')}")
@@ -266,7 +274,7 @@ def load_staged(con, upload: StagedFile, loaded_by: str | None, correction: bool
             con.register("rejected_rows", db.ArrowStream(staged.rejects.with_columns(pl.lit(batch_id).alias("batch_id"))))
             con.execute("INSERT INTO rejects SELECT batch_id, row_number, raw_values, reason FROM rejected_rows")
             con.unregister("rejected_rows")
-        rollups.refresh(con)
+        derived.keep(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -5,9 +5,9 @@ had never been loaded". The rules are in README.md (Versions, stale rows, correc
 
 from __future__ import annotations
 
+from etl import derived
 from etl.contract import KINDS, LIFECYCLE
 from etl.schema import DERIVED, columns, key
-from metrics import rollups
 
 STALE_NOTE = "较旧版本，未覆盖"
 
@@ -49,9 +49,9 @@ def stale_reason(table: str, new: str = "s", current: str = "t") -> str:
 def _same(table: str, new: str = "s", current: str = "t") -> str:
     """SQL: the two versions hold the same record, as a load would compare them (values taken
     from the compound are the same whenever both took them: the registry decides them)."""
-    derived = {col: flag for col, (flag, _) in DERIVED.get(table, {}).items()}
-    same = [f"({new}.{derived[c]} AND {current}.{derived[c]} OR {new}.{c} IS NOT DISTINCT FROM {current}.{c})"
-            if c in derived else f"{new}.{c} IS NOT DISTINCT FROM {current}.{c}" for c in columns(table)[1:]]
+    flags = {col: flag for col, (flag, _) in DERIVED.get(table, {}).items()}
+    same = [f"({new}.{flags[c]} AND {current}.{flags[c]} OR {new}.{c} IS NOT DISTINCT FROM {current}.{c})"
+            if c in flags else f"{new}.{c} IS NOT DISTINCT FROM {current}.{c}" for c in columns(table)[1:]]
     return "(" + " AND ".join(same) + ")"
 
 
@@ -91,7 +91,7 @@ def refold(con, table: str, keys: str) -> dict[str, int]:
     k = key(table)
     cols = columns(table)
     if table == "appeals":  # the days the records leave; those they enter are noted below
-        rollups.touch(con, f"{k} IN (SELECT {k} FROM {keys})")
+        derived.touch(con, f"{k} IN (SELECT {k} FROM {keys})")
     valid = ""
     if table != "compounds":
         valid = (f"AND (v.compound_id IS NULL OR v.compound_id IN "
@@ -101,7 +101,7 @@ def refold(con, table: str, keys: str) -> dict[str, int]:
         SELECT v.*, b.is_correction, row_number() OVER (PARTITION BY v.{k} ORDER BY v.at_batch) AS step
         FROM ({_delivered(table, keys)}) v JOIN batches b ON b.batch_id = v.at_batch
         WHERE NOT b.is_undone {valid}""")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE fold AS SELECT * EXCLUDE (is_correction, step) FROM fold_versions "
+    con.execute("CREATE OR REPLACE TEMP TABLE fold AS SELECT * EXCLUDE (is_correction, step) FROM fold_versions "
                 "WHERE step = 1")
     steps = con.execute("SELECT coalesce(max(step), 0) FROM fold_versions").fetchall()[0][0]
     for step in range(2, steps + 1):
@@ -149,7 +149,7 @@ def refold(con, table: str, keys: str) -> dict[str, int]:
                     f"WHERE {picked}")
         con.execute(f"DELETE FROM {source} WHERE {picked}")
     if table == "appeals":
-        rollups.touch(con, f"{k} IN (SELECT {k} FROM {keys})")
+        derived.touch(con, f"{k} IN (SELECT {k} FROM {keys})")
     if table in DERIVED:
         con.execute(f"CREATE OR REPLACE TEMP TABLE rederive AS SELECT DISTINCT l.compound_id FROM {table} l "
                     f"JOIN fold_in f ON f.{k} = l.{k} AND f.batch_id = l.batch_id WHERE l.compound_id IS NOT NULL")
@@ -165,13 +165,13 @@ def rederive(con, compound_ids: str, tables: list[str] | None = None) -> int:
     compound; returns how many rows changed."""
     changed = 0
     for table in tables or list(DERIVED):
-        derived = DERIVED[table]
+        from_compound = DERIVED[table]
         if table == "appeals":
-            rollups.touch(con, f"compound_id IN (SELECT compound_id FROM {compound_ids})")
+            derived.touch(con, f"compound_id IN (SELECT compound_id FROM {compound_ids})")
         sets = ", ".join(f"{col} = CASE WHEN {flag} THEN c.{source} ELSE {table}.{col} END"
-                         for col, (flag, source) in derived.items())
+                         for col, (flag, source) in from_compound.items())
         differs = " OR ".join(f"({flag} AND {table}.{col} IS DISTINCT FROM c.{source})"
-                              for col, (flag, source) in derived.items())
+                              for col, (flag, source) in from_compound.items())
         found = con.execute(f"""
             UPDATE {table} SET {sets} FROM compounds c
             WHERE {table}.compound_id = c.compound_id AND c.compound_id IN (SELECT compound_id FROM {compound_ids})
@@ -214,6 +214,6 @@ def undo_batch(con, batch_id: int, kind: str) -> dict[str, int]:
         for temp in ("touched", "since_before", "leaving"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
     con.execute("DROP TABLE IF EXISTS undo_keys")
-    rollups.refresh(con)
+    derived.keep(con)
     return counts
 

@@ -14,7 +14,7 @@ import polars as pl
 from rapidfuzz import fuzz, process
 
 from etl.db import frame
-from metrics import display
+from metrics import appeals, display
 from metrics.common import carried_sql, ratio
 from metrics.scope import Condition, Scope, merged, place, where
 from settings import metric_settings
@@ -29,13 +29,16 @@ def _place(prefix: str, street: str | None, community: str | None) -> Condition:
 
 # ---------------------------------------------------------------- 临期 / 超期
 
-def _deadlines_sql(as_of: datetime, street: str | None, community: str | None, hours: float | None) -> Condition:
+def _deadlines_sql(con, as_of: datetime, street: str | None, community: str | None,
+                   hours: float | None) -> Condition:
     """Every open appeal with its next 123 limit (see `deadlines`), unordered, as SQL and parameters."""
     settings = metric_settings()
     place, place_params = _place("a.", street, community)
+    # Days whose appeals were all closed by as_of hold none of them (the rollup knows which).
+    first = appeals.first_open_day(con, as_of, "closed_at")
     params = merged({"as_of": as_of, "hours": float(settings["due_soon_hours"] if hours is None else hours),
                      "limits": [settings["response_limit_hours"], settings["resolution_limit_hours"],
-                                settings["feedback_limit_hours"]]}, place_params)
+                                settings["feedback_limit_hours"]], "first_open": first or date.min}, place_params)
     return f"""
         WITH carried AS ({carried_sql("appeals")}),
         a AS (
@@ -45,7 +48,8 @@ def _deadlines_sql(as_of: datetime, street: str | None, community: str | None, h
                    coalesce(k.c_first_response_at, TRUE) AS t1, coalesce(k.c_resolved_at, TRUE) AS t2,
                    coalesce(k.c_feedback_at, TRUE) AS t3
             FROM appeals a LEFT JOIN carried k ON k.batch_id = a.batch_id
-            WHERE a.received_at <= $as_of AND NOT coalesce(a.closed_at <= $as_of, FALSE) AND {place}),
+            WHERE a.received_at <= $as_of AND a.received_at >= $first_open AND NOT coalesce(a.closed_at <= $as_of, FALSE)
+              AND {place}),
         n AS (
             SELECT *, CASE WHEN done < 1 AND t1 THEN 1 WHEN done < 2 AND t2 THEN 2
                            WHEN done < 3 AND t3 THEN 3 END AS stage_no
@@ -68,7 +72,7 @@ def deadlines(con, as_of: datetime, street: str | None = None, community: str | 
     done by as-of (response, resolution, feedback), skipping steps whose column the appeal's
     extract never carried. hours_left < 0 means overdue by that many hours; state is 'overdue',
     'due_soon' (within the next `hours`, default the setting) or null."""
-    sql, params = _deadlines_sql(as_of, street, community, hours)
+    sql, params = _deadlines_sql(con, as_of, street, community, hours)
     return frame(con, f"""
         SELECT d.*, c.name AS compound_name FROM ({sql}) d LEFT JOIN compounds c USING (compound_id)
         ORDER BY hours_left, appeal_id""", params)
@@ -447,7 +451,7 @@ def deadline_table(con, scope: Scope) -> pl.DataFrame:
 
 def deadline_totals(con, scope: Scope) -> dict:
     """How many appeals of the scope's place are due soon and overdue as of its moment."""
-    sql, params = _deadlines_sql(scope.moment, scope.street, scope.community, None)
+    sql, params = _deadlines_sql(con, scope.moment, scope.street, scope.community, None)
     return frame(con, f"""
         SELECT count(*) FILTER (state = 'due_soon') AS due_soon, count(*) FILTER (state = 'overdue') AS overdue
         FROM ({sql})""", params).row(0, named=True)

@@ -11,8 +11,16 @@ import polars as pl
 
 import settings
 from etl.db import frame
-from metrics.common import SATISFIED, absent, blank, carried_counts, carried_sql, input_columns, ratio
-from metrics.scope import Scope, iso_week_label, merged, period, place, where
+from metrics.common import (
+    SATISFIED,
+    absent,
+    blank,
+    carried_counts,
+    carried_sql,
+    input_columns,
+    ratio,
+)
+from metrics.scope import Condition, Scope, iso_week_label, merged, period, place, where
 
 RATE_KEYS = ("received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate",
              "satisfaction_rate", "satisfaction_score", "composite", "overdue_open", "median_hours_to_resolve")
@@ -39,18 +47,35 @@ def _limits() -> dict:
 # that together serve every dimension of the pages.
 ROLLUP, ROLLUP_DAYS = "appeals_daily", "appeals_days"
 ROLLUP_GROUPINGS = ("compound_id", "channel", "category")
-ROLLUP_META = "rollup_appeals"
+ROLLUP_META = "derived:appeals_daily"
 
 
 def rollup_version() -> str:
     """What the rollup's counts depend on besides the rows: the limits (a changed limit makes the
     stored rollup unusable until the next write rebuilds it)."""
-    return json.dumps({"version": 1, **_limits()}, sort_keys=True)
+    return json.dumps({"version": 2, **_limits()}, sort_keys=True)
 
 
 def rollup_usable(con) -> bool:
     found = con.execute("SELECT value FROM meta WHERE key = ?", [ROLLUP_META]).fetchall()
     return bool(found) and found[0][0] == rollup_version()
+
+
+def first_open_day(con, as_of, stamp: str = "resolved_at") -> date | None:
+    """The first received day holding an appeal whose `stamp` (resolved_at or closed_at) is not
+    reached by as_of, by the rollup: a scan for open appeals can start there (date.max when there
+    is none; None when the rollup is unusable and every day may hold one)."""
+    if not rollup_usable(con):
+        return None
+    found = con.execute(f"SELECT min(day) FROM {ROLLUP_DAYS} WHERE last_{stamp} > CAST($as_of AS TIMESTAMP)",
+                        {"as_of": as_of}).fetchall()[0][0]
+    return found or date.max
+
+
+def _open_from(con, scope: Scope, column: str = "received_at") -> Condition:
+    """The condition "received on or after the first day with an appeal open at the scope's moment"."""
+    first = first_open_day(con, scope.moment)
+    return ("TRUE", {}) if first is None else (f"{column} >= $first_open", {"first_open": first})
 
 
 def _flagged_sql(condition: str, as_of_expr: str) -> str:
@@ -120,11 +145,11 @@ def _counts_sql(con, scope: Scope, group: str | None, as_of_expr: str = "$as_of"
         settled = (f"SELECT day FROM {ROLLUP_DAYS} WHERE settled_at <= CAST({as_of_expr} AS TIMESTAMP) "
                    f"AND {period('day', scope, is_date=True)[0]}")
         # The rows are ordered roughly by time: a lower bound lets the scan skip the settled past.
-        first_open = con.execute(f"SELECT min(day) FROM {ROLLUP_DAYS} WHERE {period('day', scope, is_date=True)[0]} "
+        first_unsettled = con.execute(f"SELECT min(day) FROM {ROLLUP_DAYS} WHERE {period('day', scope, is_date=True)[0]} "
                                  f"AND settled_at > CAST({as_of_expr} AS TIMESTAMP)",
                                  {k: v for k, v in params.items() if k in ("start", "end", "as_of")}).fetchall()[0][0]
-        params = merged(params, day_params, {"first_open": first_open or date.max})
-        counted += " AND received_at >= $first_open AND CAST(received_at AS DATE) NOT IN (SELECT day FROM settled)"
+        params = merged(params, day_params, {"first_unsettled": first_unsettled or date.max})
+        counted += " AND received_at >= $first_unsettled AND CAST(received_at AS DATE) NOT IN (SELECT day FROM settled)"
         rollup = f"""
             UNION ALL
             SELECT {key} AS key, {", ".join(f"sum({name}) AS {name}" for name in columns)}
@@ -215,7 +240,7 @@ def weekly_trend(con, scope: Scope, weeks: int = 12) -> pl.DataFrame:
 def overdue(con, scope: Scope) -> pl.DataFrame:
     """Appeals in the period not resolved by as-of and past the resolution limit (no personal data);
     an appeal whose extract had no 办结时间 column cannot be told overdue and is left out."""
-    condition, params = where(period("a.received_at", scope), place("a.", scope))
+    condition, params = where(period("a.received_at", scope), place("a.", scope), _open_from(con, scope, "a.received_at"))
     return frame(con, f"""
         SELECT a.appeal_id, a.received_at, a.street, a.community, a.compound_id, c.name AS compound_name,
                a.channel, a.category,
@@ -309,7 +334,7 @@ def backlog(con, scope: Scope) -> pl.DataFrame:
 
     Every bucket is listed (zero where empty); `overdue` marks the buckets past the resolution limit.
     """
-    condition, params = where(period("received_at", scope), place("", scope))
+    condition, params = where(period("received_at", scope), place("", scope), _open_from(con, scope))
     rows = frame(con, f"""
         SELECT epoch(CAST($as_of AS TIMESTAMP) - received_at) / 3600.0 AS hours_open
         FROM appeals JOIN ({carried_sql("appeals")}) carried USING (batch_id)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import settings
 from metrics import display
 
+
 @dataclass(frozen=True)
 class Metric:
     section: str  # the stats section or subject: appeals, complaints, surveys, scenes, compounds, …

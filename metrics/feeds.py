@@ -8,6 +8,7 @@ from datetime import date
 import polars as pl
 
 from etl.db import frame
+from metrics import appeals
 from metrics.scope import Scope, iso_week_label, merged, period, place
 
 TABLES = ("compounds", "appeals", "complaints", "surveys", "scenes")
@@ -54,9 +55,12 @@ def data_weeks(con, scope: Scope) -> list[str]:
     parts = [period("received_at", scope), period("p.received_at", scope),
              period("s.surveyed_at", scope, is_date=True), period("e.event_date", scope, is_date=True)]
     received, complained, surveyed, held = (sql for sql, _ in parts)
+    # The rollup has a row for every day and place with an appeal: the same days, without the scan.
+    appeal_days = (f"SELECT day FROM {appeals.ROLLUP} WHERE grouping = 'channel' AND {period('day', scope, is_date=True)[0]}"
+                   if appeals.rollup_usable(con) else f"SELECT CAST(received_at AS DATE) AS day FROM appeals WHERE {received}")
     sql = f"""
         WITH days AS (
-            SELECT CAST(received_at AS DATE) AS day FROM appeals WHERE {received} AND {appeals_place}
+            {appeal_days} AND {appeals_place}
             UNION ALL
             SELECT CAST(p.received_at AS DATE) FROM complaints p JOIN compounds c USING (compound_id)
                 WHERE {complained} AND {compound_place}

@@ -6,26 +6,27 @@ counts behind every appeal rate (`appeals._count_columns`) evaluated as of infin
 the moment from which those counts hold (`appeals.settled_sql`). The pages sum it for days settled
 at their as-of moment and count the rows of the other days (`appeals._counts_sql`).
 
-Writers say which appeals they change (`touch`) before and after changing them, so that both the
-days a record leaves and the days it enters are recomputed; `refresh`, before the commit,
-recomputes those days, or everything when the rollup was built for other limits or never.
+Writers note the days of the appeals they change, before and after changing them, so that both
+the days a record leaves and the days it enters are recomputed (etl/derived.py); `refresh`,
+registered as a keeper of derived tables, recomputes those days before the commit, or everything
+when the rollup was built for other limits, by other code, or never.
 """
 
 from __future__ import annotations
 
-from metrics.appeals import (ROLLUP, ROLLUP_DAYS, ROLLUP_GROUPINGS, ROLLUP_META, _count_columns, _flagged_sql,
-                             _limits, rollup_version, settled_sql)
-from metrics.scope import merged
-
-TOUCHED = "touched_appeal_days"
-
-
-def touch(con, condition: str, source: str = "appeals", params: dict | None = None) -> None:
-    """Note the received days of the rows of `source` (the appeals table, or an incoming frame)
-    matching `condition`: their rollup is recomputed before the transaction commits."""
-    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {TOUCHED} (day DATE)")
-    con.execute(f"INSERT INTO {TOUCHED} SELECT DISTINCT CAST(received_at AS DATE) FROM {source} WHERE {condition}",
-                params or {})
+from etl import derived
+from etl.derived import TOUCHED
+from metrics.appeals import (
+    ROLLUP,
+    ROLLUP_DAYS,
+    ROLLUP_GROUPINGS,
+    ROLLUP_META,
+    _count_columns,
+    _flagged_sql,
+    _limits,
+    rollup_version,
+    settled_sql,
+)
 
 
 def _computed(condition: str) -> tuple[str, str]:
@@ -34,11 +35,20 @@ def _computed(condition: str) -> tuple[str, str]:
     sets = ", ".join(f"(day, street, community, {column})" for column in ROLLUP_GROUPINGS)
     which = " ".join(f"WHEN GROUPING({column}) = 0 THEN '{column}'" for column in ROLLUP_GROUPINGS)
     flagged = _flagged_sql(condition, "'infinity'")
-    rows = f"""{flagged}
+    # Counted once at the finest grain, then summed into the three groupings (three times faster
+    # than grouping the rows three ways).
+    rows = f"""{flagged},
+        fine AS (SELECT day, street, community, {", ".join(ROLLUP_GROUPINGS)},
+                        {", ".join(f"{sql} AS {name}" for name, sql in columns.items())}
+                 FROM a GROUP BY ALL)
         SELECT CASE {which} END AS grouping, day, street, community, {", ".join(ROLLUP_GROUPINGS)},
-               {", ".join(f"{sql} AS {name}" for name, sql in columns.items())}
-        FROM a GROUP BY GROUPING SETS ({sets})"""
-    days = f"{flagged} SELECT day, {settled_sql()} AS settled_at FROM a GROUP BY day"
+               {", ".join(f"CAST(sum({name}) AS BIGINT) AS {name}" for name in columns)}
+        FROM fine GROUP BY GROUPING SETS ({sets})"""
+    # When the day's last appeal was resolved and closed (infinity while one is not): before
+    # those moments a reader must look at the day's rows for open appeals, after them it need not.
+    days = (f"{flagged} SELECT day, {settled_sql()} AS settled_at, "
+            "max(coalesce(resolved_at, 'infinity')) AS last_resolved_at, "
+            "max(coalesce(closed_at, 'infinity')) AS last_closed_at FROM a GROUP BY day")
     return rows, days
 
 
@@ -50,20 +60,28 @@ def refresh(con) -> None:
     rebuild = not found or found[0][0] != rollup_version()
     if rebuild:
         condition = "TRUE"
-    elif touched:
-        condition = f"CAST(received_at AS DATE) IN (SELECT day FROM {TOUCHED})"
+    elif touched:  # the bounds let the scan skip row groups outside the touched days
+        condition = (f"received_at >= (SELECT min(day) FROM {TOUCHED}) "
+                     f"AND received_at < (SELECT max(day) + 1 FROM {TOUCHED}) "
+                     f"AND CAST(received_at AS DATE) IN (SELECT day FROM {TOUCHED})")
     else:
         return
     rows, days = _computed(condition)
-    params = merged(_limits())
-    exists = con.execute(f"SELECT count(*) FROM duckdb_tables() WHERE NOT temporary AND table_name = '{ROLLUP}'"
-                         ).fetchall()[0][0]
-    if not exists:
-        con.execute(f"CREATE TABLE {ROLLUP} AS {rows} LIMIT 0", params)
-        con.execute(f"CREATE TABLE {ROLLUP_DAYS} AS {days} LIMIT 0", params)
-    gone = "TRUE" if rebuild else f"day IN (SELECT day FROM {TOUCHED})"
+    params = _limits()
     for table, sql in ((ROLLUP, rows), (ROLLUP_DAYS, days)):
-        con.execute(f"DELETE FROM {table} WHERE {gone}")
-        con.execute(f"INSERT INTO {table} {sql}", params)
+        if rebuild:  # also when the rollup's columns changed with the code
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}", params)
+        else:
+            con.execute(f"DELETE FROM {table} WHERE day IN (SELECT day FROM {TOUCHED})")
+            con.execute(f"INSERT INTO {table} {sql}", params)
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [ROLLUP_META, rollup_version()])
-    con.execute(f"DROP TABLE IF EXISTS {TOUCHED}")
+
+
+derived.register(refresh)
+
+
+def rebuild(con) -> None:
+    """Recompute the whole rollup: for appeals written other than through the loader (the
+    benchmarks' generated rows, a test's hand-made ones)."""
+    con.execute("DELETE FROM meta WHERE key = ?", [ROLLUP_META])
+    refresh(con)

@@ -4,7 +4,9 @@ and the rules stated as hypothesis properties."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -15,6 +17,7 @@ from hypothesis import strategies as st
 import settings
 from dashboard.layout import csv_bytes, display_frame
 from etl.contract import KINDS
+from etl.load import load_files
 from metrics import Scope, appeals, catalogue, compounds, display, rankings, stats
 from metrics.catalogue import CATALOGUE, Text, metric
 from metrics.common import figures_without
@@ -255,3 +258,32 @@ def test_the_adapter_calls_any_metric_by_its_module_and_name(monkeypatch, fixtur
     assert data.get(compounds.profile, None, "C1")["name"] == "海景苑"
     with pytest.raises(ValueError):
         data.get(lambda con: 1)
+
+
+def test_a_publish_warms_what_pages_asked_for(monkeypatch, tmp_path):
+    """After a load publishes a new file, the settled calls pages made are computed for it in the
+    background: the next view reads them without computing; a running period's call is not redone."""
+    from dashboard import data
+    from tests.conftest import build_fixture_db
+
+    db = build_fixture_db(tmp_path / "warm.duckdb")
+    monkeypatch.setenv("DASHBOARD_DB", str(db))
+    computed = []
+    real = appeals.summary
+
+    def counted(con, scope):
+        computed.append(scope)
+        return real(con, scope)
+
+    monkeypatch.setattr(appeals, "summary", counted)
+    counted.__module__, counted.__qualname__ = real.__module__, real.__qualname__
+    running = Scope(W10.start, W10.end, W10.moment - timedelta(days=2))  # seen before its end: a running period
+    assert data.get(counted, W10)["received"] == 7
+    data.get(counted, running)
+    assert len(computed) == 2
+    (report,) = load_files(db, "appeals", [Path(__file__).parent / "fixtures" / "appeals_gbk.csv"])
+    assert report.refused is None  # a re-send: a new file published, the same numbers
+    data.get(compounds.profile, None, "C1")  # a session meets the new file
+    data.warming.join(timeout=60)
+    assert computed[2:] == [W10]  # warmed: the settled week, not the running one
+    assert data.get(counted, W10)["received"] == 7 and len(computed) == 3  # read, not computed

@@ -7,19 +7,18 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, rule
 
-from etl import versions
+from etl import derived, versions
+from etl.load import load_source
+from etl.read import read_file
 from metrics import appeals, rollups
 from metrics.appeals import ROLLUP, ROLLUP_DAYS
 from metrics.scope import Scope
-from pathlib import Path
-
-from etl.load import load_source
-from etl.read import read_file
 from tests.test_replay import DAY, LoadsAndUndos, empty_database, load
 
 STREETS = [None, "登州街道", "紫荆山街道", "新港街道"]
@@ -135,10 +134,35 @@ def test_a_day_is_read_from_the_rollup_once_its_last_stamp_and_limit_have_passed
     with rows_only():
         assert seen(at(11, 0))["resolution_rate"] == 1.0
 
-    con.execute("BEGIN TRANSACTION")
-    versions.undo_batch(con, late, "appeals")
-    con.execute("COMMIT")
+    # A record whose only batch is undone leaves its day: the day's rollup goes with it.
+    lone = load_appeals(con, [appeal("A3", at(2, 9), at(2, 10))])
+    assert con.execute(f"SELECT count(*) FROM {ROLLUP_DAYS}").fetchall() == [(2,)]
+    for batch in (lone, late):
+        con.execute("BEGIN TRANSACTION")
+        versions.undo_batch(con, batch, "appeals")
+        con.execute("COMMIT")
     # A2 is open again: its day settles at its 72-hour mark, with one appeal overdue.
     assert con.execute(f"SELECT settled_at FROM {ROLLUP_DAYS}").fetchall() == [(at(4, 0),)]
     assert (seen(at(11, 0))["resolution_rate"], seen(at(11, 0))["overdue_open"]) == (0.5, 1)
+    con.close()
+
+
+def test_a_write_without_the_keeper_leaves_the_rollup_unused_until_a_write_with_it(monkeypatch):
+    """A process that never imported the metrics (no keeper registered) cannot bring the rollup up
+    to date: its write marks it out of date, readers count the rows, and the next write with the
+    keeper rebuilds it."""
+    con = empty_database()
+    load(con, "compounds", ["C1,海景苑,登州街道,东城社区,老旧小区,"], False)
+    load_appeals(con, [appeal("A1", at(0, 10), at(0, 11), at(1, 9))])
+    assert appeals.rollup_usable(con)
+    whole = Scope(None, None, at(20, 0))
+    monkeypatch.setattr(derived, "_keepers", [])
+    load_appeals(con, [appeal("A2", at(1, 10))])
+    assert not appeals.rollup_usable(con)
+    assert appeals.summary(con, whole)["received"] == 2
+    monkeypatch.undo()
+    load_appeals(con, [appeal("A3", at(2, 10))])
+    assert appeals.rollup_usable(con)
+    assert con.execute(f"SELECT sum(received) FROM {ROLLUP} WHERE grouping = 'channel'").fetchall() == [(3,)]
+    assert appeals.summary(con, whole)["received"] == 3
     con.close()
