@@ -11,15 +11,7 @@ import polars as pl
 
 import settings
 from etl.db import frame
-from metrics.common import (
-    SATISFIED,
-    absent,
-    blank,
-    carried_counts,
-    carried_sql,
-    input_columns,
-    ratio,
-)
+from metrics.common import SATISFIED, absent, blank, carried_counts, carried_sql, input_columns, ratio
 from metrics.scope import Condition, Scope, iso_week_label, merged, period, place, where
 
 RATE_KEYS = ("received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate",
@@ -36,10 +28,11 @@ def composite(response: float | None, resolution: float | None, satisfaction: fl
             + weights["satisfaction"] * satisfaction)
 
 
-def _limits() -> dict:
-    limits = settings.metric_settings()
-    return {"response_h": limits["response_limit_hours"], "resolve_h": limits["resolution_limit_hours"],
-            "feedback_h": limits["feedback_limit_hours"]}
+def limits() -> dict:
+    """The 123 time limits in hours, as the queries' parameters."""
+    chosen = settings.metric_settings()
+    return {"response_h": chosen["response_limit_hours"], "resolve_h": chosen["resolution_limit_hours"],
+            "feedback_h": chosen["feedback_limit_hours"]}
 
 
 # The daily rollup (written by the loader, metrics/rollups.py): per received day and place, the
@@ -53,7 +46,7 @@ ROLLUP_META = "derived:appeals_daily"
 def rollup_version() -> str:
     """What the rollup's counts depend on besides the rows: the limits (a changed limit makes the
     stored rollup unusable until the next write rebuilds it)."""
-    return json.dumps({"version": 2, **_limits()}, sort_keys=True)
+    return json.dumps({"version": 2, **limits()}, sort_keys=True)
 
 
 def rollup_usable(con) -> bool:
@@ -78,7 +71,7 @@ def _open_from(con, scope: Scope, column: str = "received_at") -> Condition:
     return ("TRUE", {}) if first is None else (f"{column} >= $first_open", {"first_open": first})
 
 
-def _flagged_sql(condition: str, as_of_expr: str) -> str:
+def flagged_sql(condition: str, as_of_expr: str) -> str:
     """CTEs ending in `a`: the appeals matching `condition`, each with its received day, the
     moment it is seen at (`as_of_expr`, which may use `day`), its due moments and what it had
     reached by then."""
@@ -100,7 +93,7 @@ def _flagged_sql(condition: str, as_of_expr: str) -> str:
         )"""
 
 
-def _count_columns() -> dict[str, str]:
+def count_columns() -> dict[str, str]:
     """The counts behind every appeal rate, as aggregates over `a` (they add up across days)."""
     return {
         "received": "count(*)",
@@ -123,7 +116,7 @@ def settled_sql() -> str:
     """SQL: the latest moment any count of a day's appeals can still change at: every limit of
     the day passed, every stamp the counts read reached. Seen at or after it, a day's counts are
     those of the rollup (evaluated over `a` as of infinity, grouped by day)."""
-    longest = max(_limits().values())
+    longest = max(limits().values())
     return (f"greatest(max(day) + INTERVAL 1 DAY + to_hours(CAST({longest} AS BIGINT)), "
             "max(first_response_at), max(resolved_at), max(feedback_at))")
 
@@ -136,31 +129,30 @@ def _counts_sql(con, scope: Scope, group: str | None, as_of_expr: str = "$as_of"
     other days are counted from the rows. The median is always taken over the rows: medians do not
     add up."""
     condition, params = where(period("received_at", scope), place("", scope))
-    params = merged(params, _limits())
+    params = merged(params, limits())
     key = group or "0"
-    columns = _count_columns()
+    columns = count_columns()
     counted = condition
     if rollup_usable(con):
-        days, day_params = where(period("day", scope, is_date=True), place("", scope))
-        settled = (f"SELECT day FROM {ROLLUP_DAYS} WHERE settled_at <= CAST({as_of_expr} AS TIMESTAMP) "
-                   f"AND {period('day', scope, is_date=True)[0]}")
+        days, day_params = period("day", scope, is_date=True)
+        settled = f"SELECT day FROM {ROLLUP_DAYS} WHERE settled_at <= CAST({as_of_expr} AS TIMESTAMP) AND {days}"
         # The rows are ordered roughly by time: a lower bound lets the scan skip the settled past.
-        first_unsettled = con.execute(f"SELECT min(day) FROM {ROLLUP_DAYS} WHERE {period('day', scope, is_date=True)[0]} "
-                                 f"AND settled_at > CAST({as_of_expr} AS TIMESTAMP)",
-                                 {k: v for k, v in params.items() if k in ("start", "end", "as_of")}).fetchall()[0][0]
+        first_unsettled = con.execute(f"SELECT min(day) FROM {ROLLUP_DAYS} WHERE {days} "
+                                      f"AND settled_at > CAST({as_of_expr} AS TIMESTAMP)", day_params).fetchall()[0][0]
         params = merged(params, day_params, {"first_unsettled": first_unsettled or date.max})
         counted += " AND received_at >= $first_unsettled AND CAST(received_at AS DATE) NOT IN (SELECT day FROM settled)"
+        rolled_place, _ = place("", scope)
         rollup = f"""
             UNION ALL
             SELECT {key} AS key, {", ".join(f"sum({name}) AS {name}" for name in columns)}
             FROM {ROLLUP} WHERE grouping = '{group if group in ROLLUP_GROUPINGS else "compound_id"}'
-              AND {days} AND day IN (SELECT day FROM settled)
+              AND {days} AND {rolled_place} AND day IN (SELECT day FROM settled)
             GROUP BY ALL"""
     else:
         settled, rollup = "SELECT CAST(NULL AS DATE) AS day WHERE FALSE", ""
     return f"""
         WITH settled AS ({settled}),
-        {_flagged_sql(counted, as_of_expr).strip().removeprefix("WITH")},
+        {flagged_sql(counted, as_of_expr).strip().removeprefix("WITH")},
         counted AS (
             SELECT {key} AS key, {", ".join(f"{sql} AS {name}" for name, sql in columns.items())}
             FROM a GROUP BY ALL
@@ -208,7 +200,7 @@ def summary(con, scope: Scope) -> dict:
     """受理量, the three rates, the 123 rule, overdue open and median hours, for the scope; and
     `absent_columns`, the input columns no appeal in scope was delivered with (their figures are None)."""
     rows = frame(con, *_counts_sql(con, scope, None)).to_dicts()
-    row = rows[0] if rows else {name: 0 for name in _count_columns()} | {"median_hours_to_resolve": None}
+    row = rows[0] if rows else {name: 0 for name in count_columns()} | {"median_hours_to_resolve": None}
     return {**_rates(row), "absent_columns": absent("appeals", row, row["received"])}
 
 

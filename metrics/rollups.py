@@ -2,7 +2,7 @@
 recomputed for exactly the days a load, an undo or a registry change touched.
 
 Per received day and place (street, community) and per compound, channel and category, the
-counts behind every appeal rate (`appeals._count_columns`) evaluated as of infinity, and per day
+counts behind every appeal rate (`appeals.count_columns`) evaluated as of infinity, and per day
 the moment from which those counts hold (`appeals.settled_sql`). The pages sum it for days settled
 at their as-of moment and count the rows of the other days (`appeals._counts_sql`).
 
@@ -16,25 +16,16 @@ from __future__ import annotations
 
 from etl import derived
 from etl.derived import TOUCHED
-from metrics.appeals import (
-    ROLLUP,
-    ROLLUP_DAYS,
-    ROLLUP_GROUPINGS,
-    ROLLUP_META,
-    _count_columns,
-    _flagged_sql,
-    _limits,
-    rollup_version,
-    settled_sql,
-)
+from metrics.appeals import (ROLLUP, ROLLUP_DAYS, ROLLUP_GROUPINGS, ROLLUP_META, count_columns, flagged_sql, limits,
+                             rollup_version, settled_sql)
 
 
 def _computed(condition: str) -> tuple[str, str]:
     """SQL of the rollup rows and of the settled moments of the days matching `condition`."""
-    columns = _count_columns()
+    columns = count_columns()
     sets = ", ".join(f"(day, street, community, {column})" for column in ROLLUP_GROUPINGS)
     which = " ".join(f"WHEN GROUPING({column}) = 0 THEN '{column}'" for column in ROLLUP_GROUPINGS)
-    flagged = _flagged_sql(condition, "'infinity'")
+    flagged = flagged_sql(condition, "'infinity'")
     # Counted once at the finest grain, then summed into the three groupings (three times faster
     # than grouping the rows three ways).
     rows = f"""{flagged},
@@ -67,7 +58,7 @@ def refresh(con) -> None:
     else:
         return
     rows, days = _computed(condition)
-    params = _limits()
+    params = limits()
     for table, sql in ((ROLLUP, rows), (ROLLUP_DAYS, days)):
         if rebuild:  # also when the rollup's columns changed with the code
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}", params)
