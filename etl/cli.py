@@ -12,6 +12,8 @@ from pathlib import Path
 from arguments import Failure, UsageError, add_db, database
 from etl.contract import KINDS
 
+LOAD_NICENESS = 10  # os.nice increment of a command-line load (0 would compete as an equal)
+
 
 def open_database(args):
     """The database read-only, or a Chinese failure if there is none at that path."""
@@ -65,6 +67,9 @@ def _print_reports(reports, args) -> None:
 def _cmd_load(args) -> int:
     from etl.load import load_files
 
+    # A load from the command line (cron, an analyst's shell) is a batch job: it gives way to the
+    # dashboard's readers on a shared machine, which matters most while it publishes.
+    os.nice(LOAD_NICENESS)
     reports = load_files(database(args), args.kind, _files(args), mapping=_mapping(args), correction=args.correction)
     _print_reports(reports, args)
     return 1 if any(r.refused for r in reports) else 0
