@@ -34,11 +34,9 @@ def _deadlines_sql(con, as_of: datetime, street: str | None, community: str | No
     """Every open appeal with its next 123 limit (see `deadlines`), unordered, as SQL and parameters."""
     settings = metric_settings()
     place, place_params = _place("a.", street, community)
-    # Days whose appeals were all closed by as_of hold none of them (the rollup knows which).
-    first = appeals.first_open_day(con, as_of, "closed_at")
     params = merged({"as_of": as_of, "hours": float(settings["due_soon_hours"] if hours is None else hours),
                      "limits": [settings["response_limit_hours"], settings["resolution_limit_hours"],
-                                settings["feedback_limit_hours"]], "first_open": first or date.min}, place_params)
+                                settings["feedback_limit_hours"]]}, place_params)
     return f"""
         WITH carried AS ({carried_sql("appeals")}),
         a AS (
@@ -47,9 +45,8 @@ def _deadlines_sql(con, as_of: datetime, street: str | None, community: str | No
                         WHEN a.first_response_at <= $as_of THEN 1 ELSE 0 END AS done,
                    coalesce(k.c_first_response_at, TRUE) AS t1, coalesce(k.c_resolved_at, TRUE) AS t2,
                    coalesce(k.c_feedback_at, TRUE) AS t3
-            FROM appeals a LEFT JOIN carried k ON k.batch_id = a.batch_id
-            WHERE a.received_at <= $as_of AND a.received_at >= $first_open AND NOT coalesce(a.closed_at <= $as_of, FALSE)
-              AND {place}),
+            FROM {appeals.open_rows_sql(con, "closed_at")} a LEFT JOIN carried k ON k.batch_id = a.batch_id
+            WHERE a.received_at <= $as_of AND NOT coalesce(a.closed_at <= $as_of, FALSE) AND {place}),
         n AS (
             SELECT *, CASE WHEN done < 1 AND t1 THEN 1 WHEN done < 2 AND t2 THEN 2
                            WHEN done < 3 AND t3 THEN 3 END AS stage_no

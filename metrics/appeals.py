@@ -11,8 +11,9 @@ import polars as pl
 
 import settings
 from etl.db import frame
+from etl.schema import columns
 from metrics.common import SATISFIED, absent, blank, carried_counts, carried_sql, input_columns, ratio
-from metrics.scope import Condition, Scope, iso_week_label, merged, period, place, where
+from metrics.scope import Scope, iso_week_label, merged, period, place, where
 
 RATE_KEYS = ("received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate",
              "satisfaction_rate", "satisfaction_score", "composite", "overdue_open", "median_hours_to_resolve")
@@ -37,16 +38,17 @@ def limits() -> dict:
 
 # The daily rollup (written by the loader, metrics/rollups.py): per received day and place, the
 # counts below as of a moment after every limit and every stamp of the day, under three groupings
-# that together serve every dimension of the pages.
-ROLLUP, ROLLUP_DAYS = "appeals_daily", "appeals_days"
+# that together serve every dimension of the pages; per day, when it settles and its latest
+# resolution and closure; and the appeals not yet resolved or closed, for the scans of open ones.
+ROLLUP, ROLLUP_DAYS, ROLLUP_OPEN = "appeals_daily", "appeals_days", "appeals_open"
 ROLLUP_GROUPINGS = ("compound_id", "channel", "category")
 ROLLUP_META = "derived:appeals_daily"
 
 
 def rollup_version() -> str:
-    """What the rollup's counts depend on besides the rows: the limits (a changed limit makes the
-    stored rollup unusable until the next write rebuilds it)."""
-    return json.dumps({"version": 2, **limits()}, sort_keys=True)
+    """What the rollup depends on besides the rows: the limits and the appeals' columns (a change
+    makes the stored rollup unusable until the next write rebuilds it)."""
+    return json.dumps({"version": 3, "columns": columns("appeals"), **limits()}, sort_keys=True)
 
 
 def rollup_usable(con) -> bool:
@@ -54,21 +56,16 @@ def rollup_usable(con) -> bool:
     return bool(found) and found[0][0] == rollup_version()
 
 
-def first_open_day(con, as_of, stamp: str = "resolved_at") -> date | None:
-    """The first received day holding an appeal whose `stamp` (resolved_at or closed_at) is not
-    reached by as_of, by the rollup: a scan for open appeals can start there (date.max when there
-    is none; None when the rollup is unusable and every day may hold one)."""
+def open_rows_sql(con, stamp: str) -> str:
+    """SQL: the appeals (every column) whose `stamp` (resolved_at or closed_at) is not reached by
+    $as_of. With the rollup, those never stamped come from `appeals_open` (a few per cent of the
+    rows) and those stamped after $as_of only from the days where that happened; else the table."""
     if not rollup_usable(con):
-        return None
-    found = con.execute(f"SELECT min(day) FROM {ROLLUP_DAYS} WHERE last_{stamp} > CAST($as_of AS TIMESTAMP)",
-                        {"as_of": as_of}).fetchall()[0][0]
-    return found or date.max
-
-
-def _open_from(con, scope: Scope, column: str = "received_at") -> Condition:
-    """The condition "received on or after the first day with an appeal open at the scope's moment"."""
-    first = first_open_day(con, scope.moment)
-    return ("TRUE", {}) if first is None else (f"{column} >= $first_open", {"first_open": first})
+        return "appeals"
+    return f"""(SELECT * FROM {ROLLUP_OPEN} WHERE {stamp} IS NULL
+                UNION ALL
+                SELECT * FROM appeals WHERE {stamp} > $as_of AND CAST(received_at AS DATE) IN
+                    (SELECT day FROM {ROLLUP_DAYS} WHERE last_{stamp} > CAST($as_of AS TIMESTAMP)))"""
 
 
 def flagged_sql(condition: str, as_of_expr: str) -> str:
@@ -232,7 +229,7 @@ def weekly_trend(con, scope: Scope, weeks: int = 12) -> pl.DataFrame:
 def overdue(con, scope: Scope) -> pl.DataFrame:
     """Appeals in the period not resolved by as-of and past the resolution limit (no personal data);
     an appeal whose extract had no 办结时间 column cannot be told overdue and is left out."""
-    condition, params = where(period("a.received_at", scope), place("a.", scope), _open_from(con, scope, "a.received_at"))
+    condition, params = where(period("a.received_at", scope), place("a.", scope))
     return frame(con, f"""
         SELECT a.appeal_id, a.received_at, a.street, a.community, a.compound_id, c.name AS compound_name,
                a.channel, a.category,
@@ -241,7 +238,7 @@ def overdue(con, scope: Scope) -> pl.DataFrame:
                     WHEN a.dispatched_at <= $as_of THEN '已派单，未响应'
                     ELSE '未响应' END AS status,
                epoch(CAST($as_of AS TIMESTAMP) - a.received_at) / 3600.0 AS hours_open
-        FROM appeals a LEFT JOIN compounds c USING (compound_id)
+        FROM {open_rows_sql(con, "resolved_at")} a LEFT JOIN compounds c USING (compound_id)
              JOIN ({carried_sql("appeals")}) carried ON carried.batch_id = a.batch_id AND carried.c_resolved_at
         WHERE {condition}
           AND NOT coalesce(a.resolved_at <= $as_of, FALSE)
@@ -326,10 +323,10 @@ def backlog(con, scope: Scope) -> pl.DataFrame:
 
     Every bucket is listed (zero where empty); `overdue` marks the buckets past the resolution limit.
     """
-    condition, params = where(period("received_at", scope), place("", scope), _open_from(con, scope))
+    condition, params = where(period("received_at", scope), place("", scope))
     rows = frame(con, f"""
         SELECT epoch(CAST($as_of AS TIMESTAMP) - received_at) / 3600.0 AS hours_open
-        FROM appeals JOIN ({carried_sql("appeals")}) carried USING (batch_id)
+        FROM {open_rows_sql(con, "resolved_at")} a JOIN ({carried_sql("appeals")}) carried USING (batch_id)
         WHERE {condition} AND carried.c_resolved_at AND NOT coalesce(resolved_at <= $as_of, FALSE)""", params)
     limit = settings.metric_settings()["resolution_limit_hours"]
     hours = rows["hours_open"]

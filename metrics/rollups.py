@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from etl import derived
 from etl.derived import TOUCHED
-from metrics.appeals import (ROLLUP, ROLLUP_DAYS, ROLLUP_GROUPINGS, ROLLUP_META, count_columns, flagged_sql, limits,
-                             rollup_version, settled_sql)
+from metrics.appeals import (ROLLUP, ROLLUP_DAYS, ROLLUP_GROUPINGS, ROLLUP_META, ROLLUP_OPEN, count_columns,
+                             flagged_sql, limits, rollup_version, settled_sql)
 
 
-def _computed(condition: str) -> tuple[str, str]:
-    """SQL of the rollup rows and of the settled moments of the days matching `condition`."""
+def _computed(condition: str) -> tuple[str, str, str]:
+    """SQL of the rollup rows, of the days' settled moments and latest stamps, and of the appeals
+    still open, for the appeals matching `condition`."""
     columns = count_columns()
     sets = ", ".join(f"(day, street, community, {column})" for column in ROLLUP_GROUPINGS)
     which = " ".join(f"WHEN GROUPING({column}) = 0 THEN '{column}'" for column in ROLLUP_GROUPINGS)
@@ -35,12 +36,12 @@ def _computed(condition: str) -> tuple[str, str]:
         SELECT CASE {which} END AS grouping, day, street, community, {", ".join(ROLLUP_GROUPINGS)},
                {", ".join(f"CAST(sum({name}) AS BIGINT) AS {name}" for name in columns)}
         FROM fine GROUP BY GROUPING SETS ({sets})"""
-    # When the day's last appeal was resolved and closed (infinity while one is not): before
-    # those moments a reader must look at the day's rows for open appeals, after them it need not.
-    days = (f"{flagged} SELECT day, {settled_sql()} AS settled_at, "
-            "max(coalesce(resolved_at, 'infinity')) AS last_resolved_at, "
-            "max(coalesce(closed_at, 'infinity')) AS last_closed_at FROM a GROUP BY day")
-    return rows, days
+    # The day's latest resolution and closure: seen before them, some appeal of the day that has
+    # the stamp was still open (appeals without it are in the open table).
+    days = (f"{flagged} SELECT day, {settled_sql()} AS settled_at, max(resolved_at) AS last_resolved_at, "
+            "max(closed_at) AS last_closed_at FROM a GROUP BY day")
+    still_open = f"SELECT * FROM appeals WHERE ({condition}) AND (resolved_at IS NULL OR closed_at IS NULL)"
+    return rows, days, still_open
 
 
 def refresh(con) -> None:
@@ -57,13 +58,14 @@ def refresh(con) -> None:
                      f"AND CAST(received_at AS DATE) IN (SELECT day FROM {TOUCHED})")
     else:
         return
-    rows, days = _computed(condition)
-    params = limits()
-    for table, sql in ((ROLLUP, rows), (ROLLUP_DAYS, days)):
+    rows, days, still_open = _computed(condition)
+    for table, sql, day in ((ROLLUP, rows, "day"), (ROLLUP_DAYS, days, "day"),
+                            (ROLLUP_OPEN, still_open, "CAST(received_at AS DATE)")):
+        params = limits() if table != ROLLUP_OPEN else {}
         if rebuild:  # also when the rollup's columns changed with the code
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}", params)
         else:
-            con.execute(f"DELETE FROM {table} WHERE day IN (SELECT day FROM {TOUCHED})")
+            con.execute(f"DELETE FROM {table} WHERE {day} IN (SELECT day FROM {TOUCHED})")
             con.execute(f"INSERT INTO {table} {sql}", params)
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [ROLLUP_META, rollup_version()])
 

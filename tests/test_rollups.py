@@ -16,8 +16,8 @@ from hypothesis.stateful import invariant, rule
 from etl import derived, versions
 from etl.load import load_source
 from etl.read import read_file
-from metrics import appeals, rollups
-from metrics.appeals import ROLLUP, ROLLUP_DAYS
+from metrics import alerts, appeals, rollups
+from metrics.appeals import ROLLUP, ROLLUP_DAYS, ROLLUP_OPEN
 from metrics.scope import Scope
 from tests.test_replay import DAY, LoadsAndUndos, empty_database, load
 
@@ -37,12 +37,13 @@ def rows_only():
 
 def figures(con, scope: Scope) -> list:
     return [appeals.summary(con, scope), appeals.weekly_trend(con, scope, 3).to_dicts(),
-            *(appeals.rates_by(con, scope, dimension).to_dicts() for dimension in appeals.DIMENSIONS)]
+            *(appeals.rates_by(con, scope, dimension).to_dicts() for dimension in appeals.DIMENSIONS),
+            appeals.overdue(con, scope).to_dicts(), appeals.backlog(con, scope).to_dicts(),
+            alerts.deadlines(con, scope.moment, scope.street).to_dicts()]
 
 
-def rollup_rows(con) -> tuple[list, list]:
-    return (sorted(con.execute(f"SELECT * FROM {ROLLUP}").fetchall(), key=repr),
-            sorted(con.execute(f"SELECT * FROM {ROLLUP_DAYS}").fetchall()))
+def rollup_rows(con) -> list[list]:
+    return [sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr) for table in (ROLLUP, ROLLUP_DAYS, ROLLUP_OPEN)]
 
 
 @st.composite
@@ -120,6 +121,8 @@ def test_a_day_is_read_from_the_rollup_once_its_last_stamp_and_limit_have_passed
     late = load_appeals(con, [appeal("A2", at(0, 20), at(1, 21), at(10, 8), None, "基本满意")])
 
     assert con.execute(f"SELECT settled_at FROM {ROLLUP_DAYS}").fetchall() == [(at(10, 8),)]
+    unresolved = f"SELECT appeal_id FROM {ROLLUP_OPEN} WHERE resolved_at IS NULL"
+    assert con.execute(unresolved).fetchall() == []
     assert con.execute(f"""SELECT received, responded_in_time, resolved, resolved_in_time, fed_back_in_time,
                                   satisfied, basically_satisfied, overdue_open
                            FROM {ROLLUP} WHERE grouping = 'category'""").fetchall() == [(2, 1, 2, 0, 1, 1, 1, 0)]
@@ -143,6 +146,8 @@ def test_a_day_is_read_from_the_rollup_once_its_last_stamp_and_limit_have_passed
         con.execute("COMMIT")
     # A2 is open again: its day settles at its 72-hour mark, with one appeal overdue.
     assert con.execute(f"SELECT settled_at FROM {ROLLUP_DAYS}").fetchall() == [(at(4, 0),)]
+    assert con.execute(unresolved).fetchall() == [("A2",)]
+    assert appeals.overdue(con, Scope(None, None, at(11, 0)))["appeal_id"].to_list() == ["A2"]
     assert (seen(at(11, 0))["resolution_rate"], seen(at(11, 0))["overdue_open"]) == (0.5, 1)
     con.close()
 
@@ -165,4 +170,27 @@ def test_a_write_without_the_keeper_leaves_the_rollup_unused_until_a_write_with_
     assert appeals.rollup_usable(con)
     assert con.execute(f"SELECT sum(received) FROM {ROLLUP} WHERE grouping = 'channel'").fetchall() == [(3,)]
     assert appeals.summary(con, whole)["received"] == 3
+    con.close()
+
+
+def test_changed_limits_leave_the_rollup_unused_until_the_next_write_rebuilds_it(monkeypatch):
+    """The rollup's counts depend on the 123 limits: with other limits in data/metrics.toml the
+    pages count from the rows (and get the new limits' figures), and the next write rebuilds it."""
+    import settings
+
+    con = empty_database()
+    load(con, "compounds", ["C1,海景苑,登州街道,东城社区,老旧小区,"], False)
+    # Resolved after 30 hours: late under the 24-hour limit below, in time under the default 48.
+    load_appeals(con, [appeal("A1", at(0, 10), at(0, 11), at(1, 16))])
+    day = Scope(DAY.date(), DAY.date() + timedelta(days=1), at(20, 0))
+    assert appeals.rollup_usable(con) and appeals.summary(con, day)["on_time_rate"] == 1.0
+    chosen = settings.metric_settings()
+    monkeypatch.setattr(settings, "metric_settings", lambda: {**chosen, "resolution_limit_hours": 24})
+    assert not appeals.rollup_usable(con)
+    assert appeals.summary(con, day)["on_time_rate"] == 0.0
+    load_appeals(con, [appeal("A2", at(2, 10))])
+    assert appeals.rollup_usable(con)
+    assert appeals.summary(con, day)["on_time_rate"] == 0.0
+    with rows_only():
+        assert appeals.summary(con, day)["on_time_rate"] == 0.0
     con.close()
