@@ -12,7 +12,8 @@ import polars as pl
 import settings
 from etl.db import frame
 from etl.schema import columns
-from metrics.common import SATISFIED, absent, blank, carried_counts, carried_sql, input_columns, ratio
+from metrics.common import (SATISFIED, absent, blank, carried_counts, carried_sql, input_columns,
+                            median_duration, ratio)
 from metrics.scope import Scope, iso_week_label, merged, period, place, where
 
 RATE_KEYS = ("received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate",
@@ -62,10 +63,16 @@ def open_rows_sql(con, stamp: str) -> str:
     rows) and those stamped after $as_of only from the days where that happened; else the table."""
     if not rollup_usable(con):
         return "appeals"
-    return f"""(SELECT * FROM {ROLLUP_OPEN} WHERE {stamp} IS NULL
+    listed = stored_columns()
+    return f"""(SELECT {listed} FROM {ROLLUP_OPEN} WHERE {stamp} IS NULL
                 UNION ALL
-                SELECT * FROM appeals WHERE {stamp} > $as_of AND CAST(received_at AS DATE) IN
+                SELECT {listed} FROM appeals WHERE {stamp} > $as_of AND CAST(received_at AS DATE) IN
                     (SELECT day FROM {ROLLUP_DAYS} WHERE last_{stamp} > CAST($as_of AS TIMESTAMP)))"""
+
+
+def stored_columns() -> str:
+    """The appeals' columns by name (an upgraded database has the added ones in another order)."""
+    return ", ".join([*columns("appeals"), "batch_id"])
 
 
 def flagged_sql(condition: str, as_of_expr: str) -> str:
@@ -156,8 +163,9 @@ def _counts_sql(con, scope: Scope, group: str | None, as_of_expr: str = "$as_of"
             {rollup}
         ),
         medians AS (
-            SELECT {key} AS key, median(epoch(resolved_at - received_at) / 3600.0)
-                       FILTER (resolved_at <= CAST({as_of_expr} AS TIMESTAMP)) AS median_hours_to_resolve
+            SELECT {key} AS key,
+                   {median_duration("received_at", "resolved_at", "hours",
+                                    f"resolved_at <= CAST({as_of_expr} AS TIMESTAMP)")} AS median_hours_to_resolve
             FROM (SELECT *, CAST(received_at AS DATE) AS day FROM appeals WHERE {condition}) GROUP BY ALL
         )
         SELECT c.key, {", ".join(f"CAST(sum(c.{name}) AS BIGINT) AS {name}" for name in columns)},
@@ -284,10 +292,11 @@ def funnel(con, scope: Scope) -> pl.DataFrame:
     reached = ",\n".join(
         f"count(*) FILTER (coalesce({', '.join(f't{j}' for j in range(i, n + 1))}) IS NOT NULL) AS reached_{i}"
         for i in range(1, n + 1))
-    medians = ",\n".join(
-        f"median(epoch(t{i} - coalesce({', '.join([f't{j}' for j in range(i - 1, 0, -1)] + ['received_at'])}))"
-        f" / 3600.0) AS hours_{i}"
-        for i in range(1, n + 1))
+    def since_previous(i: int) -> str:  # the latest earlier recorded step, or the receipt
+        return f"coalesce({', '.join([f't{j}' for j in range(i - 1, 0, -1)] + ['received_at'])})"
+
+    medians = ",\n".join(f"{median_duration(since_previous(i), f't{i}', 'hours')} AS hours_{i}"
+                          for i in range(1, n + 1))
     row = frame(con, f"""
         WITH a AS (SELECT received_at, {stamps}, carried.* EXCLUDE (batch_id)
                    FROM appeals LEFT JOIN ({carried_sql("appeals")}) carried USING (batch_id) WHERE {condition})

@@ -21,6 +21,15 @@ def satisfied(column: str) -> str:
     return f"{column} IN ({', '.join(repr(rating) for rating in SATISFIED)})"
 
 
+def median_duration(start: str, end: str, unit: str, where: str | None = None) -> str:
+    """SQL: the median of `end − start` in hours or days, over the rows `where` holds. Taken on
+    whole microseconds and divided once: faster than a median of divided values, and the middle
+    of two values is exact before the one division."""
+    per_unit = {"hours": 3_600_000_000, "days": 86_400_000_000}[unit]
+    only = f" FILTER ({where})" if where else ""
+    return f"(median(epoch_us({end}) - epoch_us({start})){only} / {per_unit})"
+
+
 def ratio(numerator, denominator) -> float | None:
     """A rate, or None where the denominator is zero (shown as “—”, never 0 % or 100 %)."""
     return None if not denominator else numerator / denominator

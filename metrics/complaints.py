@@ -7,7 +7,7 @@ from __future__ import annotations
 import polars as pl
 
 from etl.db import frame
-from metrics.common import carried_counts, carried_sql, ratio, satisfied
+from metrics.common import carried_counts, carried_sql, median_duration, ratio, satisfied
 from metrics.common import summary as with_absent
 from metrics.scope import Condition, Scope, merged, period, place, where
 from settings import reference
@@ -29,7 +29,7 @@ def summary(con, scope: Scope) -> dict:
     complaints, params = scoped_sql(scope)
     row = frame(con, f"""
         SELECT count(*) AS complaints, count(*) FILTER (is_resolved) AS resolved,
-               median(epoch(resolved_at - received_at) / 86400.0) FILTER (is_resolved) AS median_days,
+               {median_duration("received_at", "resolved_at", "days", "is_resolved")} AS median_days,
                {carried_counts("complaints")}
         FROM ({complaints})""", params).to_dicts()[0]
     return with_absent("complaints", row, row["complaints"], {
@@ -71,7 +71,7 @@ def by(con, scope: Scope, dimension: str) -> pl.DataFrame:
             WHERE {condition})
         SELECT key AS {dimension}, count(*) AS complaints,
                count(*) FILTER (is_resolved) AS resolved,
-               median(epoch(resolved_at - received_at) / 86400.0) FILTER (is_resolved) AS median_days_to_resolve,
+               {median_duration("received_at", "resolved_at", "days", "is_resolved")} AS median_days_to_resolve,
                count(*) FILTER (is_three_party) AS three_party,
                {carried_counts("complaints")}
         FROM p GROUP BY ALL ORDER BY complaints DESC, {dimension}""", params)
@@ -121,8 +121,8 @@ def property_companies(con, scope: Scope) -> pl.DataFrame:
                             CAST(sum(households) AS BIGINT) AS households FROM c GROUP BY company),
         pc AS (SELECT c.company, count(*) AS complaints,
                       count(*) FILTER (p.resolved_at <= $as_of) AS resolved,
-                      median(epoch(p.resolved_at - p.received_at) / 86400.0)
-                          FILTER (p.resolved_at <= $as_of) AS median_days_to_resolve,
+                      {median_duration("p.received_at", "p.resolved_at", "days", "p.resolved_at <= $as_of")}
+                          AS median_days_to_resolve,
                       count(*) FILTER (p.is_three_party) AS three_party,
                       count(*) FILTER (carried.c_resolved_at) AS resolve_known
                FROM complaints p JOIN c USING (compound_id)

@@ -12,7 +12,7 @@ import polars as pl
 import settings
 from etl.db import frame
 from metrics.catalogue import metric
-from metrics.common import carried_counts, carried_sql, ratio, satisfied
+from metrics.common import carried_counts, carried_sql, median_duration, ratio, satisfied
 from metrics.complaints import scoped_sql
 from metrics.rankings import rank
 from metrics.scope import Scope, merged, period, place
@@ -231,8 +231,7 @@ def complaints_by_compound(con, scope: Scope) -> pl.DataFrame:
         WITH p AS ({complaints}),
         per_compound AS (
             SELECT compound_id, count(*) AS complaints, count(*) FILTER (is_resolved) AS resolved,
-                   median(epoch(resolved_at - received_at) / 86400.0) FILTER (is_resolved)
-                       AS median_days_to_resolve,
+                   {median_duration("received_at", "resolved_at", "days", "is_resolved")} AS median_days_to_resolve,
                    {carried_counts("complaints")}
             FROM p GROUP BY compound_id)
         SELECT c.compound_id, c.name, c.street, c.community, c.compound_type, c.households,

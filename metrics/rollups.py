@@ -17,7 +17,7 @@ from __future__ import annotations
 from etl import derived
 from etl.derived import TOUCHED
 from metrics.appeals import (ROLLUP, ROLLUP_DAYS, ROLLUP_GROUPINGS, ROLLUP_META, ROLLUP_OPEN, count_columns,
-                             flagged_sql, limits, rollup_version, settled_sql)
+                             flagged_sql, limits, rollup_version, settled_sql, stored_columns)
 
 
 def _computed(condition: str) -> tuple[str, str, str]:
@@ -40,7 +40,8 @@ def _computed(condition: str) -> tuple[str, str, str]:
     # the stamp was still open (appeals without it are in the open table).
     days = (f"{flagged} SELECT day, {settled_sql()} AS settled_at, max(resolved_at) AS last_resolved_at, "
             "max(closed_at) AS last_closed_at FROM a GROUP BY day")
-    still_open = f"SELECT * FROM appeals WHERE ({condition}) AND (resolved_at IS NULL OR closed_at IS NULL)"
+    still_open = (f"SELECT {stored_columns()} FROM appeals "
+                  f"WHERE ({condition}) AND (resolved_at IS NULL OR closed_at IS NULL)")
     return rows, days, still_open
 
 
