@@ -45,6 +45,14 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def _connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A connection (and its cursors) without DuckDB's progress bar, which it draws on stdout, even
+    into a pipe, for a query over two seconds: it would land in the middle of `--json` output."""
+    con = duckdb.connect(database)
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 @contextlib.contextmanager
 def writing(db_path: Path, *, fresh: bool = False):
     """A read-write connection to a private copy that replaces the live file on success.
@@ -66,8 +74,7 @@ def writing(db_path: Path, *, fresh: bool = False):
             # Into a file created with the mode already, so no copy of the data is ever readable by others.
             os.close(os.open(work, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, mode))
             shutil.copyfile(db_path, work)
-        con = duckdb.connect(str(work))
-        con.execute("SET enable_progress_bar = false")  # a long step would draw on the command's output
+        con = _connect(str(work))
         os.chmod(work, mode)  # a new file: DuckDB refuses an empty one, so it is restricted once it exists
         published = False
         try:
@@ -103,7 +110,7 @@ def _attach(db_path: Path) -> duckdb.DuckDBPyConnection:
     connection to it lives in the process; attaching from a fresh in-memory instance always opens
     the file that is at the path now.
     """
-    con = duckdb.connect()
+    con = _connect()
     quoted = str(db_path).replace("'", "''")
     con.execute(f"ATTACH '{quoted}' AS live (READ_ONLY)")
     con.execute("USE live")

@@ -475,3 +475,22 @@ def test_a_check_on_a_database_from_before_versions_says_what_a_load_would_do(tm
     assert "appeals_gbk.csv：读取 13 行，新增 0，更新 6，未变 2，拒绝 5" in checked.stdout
     assert etl("load", "appeals", str(FIXTURES / "appeals_gbk.csv"), db=old).stdout.startswith(
         "appeals_gbk.csv：批次 6，读取 13 行，新增 0，更新 6，未变 2，拒绝 5")
+
+
+def test_no_progress_bar_can_reach_a_commands_output(fixture_db, tmp_path):
+    """DuckDB draws a progress bar on stdout, even into a pipe, once a query passes two seconds
+    (a 10 M-row rebuild did, in the middle of `--json` output): every connection switches it off.
+    Checked in a process of its own: under pytest DuckDB starts with the bar off anyway."""
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(fixture_db.read_bytes())
+    probe = f"""
+from pathlib import Path
+from etl.db import Reader, read_only, writing
+setting = "SELECT current_setting('enable_progress_bar')"
+print(read_only(Path({str(fixture_db)!r})).execute(setting).fetchall()[0][0])
+print(Reader(Path({str(fixture_db)!r})).cursor().execute(setting).fetchall()[0][0])
+with writing(Path({str(copy)!r})) as con:
+    print(con.execute(setting).fetchall()[0][0])
+"""
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False", "False"]
