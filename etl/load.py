@@ -19,16 +19,7 @@ from access import audit
 from etl import db, derived, schema, versions
 from etl.contract import KINDS
 from etl.mapping import Mapping
-from etl.read import (
-    ROW,
-    Decoded,
-    FileRefused,
-    RawFile,
-    chooser,
-    decode,
-    read,
-    read_file,
-)
+from etl.read import ROW, Decoded, FileRefused, RawFile, chooser, decode, read, read_file
 from etl.schema import columns as table_columns
 from etl.validate import Staged, reasons_summary, stage
 from safety.masking import mask_column

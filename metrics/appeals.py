@@ -70,6 +70,14 @@ def open_rows_sql(con, stamp: str) -> str:
                     (SELECT day FROM {ROLLUP_DAYS} WHERE last_{stamp} > CAST($as_of AS TIMESTAMP)))"""
 
 
+def received_days_sql(con, scope: Scope) -> str:
+    """SQL: the received day of every appeal of the scope's period (one row per day and place, from
+    the rollup, when it is usable), filtered further by the caller's place condition."""
+    if rollup_usable(con):
+        return f"SELECT day FROM {ROLLUP} WHERE grouping = 'channel' AND {period('day', scope, is_date=True)[0]}"
+    return f"SELECT CAST(received_at AS DATE) AS day FROM appeals WHERE {period('received_at', scope)[0]}"
+
+
 def stored_columns() -> str:
     """The appeals' columns by name (an upgraded database has the added ones in another order)."""
     return ", ".join([*columns("appeals"), "batch_id"])

@@ -52,15 +52,12 @@ def data_weeks(con, scope: Scope) -> list[str]:
     scene event in the scope's place and that have ended by the scope's as-of moment."""
     appeals_place, place_params = place("", scope)
     compound_place, _ = place("c.", scope)
-    parts = [period("received_at", scope), period("p.received_at", scope),
-             period("s.surveyed_at", scope, is_date=True), period("e.event_date", scope, is_date=True)]
-    received, complained, surveyed, held = (sql for sql, _ in parts)
-    # The rollup has a row for every day and place with an appeal: the same days, without the scan.
-    appeal_days = (f"SELECT day FROM {appeals.ROLLUP} WHERE grouping = 'channel' AND {period('day', scope, is_date=True)[0]}"
-                   if appeals.rollup_usable(con) else f"SELECT CAST(received_at AS DATE) AS day FROM appeals WHERE {received}")
+    parts = [period("p.received_at", scope), period("s.surveyed_at", scope, is_date=True),
+             period("e.event_date", scope, is_date=True)]
+    complained, surveyed, held = (sql for sql, _ in parts)
     sql = f"""
         WITH days AS (
-            {appeal_days} AND {appeals_place}
+            {appeals.received_days_sql(con, scope)} AND {appeals_place}
             UNION ALL
             SELECT CAST(p.received_at AS DATE) FROM complaints p JOIN compounds c USING (compound_id)
                 WHERE {complained} AND {compound_place}

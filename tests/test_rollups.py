@@ -16,7 +16,7 @@ from hypothesis.stateful import invariant, rule
 from etl import derived, versions
 from etl.load import load_source
 from etl.read import read_file
-from metrics import alerts, appeals, rollups
+from metrics import alerts, appeals, feeds, rollups
 from metrics.appeals import ROLLUP, ROLLUP_DAYS, ROLLUP_OPEN
 from metrics.scope import Scope
 from tests.test_replay import DAY, LoadsAndUndos, empty_database, load
@@ -39,7 +39,7 @@ def figures(con, scope: Scope) -> list:
     return [appeals.summary(con, scope), appeals.weekly_trend(con, scope, 3).to_dicts(),
             *(appeals.rates_by(con, scope, dimension).to_dicts() for dimension in appeals.DIMENSIONS),
             appeals.overdue(con, scope).to_dicts(), appeals.backlog(con, scope).to_dicts(),
-            alerts.deadlines(con, scope.moment, scope.street).to_dicts()]
+            alerts.deadlines(con, scope.moment, scope.street).to_dicts(), feeds.data_weeks(con, scope)]
 
 
 def rollup_rows(con) -> list[list]:
