@@ -18,6 +18,7 @@ from metrics.scope import Scope, iso_week_label, merged, period, place, where
 
 RATE_KEYS = ("received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate",
              "satisfaction_rate", "satisfaction_score", "composite", "overdue_open", "median_hours_to_resolve")
+MEDIAN = "median_hours_to_resolve"
 DIMENSIONS = {"street": "street", "community": "community", "channel": "channel",
               "category": "category", "compound_id": "compound_id"}
 
@@ -133,9 +134,11 @@ def settled_sql() -> str:
             "max(first_response_at), max(resolved_at), max(feedback_at))")
 
 
-def _counts_sql(con, scope: Scope, group: str | None, as_of_expr: str = "$as_of") -> tuple[str, dict]:
-    """Counts behind every appeal rate, and the median hours to resolve, per `group` (a column or
-    an expression of `day`); as_of_expr lets a trend see each week as of its own end.
+def _counts_sql(con, scope: Scope, group: str | None, as_of_expr: str = "$as_of",
+                median: bool = True) -> tuple[str, dict]:
+    """Counts behind every appeal rate, and (with `median`) the median hours to resolve, per
+    `group` (a column or an expression of `day`); as_of_expr lets a trend see each week as of its
+    own end.
 
     While the rollup is usable, days settled at their as-of moment are summed from it and only the
     other days are counted from the rows. The median is always taken over the rows: medians do not
@@ -162,6 +165,17 @@ def _counts_sql(con, scope: Scope, group: str | None, as_of_expr: str = "$as_of"
             GROUP BY ALL"""
     else:
         settled, rollup = "SELECT CAST(NULL AS DATE) AS day WHERE FALSE", ""
+    medians = median_column = median_join = ""
+    if median:
+        medians = f""",
+        medians AS (
+            SELECT {key} AS key,
+                   {median_duration("received_at", "resolved_at", "hours",
+                                    f"resolved_at <= CAST({as_of_expr} AS TIMESTAMP)")} AS median_hours_to_resolve
+            FROM (SELECT *, CAST(received_at AS DATE) AS day FROM appeals WHERE {condition}) GROUP BY ALL
+        )"""
+        median_column = ", any_value(m.median_hours_to_resolve) AS median_hours_to_resolve"
+        median_join = "LEFT JOIN medians m ON m.key IS NOT DISTINCT FROM c.key"
     return f"""
         WITH settled AS ({settled}),
         {flagged_sql(counted, as_of_expr).strip().removeprefix("WITH")},
@@ -169,16 +183,9 @@ def _counts_sql(con, scope: Scope, group: str | None, as_of_expr: str = "$as_of"
             SELECT {key} AS key, {", ".join(f"{sql} AS {name}" for name, sql in columns.items())}
             FROM a GROUP BY ALL
             {rollup}
-        ),
-        medians AS (
-            SELECT {key} AS key,
-                   {median_duration("received_at", "resolved_at", "hours",
-                                    f"resolved_at <= CAST({as_of_expr} AS TIMESTAMP)")} AS median_hours_to_resolve
-            FROM (SELECT *, CAST(received_at AS DATE) AS day FROM appeals WHERE {condition}) GROUP BY ALL
-        )
-        SELECT c.key, {", ".join(f"CAST(sum(c.{name}) AS BIGINT) AS {name}" for name in columns)},
-               any_value(m.median_hours_to_resolve) AS median_hours_to_resolve
-        FROM counted c LEFT JOIN medians m ON m.key IS NOT DISTINCT FROM c.key
+        ){medians}
+        SELECT c.key, {", ".join(f"CAST(sum(c.{name}) AS BIGINT) AS {name}" for name in columns)}{median_column}
+        FROM counted c {median_join}
         GROUP BY c.key
     """, params
 
@@ -199,12 +206,12 @@ def _rates(row: dict) -> dict:
         "satisfaction_score": score,
         "composite": composite(response, resolution, score),
         "overdue_open": row["overdue_open"],
-        "median_hours_to_resolve": row["median_hours_to_resolve"],
+        **({MEDIAN: row[MEDIAN]} if MEDIAN in row else {}),
     }, absent("appeals", row, row["received"]))
 
 
-def _rates_frame(rows: list[dict], first: dict) -> pl.DataFrame:
-    schema = {**first, **{k: pl.Float64 for k in RATE_KEYS}}
+def _rates_frame(rows: list[dict], first: dict, median: bool = True) -> pl.DataFrame:
+    schema = {**first, **{k: pl.Float64 for k in RATE_KEYS if median or k != MEDIAN}}
     schema.update(received=pl.Int64, overdue_open=pl.Int64)
     return pl.DataFrame(rows, schema=schema)
 
@@ -212,34 +219,47 @@ def _rates_frame(rows: list[dict], first: dict) -> pl.DataFrame:
 def summary(con, scope: Scope) -> dict:
     """受理量, the three rates, the 123 rule, overdue open and median hours, for the scope; and
     `absent_columns`, the input columns no appeal in scope was delivered with (their figures are None)."""
-    rows = frame(con, *_counts_sql(con, scope, None)).to_dicts()
-    row = rows[0] if rows else {name: 0 for name in count_columns()} | {"median_hours_to_resolve": None}
+    return _summary(con, scope, median=True)
+
+
+def headline(con, scope: Scope) -> dict:
+    """The summary without the median hours, for views that do not show them: the median is the one
+    figure the daily rollup cannot give, and over a year it costs as much as all the rest."""
+    return _summary(con, scope, median=False)
+
+
+def _summary(con, scope: Scope, median: bool) -> dict:
+    rows = frame(con, *_counts_sql(con, scope, None, median=median)).to_dicts()
+    row = rows[0] if rows else {name: 0 for name in count_columns()} | ({MEDIAN: None} if median else {})
     return {**_rates(row), "absent_columns": absent("appeals", row, row["received"])}
 
 
-def rates_by(con, scope: Scope, dimension: str) -> pl.DataFrame:
-    """The appeal metrics per street, community, channel, category or compound."""
-    rows = frame(con, *_counts_sql(con, scope, DIMENSIONS[dimension])).to_dicts()
+def rates_by(con, scope: Scope, dimension: str, median: bool = True) -> pl.DataFrame:
+    """The appeal metrics per street, community, channel, category or compound (without the median
+    hours when `median` is false)."""
+    rows = frame(con, *_counts_sql(con, scope, DIMENSIONS[dimension], median=median)).to_dicts()
     out = [{dimension: row["key"], **_rates(row)} for row in rows]
-    return _rates_frame(out, {dimension: pl.String}).sort("received", dimension, descending=[True, False])
+    return _rates_frame(out, {dimension: pl.String}, median).sort("received", dimension, descending=[True, False])
 
 
 def weekly_trend(con, scope: Scope, weeks: int = 12) -> pl.DataFrame:
     """The appeal metrics of the last `weeks` ISO weeks up to the scope's end, each week seen as
-    of its own end (or of the scope's as-of moment, for the week still running)."""
+    of its own end (or of the scope's as-of moment, for the week still running); no trend shows the
+    median hours, so they are not computed."""
     last_day = (scope.end - timedelta(days=1)) if scope.end else scope.moment.date()
     first_monday = last_day - timedelta(days=last_day.weekday()) - timedelta(weeks=weeks - 1)
     trend_scope = replace(scope, start=first_monday, end=last_day + timedelta(days=1))
     sql, params = _counts_sql(con, trend_scope, "CAST(date_trunc('week', day) AS DATE)",
-                              as_of_expr="least(date_trunc('week', day) + INTERVAL 7 DAY, $as_of)")
+                              as_of_expr="least(date_trunc('week', day) + INTERVAL 7 DAY, $as_of)", median=False)
     rows = {row["key"]: row for row in frame(con, sql, params).to_dicts()}
     out = []
     for index in range(weeks):
         monday = first_monday + timedelta(weeks=index)
         row = rows.get(monday)
-        rates = _rates(row) if row else {k: (0 if k in ("received", "overdue_open") else None) for k in RATE_KEYS}
+        rates = _rates(row) if row else {k: (0 if k in ("received", "overdue_open") else None)
+                                         for k in RATE_KEYS if k != MEDIAN}
         out.append({"week": iso_week_label(monday), "week_start": monday, **rates})
-    return _rates_frame(out, {"week": pl.String, "week_start": pl.Date})
+    return _rates_frame(out, {"week": pl.String, "week_start": pl.Date}, median=False)
 
 
 def overdue(con, scope: Scope) -> pl.DataFrame:

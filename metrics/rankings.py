@@ -36,12 +36,12 @@ def ranked(frame: pl.DataFrame, score: Metric, ties: list[str]) -> pl.DataFrame:
 
 def street_ranking(con, scope: Scope) -> pl.DataFrame:
     """Streets by composite score, best first (红黑榜); streets with no score come last."""
-    return ranked(rates_by(con, scope, "street"), metric("appeals.composite"), ["street"])
+    return ranked(rates_by(con, scope, "street", median=False), metric("appeals.composite"), ["street"])
 
 
 def community_ranking(con, scope: Scope) -> pl.DataFrame:
     """Communities by composite score, ranked as streets are (used for a one-street report)."""
-    return ranked(rates_by(con, scope, "community"), metric("appeals.composite"), ["community"])
+    return ranked(rates_by(con, scope, "community", median=False), metric("appeals.composite"), ["community"])
 
 
 def street_standing(con, scope: Scope) -> dict | None:

@@ -34,8 +34,12 @@ def main() -> None:
     st.subheader("分项办理情况")
     # One street in view: its communities, not a one-bar chart of streets.
     dimensions = [d for d in DIMENSIONS if not (filters.street and d[0] == "street")]
-    tabs = st.tabs([f"按{label}" for _, label in dimensions])
+    # Only the open tab is computed (a tab change reruns the page): over a year each table takes a
+    # median over every appeal of the period.
+    tabs = st.tabs([f"按{label}" for _, label in dimensions], key="rates_tabs", on_change="rerun")
     for tab, (dimension, label) in zip(tabs, dimensions):
+        if not tab.open:
+            continue
         with tab:
             rates = data.get(appeals.rates_by, scope, dimension)
             if dimension == "street":

@@ -15,7 +15,7 @@ scope = filters.scope
 previous = scope.previous()
 layout.header("总览", filters)
 
-now, before = data.get(appeals.summary, scope), data.get(appeals.summary, previous)
+now, before = data.get(appeals.headline, scope), data.get(appeals.headline, previous)
 st.subheader("诉求办理")
 layout.summary_cards("appeals", ["received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate",
                                  "satisfaction_rate", "composite", "overdue_open"], now, before)

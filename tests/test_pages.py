@@ -240,13 +240,21 @@ def test_appeals_page():
         ("登州街道", "2", "0.0%", "50.0%", "0.0%", "0.0%", "0.0%", "25.0", "1", "72.0"),
         ("紫荆山街道", "1", "100.0%", "0.0%", "—", "—", "—", "—", "0", "—"),
     ]
+    # Only the open tab's table is computed and drawn; choosing a tab draws its own.
+    for closed in ("渠道", "社区", "类别"):
+        assert not [d for d in at.dataframe if d.value.columns[0] == closed]
+    at.session_state["rates_tabs"] = "按渠道"
+    at.run()
+    assert not [d for d in at.dataframe if d.value.columns[0] == "街道"]
     channels = table(at, "渠道", "受理量")
     assert [row[:3] for row in channels] == [("12345热线", "2", "50.0%"), ("e网通扫码", "1", "100.0%"),
                                             ("城市通", "1", "100.0%"), ("来信来访", "1", "100.0%"),
                                             ("民意日记", "1", "100.0%"), ("网格员巡访", "1", "0.0%")]
-    assert [row[:3] for row in table(at, "社区", "受理量")] == [
+    at.session_state["rates_tabs"] = "按社区"
+    assert [row[:3] for row in table(at.run(), "社区", "受理量")] == [
         ("钟楼社区", "3", "100.0%"), ("—", "2", "50.0%"), ("东城社区", "1", "0.0%"), ("晒甲河社区", "1", "100.0%")]
-    assert len(table(at, "类别", "受理量")) == 6
+    at.session_state["rates_tabs"] = "按类别"
+    assert len(table(at.run(), "类别", "受理量")) == 6
     assert table(at, "环节", "已到达(件)") == [
         ("受理", "7", "100.0%", "—"), ("精准派单", "6", "85.7%", "—"), ("首接响应", "6", "85.7%", "1.5"),
         ("督导督办", "4", "57.1%", "23.5"), ("群众评价", "3", "42.9%", "24.0"), ("结案归档", "2", "28.6%", "1.0")]
