@@ -1,6 +1,7 @@
 """周报: choose a week and a street, preview the key numbers, download the PDF.
 
-Thin on purpose: widgets → report.make_pdf (through the pages' one cache, dashboard.data) → draw.
+Thin on purpose: widgets → report.preview (through the pages' one cache, dashboard.data) → draw;
+the PDF (report.make_pdf, through the same cache) is built when the button is pressed.
 The numbers come from the metrics module through report.collect, the same path `python -m report`
 takes.
 
@@ -22,7 +23,7 @@ from metrics.catalogue import metric
 from metrics.display import number
 from metrics.feeds import data_weeks
 from metrics.scope import Scope
-from report import ReportError, file_name, local_now, make_pdf
+from report import ReportError, file_name, local_now, make_pdf, preview
 from settings import reference
 
 layout.page_start(auth.page_permission(__file__))
@@ -76,14 +77,16 @@ def main() -> None:
         return
     week = left.selectbox("周次", weeks, format_func=_week_label, key="report_week")
     try:
-        with st.spinner("正在生成周报…"):
-            pdf, report = data.get(make_pdf, None, week, street)
+        report = data.get(preview, None, week, street)
     except ReportError as exc:
         st.warning(str(exc))
         return
     _preview(report)
-    st.download_button("下载 PDF 周报", pdf, file_name=file_name(report), mime="application/pdf",
-                       type="primary", icon=":material/download:", on_click="ignore")
+    # The PDF is built when asked for (seconds over a city), in Streamlit's download thread;
+    # the preview above has already found the week's data.
+    st.download_button("下载 PDF 周报", lambda: data.get(make_pdf, None, week, street)[0], file_name=file_name(report),
+                       mime="application/pdf", type="primary", icon=":material/download:", on_click="ignore")
+    st.caption("点击下载后开始生成 PDF，全区数据较多时需要几秒钟。")
 
 
 main()

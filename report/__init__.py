@@ -10,12 +10,12 @@ pages/weekly_report.py the dashboard page.
 
 from __future__ import annotations
 
-from report.collect import ReportError, collect, has_data, local_now, scope_for
+from report.collect import ReportError, collect, has_data, local_now, preview, scope_for
 from report.content import build_typst
 from report.pdf import CompileError, compile_pdf
 
 __all__ = ["ReportError", "CompileError", "collect", "build_typst", "compile_pdf", "make_pdf", "has_data",
-           "scope_for", "file_name", "local_now"]
+           "preview", "scope_for", "file_name", "local_now"]
 
 
 def make_pdf(con, week: str | None = None, street: str | None = None) -> tuple[bytes, dict]:

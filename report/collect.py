@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from metrics import alerts, appeals, compounds, feeds, rankings, scenes, stats
+from metrics import alerts, appeals, complaints, compounds, feeds, rankings, scenes, stats, surveys
 from metrics.common import absent_notes
 from metrics.scope import Scope, iso_week_label, last_complete_week
 
@@ -64,15 +64,43 @@ def has_data(stats: dict) -> bool:
                 or stats["surveys"]["answers"] or stats["scenes"]["events"])
 
 
+def _require_data(stats: dict, scope: Scope, street: str | None) -> None:
+    if not has_data(stats):
+        raise ReportError(f"{iso_week_label(scope.start)}({scope.label()})在{street or DISTRICT}没有任何诉求、投诉、"
+                          "测评或活动记录，无法生成周报；请先导入该周数据或换一周")
+
+
+def preview(con, week: str | None = None, street: str | None = None, *, now: datetime | None = None) -> dict:
+    """The part of a report the dashboard shows before the PDF is asked for: the week's appeal
+    figures and the week before's, complaints, scenes, the key targets and the hot spots — through
+    the functions `collect` uses, so the PDF shows the same numbers. ReportError as `collect`.
+
+    A fraction of the whole: over a city the whole report takes seconds (重复诉求率 compares
+    texts), and the page builds it only when the PDF is downloaded."""
+    scope = scope_for(week, street, now)
+    current = {"appeals": appeals.headline(con, scope), "complaints": complaints.summary(con, scope),
+               "surveys": surveys.summary(con, scope), "scenes": scenes.summary(con, scope)}
+    _require_data(current, scope, street)
+    previous_scope = scope.previous()
+    return _plain({
+        "district": DISTRICT,
+        "street": street or None,
+        "week": iso_week_label(scope.start),
+        "previous_week": iso_week_label(previous_scope.start),
+        "as_of": scope.moment,
+        "stats": current,
+        "previous": {"appeals": appeals.headline(con, previous_scope)},
+        "key_targets": compounds.key_targets(con, scope).select("compound_id"),
+        "hot_spots": compounds.hot_spots(con, scope).select("compound_id", "is_new"),
+    })
+
+
 def collect(con, week: str | None = None, street: str | None = None, *, now: datetime | None = None) -> dict:
     """The data of one weekly report (one ISO week, the whole district or one street)."""
     scope = scope_for(week, street, now)
     week = iso_week_label(scope.start)
     current = stats(con, scope)
-    if not has_data(current):
-        place = street or DISTRICT
-        raise ReportError(f"{week}({scope.label()})在{place}没有任何诉求、投诉、测评或活动记录，"
-                          "无法生成周报；请先导入该周数据或换一周")
+    _require_data(current, scope, street)
     previous_scope = scope.previous()
     previous = stats(con, previous_scope)
     if street:

@@ -102,7 +102,8 @@ def downloads(monkeypatch) -> list[tuple[str, bytes]]:
     original = streamlit.download_button
 
     def spy(label, data=None, *args, **kwargs):
-        offered.append((kwargs.get("file_name"), data))
+        # a callable is what Streamlit runs when the button is pressed (the weekly PDF)
+        offered.append((kwargs.get("file_name"), data() if callable(data) else data))
         return original(label, data, *args, **kwargs)
 
     monkeypatch.setattr(streamlit, "download_button", spy)

@@ -431,7 +431,7 @@ def world(fixture_db, tmp_path_factory):
                 data = kwargs.get("data", args[1] if len(args) > 1 else None)
                 if isinstance(args[0], DeltaGenerator):
                     data = kwargs.get("data", args[2] if len(args) > 2 else None)
-                offered.append((kwargs.get("file_name"), data))
+                offered.append((kwargs.get("file_name"), data() if callable(data) else data))
                 return original(*args, **kwargs)
             return download_button
 

@@ -237,6 +237,7 @@ def downloads(monkeypatch) -> list[tuple[str, bytes]]:
     original = streamlit.download_button
 
     def spy(label, data=None, *args, **kwargs):
+        data = data() if callable(data) else data  # what Streamlit runs when the button is pressed
         offered.append((kwargs.get("file_name"), data if isinstance(data, bytes) else str(data).encode()))
         return original(label, data, *args, **kwargs)
 

@@ -325,11 +325,48 @@ def test_default_week_is_the_last_complete_one(fixture_db):
     assert data["week"] == WEEK and data["as_of"] == "2026-03-09T00:00:00"
 
 
+def test_the_preview_is_the_reports_own_figures(fixture_db):
+    """The page shows a preview and builds the PDF on demand: every figure of the preview is the
+    one the whole report holds, for the district and a street, and a week without data is refused
+    in the same words."""
+    from report import ReportError, preview
+
+    with read_only(fixture_db) as con:
+        for street in (None, "蓬莱阁街道"):
+            shown, whole = preview(con, WEEK, street), collect(con, WEEK, street)
+            assert shown["stats"]["appeals"]["received"] > 0
+            for section in ("appeals", "complaints", "surveys", "scenes"):
+                assert shown["stats"][section] == {key: whole["stats"][section][key] for key in shown["stats"][section]}
+            assert shown["previous"]["appeals"] == {key: whole["previous"]["appeals"][key]
+                                                    for key in shown["previous"]["appeals"]}
+            assert shown["key_targets"] == [{"compound_id": row["compound_id"]} for row in whole["key_targets"]]
+            assert shown["hot_spots"] == [{"compound_id": row["compound_id"], "is_new": row["is_new"]}
+                                          for row in whole["hot_spots"]]
+            for key in ("district", "street", "week", "previous_week", "as_of"):
+                assert shown[key] == whole[key]
+        refusals = []
+        for make in (preview, collect):
+            with pytest.raises(ReportError) as refused:
+                make(con, "2025-W10", None)
+            refusals.append(str(refused.value))
+        assert refusals[0] == refusals[1] and "没有任何" in refusals[0]
+
+
 # ---------------------------------------------------------------- the dashboard page
 
 def test_page_previews_and_offers_the_pdf(fixture_db, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
+    import streamlit
+
+    offered = []
+    original = streamlit.download_button
+
+    def spy(label, data=None, *args, **kwargs):
+        offered.append(data)
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", spy)
     signed_in_reader(monkeypatch, fixture_db)
     at = AppTest.from_file(str(ROOT / "pages" / "weekly_report.py"), default_timeout=60)
     at.session_state[auth.USER_KEY] = READER
@@ -345,6 +382,8 @@ def test_page_previews_and_offers_the_pdf(fixture_db, monkeypatch):
     assert metrics["综合得分"].value == "61.0"
     assert metrics["超期未办结（件）"].value == "2" and metrics["超期未办结（件）"].delta == "+2"
     assert len(at.get("download_button")) == 1
+    # the PDF is built when the button is pressed (Streamlit then calls what the button holds)
+    assert callable(offered[-1]) and offered[-1]().startswith(b"%PDF")
     at.selectbox(key="report_street").select("南王街道").run()
     assert not at.exception and "还没有任何已结束且有数据的周" in at.info[0].value
 
