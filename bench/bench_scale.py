@@ -15,7 +15,8 @@
      metric results come from st.cache_data);
    - new street: the same page with each street chosen in turn (median and slowest of the 5):
      results not cached yet, the connection warm; what a reader waits for after changing a filter.
-   Target: every page under 1 s warm at 10 M appeals. Figures are printed, not asserted.
+   Targets (issue 16): every page under 1 s cold and 300 ms warm at 10 M appeals, any period up
+   to 本年. Figures are printed, not asserted.
 
     python bench/bench_scale.py [--scale 1.0] [--chunk 1000000] [--years 3] [--period 上周 --period 本年]
                                 [--keep DIR] [--db PATH]
@@ -49,7 +50,7 @@ LABELS = {"appeals": "诉求工单", "complaints": "物业投诉", "surveys": "�
 PAGES = [("overview", "总览"), ("appeals", "诉求办理"), ("property", "物业治理"), ("compounds", "小区画像"),
          ("satisfaction", "满意度"), ("scenes", "服务场景"), ("weekly_report", "周报")]
 MEMORY_LIMIT_MB = 4096
-WARM_TARGET_S = 1.0
+COLD_TARGET_S, WARM_TARGET_S = 1.0, 0.3  # issue 16: any period up to 本年, any street
 
 # `python -m etl …` that reports its own peak memory on stderr as its last line: VmHWM of
 # /proc/self/status (kB), the high-water mark of this program alone. (ru_maxrss would not do: it
@@ -233,7 +234,7 @@ def pages(db: Path, periods: list[str]) -> bool:
     for period in periods:
         print(f"\n时间范围：{period}")
         print(f"{'页面':<8}{'冷启动(ms)':>12}{'热运行(ms)':>12}{'换街道中位(ms)':>16}{'换街道最长(ms)':>16}"
-              f"   目标：热 < {WARM_TARGET_S * 1000:.0f}")
+              f"   目标：冷 < {COLD_TARGET_S * 1000:.0f}，热 < {WARM_TARGET_S * 1000:.0f}")
         for page, name in PAGES:
             at = AppTest.from_file(app, default_timeout=600)
             sign_in(at)
@@ -249,10 +250,12 @@ def pages(db: Path, periods: list[str]) -> bool:
                 at.sidebar.selectbox(key="street").set_value(street)
                 by_street.append(run_page(at, page))
             at.sidebar.selectbox(key="street").set_value("全部街道")
-            ok = warm < WARM_TARGET_S
-            met &= ok
+            missed = [label for label, seconds, target in (("冷", cold, COLD_TARGET_S), ("热", warm, WARM_TARGET_S))
+                      if seconds >= target]
+            met &= not missed
             print(f"{name:<8}{cold * 1000:>12.0f}{warm * 1000:>12.0f}{statistics.median(by_street) * 1000:>16.0f}"
-                  f"{max(by_street) * 1000:>16.0f}{'' if ok else '  ← 超出目标'}", flush=True)
+                  f"{max(by_street) * 1000:>16.0f}{'  ← ' + '、'.join(missed) + '超出目标' if missed else ''}",
+                  flush=True)
     hwm = [line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")]
     print(f"\n页面计时进程(AppTest，含 DuckDB)峰值内存：{int(hwm[0]) / 1024:.0f} MB")
     return met

@@ -265,6 +265,16 @@ def test_appeals_page():
     assert at.get("download_button")[0].proto.label == "下载超期工单清单(CSV)"
 
 
+def test_choosing_a_street_while_its_tab_is_open_shows_the_communities():
+    """The open tab is remembered; when one street is chosen the 按街道 tab goes away, and the page
+    falls back to the first tab left (its communities) rather than to nothing or an error."""
+    at = open_page("appeals")
+    assert table(at, "街道", "受理量")
+    at.sidebar.selectbox(key="street").set_value("蓬莱阁街道").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [row[:2] for row in table(at, "社区", "受理量")] == [("钟楼社区", "3"), ("—", "1")]
+
+
 def test_the_overdue_download_is_excel_friendly():
     import polars as pl
     frame = pl.DataFrame({"appeal_id": ["A4"], "hours_open": [86.0], "rate": [None]},

@@ -304,7 +304,16 @@ def test_the_dashboard_in_a_browser(browser, server, demo_db):
         screenshot(page, f"{name}_390", width=390)
         no_exception(page, console, f"{label}(390 px)")
 
-    # 5. On 小区画像, a click on a row of the compound list opens its profile.
+    # 5. 周报: the PDF is built when its button is pressed (a deferred download) and arrives whole.
+    go_to(page, "周报")
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_role("button", name="下载 PDF 周报").click()
+    assert download.value.suggested_filename == f"周报-{last_week()}-蓬莱区.pdf"
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+    settle(page, 1)
+    no_exception(page, console, "周报(下载 PDF)")
+
+    # 6. On 小区画像, a click on a row of the compound list opens its profile.
     go_to(page, "小区画像")
     grid = page.locator(".st-key-compound_table")
     grid.scroll_into_view_if_needed()
@@ -325,7 +334,7 @@ def test_the_dashboard_in_a_browser(browser, server, demo_db):
     assert page.get_by_text("近 12 个月", exact=False).count() == 1
     screenshot(page, "compound_profile")
 
-    # 6. A shared link reopens the same view (a new session, filters and profile from the URL).
+    # 7. A shared link reopens the same view (a new session, filters and profile from the URL).
     link = page.url
     fresh = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
     fresh_console = Console(fresh)
