@@ -296,10 +296,18 @@ def default_targeted_since(con) -> date | None:
     return _month_start(newest, TARGETED_MONTHS_BEFORE_NEWEST) if newest else None
 
 
+def key_target_status(con, scope: Scope) -> pl.DataFrame:
+    """Each key target (重点整治小区) in scope and its complaints of the period: per 100 households,
+    resolution rate, median days, and its survey answers and satisfaction."""
+    return key_targets(con, scope).select(
+        "compound_id", "name", "street", "community", "households", "complaints",
+        "complaints_per_100_households", "resolution_rate", "median_days_to_resolve").join(
+        rate_by_compound(con, scope), on="compound_id", how="left").with_columns(pl.col("survey_answers").fill_null(0))
+
+
 def key_target_progress(con, scope: Scope, since: date | None = None) -> pl.DataFrame:
-    """Each key target (重点整治小区) in scope: its complaints of the period (per 100 households,
-    resolution rate, median days, survey satisfaction) and 整治成效 — complaints per month,
-    resolution rate and survey satisfaction before and after it was targeted on `since`.
+    """Each key target in scope: its status (`key_target_status`) and 整治成效 — complaints per
+    month, resolution rate and survey satisfaction before and after it was targeted on `since`.
 
     "After" runs from `since` to the end of the scope's period, seen as of the scope's moment;
     "before" is a window of the same length just before `since`, seen as of `since` itself (as
@@ -307,11 +315,7 @@ def key_target_progress(con, scope: Scope, since: date | None = None) -> pl.Data
     `trend` is 好转 / 恶化 / 持平 comparing complaints per month after against before.
     """
     since = since or default_targeted_since(con) or (scope.start or scope.moment.date())
-    current = key_targets(con, scope).select(
-        "compound_id", "name", "street", "community", "households", "complaints",
-        "complaints_per_100_households", "resolution_rate", "median_days_to_resolve")
-    current = current.join(rate_by_compound(con, scope), on="compound_id", how="left").with_columns(
-        pl.col("survey_answers").fill_null(0))
+    current = key_target_status(con, scope)
     end = window_end(scope)
     days = (end - since).days
     after_scope = replace(scope, start=since, end=end)

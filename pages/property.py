@@ -29,32 +29,38 @@ def main() -> None:
     default_since = data.get(compounds.default_targeted_since)
     since = st.date_input("整治起始日期", value=default_since, key="since", format="YYYY-MM-DD",
                           help="15 个高投诉小区确定为重点整治对象的日期；整治前后各取同样长的时段对比。")
-    progress = data.get(compounds.key_target_progress, scope, since)
-    if layout.has_content(progress.is_empty(), "所选范围内没有重点整治小区。"):
-        current_tab, progress_tab = st.tabs(["本期情况", "整治成效(整治前后对比)"])
-        with current_tab:
-            layout.table(progress, [
-                Text("name", "小区"), Text("street", "街道"), metric("complaints.complaints").as_("本期投诉"),
-                *(metric(f"complaints.{key}") for key in ("complaints_per_100_households", "resolution_rate",
-                                                          "median_days_to_resolve")),
-                metric("surveys.answers").as_(source="survey_answers"),
-                metric("surveys.satisfaction_rate").as_(source="survey_satisfaction_rate"),
-            ], key="key_targets_table")
-        with progress_tab:
-            per_month, resolution = metric("complaints.complaints_per_month"), metric("complaints.resolution_rate")
-            satisfaction = metric("surveys.satisfaction_rate")
-            layout.table(progress, [Text("name", "小区")] + [
-                declared.as_(f"{when_label}{declared.label}", f"{column}_{when}")
-                for declared, column in ((per_month, "complaints_per_month"), (resolution, "resolution_rate"),
-                                         (satisfaction, "survey_satisfaction"))
-                for when, when_label in (("before", "整治前"), ("after", "整治后"))] + [Text("trend", "成效")],
-                key="key_targets_progress_table")
-            if since is not None and scope.end is not None and since < scope.end:
-                st.caption(f"整治后：{since.isoformat()} 至 {moment(scope.end - timedelta(days=1))}，"
-                           f"按统计时点 {moment(scope.moment)} 计；整治前：此前同样长的时段，按整治起始日计。"
-                           "月均投诉 = 投诉件数 × 30 ÷ 天数。")
-            else:
-                st.caption("整治起始日期晚于所选时段，无法比较整治前后。")
+    status = data.get(compounds.key_target_status, scope)
+    if layout.has_content(status.is_empty(), "所选范围内没有重点整治小区。"):
+        # Only the open tab is computed (a tab change reruns the page): the comparison reads
+        # two more windows of complaints and surveys.
+        current_tab, progress_tab = st.tabs(["本期情况", "整治成效(整治前后对比)"], key="key_target_tabs",
+                                            on_change="rerun")
+        if current_tab.open:
+            with current_tab:
+                layout.table(status, [
+                    Text("name", "小区"), Text("street", "街道"), metric("complaints.complaints").as_("本期投诉"),
+                    *(metric(f"complaints.{key}") for key in ("complaints_per_100_households", "resolution_rate",
+                                                              "median_days_to_resolve")),
+                    metric("surveys.answers").as_(source="survey_answers"),
+                    metric("surveys.satisfaction_rate").as_(source="survey_satisfaction_rate"),
+                ], key="key_targets_table")
+        if progress_tab.open:
+            with progress_tab:
+                progress = data.get(compounds.key_target_progress, scope, since)
+                per_month, resolution = metric("complaints.complaints_per_month"), metric("complaints.resolution_rate")
+                satisfaction = metric("surveys.satisfaction_rate")
+                layout.table(progress, [Text("name", "小区")] + [
+                    declared.as_(f"{when_label}{declared.label}", f"{column}_{when}")
+                    for declared, column in ((per_month, "complaints_per_month"), (resolution, "resolution_rate"),
+                                             (satisfaction, "survey_satisfaction"))
+                    for when, when_label in (("before", "整治前"), ("after", "整治后"))] + [Text("trend", "成效")],
+                    key="key_targets_progress_table")
+                if since is not None and scope.end is not None and since < scope.end:
+                    st.caption(f"整治后：{since.isoformat()} 至 {moment(scope.end - timedelta(days=1))}，"
+                               f"按统计时点 {moment(scope.moment)} 计；整治前：此前同样长的时段，按整治起始日计。"
+                               "月均投诉 = 投诉件数 × 30 ÷ 天数。")
+                else:
+                    st.caption("整治起始日期晚于所选时段，无法比较整治前后。")
         monthly = data.get(compounds.key_target_monthly, scope)
         if layout.has_content(monthly["complaints"].sum() == 0, "近 12 个月没有物业投诉。"):
             layout.plot(figures.key_target_trend, monthly, since)

@@ -323,7 +323,11 @@ def test_property_page():
 
 def test_key_targets_before_and_after_a_chosen_date():
     at = open_page("property")
+    # the comparison is computed when its tab is chosen, not before
+    assert not [d for d in at.dataframe if "整治前月均投诉" in d.value.columns]
+    at.session_state["key_target_tabs"] = "整治成效(整治前后对比)"
     at.date_input(key="since").set_value(date(2026, 3, 2)).run()
+    assert not [d for d in at.dataframe if d.value.columns[:3].tolist() == ["小区", "街道", "本期投诉"]]
     # After: 03-02 .. 03-08; before: 02-23 .. 03-01. Per month = complaints × 30 ÷ 7.
     assert table(at, "小区", "整治前月均投诉", "整治后月均投诉", "整治前投诉解决率", "整治后投诉解决率",
                  "整治前测评满意率", "整治后测评满意率") == [
