@@ -10,7 +10,9 @@ of the database taking a connection first) through one cache.
 - As-of moments are rounded to the minute by dashboard/state.py, so reruns within a minute hit
   the cache.
 - After a publish, the calls pages made lately are computed once for the new file in a background
-  thread (`_warm`), so the first views after a load find most numbers ready.
+  thread (`_warm`), and pages go on reading the previous file until that is done (at most
+  HOLD_SECONDS): no view after a load waits for numbers computed cold. A session that has itself
+  just loaded or undone a batch, and the data desk's history, read the new file at once.
 """
 
 from __future__ import annotations
@@ -18,15 +20,17 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+import time as clock
 from collections import OrderedDict
 from datetime import datetime, time
 from pathlib import Path
 from typing import Callable
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from etl import batches
-from etl.db import Reader, file_identity
+from etl.db import FileReplaced, Reader, file_identity
 from metrics import compounds
 from metrics.scope import Scope
 from settings import database_path
@@ -54,7 +58,7 @@ def _reader(path: str) -> Reader:
 @st.cache_data(show_spinner=False, ttl=6 * 3600, max_entries=4000)
 def _cached(module: str, name: str, path: str, identity: tuple | None, scope: tuple | None, args: tuple):
     fn = getattr(importlib.import_module(module), name)
-    con = _reader(path).cursor()
+    con = _reader(path).cursor(identity)
     try:
         return fn(con, *args) if scope is None else fn(con, Scope(*scope), *args)
     finally:
@@ -64,45 +68,73 @@ def _cached(module: str, name: str, path: str, identity: tuple | None, scope: tu
 def get(fn: Callable, scope: Scope | None = None, *args):
     """fn(connection, scope, *args) — or fn(connection, *args) without a scope — cached until the
     database file changes. `fn` is a module-level function (its module and name key the cache)."""
+    return _get(fn, scope, args, latest=_wrote_here())
+
+
+def _get(fn: Callable, scope: Scope | None, args: tuple, *, latest: bool):
+    """Through the cache, from the file pages read now, or with `latest` from the live file."""
     if "<" in fn.__qualname__:  # a lambda or a nested function cannot be found again by its name
         raise ValueError(f"data.get takes a module-level function, not {fn.__qualname__}")
     path = db_path()
     fields = None if scope is None else (scope.start, scope.end, scope.moment, scope.street, scope.community)
-    call, identity = (fn.__module__, fn.__qualname__, str(path), fields, args), file_identity(path)
-    _remember(call, identity)
-    return _cached(*call[:3], identity, *call[3:])
+    call, live = (fn.__module__, fn.__qualname__, str(path), fields, args), file_identity(path)
+    served = _remember(call, live)
+    try:
+        return _cached(*call[:3], live if latest else served, *call[3:])
+    except FileReplaced:  # the file pages read was let go meanwhile: the live one is ready
+        return _cached(*call[:3], file_identity(path), *call[3:])
 
 
-# ---------------------------------------------------------------- warming up after a publish
-# A load replaces the file and so turns every cached number cold at once; sessions then all
-# compute at the same moment. The calls pages made lately are remembered, and when a session
-# first meets a new file the calls asked most often are computed for it by one background thread.
-# A session asking for a number the thread is computing waits for it (st.cache_data computes a
-# key once), so nothing is computed twice.
+# ---------------------------------------------------------------- after a publish
+# A load replaces the file and would turn every cached number cold at once, with sessions all
+# computing at the same moment. So the calls pages made lately are remembered; when a session
+# first meets a new file, the calls asked most often are computed for it by one background thread,
+# and pages read the previous file (which the reader keeps open) until the thread is done. A new
+# file waits at most HOLD_SECONDS, so a slow warm-up or a stream of loads cannot hide it for long.
 REMEMBERED_CALLS = 400
 WARMED_CALLS = 60  # more would compete with the sessions for the cores
+HOLD_SECONDS = 60.0
 _calls: OrderedDict[tuple, int] = OrderedDict()  # (module, name, path, scope fields, args) → times asked, newest last
-_seen: dict[str, tuple] = {}  # path → the file identity last met
+_served: dict[str, tuple] = {}  # path → identity of the file pages read
+_waiting: dict[str, tuple[tuple, float]] = {}  # path → (newer file being warmed, when it was first met)
 _memory = threading.Lock()
 warming: threading.Thread | None = None  # the latest warm-up (tests wait for it)
 log = logging.getLogger(__name__)
+WROTE = "data_wrote_here"
 
 
-def _remember(call: tuple, identity: tuple | None) -> None:
+def _remember(call: tuple, live: tuple | None) -> tuple | None:
+    """Count the call; return the identity of the file pages read now (starting a warm-up when a
+    new file is met)."""
     global warming
+    path = call[2]
     with _memory:
         _calls[call] = _calls.get(call, 0) + 1
         _calls.move_to_end(call)
         if len(_calls) > REMEMBERED_CALLS:
             _calls.popitem(last=False)
-        path = call[2]
-        previous, _seen[path] = _seen.get(path), identity
-        if previous is None or identity is None or previous == identity:
-            return
-        todo = sorted((c for c in reversed(_calls) if c[2] == path and c != call and _settled(c[3])),
+        served = _served.get(path)
+        if live is None or served == live or not _reader(path).holds(served):
+            return _serve(path, live)
+        newer = _waiting.get(path)
+        if newer is not None and newer[0] == live:
+            return served if clock.monotonic() - newer[1] < HOLD_SECONDS else _serve(path, live)
+        todo = sorted((c for c in reversed(_calls) if c[2] == path and _settled(c[3])),
                       key=_calls.__getitem__, reverse=True)[:WARMED_CALLS]
-        warming = threading.Thread(target=_warm, args=(todo, identity), name="warm-after-publish", daemon=True)
+        if not todo:
+            return _serve(path, live)
+        _waiting[path] = (live, clock.monotonic())
+        warming = threading.Thread(target=_warm, args=(todo, live), name="warm-after-publish", daemon=True)
     warming.start()
+    return served
+
+
+def _serve(path: str, identity: tuple | None) -> tuple | None:
+    """Pages read `identity` from now on (the caller holds _memory)."""
+    _served[path] = identity
+    _waiting.pop(path, None)
+    _reader(path).keep(identity)
+    return identity
 
 
 def _settled(fields: tuple | None) -> bool:
@@ -112,13 +144,33 @@ def _settled(fields: tuple | None) -> bool:
 
 
 def _warm(calls: list[tuple], identity: tuple) -> None:
-    for module, name, path, fields, args in calls:
+    path = calls[0][2]
+    for module, name, _, fields, args in calls:
         if file_identity(Path(path)) != identity:
             return  # another publish came: its own warm-up takes over
         try:
             _cached(module, name, path, identity, fields, args)
         except Exception:  # a number that fails here fails again, in the page's own hands
             log.debug("warm-up of %s.%s failed", module, name, exc_info=True)
+    with _memory:
+        if _waiting.get(path, (None,))[0] == identity:
+            _serve(path, identity)
+
+
+def newer_data_pending() -> bool:
+    """Whether a load has published numbers this session does not show yet (they are being computed)."""
+    with _memory:
+        return str(db_path()) in _waiting and not _wrote_here()
+
+
+def wrote() -> None:
+    """This session has just loaded, undone or re-checked a batch: it reads the live file from now
+    on, so the analyst sees what was loaded at once."""
+    st.session_state[WROTE] = True
+
+
+def _wrote_here() -> bool:
+    return get_script_run_ctx(suppress_warning=True) is not None and st.session_state.get(WROTE, False)
 
 
 def communities(street: str | None = None) -> list[str]:
@@ -132,24 +184,24 @@ def communities(street: str | None = None) -> list[str]:
 
 def batch_history():
     """Every batch, newest first (etl.batches.history)."""
-    return get(batches.history)
+    return _get(batches.history, None, (), latest=True)
 
 
 def batch_rejects(batch_id: int):
     """A batch's rejected rows: row_number, reason, raw_values (JSON)."""
-    return get(batches.rejects, None, int(batch_id))
+    return _get(batches.rejects, None, (int(batch_id),), latest=True)
 
 
 def batch_rejects_csv(batch_id: int) -> bytes:
     """A batch's rejected rows as a CSV for Excel (UTF-8 with BOM, formula-safe)."""
-    return get(batches.rejects_csv, None, int(batch_id))
+    return _get(batches.rejects_csv, None, (int(batch_id),), latest=True)
 
 
 def batch_stale(batch_id: int):
     """A batch's rows not applied because the stored record was later (etl.batches.stale)."""
-    return get(batches.stale, None, int(batch_id))
+    return _get(batches.stale, None, (int(batch_id),), latest=True)
 
 
 def batch_stale_csv(batch_id: int) -> bytes:
     """Those rows as a CSV for Excel (UTF-8 with BOM, formula-safe)."""
-    return get(batches.stale_csv, None, int(batch_id))
+    return _get(batches.stale_csv, None, (int(batch_id),), latest=True)

@@ -276,6 +276,9 @@ def street_chart(name: str, filters: Filters, builder: Callable, *args, **kwargs
 # ---------------------------------------------------------------- banner, footer, no database
 
 def banner() -> None:
+    if data.newer_data_pending():
+        st.info("刚有新数据导入，各项数字正在后台计算，最多约一分钟后显示；届时切换页面或刷新即可看到。",
+                icon=":material/hourglass_top:")
     if data.get(feeds.is_demo):
         st.warning("当前显示的是**演示数据**：全部为程序生成的虚构数据，不含真实居民信息，仅用于功能演示。"
                    "导入真实数据后此提示自动消失。", icon=":material/science:")

@@ -117,8 +117,14 @@ def _attach(db_path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+class FileReplaced(Exception):
+    """A cursor was asked for a file that has been replaced and is no longer held open."""
+
+
 class Reader:
-    """Read-only connections to the live file, reopened when a writer has published a new one.
+    """Read-only connections to the live file, reopened when a writer has published a new one, and
+    to a replaced file a caller still reads (`keep`: the dashboard shows the previous file while
+    its numbers for the new one are computed, dashboard/data.py).
 
     Each call to cursor() gives a fresh cursor (DuckDB wants one per thread and per query).
     """
@@ -126,20 +132,40 @@ class Reader:
     def __init__(self, db_path: Path):
         self.db_path = Path(db_path)
         self._lock = threading.Lock()
-        self._identity = None
-        self._con = None
+        self._open: dict[tuple, duckdb.DuckDBPyConnection] = {}  # file identity → connection
+        self._kept: tuple | None = None  # a file not let go when a newer one is opened
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        identity = file_identity(self.db_path)
-        if identity is None:
-            raise DatabaseMissing(str(self.db_path))
+    def holds(self, identity: tuple | None) -> bool:
+        return identity in self._open
+
+    def keep(self, identity: tuple | None) -> None:
+        """Hold the file of `identity` open until another is kept; let go of the files before it
+        (a thread may still be finishing a query on one, which its cursor keeps alive)."""
         with self._lock:
-            if identity != self._identity:
-                # The old connection is left to the garbage collector: a thread may still be
-                # finishing a query on it.
-                self._con = _attach(self.db_path)
-                self._identity = identity
-            cursor = self._con.cursor()
+            self._kept = identity
+            newest = next(reversed(self._open), None)
+            self._open = {held: con for held, con in self._open.items() if held in (identity, newest)}
+
+    def cursor(self, identity: tuple | None = None) -> duckdb.DuckDBPyConnection:
+        """A cursor on the file of `identity` (default: the live file). A replaced file not held
+        open raises FileReplaced: its numbers can no longer be read."""
+        with self._lock:
+            con = self._open.get(identity)
+            while con is None:
+                live = file_identity(self.db_path)
+                if live is None:
+                    raise DatabaseMissing(str(self.db_path))
+                if identity not in (None, live):
+                    raise FileReplaced(str(self.db_path))
+                con = self._open.get(live)
+                if con is None:
+                    self._open = {held: c for held, c in self._open.items() if held == self._kept}
+                    con = _attach(self.db_path)
+                    if file_identity(self.db_path) != live:  # published meanwhile: look again
+                        con = None
+                        continue
+                    self._open[live] = con
+            cursor = con.cursor()
         cursor.execute("USE live")
         return cursor
 

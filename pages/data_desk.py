@@ -333,6 +333,7 @@ def load(checked: list[tuple[Plan, object]]) -> None:
     loaded = [r.batch_id for r in reports if r.batch_id is not None]
     if loaded:
         pick("desk_batch", loaded[-1])
+        data.wrote()
     state["desk_checks"].clear()
     state["desk_inspected"].clear()
     state["desk_resolved"].clear()
@@ -360,6 +361,7 @@ def confirm_undo(batch_id: int) -> None:
     except Exception as exc:  # a lock timeout and the like: nothing was changed
         flash("history", "error", f"撤销失败，数据未改变。原因：{exc}")
         return
+    data.wrote()
     flash("history", "success", undo_message(result))
 
 
@@ -372,6 +374,7 @@ def recheck_clicked(batch_id: int) -> None:
     if report.refused:
         flash("history", "info", report.refused)
         return
+    data.wrote()
     flash("history", "success", f"重新校验批次 {batch_id} 被拒绝的行，结果作为新批次导入：{report.summary_zh(figures_without)}")
     pick("desk_batch", report.batch_id)
 

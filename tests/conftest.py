@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,6 +53,24 @@ def stop_clock(monkeypatch):
         monkeypatch.setattr(settings, "datetime", Stopped)
 
     return stop
+
+
+@pytest.fixture
+def held_warm_up(monkeypatch) -> threading.Event:
+    """The background warm-up after a publish (dashboard/data.py) waits until the test sets the
+    returned event, so what pages show meanwhile does not depend on how fast it runs."""
+    from dashboard import data
+
+    gate = threading.Event()
+    warm = data._warm
+
+    def held(calls, identity):
+        assert gate.wait(timeout=60)
+        warm(calls, identity)
+
+    monkeypatch.setattr(data, "_warm", held)
+    yield gate
+    gate.set()
 
 
 def as_before_versions(db_path: Path) -> Path:

@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 
 import polars as pl
+import pytest
 
-from etl.db import Reader, read_only
+from etl.db import FileReplaced, Reader, file_identity, read_only
 from tests.conftest import build_fixture_db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,3 +128,23 @@ def test_a_reader_in_this_process_sees_a_new_file_after_a_load(tmp_path):
     assert reader.cursor().execute("SELECT count(*) FROM appeals").fetchall()[0][0] == before + 1
     # A query already under way on the old file finishes on the old file.
     assert old_cursor.execute("SELECT count(*) FROM appeals").fetchall()[0][0] == before
+
+
+def test_a_reader_keeps_the_file_it_is_told_to_until_another_is_kept(tmp_path):
+    db = build_fixture_db(tmp_path / "kept.duckdb")
+    reader = Reader(db)
+    first = file_identity(db)
+    reader.keep(first)
+    before = total = reader.cursor().execute("SELECT count(*) FROM appeals").fetchall()[0][0]
+    for rows, prefix in ((1, "A"), (2, "B")):  # two publishes: the kept file outlives the one between
+        load = etl("load", "appeals", str(appeals_csv(tmp_path / f"{prefix}.csv", rows, prefix)), "--db", str(db))
+        load.communicate(timeout=120)
+        total += rows
+        assert reader.cursor().execute("SELECT count(*) FROM appeals").fetchall()[0][0] == total
+        assert reader.cursor(first).execute("SELECT count(*) FROM appeals").fetchall()[0][0] == before
+    second = file_identity(db)
+    reader.keep(second)  # the first file is let go; the live one is read under its identity
+    assert not reader.holds(first) and reader.holds(second)
+    with pytest.raises(FileReplaced):
+        reader.cursor(first)
+    assert reader.cursor(second).execute("SELECT count(*) FROM appeals").fetchall()[0][0] == before + 3

@@ -464,6 +464,37 @@ def test_the_confirm_button_loads_what_was_checked_and_says_when_the_database_ch
     assert decoded == []  # uploaded, previewed, mapped and checked above, loaded here: decoded once
 
 
+def test_the_analyst_who_loads_sees_the_load_at_once_other_sessions_once_it_is_computed(db, tmp_path, held_warm_up):
+    """After a publish, pages go on reading the previous file until the new one's numbers are
+    computed in the background (dashboard/data.py); the session that loaded reads the new file."""
+    from dashboard import data
+
+    w10 = {"period": "自定义", "from": "2026-03-02", "to": "2026-03-08"}
+
+    def received(at: AppTest) -> str:
+        ok(at)
+        return {m.label: m.value for m in at.metric}["受理量"]
+
+    other = open_desk(tmp_path)
+    other.switch_page("pages/overview.py")
+    other.query_params.update(w10)
+    before = int(received(other.run()))
+    at = open_desk(tmp_path)
+    upload(at, ("新工单.csv", "工单编号,来源渠道,诉求类别,受理时间,街道\n"
+                            "W1,12345热线,环境卫生,2026-03-04 10:00,登州街道\n".encode()))
+    click(at, "desk_check")
+    click(at, "desk_load")
+    at.switch_page("pages/overview.py")
+    at.query_params.update(w10)
+    assert int(received(at.run())) == before + 1
+    assert not any("刚有新数据导入" in i for i in texts(at.info))
+    assert int(received(other.run())) == before
+    assert any("刚有新数据导入" in i for i in texts(other.info))
+    held_warm_up.set()
+    data.warming.join(timeout=60)
+    assert int(received(other.run())) == before + 1
+
+
 # ---------------------------------------------------------------- history, rejects, re-check, undo refused
 
 def test_the_history_shows_cli_batches_their_rejects_and_downloads(db, tmp_path, monkeypatch):

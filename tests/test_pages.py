@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 import settings
 from access.accounts import add_user
-from dashboard import state
+from dashboard import data, state
 from dashboard.layout import csv_bytes, display_frame
 from etl.load import load_files
 from metrics import alerts
@@ -451,7 +451,7 @@ def test_footer_says_how_fresh_each_feed_is():
     assert not any("演示数据" in w for w in texts(at.warning))
 
 
-def test_demo_banner_goes_once_real_data_is_loaded(tmp_path, monkeypatch, database):
+def test_demo_banner_goes_once_real_data_is_loaded(tmp_path, monkeypatch, database, held_warm_up):
     demo = tmp_path / "demo.duckdb"
     shutil.copyfile(database, demo)
     with duckdb.connect(str(demo)) as con:  # every batch so far counts as the demo's
@@ -462,8 +462,14 @@ def test_demo_banner_goes_once_real_data_is_loaded(tmp_path, monkeypatch, databa
     assert any("演示数据" in w and "导入真实数据后此提示自动消失" in w for w in texts(at.warning))
     (report,) = load_files(demo, "appeals", [FIXTURES / "appeals_no_response.csv"])
     assert report.refused is None
+    at.run()  # the previous file is shown while the new one's numbers are computed, and the page says so
+    assert any("演示数据" in w for w in texts(at.warning))
+    assert any("刚有新数据导入" in i for i in texts(at.info))
+    held_warm_up.set()
+    data.warming.join(timeout=60)
     at.run()
     assert not any("演示数据" in w for w in texts(at.warning))
+    assert not any("刚有新数据导入" in i for i in texts(at.info))
 
 
 def test_a_rate_the_extract_never_had_reads_dash_and_names_the_column(tmp_path, monkeypatch):
@@ -491,7 +497,9 @@ def test_missing_database_explains_how_to_build_it(tmp_path, monkeypatch):
     assert "make run" in guide and "python -m etl demo" in guide
 
 
-def test_a_load_shows_on_the_next_run(tmp_path, monkeypatch, database):
+def test_a_load_shows_once_its_numbers_are_computed(tmp_path, monkeypatch, database, held_warm_up):
+    """A run right after a publish shows the previous file's numbers and says new ones are on their
+    way; once the background warm-up is done, the next run shows the load."""
     live = tmp_path / "live.duckdb"
     shutil.copyfile(database, live)
     monkeypatch.setenv("DASHBOARD_DB", str(live))
@@ -502,6 +510,11 @@ def test_a_load_shows_on_the_next_run(tmp_path, monkeypatch, database):
                      encoding="utf-8")
     (report,) = load_files(live, "appeals", [extra])
     assert report.refused is None
+    at.run()
+    assert cards(at)["受理量"] == ("7", "+6")
+    assert any("刚有新数据导入" in i for i in texts(at.info))
+    held_warm_up.set()
+    data.warming.join(timeout=60)
     at.run()
     assert cards(at)["受理量"] == ("8", "+7")
 
