@@ -40,8 +40,9 @@ def limits() -> dict:
 
 # The daily rollup (written by the loader, metrics/rollups.py): per received day and place, the
 # counts below as of a moment after every limit and every stamp of the day, under three groupings
-# that together serve every dimension of the pages; per day, when it settles and its latest
-# resolution and closure; and the appeals not yet resolved or closed, for the scans of open ones.
+# that together serve every dimension of the pages; per day, when it settles, its latest resolution
+# and the latest moment one of its appeals stopped having deadlines; and the appeals not yet
+# resolved or still with deadlines ahead, for the scans of open ones.
 ROLLUP, ROLLUP_DAYS, ROLLUP_OPEN = "appeals_daily", "appeals_days", "appeals_open"
 ROLLUP_GROUPINGS = ("compound_id", "channel", "category")
 ROLLUP_META = "derived:appeals_daily"
@@ -50,7 +51,7 @@ ROLLUP_META = "derived:appeals_daily"
 def rollup_version() -> str:
     """What the rollup depends on besides the rows: the limits and the appeals' columns (a change
     makes the stored rollup unusable until the next write rebuilds it)."""
-    return json.dumps({"version": 3, "columns": columns("appeals"), **limits()}, sort_keys=True)
+    return json.dumps({"version": 4, "columns": columns("appeals"), **limits()}, sort_keys=True)
 
 
 def rollup_usable(con) -> bool:
@@ -58,17 +59,33 @@ def rollup_usable(con) -> bool:
     return bool(found) and found[0][0] == rollup_version()
 
 
-def open_rows_sql(con, stamp: str) -> str:
-    """SQL: the appeals (every column) whose `stamp` (resolved_at or closed_at) is not reached by
-    $as_of. With the rollup, those never stamped come from `appeals_open` (a few per cent of the
-    rows) and those stamped after $as_of only from the days where that happened; else the table."""
+def pending_until_sql() -> str:
+    """SQL: the moment from which an appeal can have no 123 deadline any more (metrics/alerts.py):
+    its closure, or the step after which none its extract carried is left to take (feedback;
+    resolution when feedback was not carried; first response when neither was); NULL while
+    neither has come. Reads the appeal's columns and its batch's carried flags (c_*; a batch
+    from before versions counts as carrying every column)."""
+    first, resolution, feedback = (f"coalesce(c_{c}, TRUE)" for c in ("first_response_at", "resolved_at", "feedback_at"))
+    return (f"least(closed_at, feedback_at, CASE WHEN NOT {feedback} THEN resolved_at END, "
+            f"CASE WHEN NOT ({resolution} OR {feedback}) THEN first_response_at END, "
+            f"CASE WHEN NOT ({first} OR {resolution} OR {feedback}) THEN received_at END)")
+
+
+def open_rows_sql(con, until: str) -> str:
+    """SQL: the appeals (every column) still open at $as_of, by `until`: 'resolved_at' (not
+    resolved by then) or 'pending_until' (can still have a 123 deadline then, `pending_until_sql`).
+    With the rollup, those with no such moment come from `appeals_open` (a few per cent of the
+    rows) and those whose moment is after $as_of only from the days where that happened; else the
+    whole table, which the caller filters."""
     if not rollup_usable(con):
         return "appeals"
     listed = stored_columns()
-    return f"""(SELECT {listed} FROM {ROLLUP_OPEN} WHERE {stamp} IS NULL
+    moment, carried = ("resolved_at", "") if until == "resolved_at" else \
+        (pending_until_sql(), f"LEFT JOIN ({carried_sql('appeals')}) carried USING (batch_id)")
+    return f"""(SELECT {listed} FROM {ROLLUP_OPEN} WHERE {until} IS NULL
                 UNION ALL
-                SELECT {listed} FROM appeals WHERE {stamp} > $as_of AND CAST(received_at AS DATE) IN
-                    (SELECT day FROM {ROLLUP_DAYS} WHERE last_{stamp} > CAST($as_of AS TIMESTAMP)))"""
+                SELECT {listed} FROM appeals {carried} WHERE {moment} > $as_of AND CAST(received_at AS DATE) IN
+                    (SELECT day FROM {ROLLUP_DAYS} WHERE last_{until} > CAST($as_of AS TIMESTAMP)))"""
 
 
 def received_days_sql(con, scope: Scope) -> str:

@@ -2,8 +2,9 @@
 recomputed for exactly the days a load, an undo or a registry change touched.
 
 Per received day and place (street, community) and per compound, channel and category, the
-counts behind every appeal rate (`appeals.count_columns`) evaluated as of infinity, and per day
-the moment from which those counts hold (`appeals.settled_sql`). The pages sum it for days settled
+counts behind every appeal rate (`appeals.count_columns`) evaluated as of infinity, per day
+the moment from which those counts hold (`appeals.settled_sql`), and the appeals still open
+(`appeals.open_rows_sql`). The pages sum it for days settled
 at their as-of moment and count the rows of the other days (`appeals._counts_sql`).
 
 Writers note the days of the appeals they change, before and after changing them, so that both
@@ -17,7 +18,8 @@ from __future__ import annotations
 from etl import derived
 from etl.derived import TOUCHED
 from metrics.appeals import (ROLLUP, ROLLUP_DAYS, ROLLUP_GROUPINGS, ROLLUP_META, ROLLUP_OPEN, count_columns,
-                             flagged_sql, limits, rollup_version, settled_sql, stored_columns)
+                             flagged_sql, limits, pending_until_sql, rollup_version, settled_sql, stored_columns)
+from metrics.common import carried_sql
 
 
 def _computed(condition: str) -> tuple[str, str, str]:
@@ -36,12 +38,15 @@ def _computed(condition: str) -> tuple[str, str, str]:
         SELECT CASE {which} END AS grouping, day, street, community, {", ".join(ROLLUP_GROUPINGS)},
                {", ".join(f"CAST(sum({name}) AS BIGINT) AS {name}" for name in columns)}
         FROM fine GROUP BY GROUPING SETS ({sets})"""
-    # The day's latest resolution and closure: seen before them, some appeal of the day that has
-    # the stamp was still open (appeals without it are in the open table).
+    # The day's latest resolution and end of deadlines: seen before them, some appeal of the day
+    # that has the moment was still open (appeals without it are in the open table).
     days = (f"{flagged} SELECT day, {settled_sql()} AS settled_at, max(resolved_at) AS last_resolved_at, "
-            "max(closed_at) AS last_closed_at FROM a GROUP BY day")
-    still_open = (f"SELECT {stored_columns()} FROM appeals "
-                  f"WHERE ({condition}) AND (resolved_at IS NULL OR closed_at IS NULL)")
+            f"max({pending_until_sql()}) AS last_pending_until FROM a GROUP BY day")
+    # An extract without 结案时间 closes nothing: the appeals leave the open table by the end of
+    # their deadlines instead, or it would hold every appeal of such a feed.
+    still_open = (f"SELECT * FROM (SELECT {stored_columns()}, {pending_until_sql()} AS pending_until "
+                  f"FROM appeals LEFT JOIN ({carried_sql('appeals')}) carried USING (batch_id) WHERE {condition}) "
+                  "WHERE resolved_at IS NULL OR pending_until IS NULL")
     return rows, days, still_open
 
 

@@ -3,7 +3,8 @@ pages read equal a fresh load of the live batches, in their order, into an empty
 
 A hypothesis state machine loads random overlapping extracts of every kind (new records,
 unchanged re-sends, updates, older versions, corrections, compounds moving street, rows naming
-their compound by name) and undoes random batches, comparing after every step with the replay.
+their compound by name, extracts without some optional columns) and undoes random batches,
+comparing after every step with the replay.
 """
 
 from __future__ import annotations
@@ -113,14 +114,31 @@ def tables(con, batches: list[int]) -> dict[str, list[tuple]]:
         f"SELECT {', '.join(columns(t))}, batch_id FROM {t}").fetchall()) for t in TABLES}
 
 
-def extract(kind: str, rows: list[str]) -> bytes:
-    return (HEADERS[kind] + "\n" + "\n".join(rows) + "\n").encode("utf-8")
+# The optional columns an extract may come without (the pages then show "—" for what needs them,
+# and a record keeps what earlier batches said of them).
+OMITTABLE = {"appeals": ["首次响应时间", "办结时间", "回访时间", "结案时间", "群众评价", "更新时间"],
+             "complaints": ["物业企业", "办结时间"]}
 
 
-def load(con, kind: str, rows: list[str], correction: bool) -> int | None:
+def extract(kind: str, rows: list[str], omitted: tuple[str, ...] = ()) -> bytes:
+    """The file: the kind's header and rows, without the `omitted` columns."""
+    header = HEADERS[kind].split(",")
+    kept = [i for i, name in enumerate(header) if name not in omitted]
+    lines = [",".join(cells[i] for i in kept) for cells in (line.split(",") for line in [HEADERS[kind], *rows])]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def omissions(kind: str):
+    """Most extracts have every column; some lack a few optional ones."""
+    if kind not in OMITTABLE:
+        return st.just(())
+    return st.one_of(st.just(()), st.lists(st.sampled_from(OMITTABLE[kind]), unique=True).map(tuple))
+
+
+def load(con, kind: str, rows: list[str], correction: bool, omitted: tuple[str, ...] = ()) -> int | None:
     """The loader's own load of one file (etl.load.load_source), on an in-memory database: the
     write session around it (copy, publish) is tested elsewhere and would cost 10× the time."""
-    source = read_file(Path(f"{kind}.csv"), kind, data=extract(kind, rows))
+    source = read_file(Path(f"{kind}.csv"), kind, data=extract(kind, rows, omitted))
     report = load_source(con, source, f"{kind}.csv", "test", correction)
     assert report.rows_read == report.inserted + report.updated + report.unchanged + report.stale + report.rejected
     return report.batch_id
@@ -141,40 +159,42 @@ class LoadsAndUndos(RuleBasedStateMachine):
     @initialize()
     def start(self):
         self.db = empty_database()
-        self.batches: list[tuple[int, str, list[str], bool]] = []  # live batches, in load order
+        # live batches, in load order: (batch id, kind, rows, correction, omitted columns)
+        self.batches: list[tuple[int, str, list[str], bool, tuple[str, ...]]] = []
         # A registry to start from, so that most extracts have compounds to name.
         rows = [f"{c},{name},登州街道,东城社区,老旧小区," for c, name in COMPOUNDS.items()]
-        self.batches.append((load(self.db, "compounds", rows, False), "compounds", rows, False))
+        self.batches.append((load(self.db, "compounds", rows, False), "compounds", rows, False, ()))
 
     # Appeals and complaints (the kinds with versions that can be older) come more often.
     @rule(data=st.data(), kind=st.sampled_from([*sorted(EXTRACTS), "appeals", "appeals", "complaints"]),
           correction=st.integers(0, 2))
     def load_extract(self, data, kind, correction):
-        rows = data.draw(EXTRACTS[kind])
-        batch = load(self.db, kind, rows, correction == 0)
-        self.batches.append((batch, kind, rows, correction == 0))
+        rows, omitted = data.draw(EXTRACTS[kind]), data.draw(omissions(kind))
+        batch = load(self.db, kind, rows, correction == 0, omitted)
+        self.batches.append((batch, kind, rows, correction == 0, omitted))
 
     @precondition(lambda self: len(self.batches) > 0)
     @rule(data=st.data())
     def resend(self, data):
         """An extract sent again (the analyst's weekly habit), possibly after newer ones."""
-        _, kind, rows, _ = pick(data, self.batches)
-        self.batches.append((load(self.db, kind, rows, False), kind, rows, False))
+        _, kind, rows, _, omitted = pick(data, self.batches)
+        self.batches.append((load(self.db, kind, rows, False, omitted), kind, rows, False, omitted))
 
-    @precondition(lambda self: any(kind in ("appeals", "complaints") for _, kind, _, _ in self.batches))
+    @precondition(lambda self: any(batch[1] in ("appeals", "complaints") for batch in self.batches))
     @rule(data=st.data(), correction=st.booleans())
     def older_version(self, data, correction):
         """A record sent again one step back in its life (its last lifecycle time blanked): stale,
         unless sent as a correction."""
-        _, kind, rows, _ = pick(data, [b for b in self.batches if b[1] in ("appeals", "complaints")])
+        _, kind, rows, _, omitted = pick(data, [b for b in self.batches if b[1] in ("appeals", "complaints")])
+        header = HEADERS[kind].split(",")
         older = []
         for row in rows:
             cells = row.split(",")
-            times = [i for i, cell in enumerate(cells) if i > 4 and cell[:2] == "20"]
+            times = [i for i, cell in enumerate(cells) if i > 4 and cell[:2] == "20" and header[i] not in omitted]
             if times:
                 cells[times[-1]] = ""
             older.append(",".join(cells))
-        self.batches.append((load(self.db, kind, older, correction), kind, older, correction))
+        self.batches.append((load(self.db, kind, older, correction, omitted), kind, older, correction, omitted))
 
     @precondition(lambda self: len(self.batches) > 0)
     @rule(data=st.data())
@@ -191,7 +211,7 @@ class LoadsAndUndos(RuleBasedStateMachine):
         if not hasattr(self, "db"):
             return
         fresh = empty_database()
-        replayed = [load(fresh, kind, rows, correction) for _, kind, rows, correction in self.batches]
+        replayed = [load(fresh, kind, rows, correction, omitted) for _, kind, rows, correction, omitted in self.batches]
         assert tables(self.db, [b[0] for b in self.batches]) == tables(fresh, replayed)
         fresh.close()
 

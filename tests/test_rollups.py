@@ -90,8 +90,8 @@ TestRollupThroughLoadsAndUndos = RollupThroughLoadsAndUndos.TestCase
 HEADER = "工单编号,来源渠道,诉求类别,受理时间,街道,小区编码,首次响应时间,办结时间,回访时间,群众评价"
 
 
-def load_appeals(con, rows: list[str]) -> int:
-    data = (HEADER + "\n" + "\n".join(rows) + "\n").encode()
+def load_appeals(con, rows: list[str], header: str = HEADER) -> int:
+    data = (header + "\n" + "\n".join(rows) + "\n").encode()
     report = load_source(con, read_file(Path("appeals.csv"), "appeals", data=data), "appeals.csv", "test")
     assert report.rejected == 0, report.reasons
     return report.batch_id
@@ -149,6 +149,32 @@ def test_a_day_is_read_from_the_rollup_once_its_last_stamp_and_limit_have_passed
     assert con.execute(unresolved).fetchall() == [("A2",)]
     assert appeals.overdue(con, Scope(None, None, at(11, 0)))["appeal_id"].to_list() == ["A2"]
     assert (seen(at(11, 0))["resolution_rate"], seen(at(11, 0))["overdue_open"]) == (0.5, 1)
+    con.close()
+
+
+def test_an_appeal_leaves_the_open_table_once_no_deadline_is_left():
+    """Extracts without 结案时间 close nothing, so the open table keeps an appeal only until it
+    can have no 123 deadline any more: fed back, or resolved when its extract has no 回访时间.
+    The deadlines read through it equal those counted from every row."""
+    con = empty_database()
+    load(con, "compounds", ["C1,海景苑,登州街道,东城社区,老旧小区,"], False)
+    load_appeals(con, [appeal("B1", at(0, 10), at(0, 11), at(1, 9), at(1, 10), "满意"),
+                       appeal("B2", at(0, 10), at(0, 11), at(1, 9))])
+    no_feedback = HEADER.replace(",回访时间", "")
+    load_appeals(con, ["B3,12345热线,供暖,{},登州街道,,{},{},".format(stamp(at(0, 10)), stamp(at(0, 11)), stamp(at(1, 0)))],
+                 no_feedback)
+    assert con.execute(f"SELECT appeal_id FROM {ROLLUP_OPEN}").fetchall() == [("B2",)]
+
+    def stages(as_of: datetime) -> list[tuple]:
+        found = alerts.deadlines(con, as_of).select("appeal_id", "stage").rows()
+        with rows_only():
+            assert alerts.deadlines(con, as_of).select("appeal_id", "stage").rows() == found
+        return sorted(found)
+
+    # Before 01-00 B3 waits for its resolution (read from its day, not the open table); after it
+    # nothing is left for it; B2 waits for its feedback until it comes.
+    assert stages(at(0, 23)) == [("B1", "办结"), ("B2", "办结"), ("B3", "办结")]
+    assert stages(at(2, 0)) == [("B2", "反馈")]
     con.close()
 
 
