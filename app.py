@@ -67,12 +67,14 @@ if user is None:
 auth.account_box(user)
 auth.require(auth.page_permission(name))
 
+has_database = data.database_exists()
+if has_database:
+    data.begin_run()
 if name in USES_FILTERS:
-    if not data.database_exists():
+    if not has_database:
         layout.missing_database(data.db_path())
         st.stop()
     state.sidebar(data.communities, locked_street=user.scope_street)
-has_database = data.database_exists()
 if has_database:
     layout.banner()
 try:

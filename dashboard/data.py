@@ -12,7 +12,8 @@ of the database taking a connection first) through one cache.
 - After a publish, the calls pages made lately are computed once for the new file in a background
   thread (`_warm`), and pages go on reading the previous file until that is done (at most
   HOLD_SECONDS): no view after a load waits for numbers computed cold. A session that has itself
-  just loaded or undone a batch, and the data desk's history, read the new file at once.
+  just loaded or undone a batch, and the data desk's history, read the new file at once. Each
+  run of a page reads one file throughout (`begin_run`).
 """
 
 from __future__ import annotations
@@ -78,11 +79,26 @@ def _get(fn: Callable, scope: Scope | None, args: tuple, *, latest: bool):
     path = db_path()
     fields = None if scope is None else (scope.start, scope.end, scope.moment, scope.street, scope.community)
     call, live = (fn.__module__, fn.__qualname__, str(path), fields, args), file_identity(path)
-    served = _remember(call, live)
+    _remember(call)
+    identity = live if latest else _run_file(str(path)) or _file_to_read(str(path), live)
     try:
-        return _cached(*call[:3], live if latest else served, *call[3:])
+        return _cached(*call[:3], identity, *call[3:])
     except FileReplaced:  # the file pages read was let go meanwhile: the live one is ready
         return _cached(*call[:3], file_identity(path), *call[3:])
+
+
+def begin_run() -> None:
+    """The router calls this first in every run: every number of one view then comes from one
+    file (a warm-up finishing halfway through a run would otherwise mix two)."""
+    path = str(db_path())
+    st.session_state[RUN_FILE] = (path, _file_to_read(path, file_identity(Path(path))))
+
+
+def _run_file(path: str) -> tuple | None:
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return None
+    pinned = st.session_state.get(RUN_FILE)
+    return pinned[1] if pinned and pinned[0] == path else None
 
 
 # ---------------------------------------------------------------- after a publish
@@ -94,27 +110,33 @@ def _get(fn: Callable, scope: Scope | None, args: tuple, *, latest: bool):
 REMEMBERED_CALLS = 400
 WARMED_CALLS = 60  # more would compete with the sessions for the cores
 HOLD_SECONDS = 60.0
+RUN_GRACE_SECONDS = 30.0  # longer than any page run
 _calls: OrderedDict[tuple, int] = OrderedDict()  # (module, name, path, scope fields, args) → times asked, newest last
 _served: dict[str, tuple] = {}  # path → identity of the file pages read
 _waiting: dict[str, tuple[tuple, float]] = {}  # path → (newer file being warmed, when it was first met)
 _memory = threading.Lock()
 warming: threading.Thread | None = None  # the latest warm-up (tests wait for it)
 log = logging.getLogger(__name__)
-WROTE = "data_wrote_here"
+WROTE, RUN_FILE = "data_wrote_here", "data_run_file"
 
 
-def _remember(call: tuple, live: tuple | None) -> tuple | None:
-    """Count the call; return the identity of the file pages read now (starting a warm-up when a
-    new file is met)."""
-    global warming
-    path = call[2]
+def _remember(call: tuple) -> None:
     with _memory:
         _calls[call] = _calls.get(call, 0) + 1
         _calls.move_to_end(call)
         if len(_calls) > REMEMBERED_CALLS:
             _calls.popitem(last=False)
+
+
+def _file_to_read(path: str, live: tuple | None) -> tuple | None:
+    """The identity of the file pages read now: the live one, or the one before it while the
+    live one is warmed up (the warm-up starts when a session first meets the live file)."""
+    global warming
+    with _memory:
         served = _served.get(path)
-        if live is None or served == live or not _reader(path).holds(served):
+        if served == live:
+            return live
+        if live is None or not _reader(path).holds(served):
             return _serve(path, live)
         newer = _waiting.get(path)
         if newer is not None and newer[0] == live:
@@ -123,18 +145,32 @@ def _remember(call: tuple, live: tuple | None) -> tuple | None:
                       key=_calls.__getitem__, reverse=True)[:WARMED_CALLS]
         if not todo:
             return _serve(path, live)
-        _waiting[path] = (live, clock.monotonic())
+        # A file published while another was warmed up waits only for the rest of that one's hold,
+        # so loads in quick succession cannot keep pages on an old file.
+        _waiting[path] = (live, newer[1] if newer else clock.monotonic())
         warming = threading.Thread(target=_warm, args=(todo, live), name="warm-after-publish", daemon=True)
     warming.start()
     return served
 
 
 def _serve(path: str, identity: tuple | None) -> tuple | None:
-    """Pages read `identity` from now on (the caller holds _memory)."""
-    _served[path] = identity
+    """Pages read `identity` from now on (the caller holds _memory). The file they read before
+    stays open RUN_GRACE_SECONDS more, for the runs that began on it."""
+    previous, _served[path] = _served.get(path), identity
     _waiting.pop(path, None)
     _reader(path).keep(identity)
+    if previous not in (None, identity):
+        timer = threading.Timer(RUN_GRACE_SECONDS, _let_go, args=(path, identity))
+        timer.daemon = True
+        timer.start()
     return identity
+
+
+def _let_go(path: str, identity: tuple) -> None:
+    """Close the file pages read before `identity` (Reader.keep: kept a second time)."""
+    with _memory:
+        if _served.get(path) == identity:
+            _reader(path).keep(identity)
 
 
 def _settled(fields: tuple | None) -> bool:

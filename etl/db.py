@@ -139,12 +139,13 @@ class Reader:
         return identity in self._open
 
     def keep(self, identity: tuple | None) -> None:
-        """Hold the file of `identity` open until another is kept; let go of the files before it
-        (a thread may still be finishing a query on one, which its cursor keeps alive)."""
+        """Hold the file of `identity` open until another is kept. The file kept before it stays
+        open until `identity` is kept a second time; older ones are let go (a thread may still be
+        finishing a query on one, which its cursor keeps alive)."""
         with self._lock:
+            held_on = (identity, self._kept, next(reversed(self._open), None))
             self._kept = identity
-            newest = next(reversed(self._open), None)
-            self._open = {held: con for held, con in self._open.items() if held in (identity, newest)}
+            self._open = {held: con for held, con in self._open.items() if held in held_on}
 
     def cursor(self, identity: tuple | None = None) -> duckdb.DuckDBPyConnection:
         """A cursor on the file of `identity` (default: the live file). A replaced file not held

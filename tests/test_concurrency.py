@@ -143,7 +143,9 @@ def test_a_reader_keeps_the_file_it_is_told_to_until_another_is_kept(tmp_path):
         assert reader.cursor().execute("SELECT count(*) FROM appeals").fetchall()[0][0] == total
         assert reader.cursor(first).execute("SELECT count(*) FROM appeals").fetchall()[0][0] == before
     second = file_identity(db)
-    reader.keep(second)  # the first file is let go; the live one is read under its identity
+    reader.keep(second)  # the first stays open for the queries begun on it, until the second is kept again
+    assert reader.holds(first) and reader.holds(second)
+    reader.keep(second)
     assert not reader.holds(first) and reader.holds(second)
     with pytest.raises(FileReplaced):
         reader.cursor(first)

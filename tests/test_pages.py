@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 import settings
 from access.accounts import add_user
-from dashboard import data, state
+from dashboard import data, layout, state
 from dashboard.layout import csv_bytes, display_frame
 from etl.load import load_files
 from metrics import alerts
@@ -515,6 +515,33 @@ def test_a_load_shows_once_its_numbers_are_computed(tmp_path, monkeypatch, datab
     assert any("刚有新数据导入" in i for i in texts(at.info))
     held_warm_up.set()
     data.warming.join(timeout=60)
+    at.run()
+    assert cards(at)["受理量"] == ("8", "+7")
+
+
+def test_a_view_reads_one_file_even_when_the_new_one_is_ready_halfway(tmp_path, monkeypatch, database,
+                                                                      held_warm_up):
+    """A run that began on the previous file finishes on it, though the warm-up for the new one
+    ends in the middle of the run (here: right after the banner)."""
+    live = tmp_path / "live.duckdb"
+    shutil.copyfile(database, live)
+    monkeypatch.setenv("DASHBOARD_DB", str(live))
+    at = open_page()
+    assert cards(at)["受理量"] == ("7", "+6")
+    extra = tmp_path / "more_appeals.csv"
+    extra.write_text("工单编号,来源渠道,诉求类别,受理时间,街道\nA20,12345热线,环境卫生,2026-03-04 10:00,登州街道\n",
+                     encoding="utf-8")
+    load_files(live, "appeals", [extra])
+    banner = layout.banner
+
+    def warm_up_ends_now():
+        held_warm_up.set()
+        data.warming.join(timeout=60)
+        banner()
+
+    monkeypatch.setattr(layout, "banner", warm_up_ends_now)
+    at.run()
+    assert cards(at)["受理量"] == ("7", "+6")
     at.run()
     assert cards(at)["受理量"] == ("8", "+7")
 
