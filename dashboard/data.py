@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import sys
 import threading
 import time as clock
 from collections import OrderedDict
@@ -181,6 +183,12 @@ def _settled(fields: tuple | None) -> bool:
 
 def _warm(calls: list[tuple], identity: tuple) -> None:
     path = calls[0][2]
+    # The warm-up takes what the sessions leave of the CPU: one DuckDB thread on the new file
+    # (a setting of that file's own connection, which pages do not read yet), at a lower priority.
+    if not _set_on_file(path, identity, "SET threads = 1"):
+        return
+    if sys.platform == "linux":  # there a thread has its own nice value
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
     for module, name, _, fields, args in calls:
         if file_identity(Path(path)) != identity:
             return  # another publish came: its own warm-up takes over
@@ -188,9 +196,24 @@ def _warm(calls: list[tuple], identity: tuple) -> None:
             _cached(module, name, path, identity, fields, args)
         except Exception:  # a number that fails here fails again, in the page's own hands
             log.debug("warm-up of %s.%s failed", module, name, exc_info=True)
+    if not _set_on_file(path, identity, "RESET threads"):
+        return
     with _memory:
         if _waiting.get(path, (None,))[0] == identity:
             _serve(path, identity)
+
+
+def _set_on_file(path: str, identity: tuple, setting: str) -> bool:
+    """Change a setting of the connection to one file; False if that file has been let go."""
+    try:
+        con = _reader(path).cursor(identity)
+    except FileReplaced:
+        return False
+    try:
+        con.execute(setting)
+    finally:
+        con.close()
+    return True
 
 
 def newer_data_pending() -> bool:

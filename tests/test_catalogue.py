@@ -9,6 +9,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 from hypothesis import given
@@ -306,7 +307,10 @@ def test_pages_read_the_previous_file_until_the_new_ones_numbers_are_ready(monke
     opened.set()
     real = appeals.summary
 
+    threads = []
+
     def gated(con, scope):  # the warm-up waits here while `opened` is clear
+        threads.append(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
         assert opened.wait(timeout=60)
         return real(con, scope)
 
@@ -325,6 +329,11 @@ def test_pages_read_the_previous_file_until_the_new_ones_numbers_are_ready(monke
     data.warming.join(timeout=60)
     assert not data.newer_data_pending()
     assert data.get(gated, W10)["received"] == 10
+    # The warm-up computed on one DuckDB thread (it leaves the cores to the sessions); pages then
+    # read the new file with DuckDB's own number of threads.
+    default = duckdb.connect().execute("SELECT current_setting('threads')").fetchall()[0][0]
+    data.get(gated, W10.previous())
+    assert threads == [default, 1, default]
 
     opened.clear()  # a warm-up that does not finish: the new file shows after HOLD_SECONDS
     monkeypatch.setattr(data, "HOLD_SECONDS", 0.0)
