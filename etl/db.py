@@ -140,8 +140,8 @@ class Reader:
 
     def keep(self, identity: tuple | None) -> None:
         """Hold the file of `identity` open until another is kept. The file kept before it stays
-        open until `identity` is kept a second time; older ones are let go (a thread may still be
-        finishing a query on one, which its cursor keeps alive)."""
+        open until `identity` is kept a second time or a newer file is opened; older ones are let
+        go (a thread may still be finishing a query on one, which its cursor keeps alive)."""
         with self._lock:
             held_on = (identity, self._kept, next(reversed(self._open), None))
             self._kept = identity
