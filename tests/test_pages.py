@@ -497,9 +497,9 @@ def test_missing_database_explains_how_to_build_it(tmp_path, monkeypatch):
     assert "make run" in guide and "python -m etl demo" in guide
 
 
-def test_a_load_shows_once_its_numbers_are_computed(tmp_path, monkeypatch, database, held_warm_up):
-    """A run right after a publish shows the previous file's numbers and says new ones are on their
-    way; once the background warm-up is done, the next run shows the load."""
+def overview_then_one_more_appeal(tmp_path, monkeypatch, database):
+    """Open 总览 on a copy of the fixture (7 appeals in W10), then load one more W10 appeal into the
+    copy from outside the session; returns the page and the load's report."""
     live = tmp_path / "live.duckdb"
     shutil.copyfile(database, live)
     monkeypatch.setenv("DASHBOARD_DB", str(live))
@@ -509,6 +509,13 @@ def test_a_load_shows_once_its_numbers_are_computed(tmp_path, monkeypatch, datab
     extra.write_text("工单编号,来源渠道,诉求类别,受理时间,街道\nA20,12345热线,环境卫生,2026-03-04 10:00,登州街道\n",
                      encoding="utf-8")
     (report,) = load_files(live, "appeals", [extra])
+    return at, report
+
+
+def test_a_load_shows_once_its_numbers_are_computed(tmp_path, monkeypatch, database, held_warm_up):
+    """A run right after a publish shows the previous file's numbers and says new ones are on their
+    way; once the background warm-up is done, the next run shows the load."""
+    at, report = overview_then_one_more_appeal(tmp_path, monkeypatch, database)
     assert report.refused is None
     at.run()
     assert cards(at)["受理量"] == ("7", "+6")
@@ -523,15 +530,7 @@ def test_a_view_reads_one_file_even_when_the_new_one_is_ready_halfway(tmp_path, 
                                                                       held_warm_up):
     """A run that began on the previous file finishes on it, though the warm-up for the new one
     ends in the middle of the run (here: right after the banner)."""
-    live = tmp_path / "live.duckdb"
-    shutil.copyfile(database, live)
-    monkeypatch.setenv("DASHBOARD_DB", str(live))
-    at = open_page()
-    assert cards(at)["受理量"] == ("7", "+6")
-    extra = tmp_path / "more_appeals.csv"
-    extra.write_text("工单编号,来源渠道,诉求类别,受理时间,街道\nA20,12345热线,环境卫生,2026-03-04 10:00,登州街道\n",
-                     encoding="utf-8")
-    load_files(live, "appeals", [extra])
+    at, _ = overview_then_one_more_appeal(tmp_path, monkeypatch, database)
     banner = layout.banner
 
     def warm_up_ends_now():
