@@ -34,7 +34,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from etl import batches
 from etl.db import FileReplaced, Reader, file_identity
-from metrics import compounds
+from metrics import appeals, compounds
 from metrics.scope import Scope
 from settings import database_path
 
@@ -240,6 +240,11 @@ def communities(street: str | None = None) -> list[str]:
 # ---------------------------------------------------------------- load history (数据管理)
 # The data desk's reads, cached like every other under the database file's identity: a load, undo
 # or re-check publishes a new file, so the history and rejected rows are read afresh.
+
+def rollup_waiting() -> bool:
+    """The stored rollup is unusable and pages count from the rows (metrics.appeals.rollup_waiting)."""
+    return _get(appeals.rollup_waiting, None, (), latest=True)
+
 
 def batch_history():
     """Every batch, newest first (etl.batches.history)."""

@@ -15,14 +15,19 @@ from etl.contract import KINDS
 LOAD_NICENESS = 10  # os.nice increment of a command-line load (0 would compete as an equal)
 
 
+def existing_database(args) -> Path:
+    """The database path, or a Chinese failure if there is no database there."""
+    path = database(args)
+    if not path.exists():
+        raise Failure(f"还没有数据库文件：{path}(用 python -m etl init 新建空库，或 python -m etl demo 生成演示库)")
+    return path
+
+
 def open_database(args):
     """The database read-only, or a Chinese failure if there is none at that path."""
     from etl.db import read_only
 
-    path = database(args)
-    if not path.exists():
-        raise Failure(f"还没有数据库文件：{path}(用 python -m etl init 新建空库，或 python -m etl demo 生成演示库)")
-    return read_only(path)
+    return read_only(existing_database(args))
 
 
 def _mapping(args):

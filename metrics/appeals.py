@@ -59,6 +59,13 @@ def rollup_usable(con) -> bool:
     return bool(found) and found[0][0] == rollup_version()
 
 
+def rollup_waiting(con) -> bool:
+    """Appeals are stored but their rollup is unusable (kept by older code, or for other limits):
+    pages count from the rows, slower, until a write or `python -m etl rollup` rebuilds it."""
+    return not rollup_usable(con) and bool(con.execute("SELECT count(*) FROM (SELECT 1 FROM appeals LIMIT 1)"
+                                                       ).fetchall()[0][0])
+
+
 def pending_until_sql() -> str:
     """SQL: the moment from which an appeal can have no 123 deadline any more (metrics/alerts.py):
     its closure, or the step after which none its extract carried is left to take (feedback;

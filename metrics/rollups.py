@@ -15,10 +15,14 @@ when the rollup was built for other limits, by other code, or never.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from etl import derived
+from etl.db import read_only, writing
 from etl.derived import TOUCHED
 from metrics.appeals import (ROLLUP, ROLLUP_DAYS, ROLLUP_GROUPINGS, ROLLUP_META, ROLLUP_OPEN, count_columns,
-                             flagged_sql, limits, pending_until_sql, rollup_version, settled_sql, stored_columns)
+                             flagged_sql, limits, pending_until_sql, rollup_version, rollup_waiting, settled_sql,
+                             stored_columns)
 from metrics.common import carried_sql
 
 
@@ -84,3 +88,15 @@ def rebuild(con) -> None:
     benchmarks' generated rows, a test's hand-made ones)."""
     con.execute("DELETE FROM meta WHERE key = ?", [ROLLUP_META])
     refresh(con)
+
+
+def rebuild_file(db_path: Path) -> int | None:
+    """Rebuild the rollup of a database file as a writer does (the lock, a private copy, published
+    on success), for `python -m etl rollup` and the data desk: the number of days it holds, or None
+    when it was usable (nothing written: a publish would turn every reader's cache cold)."""
+    with read_only(db_path) as con:
+        if not rollup_waiting(con):
+            return None
+    with writing(db_path) as con:
+        rebuild(con)
+        return con.execute(f"SELECT count(*) FROM {ROLLUP_DAYS}").fetchall()[0][0]

@@ -5,6 +5,8 @@ Reading, checking and writing are the loader's (etl.load, etl.batches); the page
 
 from __future__ import annotations
 
+import time as clock
+
 import polars as pl
 import streamlit as st
 
@@ -16,6 +18,7 @@ from etl.load import check as check_file
 from etl.load import listing, load_checked
 from etl.mapping import MappingError, load_mapping, mapping_dir, save_mapping
 from etl.read import FileRefused
+from metrics import rollups
 from metrics.common import figures_without
 from safety.plaintext import markdown_text
 from settings import MAX_FILE_BYTES
@@ -341,6 +344,34 @@ def load(checked: list[tuple[Plan, object]]) -> None:
     st.rerun()
 
 
+# ---------------------------------------------------------------- the rollup after an upgrade
+
+def rebuild_rollup() -> None:
+    started = clock.perf_counter()
+    try:
+        days = rollups.rebuild_file(DB)
+    except Exception as exc:  # a lock timeout, a full disk: nothing was published
+        flash("rollup", "error", f"重算失败，数据未改变。原因：{exc}")
+        return
+    if days is None:  # a second click, or another analyst's rebuild, got there first
+        return
+    data.wrote()
+    flash("rollup", "success", f"已重算日汇总表：{days} 天，用时 {clock.perf_counter() - started:.1f} 秒。"
+                               "各页面改读汇总表(数字不变，更快)。")
+
+
+def rollup_notice() -> None:
+    """A rollup kept by older code is unused until rebuilt: say so, and offer to rebuild it now
+    rather than at the next load."""
+    show_flash("rollup")
+    if not data.database_exists() or not data.rollup_waiting():
+        return
+    with st.container(border=True):
+        st.warning("日汇总表需要重算：软件升级后，库中原有的汇总表不再适用。重算之前各页面逐条记录计数，数字相同，"
+                   "但大库上较慢；下一次导入或撤销也会自动重算。", icon=":material/update:")
+        st.button("现在重算日汇总表", key="desk_rollup", icon=":material/refresh:", on_click=request, args=("rollup",))
+
+
 # ---------------------------------------------------------------- history, rejects, undo, re-check
 
 def ask_undo(batch_id: int) -> None:
@@ -444,10 +475,15 @@ def history_section() -> None:
 # ---------------------------------------------------------------- the page
 
 # What the analyst asked for by clicking (see request()); taken once, whatever happens next.
-requested = {action for action in ("check", "load") if state.pop(f"desk_do_{action}", False)}
+requested = {action for action in ("check", "load", "rollup") if state.pop(f"desk_do_{action}", False)}
 
 st.title("数据管理")
 st.caption("上传文件 → 核对文件种类和列映射 → 预检(不写入) → 确认导入。每次导入是一个批次，可在“载入记录”中撤销。")
+
+if "rollup" in requested:
+    with st.spinner("正在重算日汇总表……(千万条诉求约需十几秒)"):
+        rebuild_rollup()
+rollup_notice()
 
 st.subheader("上传文件")
 show_flash("upload")

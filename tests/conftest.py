@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import metrics  # noqa: F401  (fixtures are written as the product writes them: with the rollup's keeper)
 import settings
 from etl.load import load_files
 
@@ -71,6 +72,29 @@ def held_warm_up(monkeypatch) -> threading.Event:
     monkeypatch.setattr(data, "_warm", held)
     yield gate
     gate.set()
+
+
+ROLLUP_TABLES = ("appeals_daily", "appeals_days", "appeals_open")
+
+
+def rollup_contents(db_path: Path) -> dict[str, list]:
+    """The rollup's tables, row for row."""
+    from etl.db import read_only
+
+    with read_only(db_path) as con:
+        return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in ROLLUP_TABLES}
+
+
+def as_rollup_of_older_code(db_path: Path) -> Path:
+    """Turn a database into one whose stored rollup older code kept (version 3), emptied so that
+    reading it by mistake could not pass for a rebuild."""
+    import duckdb
+
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("""UPDATE meta SET value = '{"version": 3}' WHERE key = 'derived:appeals_daily'""")
+        for table in ROLLUP_TABLES:
+            con.execute(f"DELETE FROM {table}")
+    return db_path
 
 
 def as_before_versions(db_path: Path) -> Path:

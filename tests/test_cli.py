@@ -25,7 +25,7 @@ from etl import batches
 from etl.db import read_only
 from etl.load import load_files
 from metrics import Scope, appeals, catalogue, compounds, feeds
-from tests.conftest import as_before_versions
+from tests.conftest import as_before_versions, as_rollup_of_older_code, rollup_contents
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -136,14 +136,14 @@ def test_a_mapping_that_cannot_be_used_is_a_usage_error(fixture_db, mappings, na
 
 def test_no_database_and_a_directory_as_database(tmp_path):
     missing = tmp_path / "none.duckdb"
-    for command in (("history",), ("stats",), ("rejects", "1", "--out", str(tmp_path / "x.csv"))):
+    for command in (("history",), ("stats",), ("rollup",), ("rejects", "1", "--out", str(tmp_path / "x.csv"))):
         assert_one_chinese_line(etl(*command, db=missing), 1, f"还没有数据库文件：{missing}(用 python -m etl init")
     assert not missing.exists()
     assert_one_chinese_line(etl("history", db=tmp_path), 2, f"参数错误：--db 指向的是文件夹，不是数据库文件：{tmp_path}")
 
 
 @pytest.mark.parametrize("command", [("load", "appeals", APPEALS), ("check", "appeals", APPEALS), ("undo", "1"),
-                                     ("init",), ("demo",), ("stats",)])
+                                     ("init",), ("demo",), ("stats",), ("rollup",)])
 def test_a_directory_as_database_is_a_usage_error(tmp_path, command):
     assert_one_chinese_line(etl(*command, db=tmp_path), 2, f"参数错误：--db 指向的是文件夹，不是数据库文件：{tmp_path}")
     assert list(tmp_path.iterdir()) == []
@@ -494,3 +494,24 @@ with writing(Path({str(copy)!r})) as con:
 """
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False", "False"]
+
+
+def test_rollup_rebuilds_a_rollup_older_code_left_unusable_and_leaves_a_current_one_alone(tmp_path, fixture_db):
+    db = tmp_path / "old.duckdb"
+    db.write_bytes(fixture_db.read_bytes())
+    kept, figures = rollup_contents(db), etl("stats", "--json", "--week", "2026-W10", db=db).stdout
+    assert kept["appeals_daily"] and kept["appeals_days"]  # the fixture has a rollup to keep
+    as_rollup_of_older_code(db)
+    with read_only(db) as con:
+        assert appeals.rollup_waiting(con)
+    result = etl("rollup", db=db)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert re.fullmatch(r"已重算日汇总表：\d+ 天，用时 \d+\.\d 秒。页面改读汇总表\(数字不变，更快\)。\n", result.stdout)
+    with read_only(db) as con:
+        assert not appeals.rollup_waiting(con)
+    assert rollup_contents(db) == kept
+    assert etl("stats", "--json", "--week", "2026-W10", db=db).stdout == figures
+    identity = (db.stat().st_ino, db.stat().st_mtime_ns)
+    again = etl("rollup", db=db)
+    assert (again.returncode, again.stdout, again.stderr) == (0, "日汇总表已是最新，未作改动。\n", "")
+    assert (db.stat().st_ino, db.stat().st_mtime_ns) == identity  # nothing published: readers keep their caches

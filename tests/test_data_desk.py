@@ -27,7 +27,13 @@ from etl.db import read_only
 from etl.load import load_files
 from etl.mapping import load_mapping
 from etl.read import decode, preview
-from tests.conftest import FIXTURES, as_before_versions, build_fixture_db
+from tests.conftest import (
+    FIXTURES,
+    as_before_versions,
+    as_rollup_of_older_code,
+    build_fixture_db,
+    rollup_contents,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -645,3 +651,20 @@ def test_preview_matches_columns_as_read_does():
     assert plain.columns == {"status": "Status"} and "“工单编号”(appeal_id)" in plain.missing
     mapped = preview(nyc, "appeals", mapping=load_mapping(ROOT / "data/mappings/nyc311.toml"))
     assert mapped.missing == [] and mapped.columns["received_at"] == "Created Date"
+
+
+def test_a_rollup_older_code_kept_is_rebuilt_from_the_desk(db, tmp_path, monkeypatch):
+    notice = "日汇总表需要重算"
+    kept = rollup_contents(db)
+    assert kept["appeals_daily"] and kept["appeals_days"]
+    older = tmp_path / "older.duckdb"
+    shutil.copyfile(db, older)
+    as_rollup_of_older_code(older)
+    assert not any(notice in w for w in texts(open_desk(tmp_path).warning))  # a current rollup: nothing to do
+    monkeypatch.setenv("DASHBOARD_DB", str(older))
+    at = open_desk(tmp_path)
+    assert any(notice in w for w in texts(at.warning))
+    click(at, "desk_rollup")
+    assert any(s.startswith("已重算日汇总表：") for s in texts(at.success)), texts(at.success)
+    assert not any(notice in w for w in texts(at.warning))
+    assert rollup_contents(older) == kept
