@@ -56,10 +56,18 @@ def _reader(path: str) -> Reader:
     return Reader(Path(path))
 
 
-# cache_data, not cache_resource: one polars frame shared by several sessions' threads deadlocked
-# the server (README, "Serving"); each session gets its own copy.
-@st.cache_data(show_spinner=False, ttl=6 * 3600, max_entries=4000)
 def _cached(module: str, name: str, path: str, identity: tuple | None, scope: tuple | None, args: tuple):
+    call = (module, name, path, identity, scope, args)
+    return _computed(repr(call), call)
+
+
+# cache_data, not cache_resource: one polars frame shared by several sessions' threads deadlocked
+# the server (README, "Serving"); each session gets its own copy. Keyed by the call's repr (its
+# parts are strings, numbers, dates and tuples of them): Streamlit hashes one string, where
+# hashing the six parts and looking up each one's parameter name cost more than reading the value.
+@st.cache_data(show_spinner=False, ttl=6 * 3600, max_entries=4000)
+def _computed(key: str, _call: tuple):
+    module, name, path, identity, scope, args = _call
     fn = getattr(importlib.import_module(module), name)
     con = _reader(path).cursor(identity)
     try:
@@ -80,9 +88,10 @@ def _get(fn: Callable, scope: Scope | None, args: tuple, *, latest: bool):
         raise ValueError(f"data.get takes a module-level function, not {fn.__qualname__}")
     path = db_path()
     fields = None if scope is None else (scope.start, scope.end, scope.moment, scope.street, scope.community)
-    call, live = (fn.__module__, fn.__qualname__, str(path), fields, args), file_identity(path)
+    call = (fn.__module__, fn.__qualname__, str(path), fields, args)
     _remember(call)
-    identity = live if latest else _run_file(str(path)) or _file_to_read(str(path), live)
+    # The file this run pinned, when there is one: no look at the live file for each number.
+    identity = file_identity(path) if latest else _run_file(str(path)) or _file_to_read(str(path), file_identity(path))
     try:
         return _cached(*call[:3], identity, *call[3:])
     except FileReplaced:  # the file pages read was let go meanwhile: the live one is ready

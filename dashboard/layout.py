@@ -3,6 +3,7 @@ the demo banner, the data-freshness footer and the message shown when there is n
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -151,7 +152,8 @@ def table(frame: pl.DataFrame, columns: list[Column], *, key: str | None = None,
     `on_select` is the callback). Each column is as wide as its header and its widest cell, so no
     header loses its unit and no column hides behind another."""
     spec = _spec(columns)
-    shown, widths = _display_table(frame, spec, on_select is not None)
+    selectable = on_select is not None
+    shown, widths = _display_table(input_key((frame, spec, selectable)), frame, spec, selectable)
     config = {label: st.column_config.TextColumn(label, alignment="right" if unit in display.NUMERIC else "left",
                                                  width=width)
               for (_, label, unit, _), width in zip(spec, widths)}
@@ -191,13 +193,31 @@ def column_widths(shown: pa.Table, numeric: list[bool], budget: int = TABLE_BUDG
     return [int(math.ceil(width)) for width in widths]
 
 
+def input_key(value) -> str:
+    """The cache key of what a table or a figure is drawn from: a frame by its schema, shape and
+    row hashes (what Streamlit's own hashing reads too, without its per-argument cost, which was
+    a tenth of a page view's CPU), anything else by its repr (strings, numbers, dates, and tuples,
+    lists and dicts of them)."""
+    if isinstance(value, pl.DataFrame):
+        try:
+            rows = value.hash_rows(seed=0).to_numpy().tobytes()
+        except Exception:  # a dtype polars cannot hash: the frame's bytes instead
+            rows = value.write_ipc(None).getvalue()
+        return f"<{value.schema!r} {value.shape} {hashlib.blake2b(rows, digest_size=16).hexdigest()}>"
+    if isinstance(value, (tuple, list)):
+        return f"{type(value).__name__}({', '.join(map(input_key, value))})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key!r}: {input_key(item)}" for key, item in value.items()) + "}"
+    return repr(value)
+
+
 @st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=2000)
-def _display_table(frame: pl.DataFrame, spec: tuple, selectable: bool = False) -> tuple[pa.Table, list[int]]:
+def _display_table(key: str, _frame: pl.DataFrame, _spec: tuple, _selectable: bool) -> tuple[pa.Table, list[int]]:
     # Formatted once per distinct table (README, "Serving"); an Arrow table cannot be changed, so
-    # sharing it is safe.
-    shown = _arrow(frame, spec)
-    numeric = [unit in display.NUMERIC or unit == "bool" for _, _, unit, _ in spec]
-    return shown, column_widths(shown, numeric, TABLE_BUDGET - (SELECTION_COLUMN if selectable else 0))
+    # sharing it is safe. Streamlit hashes `key` alone (the underscored arguments it skips).
+    shown = _arrow(_frame, _spec)
+    numeric = [unit in display.NUMERIC or unit == "bool" for _, _, unit, _ in _spec]
+    return shown, column_widths(shown, numeric, TABLE_BUDGET - (SELECTION_COLUMN if _selectable else 0))
 
 
 def csv_bytes(frame: pl.DataFrame, columns: list[Column]) -> bytes:
@@ -207,25 +227,26 @@ def csv_bytes(frame: pl.DataFrame, columns: list[Column]) -> bytes:
     Numbers stay numbers, rounded by the one rule to the digits the screen shows (rates in
     percent, header “(%)”), so the file can be summed and sorted; a missing value is an empty
     cell; times read 2026-03-05 10:00."""
-    return _csv(frame, _spec(columns))
+    spec = _spec(columns)
+    return _csv(input_key((frame, spec)), frame, spec)
 
 
 @st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=200)
-def _csv(frame: pl.DataFrame, spec: tuple) -> bytes:
+def _csv(key: str, _frame: pl.DataFrame, _spec: tuple) -> bytes:
     # Written once per distinct table, as tables are formatted once; bytes cannot be changed,
     # so sharing them is safe.
     out = []
-    for source, label, unit, digits in spec:
+    for source, label, unit, digits in _spec:
         column = pl.col(source)
         if unit in display.NUMERIC:
             label = f"{label}(%)" if unit == "rate" else label
-            column = pl.lit(display.rounded_column(frame[source], unit, digits))
+            column = pl.lit(display.rounded_column(_frame[source], unit, digits))
         elif unit == "moment":
             column = column.dt.strftime("%Y-%m-%d %H:%M")
         elif unit == "bool":
             column = pl.when(column).then(pl.lit("是")).when(~column).then(pl.lit("否"))
         out.append(column.alias(label))
-    return csvout.csv_bytes(frame.select(out))
+    return csvout.csv_bytes(_frame.select(out))
 
 
 def colour_legend(colours: dict[str, str]) -> None:
@@ -250,10 +271,10 @@ def has_content(nothing: bool, sentence: str) -> bool:
 
 
 @st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=2000)
-def _figure(builder: str, args: tuple, kwargs: dict):
-    # Built once per distinct input (Streamlit hashes the frames; README, "Serving"). The figure is
-    # shared between sessions, so nothing may change it after it is built.
-    return getattr(figures, builder)(*args, **kwargs)
+def _figure(key: str, _builder: str, _args: tuple, _kwargs: dict):
+    # Built once per distinct input (README, "Serving"). The figure is shared between sessions, so
+    # nothing may change it after it is built.
+    return getattr(figures, _builder)(*_args, **_kwargs)
 
 
 def plot(builder: Callable, *args, key: str | None = None, on_select=None, **kwargs) -> None:
@@ -261,7 +282,8 @@ def plot(builder: Callable, *args, key: str | None = None, on_select=None, **kwa
     options = {}
     if on_select is not None:
         options.update(on_select=on_select, selection_mode="points")
-    st.plotly_chart(_figure(builder.__name__, args, kwargs), width="stretch", key=key, config=PLOTLY_CONFIG,
+    inputs = (builder.__name__, args, kwargs)
+    st.plotly_chart(_figure(input_key(inputs), *inputs), width="stretch", key=key, config=PLOTLY_CONFIG,
                     **options)
 
 

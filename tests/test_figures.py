@@ -8,8 +8,10 @@ from datetime import date
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from dashboard import figures
+from dashboard import figures, layout
 from metrics import display
 from dashboard.state import selected_values
 
@@ -248,3 +250,35 @@ def test_pages_round_half_up_like_the_weekly_pdf():
     assert display.number(0.0285, "rate") == "2.9%"
     assert display.delta(0.5, 0.5, "rate") == "+0.0 个百分点"
     assert display.number(1234.55, "decimal") == "1,234.6"
+
+
+# ---------------------------------------------------------------- the key of a drawn figure or table
+
+ROWS = st.lists(st.tuples(st.none() | st.integers(-3, 3), st.none() | st.sampled_from(["登州街道", "南王街道", "—"]),
+                          st.none() | st.integers(-8, 8).map(lambda q: q / 4),
+                          st.none() | st.dates(date(2026, 1, 1), date(2026, 1, 4))), max_size=5)
+
+
+def _frame(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={"n": pl.Int64, "street": pl.String, "rate": pl.Float64, "day": pl.Date},
+                        orient="row")
+
+
+@given(ROWS, ROWS, st.booleans(), st.booleans())
+def test_a_figure_or_table_is_drawn_again_exactly_when_its_inputs_differ(first, second, first_flag, second_flag):
+    """The caches of drawn tables and figures (layout.input_key) hit only for equal inputs: the
+    same rows in the same columns, and equal other arguments; a hit for different frames would
+    show one view's numbers in another."""
+    a, b = _frame(first), _frame(second)
+    same = a.equals(b) and first_flag == second_flag
+    assert (layout.input_key((a, "street", first_flag)) == layout.input_key((b, "street", second_flag))) == same
+
+
+def test_the_key_tells_apart_column_names_types_order_and_containers():
+    frame = _frame([(1, "登州街道", 0.5, date(2026, 1, 1))])
+    keys = [layout.input_key(value) for value in (
+        frame, frame.rename({"n": "m"}), frame.with_columns(pl.col("n").cast(pl.Float64)),
+        frame.select(["street", "n", "rate", "day"]), frame.head(0), (frame,), [frame], {"x": frame}, {"y": frame},
+        ("a", 1), ("a", "1"), {"a": 1}, {"a": None})]
+    assert len(set(keys)) == len(keys)
+    assert layout.input_key(frame) == layout.input_key(frame.clone())
