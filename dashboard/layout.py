@@ -287,6 +287,23 @@ def plot(builder: Callable, *args, key: str | None = None, on_select=None, **kwa
                     **options)
 
 
+@st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=200)
+def _deck(key: str, _builder: str, _args: tuple, _kwargs: dict):
+    # Built and serialised once per distinct input: the map of 331 compounds (outlines, tooltips)
+    # cost its page a fifth of its CPU on every view. The deck is shared and never changed, so
+    # the JSON Streamlit asks it for on each view is the JSON it had when built.
+    built = getattr(figures, _builder)(*_args, **_kwargs)
+    spec = built.to_json()
+    built.to_json = lambda: spec
+    return built
+
+
+def deck_map(builder: Callable, *args, height: int, **kwargs) -> None:
+    """Draw builder(*args, **kwargs), a pydeck map of dashboard.figures."""
+    inputs = (builder.__name__, args, kwargs)
+    st.pydeck_chart(_deck(input_key(inputs), *inputs), height=height)
+
+
 def street_chart(name: str, filters: Filters, builder: Callable, *args, **kwargs) -> None:
     """A chart whose bars are streets: a click on one narrows every page to it. The key follows
     the street filter, so the clicked selection does not linger once the view has narrowed."""

@@ -112,7 +112,7 @@ def main() -> None:
     if layout.has_content(located.is_empty(), "所选范围内的小区都没有经纬度，无法在地图上显示。"):
         tiles, gcj02 = geo.tile_settings()
         chosen = state.chosen_compound(set(listed["compound_id"].to_list()))
-        st.pydeck_chart(figures.compound_map(listed, measure, chosen, tiles, gcj02), height=460)
+        layout.deck_map(figures.compound_map, listed, measure, chosen, tiles, gcj02, height=460)
         layout.colour_legend(figures.compound_type_colours())
         st.caption("颜色表示小区类型(与本页其他图表一致)；圆点越大，"
                    + ("测评满意率越低。" if measure == "survey_satisfaction_rate" else f"{labels[measure]}越高。")

@@ -12,6 +12,7 @@ answered in 1 h, resolved in 5 h, rated 满意, fed back only on 03-02 09:00), c
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -353,6 +354,26 @@ def test_compounds_page():
     assert len(at.get("deck_gl_json_chart")) == 1
     assert any("1 个小区缺少经纬度" in t for t in texts(at.caption))
     assert at.selectbox(key="compound").value == ""  # no profile open
+
+
+def test_the_map_follows_its_measure_and_the_chosen_compound():
+    """The map is built once per distinct input and shared (layout.deck_map): each measure and
+    each chosen compound still gets its own."""
+    def drawn(at) -> dict:
+        (chart,) = at.get("deck_gl_json_chart")
+        return {layer["id"]: layer for layer in json.loads(chart.proto.json)["layers"]}
+
+    at = open_page("compounds")
+    by_appeals = drawn(at)
+    radii = {row["name"]: row["radius"] for row in by_appeals["compounds"]["data"]}
+    assert radii["宝龙国际"] > radii["海景苑"] and "chosen_compound" not in by_appeals
+    at.button_group(key="map_measure").set_value("survey_satisfaction_rate").run()
+    by_rate = {row["name"]: row["radius"] for row in drawn(at)["compounds"]["data"]}
+    assert by_rate["宝龙国际"] > by_rate["海景苑"] == 25  # 50 % satisfied against 100 %
+    at.button_group(key="map_measure").set_value("appeals").run()
+    assert drawn(at) == by_appeals
+    at.selectbox(key="compound").set_value("C1").run()
+    assert [row["compound_id"] for row in drawn(at)["chosen_compound"]["data"]] == ["C1"]
 
 
 def test_compound_search():
