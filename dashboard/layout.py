@@ -273,8 +273,15 @@ def has_content(nothing: bool, sentence: str) -> bool:
 @st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=2000)
 def _figure(key: str, _builder: str, _args: tuple, _kwargs: dict):
     # Built once per distinct input (README, "Serving"). The figure is shared between sessions, so
-    # nothing may change it after it is built.
-    return getattr(figures, _builder)(*_args, **_kwargs)
+    # nothing may change it after it is built; so the dict Streamlit asks it for on each view (a
+    # deep copy, 2 ms a chart) is the one it had when built. Without trace uids, which plotly's
+    # JSON writer would otherwise pop from it.
+    built = getattr(figures, _builder)(*_args, **_kwargs)
+    spec = built.to_dict()
+    for trace in spec.get("data", []):
+        trace.pop("uid", None)
+    built.to_dict = lambda: spec
+    return built
 
 
 def plot(builder: Callable, *args, key: str | None = None, on_select=None, **kwargs) -> None:
