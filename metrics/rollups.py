@@ -21,8 +21,8 @@ from etl import derived
 from etl.db import read_only, writing
 from etl.derived import TOUCHED
 from metrics.appeals import (ROLLUP, ROLLUP_DAYS, ROLLUP_GROUPINGS, ROLLUP_META, ROLLUP_OPEN, count_columns,
-                             flagged_sql, limits, pending_until_sql, rollup_version, rollup_waiting, settled_sql,
-                             stored_columns)
+                             flagged_sql, limits, pending_until_sql, received_on, rollup_version, rollup_waiting,
+                             settled_sql, stored_columns)
 from metrics.common import carried_sql
 
 
@@ -62,10 +62,8 @@ def refresh(con) -> None:
     rebuild = not found or found[0][0] != rollup_version()
     if rebuild:
         condition = "TRUE"
-    elif touched:  # the bounds let the scan skip row groups outside the touched days
-        condition = (f"received_at >= (SELECT min(day) FROM {TOUCHED}) "
-                     f"AND received_at < (SELECT max(day) + 1 FROM {TOUCHED}) "
-                     f"AND CAST(received_at AS DATE) IN (SELECT day FROM {TOUCHED})")
+    elif touched:
+        condition = received_on(TOUCHED)
     else:
         return
     rows, days, still_open = _computed(condition)
