@@ -10,6 +10,7 @@ from typing import Callable
 
 import polars as pl
 import pyarrow as pa
+import pydeck as pdk
 import streamlit as st
 
 from dashboard import auth, data, figures, state
@@ -271,17 +272,27 @@ def has_content(nothing: bool, sentence: str) -> bool:
 
 
 @st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=2000)
-def _figure(key: str, _builder: str, _args: tuple, _kwargs: dict):
-    # Built once per distinct input (README, "Serving"). The figure is shared between sessions, so
-    # nothing may change it after it is built; so the dict Streamlit asks it for on each view (a
-    # deep copy, 2 ms a chart) is the one it had when built. Without trace uids, which plotly's
-    # JSON writer would otherwise pop from it.
+def _drawing(key: str, _builder: str, _args: tuple, _kwargs: dict):
+    # Built once per distinct input (README, "Serving"): a figure, or a map of 331 compounds whose
+    # outlines and tooltips cost its page a fifth of its CPU per view. Drawings are shared between
+    # sessions and never changed after they are built, so the serialisation Streamlit asks for on
+    # each view (a plotly figure's dict, a 2 ms deep copy per chart; a deck's JSON) is the one it
+    # had when built. Plotly's JSON writer would pop the trace uids from that dict: left out here.
     built = getattr(figures, _builder)(*_args, **_kwargs)
-    spec = built.to_dict()
-    for trace in spec.get("data", []):
-        trace.pop("uid", None)
-    built.to_dict = lambda: spec
+    if isinstance(built, pdk.Deck):
+        spec = built.to_json()
+        built.to_json = lambda: spec
+    else:
+        spec = built.to_dict()
+        for trace in spec.get("data", []):
+            trace.pop("uid", None)
+        built.to_dict = lambda: spec
     return built
+
+
+def _drawn(builder: Callable, args: tuple, kwargs: dict):
+    inputs = (builder.__name__, args, kwargs)
+    return _drawing(input_key(inputs), *inputs)
 
 
 def plot(builder: Callable, *args, key: str | None = None, on_select=None, **kwargs) -> None:
@@ -289,26 +300,12 @@ def plot(builder: Callable, *args, key: str | None = None, on_select=None, **kwa
     options = {}
     if on_select is not None:
         options.update(on_select=on_select, selection_mode="points")
-    inputs = (builder.__name__, args, kwargs)
-    st.plotly_chart(_figure(input_key(inputs), *inputs), width="stretch", key=key, config=PLOTLY_CONFIG,
-                    **options)
-
-
-@st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=200)
-def _deck(key: str, _builder: str, _args: tuple, _kwargs: dict):
-    # Built and serialised once per distinct input: the map of 331 compounds (outlines, tooltips)
-    # cost its page a fifth of its CPU on every view. The deck is shared and never changed, so
-    # the JSON Streamlit asks it for on each view is the JSON it had when built.
-    built = getattr(figures, _builder)(*_args, **_kwargs)
-    spec = built.to_json()
-    built.to_json = lambda: spec
-    return built
+    st.plotly_chart(_drawn(builder, args, kwargs), width="stretch", key=key, config=PLOTLY_CONFIG, **options)
 
 
 def deck_map(builder: Callable, *args, height: int, **kwargs) -> None:
     """Draw builder(*args, **kwargs), a pydeck map of dashboard.figures."""
-    inputs = (builder.__name__, args, kwargs)
-    st.pydeck_chart(_deck(input_key(inputs), *inputs), height=height)
+    st.pydeck_chart(_drawn(builder, args, kwargs), height=height)
 
 
 def street_chart(name: str, filters: Filters, builder: Callable, *args, **kwargs) -> None:
