@@ -77,8 +77,9 @@ def main() -> None:
                    Text("channel", "渠道"), Text("category", "类别"), metric("overdue.hours_open")]
         layout.table(overdue.head(OVERDUE_SHOWN), columns, key="overdue_appeals_table",
                      height=320 if overdue.height > 8 else "auto")
+        # Written when pressed: at city scale a year's list is megabytes, most views never take it.
         st.download_button(
-            "下载超期工单清单(CSV)", layout.csv_bytes(overdue, columns),
+            "下载超期工单清单(CSV)", lambda: layout.csv_bytes(overdue, columns),
             file_name=f"超期未办结工单_{scope.label().replace(' ', '')}.csv", mime="text/csv",
             icon=":material/download:", on_click="ignore")
         shown = (f"表中列出受理最早的 {OVERDUE_SHOWN} 件，完整清单请下载；" if overdue.height > OVERDUE_SHOWN

@@ -312,6 +312,15 @@ def test_the_dashboard_in_a_browser(browser, server, demo_db):
     assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
     settle(page, 1)
     no_exception(page, console, "周报(下载 PDF)")
+    # So is the overdue list's CSV (a year of a city's overdue appeals is megabytes).
+    go_to(page, "诉求办理")
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="下载超期工单清单(CSV)").click()
+    assert download.value.suggested_filename.startswith("超期未办结工单_")
+    served = Path(download.value.path()).read_bytes()
+    assert served.startswith("\ufeff".encode()) and served.decode("utf-8-sig").startswith("工单编号,受理时间,")
+    settle(page, 1)
+    no_exception(page, console, "诉求办理(下载超期工单)")
 
     # 6. On 小区画像, a click on a row of the compound list opens its profile.
     go_to(page, "小区画像")
