@@ -294,10 +294,22 @@ def weekly_trend(con, scope: Scope, weeks: int = 12) -> pl.DataFrame:
     return _rates_frame(out, {"week": pl.String, "week_start": pl.Date}, median=False)
 
 
-def overdue(con, scope: Scope) -> pl.DataFrame:
-    """Appeals in the period not resolved by as-of and past the resolution limit (no personal data);
-    an appeal whose extract had no 办结时间 column cannot be told overdue and is left out."""
+def _overdue_rows(con, scope: Scope) -> tuple[str, dict]:
+    """FROM … WHERE … of the appeals in the period not resolved by as-of and past the resolution
+    limit, as `a`; an appeal whose extract had no 办结时间 column cannot be told overdue."""
     condition, params = where(period("a.received_at", scope), place("a.", scope))
+    return f"""
+        FROM {open_rows_sql(con, "resolved_at")} a
+             JOIN ({carried_sql("appeals")}) carried ON carried.batch_id = a.batch_id AND carried.c_resolved_at
+        WHERE {condition}
+          AND NOT coalesce(a.resolved_at <= $as_of, FALSE)
+          AND a.received_at + to_hours(CAST($resolve_h AS BIGINT)) < $as_of""", merged(
+        params, {"resolve_h": settings.metric_settings()["resolution_limit_hours"]})
+
+
+def overdue(con, scope: Scope) -> pl.DataFrame:
+    """The overdue open appeals (`_overdue_rows`), oldest first, without personal data."""
+    rows, params = _overdue_rows(con, scope)
     return frame(con, f"""
         SELECT a.appeal_id, a.received_at, a.street, a.community, a.compound_id, c.name AS compound_name,
                a.channel, a.category,
@@ -306,19 +318,22 @@ def overdue(con, scope: Scope) -> pl.DataFrame:
                     WHEN a.dispatched_at <= $as_of THEN '已派单，未响应'
                     ELSE '未响应' END AS status,
                epoch(CAST($as_of AS TIMESTAMP) - a.received_at) / 3600.0 AS hours_open
-        FROM {open_rows_sql(con, "resolved_at")} a LEFT JOIN compounds c USING (compound_id)
-             JOIN ({carried_sql("appeals")}) carried ON carried.batch_id = a.batch_id AND carried.c_resolved_at
-        WHERE {condition}
-          AND NOT coalesce(a.resolved_at <= $as_of, FALSE)
-          AND a.received_at + to_hours(CAST($resolve_h AS BIGINT)) < $as_of
-        ORDER BY a.received_at, a.appeal_id""",
-                 merged(params, {"resolve_h": settings.metric_settings()["resolution_limit_hours"]}))
+        FROM (SELECT a.* {rows}) a LEFT JOIN compounds c USING (compound_id)
+        ORDER BY a.received_at, a.appeal_id""", params)
 
 
 def overdue_by(con, scope: Scope, dimensions: tuple[str, ...] = ("street", "category")) -> pl.DataFrame:
-    """Overdue open appeals counted by street, category (or any appeal dimension)."""
-    return overdue(con, scope).group_by(list(dimensions)).agg(pl.len().cast(pl.Int64).alias("overdue_open")).sort(
-        ["overdue_open", *dimensions], descending=[True] + [False] * len(dimensions))
+    """The overdue open appeals counted by street, category (or any appeal column), most first.
+    Counted in SQL: over a year the list itself is tens of thousands of rows."""
+    unknown = set(dimensions) - set(columns("appeals"))
+    if unknown:
+        raise ValueError(f"not an appeal column: {sorted(unknown)}")
+    rows, params = _overdue_rows(con, scope)
+    keys = ", ".join(f"a.{d} AS {d}" for d in dimensions)
+    # polars' order (the list's group_by before): nulls first, strings by their bytes
+    order = ", ".join(f"{d} NULLS FIRST" for d in dimensions)
+    return frame(con, f"SELECT {keys}, count(*) AS overdue_open {rows} GROUP BY ALL "
+                      f"ORDER BY overdue_open DESC, {order}", params)
 
 
 # ---------------------------------------------------------------- the five-step flow

@@ -132,6 +132,11 @@ def test_overdue_appeals_carry_no_personal_data(con):
     assert "content" not in overdue.columns
     assert appeals.overdue_by(con, W10, ("street",)).to_dicts() == [
         {"street": "登州街道", "overdue_open": 1}, {"street": "蓬莱阁街道", "overdue_open": 1}]
+    # Equal counts: a missing community (null) first, then by name, as the list grouped in polars had it.
+    assert appeals.overdue_by(con, Scope(None, None, datetime(2026, 6, 1)), ("community",)).to_dicts() == [
+        {"community": None, "overdue_open": 1}, {"community": "晒甲河社区", "overdue_open": 1}]
+    with pytest.raises(ValueError, match="not an appeal column"):  # a column name goes into the SQL
+        appeals.overdue_by(con, W10, ("street, (SELECT 1)",))
 
 
 def test_complaints_key_targets_and_hot_spots(con):

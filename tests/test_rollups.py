@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, rule
@@ -69,6 +70,14 @@ class RollupThroughLoadsAndUndos(LoadsAndUndos):
         through_rollup = figures(self.db, scope)
         with rows_only():
             assert through_rollup == figures(self.db, scope)
+
+    @rule(scope=scopes(), by=st.sampled_from([("street",), ("street", "category"),
+                                               ("community", "channel", "compound_id")]))
+    def overdue_counts_equal_the_overdue_list_counted(self, scope, by):
+        listed = appeals.overdue(self.db, scope)
+        counted = listed.group_by(list(by)).agg(pl.len().cast(pl.Int64).alias("overdue_open")).sort(
+            ["overdue_open", *by], descending=[True] + [False] * len(by))
+        assert appeals.overdue_by(self.db, scope, by).to_dicts() == counted.to_dicts()
 
     @invariant()
     def kept_rollup_equals_a_rebuilt_one(self):
