@@ -307,9 +307,12 @@ def _overdue_rows(con, scope: Scope) -> tuple[str, dict]:
         params, {"resolve_h": settings.metric_settings()["resolution_limit_hours"]})
 
 
-def overdue(con, scope: Scope) -> pl.DataFrame:
-    """The overdue open appeals (`_overdue_rows`), oldest first, without personal data."""
+def overdue(con, scope: Scope, limit: int | None = None) -> pl.DataFrame:
+    """The overdue open appeals (`_overdue_rows`), oldest first, without personal data; the
+    oldest `limit` of them when given (their number is the summary's `overdue_open`)."""
     rows, params = _overdue_rows(con, scope)
+    if limit is not None:
+        params = merged(params, {"limit": int(limit)})
     return frame(con, f"""
         SELECT a.appeal_id, a.received_at, a.street, a.community, a.compound_id, c.name AS compound_name,
                a.channel, a.category,
@@ -319,7 +322,7 @@ def overdue(con, scope: Scope) -> pl.DataFrame:
                     ELSE '未响应' END AS status,
                epoch(CAST($as_of AS TIMESTAMP) - a.received_at) / 3600.0 AS hours_open
         FROM (SELECT a.* {rows}) a LEFT JOIN compounds c USING (compound_id)
-        ORDER BY a.received_at, a.appeal_id""", params)
+        ORDER BY a.received_at, a.appeal_id{"" if limit is None else " LIMIT $limit"}""", params)
 
 
 def overdue_by(con, scope: Scope, dimensions: tuple[str, ...] = ("street", "category")) -> pl.DataFrame:
