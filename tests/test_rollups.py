@@ -78,8 +78,10 @@ class RollupThroughLoadsAndUndos(LoadsAndUndos):
         counted = listed.group_by(list(by)).agg(pl.len().cast(pl.Int64).alias("overdue_open")).sort(
             ["overdue_open", *by], descending=[True] + [False] * len(by))
         assert appeals.overdue_by(self.db, scope, by).to_dicts() == counted.to_dicts()
-        # 诉求办理 shows the oldest few and counts them all by the summary's overdue_open
-        assert appeals.headline(self.db, scope)["overdue_open"] == listed.height
+        # 诉求办理 shows the oldest few and counts them all by the summary's overdue_open: unknown
+        # (not 0) when no appeal in scope carried 办结时间, and then none can be told overdue
+        total = appeals.headline(self.db, scope)["overdue_open"]
+        assert total == listed.height or (total is None and listed.is_empty())
         assert appeals.overdue(self.db, scope, 2).to_dicts() == listed.head(2).to_dicts()
 
     @invariant()
