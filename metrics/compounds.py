@@ -248,25 +248,28 @@ def complaints_by_compound(con, scope: Scope) -> pl.DataFrame:
                  merged(params, place_params))
 
 
-def key_targets(con, scope: Scope) -> pl.DataFrame:
-    """The compounds flagged as key targets (重点整治小区), most complaints per household first."""
-    return complaints_by_compound(con, scope).filter(pl.col("is_key_target"))
+# The figures below are read off one `complaints_by_compound` frame: a page or the PDF that shows
+# several of them computes it once.
+
+def key_targets(by_compound: pl.DataFrame) -> pl.DataFrame:
+    """The compounds of `complaints_by_compound` flagged as key targets (重点整治小区), most
+    complaints per household first."""
+    return by_compound.filter(pl.col("is_key_target"))
 
 
-def hot_spots(con, scope: Scope) -> pl.DataFrame:
-    """The compounds with the most complaints per 100 households, ranked (equal rates share a
-    rank); is_new = not a key target. Compounds without a household count cannot be ranked and
-    are left out."""
+def hot_spots(by_compound: pl.DataFrame) -> pl.DataFrame:
+    """The compounds of `complaints_by_compound` with the most complaints per 100 households,
+    ranked (equal rates share a rank); is_new = not a key target. Compounds without a household
+    count cannot be ranked and are left out."""
     count = settings.metric_settings()["hot_spot_count"]
-    ranked = complaints_by_compound(con, scope).filter(
-        pl.col("complaints_per_100_households").is_not_null() & (pl.col("complaints") > 0))
+    ranked = by_compound.filter(pl.col("complaints_per_100_households").is_not_null() & (pl.col("complaints") > 0))
     return ranked.select(rank(metric("complaints.complaints_per_100_households")), pl.all()).head(count).with_columns(
         (~pl.col("is_key_target")).alias("is_new"))
 
 
-def unranked(con, scope: Scope) -> int:
-    """How many compounds in scope have complaints but no household count (left out of rankings)."""
-    by_compound = complaints_by_compound(con, scope)
+def unranked(by_compound: pl.DataFrame) -> int:
+    """How many compounds of `complaints_by_compound` have complaints but no household count (left
+    out of rankings)."""
     return by_compound.filter(pl.col("complaints_per_100_households").is_null() & (pl.col("complaints") > 0)).height
 
 
@@ -296,13 +299,14 @@ def default_targeted_since(con) -> date | None:
     return _month_start(newest, TARGETED_MONTHS_BEFORE_NEWEST) if newest else None
 
 
-def key_target_status(con, scope: Scope) -> pl.DataFrame:
-    """Each key target (重点整治小区) in scope and its complaints of the period: per 100 households,
-    resolution rate, median days, and its survey answers and satisfaction."""
-    return key_targets(con, scope).select(
+def key_target_status(by_compound: pl.DataFrame, survey_rates: pl.DataFrame) -> pl.DataFrame:
+    """Each key target (重点整治小区) of `complaints_by_compound` and its complaints of the period:
+    per 100 households, resolution rate, median days; and its survey answers and satisfaction
+    (`rate_by_compound` of the same scope)."""
+    return key_targets(by_compound).select(
         "compound_id", "name", "street", "community", "households", "complaints",
         "complaints_per_100_households", "resolution_rate", "median_days_to_resolve").join(
-        rate_by_compound(con, scope), on="compound_id", how="left").with_columns(pl.col("survey_answers").fill_null(0))
+        survey_rates, on="compound_id", how="left").with_columns(pl.col("survey_answers").fill_null(0))
 
 
 def key_target_progress(con, scope: Scope, since: date | None = None) -> pl.DataFrame:
@@ -315,7 +319,7 @@ def key_target_progress(con, scope: Scope, since: date | None = None) -> pl.Data
     `trend` is 好转 / 恶化 / 持平 comparing complaints per month after against before.
     """
     since = since or default_targeted_since(con) or (scope.start or scope.moment.date())
-    current = key_target_status(con, scope)
+    current = key_target_status(complaints_by_compound(con, scope), rate_by_compound(con, scope))
     end = window_end(scope)
     days = (end - since).days
     after_scope = replace(scope, start=since, end=end)
@@ -329,7 +333,7 @@ def key_target_progress(con, scope: Scope, since: date | None = None) -> pl.Data
                                    pl.lit(None, pl.Float64).alias(f"survey_satisfaction_{name}"),
                                    pl.lit(None, pl.Float64).alias(f"complaints_per_month_{name}"))
             continue
-        counts = key_targets(con, window).select(
+        counts = key_targets(complaints_by_compound(con, window)).select(
             "compound_id", pl.col("complaints").alias(f"complaints_{name}"),
             pl.col("resolution_rate").alias(f"resolution_rate_{name}"))
         rates = rate_by_compound(con, window).select(
@@ -346,14 +350,12 @@ def key_target_progress(con, scope: Scope, since: date | None = None) -> pl.Data
     )
 
 
-def key_targets_worsening(con, scope: Scope) -> pl.DataFrame:
-    """Key targets with more complaints in the period than in the previous period of equal length."""
-    now = key_targets(con, scope).select("compound_id", "name", "street", "complaints")
-    if scope.start is None or scope.end is None:
-        return now.head(0).with_columns(pl.lit(0).alias("previous_complaints"), pl.lit(0).alias("change"))
-    before = key_targets(con, scope.previous()).select(
-        "compound_id", pl.col("complaints").alias("previous_complaints"))
-    return (now.join(before, on="compound_id", how="left")
+def key_targets_worsening(now: pl.DataFrame, before: pl.DataFrame) -> pl.DataFrame:
+    """Key targets with more complaints in the period than in the previous one: `now` and
+    `before` are `complaints_by_compound` of the period and of `Scope.previous()`."""
+    previous = before.select("compound_id", pl.col("complaints").alias("previous_complaints"))
+    return (key_targets(now).select("compound_id", "name", "street", "complaints")
+            .join(previous, on="compound_id", how="left")
             .with_columns(pl.col("previous_complaints").fill_null(0))
             .with_columns((pl.col("complaints") - pl.col("previous_complaints")).alias("change"))
             .filter(pl.col("change") > 0)

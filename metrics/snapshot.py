@@ -17,6 +17,7 @@ def stats(con, scope: Scope) -> dict:
     """Everything `stats --json` prints; the weekly PDF prints the same numbers."""
     by_street = appeals.rates_by(con, scope, "street").sort("street")
     repeats = alerts.repeat_rates(con, scope)
+    by_compound = compounds.complaints_by_compound(con, scope)
     return {
         "scope": {"from": scope.start, "to": scope.end, "as_of": scope.moment.isoformat(),
                   "street": scope.street, "community": scope.community},
@@ -25,8 +26,8 @@ def stats(con, scope: Scope) -> dict:
                     "true_resolution_rate": repeats["true_resolution_rate"]},
         "appeals_by_street": by_street.to_dicts(),
         "complaints": complaints.summary(con, scope),
-        "key_targets": compounds.key_targets(con, scope).select(LIST_KEYS).to_dicts(),
-        "hot_spots": compounds.hot_spots(con, scope).select(LIST_KEYS + ["is_new"]).to_dicts(),
+        "key_targets": compounds.key_targets(by_compound).select(LIST_KEYS).to_dicts(),
+        "hot_spots": compounds.hot_spots(by_compound).select(LIST_KEYS + ["is_new"]).to_dicts(),
         "compound_types": compounds.types(con, scope).select("compound_type", "compounds", "households").to_dicts(),
         "surveys": surveys.summary(con, scope),
         "scenes": scenes.summary(con, scope),

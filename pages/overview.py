@@ -76,16 +76,18 @@ with overdue_column:
     if layout.has_content(overdue.is_empty(), "所选范围内没有超期未办结的诉求工单。"):
         layout.table(overdue, [Text(by, by_label), metric("appeals.overdue_open").as_("超期件数")],
                      key="overdue_table")
+# the new hot spots and the worsening key targets are read off one frame per period
+by_compound = data.get(compounds.complaints_by_compound, scope)
 with hot_column:
     st.markdown("**新增高投诉小区**")
-    new_hot = data.get(compounds.hot_spots, scope).filter(pl.col("is_new"))
+    new_hot = compounds.hot_spots(by_compound).filter(pl.col("is_new"))
     if layout.has_content(new_hot.is_empty(), "本期没有新增的高投诉小区。"):
         layout.table(new_hot, [Text("name", "小区"), Text("street", "街道"),
                                metric("complaints.complaints_per_100_households")], key="hot_table",
                      height=248 if new_hot.height > 6 else "auto")
 with worse_column:
     st.markdown("**投诉上升的重点整治小区**")
-    worse = data.get(compounds.key_targets_worsening, scope)
+    worse = compounds.key_targets_worsening(by_compound, data.get(compounds.complaints_by_compound, previous))
     if layout.has_content(worse.is_empty(), "重点整治小区的投诉均未比上一期增加。"):
         complaints = metric("complaints.complaints")
         layout.table(worse, [Text("name", "小区"), complaints.as_("本期投诉"),

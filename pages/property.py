@@ -29,7 +29,9 @@ def main() -> None:
     default_since = data.get(compounds.default_targeted_since)
     since = st.date_input("整治起始日期", value=default_since, key="since", format="YYYY-MM-DD",
                           help="15 个高投诉小区确定为重点整治对象的日期；整治前后各取同样长的时段对比。")
-    status = data.get(compounds.key_target_status, scope)
+    # hot spots, the unranked count and the key targets are read off the one frame
+    by_compound = data.get(compounds.complaints_by_compound, scope)
+    status = compounds.key_target_status(by_compound, data.get(compounds.rate_by_compound, scope))
     if layout.has_content(status.is_empty(), "所选范围内没有重点整治小区。"):
         # Only the open tab is computed (a tab change reruns the page): the comparison reads
         # two more windows of complaints and surveys.
@@ -68,7 +70,7 @@ def main() -> None:
     hot_column, mix_column = st.columns([3, 2], gap="large")
     with hot_column:
         st.subheader("高投诉小区")
-        hot = data.get(compounds.hot_spots, scope)
+        hot = compounds.hot_spots(by_compound)
         if layout.has_content(hot.is_empty(), "所选范围内没有物业投诉，暂无高投诉小区。"):
             hot = hot.with_columns(pl.when(pl.col("is_new")).then(pl.lit("新增")).otherwise(pl.lit("重点整治"))
                                    .alias("flag"))
@@ -82,7 +84,7 @@ def main() -> None:
                                *(metric(f"complaints.{key}") for key in ("complaints", "complaints_per_100_households",
                                                                          "resolution_rate")),
                                Text("flag", "类别")], key="hot_spots_table")
-        unranked = data.get(compounds.unranked, scope)
+        unranked = compounds.unranked(by_compound)
         if unranked:
             st.caption(f"另有 {unranked} 个有投诉的小区缺少户数，无法计算每百户投诉量，未参加排名。")
     with mix_column:

@@ -82,6 +82,7 @@ def preview(con, week: str | None = None, street: str | None = None, *, now: dat
                "surveys": surveys.summary(con, scope), "scenes": scenes.summary(con, scope)}
     _require_data(current, scope, street)
     previous_scope = scope.previous()
+    by_compound = compounds.complaints_by_compound(con, scope)
     return _plain({
         "district": DISTRICT,
         "street": street or None,
@@ -90,8 +91,8 @@ def preview(con, week: str | None = None, street: str | None = None, *, now: dat
         "as_of": scope.moment,
         "stats": current,
         "previous": {"appeals": appeals.headline(con, previous_scope)},
-        "key_targets": compounds.key_targets(con, scope).select("compound_id"),
-        "hot_spots": compounds.hot_spots(con, scope).select("compound_id", "is_new"),
+        "key_targets": compounds.key_targets(by_compound).select("compound_id"),
+        "hot_spots": compounds.hot_spots(by_compound).select("compound_id", "is_new"),
     })
 
 
@@ -108,6 +109,7 @@ def collect(con, week: str | None = None, street: str | None = None, *, now: dat
     else:
         ranking = rankings.street_ranking(con, scope).rename({"street": "place"})
     settings = metric_settings()
+    by_compound = compounds.complaints_by_compound(con, scope)
     return _plain({
         "district": DISTRICT,
         "street": street or None,
@@ -128,14 +130,15 @@ def collect(con, week: str | None = None, street: str | None = None, *, now: dat
         "ranking": ranking,
         "standing": rankings.street_standing(con, scope),
         "trend": appeals.weekly_trend(con, scope, weeks=12),
-        "key_targets": compounds.key_targets(con, scope).select(
+        "key_targets": compounds.key_targets(by_compound).select(
             "compound_id", "name", "street", "community", "households", "complaints",
             "complaints_per_100_households", "resolution_rate"),
-        "key_targets_previous": compounds.key_targets(con, previous_scope).select("compound_id", "complaints"),
-        "hot_spots": compounds.hot_spots(con, scope).select(
+        "key_targets_previous": compounds.key_targets(compounds.complaints_by_compound(con, previous_scope)).select(
+            "compound_id", "complaints"),
+        "hot_spots": compounds.hot_spots(by_compound).select(
             "rank", "compound_id", "name", "street", "community", "complaints", "complaints_per_100_households",
             "resolution_rate", "is_new"),
-        "unranked_compounds": compounds.unranked(con, scope),
+        "unranked_compounds": compounds.unranked(by_compound),
         "overdue": appeals.overdue_by(con, scope, ("street", "category")),
         "alerts": {"totals": alerts.deadline_totals(con, scope),
                    "by_place": alerts.deadline_counts_in(con, scope, "community" if street else "street"),

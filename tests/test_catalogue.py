@@ -140,13 +140,12 @@ def test_streets_and_communities_rank_ties_alike(monkeypatch):
         "rank": 2, "streets": 3, "composite": 0.8}
 
 
-def test_hot_spots_rank_equal_rates_alike(monkeypatch):
+def test_hot_spots_rank_equal_rates_alike():
     per_compound = pl.DataFrame({
         "compound_id": ["C1", "C2", "C3", "C4", "C5"], "name": ["甲", "乙", "丙", "丁", "戊"],
         "complaints": [3, 2, 1, 1, 0], "complaints_per_100_households": [1.5, 1.0, 1.0, 0.5, 0.0],
         "is_key_target": [True, False, False, True, False]})
-    monkeypatch.setattr(compounds, "complaints_by_compound", lambda con, scope: per_compound)
-    spots = compounds.hot_spots(None, W10)
+    spots = compounds.hot_spots(per_compound)
     assert spots.select("rank", "compound_id", "is_new").rows() == [
         (1, "C1", False), (2, "C2", True), (2, "C3", True), (4, "C4", False)]  # C5: no complaint
 

@@ -145,18 +145,19 @@ def test_complaints_key_targets_and_hot_spots(con):
     assert complaints.summary(con, W10) == {
         "complaints": 5, "resolution_rate": pytest.approx(3 / 5), "median_days_to_resolve": pytest.approx(1.5),
         "absent_columns": []}
-    targets = compounds.key_targets(con, W10).select(snapshot.LIST_KEYS).to_dicts()
+    by_compound = compounds.complaints_by_compound(con, W10)
+    targets = compounds.key_targets(by_compound).select(snapshot.LIST_KEYS).to_dicts()
     assert targets == [
         {"compound_id": "C1", "name": "海景苑", "complaints": 3, "complaints_per_100_households": 1.5,
          "resolution_rate": pytest.approx(2 / 3)},
         {"compound_id": "C3", "name": "碧桂园", "complaints": 0, "complaints_per_100_households": 0.0,
          "resolution_rate": None},
     ]
-    spots = compounds.hot_spots(con, W10)
+    spots = compounds.hot_spots(by_compound)
     assert spots["compound_id"].to_list() == ["C1", "C2"]
     assert spots["is_new"].to_list() == [False, True]
     assert spots["complaints_per_100_households"].to_list() == [1.5, 0.25]
-    assert compounds.unranked(con, W10) == 1  # C4 has a complaint but no household count
+    assert compounds.unranked(by_compound) == 1  # C4 has a complaint but no household count
 
 
 def test_compound_types_list_all_six(con):

@@ -429,7 +429,7 @@ def test_demo_week_equals_etl_stats_and_lists_the_15_key_targets(demo_db, tmp_pa
     assert result.returncode == 0, result.stderr
     current = assert_pdf_equals_stats(out, demo_db, week)
     with read_only(demo_db) as con:
-        names = compounds.key_targets(con, Scope.week(week))["name"].to_list()
+        names = compounds.key_targets(compounds.complaints_by_compound(con, Scope.week(week)))["name"].to_list()
     assert len(names) == 15 == len(current["key_targets"])
     text = "".join(pdf_lines(out))
     assert all(name in text for name in names)

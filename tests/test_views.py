@@ -161,7 +161,9 @@ def test_key_target_progress_before_and_after(con):
 
 
 def test_key_targets_worsening_against_the_previous_week(con):
-    assert rows(compounds.key_targets_worsening(con, W10), "name", "complaints", "previous_complaints", "change") == [
+    worsening = compounds.key_targets_worsening(compounds.complaints_by_compound(con, W10),
+                                                compounds.complaints_by_compound(con, W10.previous()))
+    assert rows(worsening, "name", "complaints", "previous_complaints", "change") == [
         ("海景苑", 3, 0, 3)]
 
 
@@ -274,4 +276,5 @@ def test_an_empty_period(con):
     assert surveys.by(con, EMPTY, "topic").is_empty()
     assert surveys.trend(con, EMPTY)["answers"].sum() == 0
     assert appeals.funnel(con, EMPTY)["reached"].to_list() == [0] * 6
-    assert compounds.key_targets_worsening(con, EMPTY).is_empty()
+    assert compounds.key_targets_worsening(compounds.complaints_by_compound(con, EMPTY),
+                                           compounds.complaints_by_compound(con, EMPTY.previous())).is_empty()
