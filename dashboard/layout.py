@@ -271,14 +271,13 @@ def has_content(nothing: bool, sentence: str) -> bool:
     return not nothing
 
 
-@st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=2000)
-def _drawing(key: str, _builder: str, _args: tuple, _kwargs: dict):
+def _built(builder: str, args: tuple, kwargs: dict):
     # Built once per distinct input (README, "Serving"): a figure, or a map of 331 compounds whose
     # outlines and tooltips cost its page a fifth of its CPU per view. Drawings are shared between
     # sessions and never changed after they are built, so the serialisation Streamlit asks for on
     # each view (a plotly figure's dict, a 2 ms deep copy per chart; a deck's JSON) is the one it
     # had when built. Plotly's JSON writer would pop the trace uids from that dict: left out here.
-    built = getattr(figures, _builder)(*_args, **_kwargs)
+    built = getattr(figures, builder)(*args, **kwargs)
     if isinstance(built, pdk.Deck):
         spec = built.to_json()
         built.to_json = lambda: spec
@@ -290,9 +289,20 @@ def _drawing(key: str, _builder: str, _args: tuple, _kwargs: dict):
     return built
 
 
-def _drawn(builder: Callable, args: tuple, kwargs: dict):
+@st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=2000)
+def _figure(key: str, _builder: str, _args: tuple, _kwargs: dict):
+    return _built(_builder, _args, _kwargs)
+
+
+# A map is ~0.3 MB of JSON, the size of ten charts: fewer are kept.
+@st.cache_resource(show_spinner=False, ttl=6 * 3600, max_entries=200)
+def _map(key: str, _builder: str, _args: tuple, _kwargs: dict):
+    return _built(_builder, _args, _kwargs)
+
+
+def _drawn(cache: Callable, builder: Callable, args: tuple, kwargs: dict):
     inputs = (builder.__name__, args, kwargs)
-    return _drawing(input_key(inputs), *inputs)
+    return cache(input_key(inputs), *inputs)
 
 
 def plot(builder: Callable, *args, key: str | None = None, on_select=None, **kwargs) -> None:
@@ -300,12 +310,12 @@ def plot(builder: Callable, *args, key: str | None = None, on_select=None, **kwa
     options = {}
     if on_select is not None:
         options.update(on_select=on_select, selection_mode="points")
-    st.plotly_chart(_drawn(builder, args, kwargs), width="stretch", key=key, config=PLOTLY_CONFIG, **options)
+    st.plotly_chart(_drawn(_figure, builder, args, kwargs), width="stretch", key=key, config=PLOTLY_CONFIG, **options)
 
 
 def deck_map(builder: Callable, *args, height: int, **kwargs) -> None:
     """Draw builder(*args, **kwargs), a pydeck map of dashboard.figures."""
-    st.pydeck_chart(_drawn(builder, args, kwargs), height=height)
+    st.pydeck_chart(_drawn(_map, builder, args, kwargs), height=height)
 
 
 def street_chart(name: str, filters: Filters, builder: Callable, *args, **kwargs) -> None:
