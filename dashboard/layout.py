@@ -12,6 +12,7 @@ import polars as pl
 import pyarrow as pa
 import pydeck as pdk
 import streamlit as st
+from streamlit.runtime.backend_operation_handler import DeferredFileHandler
 
 from dashboard import auth, data, figures, state
 from dashboard.state import Filters
@@ -248,6 +249,35 @@ def _csv(key: str, _frame: pl.DataFrame, _spec: tuple) -> bytes:
             column = pl.when(column).then(pl.lit("是")).when(~column).then(pl.lit("否"))
         out.append(column.alias(label))
     return csvout.csv_bytes(_frame.select(out))
+
+
+DOWNLOAD_FAILED = "文件未能生成，请稍后再试；如仍不成，请联系管理员。"
+
+
+def _failed_downloads_in_chinese() -> None:
+    """A deferred download that raises shows the server's reply under its button, which Streamlit
+    writes in English ("Failed to generate file for download"); the failure itself is logged by
+    Streamlit. Patched once per process, on the class every session's handler is made from."""
+    handle = DeferredFileHandler.handle
+    if getattr(handle, "in_chinese", False):
+        return
+
+    async def handle_in_chinese(self, request, session_id):
+        response = await handle(self, request, session_id)
+        if response.error_msg:
+            response.error_msg = DOWNLOAD_FAILED
+        return response
+
+    handle_in_chinese.in_chinese = True
+    DeferredFileHandler.handle = handle_in_chinese
+
+
+def deferred_download(label: str, make: Callable[[], bytes], *, file_name: str, mime: str, **kwargs) -> None:
+    """A download button whose file is made when it is pressed (not on every view), in Streamlit's
+    download thread; a failure reads in Chinese under the button."""
+    _failed_downloads_in_chinese()
+    st.download_button(label, make, file_name=file_name, mime=mime, icon=":material/download:",
+                       on_click="ignore", **kwargs)
 
 
 def colour_legend(colours: dict[str, str]) -> None:

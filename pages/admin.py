@@ -71,8 +71,8 @@ def audit_section() -> None:
         return
     columns = [("at", "时间", "text"), ("who", "账号", "text"), ("event", "事件", "text"), ("detail", "详情", "text")]
     layout.table(log, columns, key="audit_table", height=420 if log.height > 12 else "auto")
-    st.download_button("下载审计日志(CSV)", lambda: layout.csv_bytes(log, columns), file_name="审计日志.csv", mime="text/csv",
-                       icon=":material/download:", on_click="ignore")
+    layout.deferred_download("下载审计日志(CSV)", lambda: layout.csv_bytes(log, columns), file_name="审计日志.csv",
+                             mime="text/csv")
 
 
 st.title("账号与审计")

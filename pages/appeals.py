@@ -78,10 +78,9 @@ def main() -> None:
         layout.table(overdue, columns, key="overdue_appeals_table", height=320 if overdue.height > 8 else "auto")
         # The whole list is read and written when the button is pressed: at city scale a year's
         # list is tens of thousands of appeals, a file of megabytes most views never take.
-        st.download_button(
+        layout.deferred_download(
             "下载超期工单清单(CSV)", lambda: layout.csv_bytes(data.get(appeals.overdue, scope), columns),
-            file_name=f"超期未办结工单_{scope.label().replace(' ', '')}.csv", mime="text/csv",
-            icon=":material/download:", on_click="ignore")
+            file_name=f"超期未办结工单_{scope.label().replace(' ', '')}.csv", mime="text/csv")
         total = now["overdue_open"]
         shown = f"表中列出受理最早的 {OVERDUE_SHOWN} 件，完整清单请下载；" if total > OVERDUE_SHOWN else ""
         st.caption(f"共 {number(total)} 件；{shown}清单不含来电人姓名、电话与诉求内容。")

@@ -84,8 +84,8 @@ def main() -> None:
     _preview(report)
     # The PDF is built when asked for (seconds over a city), in Streamlit's download thread;
     # the preview above has already found the week's data.
-    st.download_button("下载 PDF 周报", lambda: data.get(make_pdf, None, week, street)[0], file_name=file_name(report),
-                       mime="application/pdf", type="primary", icon=":material/download:", on_click="ignore")
+    layout.deferred_download("下载 PDF 周报", lambda: data.get(make_pdf, None, week, street)[0],
+                             file_name=file_name(report), mime="application/pdf", type="primary")
     st.caption("点击下载后开始生成 PDF，全区数据较多时需要几秒钟。")
 
 

@@ -286,6 +286,33 @@ def test_the_overdue_download_is_excel_friendly():
     assert data.decode("utf-8-sig").splitlines() == ["工单编号,已受理(小时),办结率(%)", "A4,86.0,"]
 
 
+def test_a_download_that_fails_says_so_in_chinese():
+    """A deferred file (the overdue list, the audit log, the PDF) is made when its button is pressed;
+    if making it raises, the words under the button are ours, not Streamlit's English."""
+    import asyncio
+
+    from streamlit.proto.BackMsg_pb2 import BackendOperationRequest, DeferredFileRequestPayload
+    from streamlit.runtime.backend_operation_handler import DeferredFileHandler
+
+    class Files:
+        def execute_deferred(self, file_id):
+            if file_id == "broken":
+                raise OSError("disk full")
+            return f"/media/{file_id}.csv"
+
+    at = open_page("appeals")  # the page that offers a deferred download
+    assert at.get("download_button")[0].proto.label == "下载超期工单清单(CSV)"
+    handler = DeferredFileHandler(Files)
+
+    def ask(file_id):
+        request = BackendOperationRequest(request_id="r", deferred_file=DeferredFileRequestPayload(file_id=file_id))
+        return asyncio.run(handler.handle(request, "session"))
+
+    assert ask("broken").error_msg == layout.DOWNLOAD_FAILED
+    made = ask("good")
+    assert not made.error_msg and made.deferred_file.url == "/media/good.csv"
+
+
 def test_a_download_rounds_as_the_screen_does():
     """9/16 reads 56.3 % on the page and in the CSV (polars' .round gave 56.2); 3.365 (3.3649… in
     binary) reads 3.37 in both; counts keep no separators in the file (Excel sums them)."""
