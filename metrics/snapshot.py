@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import polars as pl
+
 from metrics import alerts, appeals, complaints, compounds, feeds, scenes, surveys
 from metrics.catalogue import CATALOGUE
 from metrics.display import DASH
@@ -13,11 +15,13 @@ LIST_KEYS = ["compound_id", "name", "complaints", "complaints_per_100_households
 SECTIONS = (("appeals", "诉求办理"), ("complaints", "物业投诉"), ("surveys", "满意度测评"), ("scenes", "服务场景"))
 
 
-def stats(con, scope: Scope) -> dict:
-    """Everything `stats --json` prints; the weekly PDF prints the same numbers."""
+def stats(con, scope: Scope, by_compound: pl.DataFrame | None = None) -> dict:
+    """Everything `stats --json` prints; the weekly PDF prints the same numbers. `by_compound`: the
+    scope's `complaints_by_compound`, when the caller (the PDF) has read it already."""
     by_street = appeals.rates_by(con, scope, "street").sort("street")
     repeats = alerts.repeat_rates(con, scope)
-    by_compound = compounds.complaints_by_compound(con, scope)
+    if by_compound is None:
+        by_compound = compounds.complaints_by_compound(con, scope)
     return {
         "scope": {"from": scope.start, "to": scope.end, "as_of": scope.moment.isoformat(),
                   "street": scope.street, "community": scope.community},

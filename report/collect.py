@@ -100,16 +100,17 @@ def collect(con, week: str | None = None, street: str | None = None, *, now: dat
     """The data of one weekly report (one ISO week, the whole district or one street)."""
     scope = scope_for(week, street, now)
     week = iso_week_label(scope.start)
-    current = stats(con, scope)
+    by_compound = compounds.complaints_by_compound(con, scope)
+    current = stats(con, scope, by_compound)
     _require_data(current, scope, street)
     previous_scope = scope.previous()
-    previous = stats(con, previous_scope)
+    before_by_compound = compounds.complaints_by_compound(con, previous_scope)
+    previous = stats(con, previous_scope, before_by_compound)
     if street:
         ranking = rankings.community_ranking(con, scope).rename({"community": "place"})
     else:
         ranking = rankings.street_ranking(con, scope).rename({"street": "place"})
     settings = metric_settings()
-    by_compound = compounds.complaints_by_compound(con, scope)
     return _plain({
         "district": DISTRICT,
         "street": street or None,
@@ -133,7 +134,7 @@ def collect(con, week: str | None = None, street: str | None = None, *, now: dat
         "key_targets": compounds.key_targets(by_compound).select(
             "compound_id", "name", "street", "community", "households", "complaints",
             "complaints_per_100_households", "resolution_rate"),
-        "key_targets_previous": compounds.key_targets(compounds.complaints_by_compound(con, previous_scope)).select(
+        "key_targets_previous": compounds.key_targets(before_by_compound).select(
             "compound_id", "complaints"),
         "hot_spots": compounds.hot_spots(by_compound).select(
             "rank", "compound_id", "name", "street", "community", "complaints", "complaints_per_100_households",
