@@ -390,10 +390,12 @@ def repeat_rates_by(con, scope: Scope, by: str = "street") -> pl.DataFrame:
                         ).sort(by, nulls_last=True)
 
 
-def compound_repeats(con, compound_id: str, as_of: datetime) -> pl.DataFrame:
+def compound_repeats(con, compound_id: str, as_of: datetime, street: str | None = None,
+                     community: str | None = None) -> pl.DataFrame:
     """The repeated appeals of one compound (all its categories) up to as-of, latest first: each
-    with the earlier appeal it repeats and its category (the compound profile offers their chains)."""
-    pool, links, _ = _repeats(con, as_of, None, None, None, compound_id)
+    with the earlier appeal it repeats and its category (the compound profile offers their chains).
+    With a street (and community): only the compound's appeals placed there."""
+    pool, links, _ = _repeats(con, as_of, None, street, community, compound_id)
     ids = pool.select("i", "appeal_id", "received_at")
     out = links.join(ids, left_on="later", right_on="i").join(
         ids.select(pl.col("i").alias("earlier"), pl.col("appeal_id").alias("repeats")), on="earlier")
@@ -403,16 +405,20 @@ def compound_repeats(con, compound_id: str, as_of: datetime) -> pl.DataFrame:
         "appeal_id", "category", "received_at", "repeats").sort("received_at", "appeal_id", descending=True)
 
 
-def repeat_chain(con, appeal_id: str, as_of: datetime) -> pl.DataFrame:
+def repeat_chain(con, appeal_id: str, as_of: datetime, street: str | None = None,
+                 community: str | None = None) -> pl.DataFrame:
     """The chain of repeats an appeal belongs to (for the compound profile): every appeal of its
-    compound and category linked to it through repeats, oldest first, each with the one it repeats."""
-    rows = con.execute("SELECT compound_id, category FROM appeals WHERE appeal_id = ?", [appeal_id]).fetchall()
+    compound and category linked to it through repeats, oldest first, each with the one it repeats.
+    With a street (and community): only appeals placed there, the chosen one included."""
+    in_place, params = _place("", street, community)
+    rows = con.execute(f"SELECT compound_id, category FROM appeals WHERE appeal_id = $id AND {in_place}",
+                       {**params, "id": appeal_id}).fetchall()
     empty = pl.DataFrame(schema={"appeal_id": pl.String, "received_at": pl.Datetime("us"),
                                  "resolved_at": pl.Datetime("us"), "content": pl.String, "repeats": pl.String,
                                  "similarity": pl.Float64})
     if not rows or rows[0][0] is None:
         return empty
-    pool, links, _ = _repeats(con, as_of, None, None, None, rows[0][0], rows[0][1])
+    pool, links, _ = _repeats(con, as_of, None, street, community, rows[0][0], rows[0][1])
     parent = dict(zip(links["later"].to_list(), links["earlier"].to_list()))
     match = pool.filter(pl.col("appeal_id") == appeal_id)["i"].to_list()
     if not match:

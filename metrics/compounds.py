@@ -84,6 +84,8 @@ def listing(con, scope: Scope, search: str | None = None) -> pl.DataFrame:
     complaints, _ = period("p.received_at", scope)
     surveys, _ = period("s.surveyed_at", scope, is_date=True)
     events, _ = period("e.event_date", scope, is_date=True)
+    # An appeal counts where its own street is (a street its file named may differ from the registry's).
+    appeals_place, _ = place("a.", scope)
     params = merged(place_params, appeal_params)
     match = "TRUE"
     if search and search.strip():
@@ -91,7 +93,7 @@ def listing(con, scope: Scope, search: str | None = None) -> pl.DataFrame:
         match = "(contains(lower(c.name), $search) OR contains(lower(c.compound_id), $search))"
     return frame(con, f"""
         WITH ap AS (SELECT compound_id, count(*) AS appeals FROM appeals a
-                    WHERE {appeals} AND compound_id IS NOT NULL GROUP BY compound_id),
+                    WHERE {appeals} AND {appeals_place} AND compound_id IS NOT NULL GROUP BY compound_id),
         cp AS (SELECT compound_id, count(*) AS complaints FROM complaints p WHERE {complaints} GROUP BY compound_id),
         sv AS (SELECT compound_id, count(*) AS survey_answers,
                       count(*) FILTER ({satisfied("rating")}) AS satisfied
@@ -129,7 +131,10 @@ def summary(con, scope: Scope, compound_id: str) -> dict:
     received, params = period("received_at", scope)
     surveys, _ = period("surveyed_at", scope, is_date=True)
     events, _ = period("event_date", scope, is_date=True)
-    params = merged(params, {"id": compound_id, "resolve_h": settings.metric_settings()["resolution_limit_hours"]})
+    # The compound's appeals in the scope's street: one its file put in another street is that street's.
+    appeals_place, place_params = place("", scope)
+    params = merged(params, place_params,
+                    {"id": compound_id, "resolve_h": settings.metric_settings()["resolution_limit_hours"]})
     row = frame(con, f"""
         WITH a AS (SELECT count(*) AS appeals,
                           count(*) FILTER (resolved_at <= $as_of) AS appeals_resolved,
@@ -140,7 +145,7 @@ def summary(con, scope: Scope, compound_id: str) -> dict:
                                            AND received_at + to_hours(CAST($resolve_h AS BIGINT)) < $as_of)
                               AS overdue_open
                    FROM appeals JOIN ({carried_sql("appeals")}) carried USING (batch_id)
-                   WHERE compound_id = $id AND {received}),
+                   WHERE compound_id = $id AND {received} AND {appeals_place}),
         p AS (SELECT count(*) AS complaints, count(*) FILTER (resolved_at <= $as_of) AS complaints_resolved,
                      count(*) FILTER (c_resolved_at) AS complaints_resolve_known
               FROM complaints JOIN ({carried_sql("complaints")}) carried USING (batch_id)
@@ -187,10 +192,11 @@ def history(con, scope: Scope, compound_id: str, months: int = 12) -> pl.DataFra
     received, params = period("received_at", window)
     surveys, _ = period("surveyed_at", window, is_date=True)
     events, _ = period("event_date", window, is_date=True)
+    appeals_place, place_params = place("", scope)
     rows = frame(con, f"""
         SELECT 'appeals' AS feed, CAST(date_trunc('month', received_at) AS DATE) AS month, count(*) AS n,
                NULL::BIGINT AS satisfied, NULL::BIGINT AS attendance
-        FROM appeals WHERE compound_id = $id AND {received} GROUP BY ALL
+        FROM appeals WHERE compound_id = $id AND {received} AND {appeals_place} GROUP BY ALL
         UNION ALL
         SELECT 'complaints', CAST(date_trunc('month', received_at) AS DATE), count(*), NULL, NULL
         FROM complaints WHERE compound_id = $id AND {received} GROUP BY ALL
@@ -201,7 +207,7 @@ def history(con, scope: Scope, compound_id: str, months: int = 12) -> pl.DataFra
         UNION ALL
         SELECT 'scenes', CAST(date_trunc('month', event_date) AS DATE), count(*), NULL,
                CAST(coalesce(sum(attendees), 0) AS BIGINT)
-        FROM scenes WHERE compound_id = $id AND {events} GROUP BY ALL""", merged(params, {"id": compound_id}))
+        FROM scenes WHERE compound_id = $id AND {events} GROUP BY ALL""", merged(params, place_params, {"id": compound_id}))
     got = {(r["feed"], r["month"]): r for r in rows.to_dicts()}
     out = []
     for month in starts:

@@ -62,13 +62,13 @@ def profile(compound_id: str) -> None:
 def repeat_chains(compound_id: str) -> None:
     """The compound's repeated appeals, and the chain of the one chosen (metrics/README.md, 预警)."""
     st.markdown("**重复诉求链**")
-    repeated = data.get(alerts.compound_repeats, None, compound_id, scope.moment)
+    repeated = data.get(alerts.compound_repeats, None, compound_id, scope.moment, scope.street, scope.community)
     if not layout.has_content(repeated.is_empty(), "截至统计时点这个小区没有重复诉求。"):
         return
     labels = {row["appeal_id"]: f"{row['appeal_id']} · {row['category'] or DASH} · {moment(row['received_at'])}"
               for row in repeated.to_dicts()}
     chosen = st.selectbox("重复的工单", list(labels), format_func=labels.get, key="repeat_appeal")
-    chain = data.get(alerts.repeat_chain, None, chosen, scope.moment)
+    chain = data.get(alerts.repeat_chain, None, chosen, scope.moment, scope.street, scope.community)
     layout.table(chain, [Text("appeal_id", "工单编号"), Text("received_at", "受理时间", "moment"),
                          Text("resolved_at", "办结时间", "moment"), Text("repeats", "重复的工单"),
                          Text("content", "诉求内容(已脱敏)")], key="repeat_chain")

@@ -554,6 +554,39 @@ def test_a_compound_of_another_street_does_not_open():
     assert "海景苑 · 小区画像" in texts(at.subheader)
 
 
+def test_a_compound_shows_a_street_user_only_his_streets_appeals(db, tmp_path, monkeypatch):
+    """Three repeated appeals in 宝龙国际 (C2, 蓬莱阁街道 in the registry) whose file put them in
+    登州街道 are 登州's (README: a street the file named itself stays): 蓬莱阁's leader does not see
+    them on C2's profile (cards, list, repeat chain), the district does."""
+    from etl.load import load_files
+
+    own = tmp_path / "moved.duckdb"
+    shutil.copyfile(db, own)
+    monkeypatch.setenv("DASHBOARD_DB", str(own))
+    text = "楼下垃圾桶满溢无人清运，已经反映多次"
+    rows = [f"DZ-{i},12345热线,环境卫生,2026-03-0{2 * i} 09:00,登州街道,C2,{text}{'!' * i}" for i in (1, 2, 3)]
+    moved = tmp_path / "moved.csv"
+    moved.write_text("工单编号,来源渠道,诉求类别,受理时间,街道,小区编码,诉求内容\n" + "\n".join(rows) + "\n",
+                     encoding="utf-8")
+    load_files(own, "appeals", [moved])
+
+    def profile(name: str) -> tuple[str, list, str]:
+        at = open_as(name, "compounds", query=W10, page_query={"compound": "C2"})
+        assert not at.exception
+        listed = next(row for row in table(at, "小区", "街道", "社区") if row[0] == "宝龙国际")
+        shown = json.dumps([d.value.to_dict("list") for d in at.dataframe]
+                           + [list(s.options) for s in at.main.selectbox], ensure_ascii=False, default=str)
+        return cards(at)["诉求"], listed, shown
+
+    district_appeals, district_row, district_shown = profile("quzhang")
+    street_appeals, street_row, street_shown = profile("penglaige")
+    assert int(district_appeals) == int(street_appeals) + 3
+    assert "DZ-3" in district_shown and text in district_shown
+    assert "DZ-" not in street_shown and text not in street_shown
+    # the list's 诉求 column agrees with the card
+    assert str(district_appeals) in district_row and str(street_appeals) in street_row
+
+
 def test_forged_widget_state_changes_nothing():
     at = open_as("dengzhou")
     own = view(at)
