@@ -244,8 +244,19 @@ def _parse_csv(data: bytes, skip: int, encoding: str) -> pl.DataFrame:
     except pl.exceptions.ComputeError as exc:
         if "utf-8" in str(exc).lower() and encoding == "utf-8":
             raise _NotUtf8 from exc
-        raise FileRefused(f"无法按 CSV 格式读取文件：{exc}") from exc
+        raise FileRefused(_unparsable(data, str(exc))) from exc
     return grid
+
+
+def _unparsable(data: bytes, error: str) -> str:
+    """Where the CSV parser stopped, in Chinese: the line and column, never the cell itself (it
+    may hold a phone number) nor the parser's English advice."""
+    cell = re.search(r"could not parse `(.*?)` as dtype", error, re.S)
+    column = re.search(r"\(column number (\d+)\)", error)
+    found = data.find(cell.group(1).encode("utf-8")) if cell and cell.group(1) else -1
+    where = (f"第 {_line_of(data, found)} 行" if found >= 0 else "") + (f"第 {column.group(1)} 列" if column else "")
+    return (f"无法按 CSV 格式读取文件：{where or '文件中'}有不成对的引号(一格内容以引号开头却没有以引号结束，"
+            "或引号之后还有内容)。" + RESAVE)
 
 
 def _csv_decoded(data: bytes, encoding: str, choose: Chooser) -> Decoded:

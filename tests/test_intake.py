@@ -144,6 +144,17 @@ def test_a_utf16_file_is_named_as_such(tmp_path):
         "文件是 UTF-16 编码(Excel“Unicode 文本”)，无法读取。" + RESAVE)
 
 
+@pytest.mark.parametrize("cell", ['"电话13899990000"xx', '"电话13899990000'], ids=["text-after-quote", "unterminated"])
+def test_a_broken_quote_is_named_by_line_and_column_not_quoted(tmp_path, cell):
+    """The parser's own message quotes the cell (a phone number, here) and its advice in English."""
+    path = tmp_path / "quote.csv"
+    path.write_text(f"{HEADER}\n{ROWS[0]}\nE9,城市通,其他,2026-03-05 12:00,登州街道,{cell}\n{ROWS[1]}\n",
+                    encoding="utf-8")
+    refused = load(tmp_path / "db.duckdb", "appeals", path).refused
+    assert refused == ("无法按 CSV 格式读取文件：第 3 行第 6 列有不成对的引号(一格内容以引号开头却没有以引号结束，"
+                       "或引号之后还有内容)。" + RESAVE)
+
+
 # ---------------------------------------------------------------- headers below titles, notes below data
 
 TITLES = [
