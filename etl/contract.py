@@ -104,8 +104,12 @@ APPEALS = Kind(name="appeals", label="诉求工单", key="appeal_id", table="app
     Column("status", ("办理状态",)),
     Column("satisfaction", ("群众评价", "满意度", "评价结果"), measured=True),
     Column("is_property", ("是否物业类",), BOOL),
-    Column("caller_name", ("来电人", "诉求人", "姓名"), personal=True),
-    Column("caller_phone", ("联系电话", "电话"), personal=True),
+    # Every header an extract names its callers by: an unknown one would leave the name unmasked
+    # in the text (its column is dropped, but the row's name is then not known).
+    Column("caller_name", ("来电人", "诉求人", "姓名", "来电人姓名", "诉求人姓名", "联系人", "联系人姓名",
+                           "反映人", "反映人姓名", "来访人"), personal=True),
+    Column("caller_phone", ("联系电话", "电话", "来电号码", "联系方式", "手机号码", "手机号", "电话号码",
+                            "联系人电话", "来电人电话"), personal=True),
     Column("content", ("诉求内容", "工单内容")),
     UPDATED_AT,
 ))

@@ -35,12 +35,19 @@ _ID_TEMPLATES = (
 _MOBILE_TEMPLATE = r"1~[3-9]" + r"~\d" * 9
 # Area code (0 and 2–3 digits, brackets optional, or after +86 without its 0), then 7–8 digits.
 _AREA = (rf"(?:{_OPEN}0[1-9]\d{{1,2}}{_CLOSE}|(?:{_LEAD}|{_START})0[1-9]\d{{1,2}}"
-         rf"|{_OPEN}?\+ ?86{_CLOSE}?[ \-]?{_OPEN}?[1-9]\d{{1,2}}{_CLOSE}?)")
+         rf"|(?:{_OPEN}?\+ ?86{_CLOSE}?|{_START}0086)[ \-]?{_OPEN}?0?[1-9]\d{{1,2}}{_CLOSE}?)")
 _LOCAL_TEMPLATE = r"\d~\d~\d~\d~\d~\d~\d(?:~\d)?"
 # Words that say a phone number follows, kept in the text before the mask.
 _PHONE_WORDS = r"(?:电话|手机|座机|固话|联系|号码|致电|拨打|回电|来电|热线|tel|Tel|TEL|phone|Phone)"
 # Units and counters after a number make it a quantity, not a phone: 3000-5000元, 2000 2000人.
 _UNIT = r"元万千百米平㎡人户件个次岁年月日号楼层室栋单元%"
+# Between the three groups of a mobile written 3-4-4, any mix of spaces, line breaks and
+# punctuation: 138 1234-5678, 138·1234·5678, 138，1234，5678, (138)12345678, a number broken
+# over lines. The grouping itself is what makes it a phone, so the separators need not agree.
+_GAP = (r"[ \t\r\n]{0,4}[\-.·・•*:|=,，、/_~()（）\u2010-\u2015\u2212\u30fc]{0,2}[ \t\r\n]{0,4}")
+# An underscore glues a number to a Chinese word (联系人_13812345678, 诉求工单_13812345678.csv)
+# as a space would; after Latin letters it is part of a code (单号WO_13812345678).
+_GLUED = rf"(?P<glued>{_START}_)"
 
 
 def _alternatives(template: str) -> str:
@@ -57,6 +64,8 @@ def _grouped_local() -> str:
 _NUMBERS: tuple[tuple[str, str], ...] = (
     (rf"(?:{_LEAD}|{_START})(?:{_alternatives(_ID_TEMPLATES[0])}|{_alternatives(_ID_TEMPLATES[1])})", ID_MASK),
     (rf"(?:{_LEAD}(?:{_COUNTRY})?|{_COUNTRY}|{_START})(?:{_alternatives(_MOBILE_TEMPLATE)}){_EXTENSION}", PHONE_MASK),
+    (rf"(?:{_LEAD}(?:{_COUNTRY})?|{_COUNTRY}|{_START}|{_GLUED})1[3-9]\d{_GAP}\d{{4}}{_GAP}\d{{4}}{_EXTENSION}"
+     rf"(?P<after>[^\d{_UNIT}]|$)", "${glued}" + PHONE_MASK + "${after}"),
     (rf"{_AREA}[ \-{_DASHES[2:]}/.]{{0,2}}(?:{_alternatives(_LOCAL_TEMPLATE)}){_EXTENSION}",
      PHONE_MASK),
     (rf"({_PHONE_WORDS}[^\d\n]{{0,4}}){_START}[2-9]\d{{6,7}}{_EXTENSION}", "${1}" + PHONE_MASK),
@@ -75,6 +84,30 @@ def _mask_name(text: pl.Expr, name: pl.Expr) -> pl.Expr:
     # A one-character "name" would blank out ordinary words; real names have two or more.
     return (pl.when((name.str.len_chars() >= 2) & text.str.contains(name, literal=True))
             .then(text.str.split(name).list.join(NAME_MASK)).otherwise(text))
+
+
+# A caller cell is not always one name as the text writes it: spaces pad or split it (王　芳,
+# 欧阳 娜娜), a bracket adds a note (王建国（先生）), several callers share it (刘洋、李秀英).
+_NAME_NOISE = r"\s+|[(（\[【][^)）\]】]*[)）\]】]"
+_NAME_LIST = r"[、,，;；/|]+"
+_NAME_MARKS = rf"{_NAME_NOISE}|{_NAME_LIST}|[)）\]】]"
+MAX_NAMES = 4  # names looked for per caller cell, the cell as written first
+
+
+def _names(cell: pl.Expr) -> pl.Expr:
+    """The names a caller cell holds, as a list: the cell as written, then each name in it."""
+    parts = cell.str.replace_all(_NAME_NOISE, "").str.replace_all(_NAME_LIST, "、").str.split("、")
+    return pl.concat_list(cell.str.strip_chars(), parts).list.unique(maintain_order=True)
+
+
+def caller_names(cells: pl.Series) -> list[pl.Series]:
+    """The caller cells as up to MAX_NAMES columns of names: each row's first, second … name
+    (null where a row has fewer). One column, the cells themselves, when no cell needs splitting."""
+    if not cells.str.contains(_NAME_MARKS).fill_null(False).any():
+        return [cells]
+    lists = cells.to_frame("cell").select(_names(pl.col("cell"))).to_series()
+    count = min(MAX_NAMES, int(lists.list.len().max() or 1))
+    return [lists.list.get(i, null_on_oob=True) for i in range(count)]
 
 
 def _fold_table() -> dict[str, str]:
@@ -100,13 +133,13 @@ _FOLD = _fold_table()
 _FOLD_FROM, _FOLD_TO = list(_FOLD), list(_FOLD.values())
 _FOLDABLE = "[" + "".join(re.escape(char) for char in _FOLD) + "]"
 # Every pattern above holds seven digits (any Unicode digit: full-width ones are digits before
-# folding too) with at most four separator characters between two of them, written as they fold
-# (a no-break or thin space, a full-width dash); a value without such a run (most values; a date's
-# "09:00" breaks at the colon) needs no number masking.
-_SEPARATOR_CHARS = (rf"[ \t.\-/()（）+{_DASHES[2:]}"
+# folding too) with at most ten separator characters between two of them (a mobile's _GAP),
+# written as they fold (a no-break or thin space, a full-width dash); a value without such a run
+# (most values) needs no number masking.
+_SEPARATOR_CHARS = (rf"[ \t\r\n.\-/()（）+·・•*:|=,，、{_DASHES[2:]}"
                     + "".join(re.escape(char) for char, folded in _FOLD.items() if set(folded) <= set(" +-./"))
                     + "]")
-_MAYBE_NUMBER = rf"\d(?:{_SEPARATOR_CHARS}{{0,4}}\d){{6}}"
+_MAYBE_NUMBER = rf"\d(?:{_SEPARATOR_CHARS}{{0,10}}\d){{6}}"
 
 
 def mask_text(text: pl.Expr, name: pl.Expr | None = None) -> pl.Expr:
@@ -114,7 +147,12 @@ def mask_text(text: pl.Expr, name: pl.Expr | None = None) -> pl.Expr:
     normalised = pl.when(text.str.contains(_FOLDABLE)).then(text.str.replace_many(_FOLD_FROM, _FOLD_TO)).otherwise(text)
     masked = _mask_numbers(normalised)
     masked = pl.when(masked != normalised).then(masked).otherwise(text)
-    return masked if name is None else _mask_name(masked, name)
+    if name is None:
+        return masked
+    names = _names(name)
+    for i in range(MAX_NAMES):
+        masked = _mask_name(masked, names.list.get(i, null_on_oob=True))
+    return masked
 
 
 def _only_where(text: pl.Series, hits: pl.Series, replace) -> pl.Series:
@@ -178,9 +216,27 @@ def _holding_a_name(values: pl.Series, known: pl.Series) -> list[str]:
     return [v for v in texts if any(name in v for name in found)]
 
 
-def distinct_names(names: pl.Series) -> pl.Series:
+def distinct_names(cells: pl.Series) -> pl.Series:
     """The callers' names that masking looks for (two characters or more), each once."""
+    names = pl.concat(caller_names(cells)).drop_nulls()
     return names.filter(names.str.len_chars() >= 2).unique()
+
+
+def _name_masked(masked: pl.Series, names: pl.Series, known: pl.Series, repeats: bool) -> pl.Series:
+    """Each row's name (of `names`) masked in its text."""
+    pair = pl.DataFrame({"text": masked, "name": names})
+    may_hold = pl.lit(True)
+    values = masked.unique().drop_nulls() if repeats else None
+    if values is not None and values.len() <= _FEW:
+        # Only rows whose value holds some caller's name at all need their own name looked for.
+        holding = _holding_a_name(values, known)
+        if not holding:
+            return masked
+        may_hold = pl.col("text").is_in(pl.Series(holding, dtype=pl.String).implode())
+    named = pair.select(may_hold & (pl.col("name").str.len_chars() >= 2)
+                        & pl.col("text").str.contains(pl.col("name"), literal=True)).to_series()
+    return _only_where(masked, named, lambda rows: pair[rows].select(
+        pl.col("text").str.split(pl.col("name")).list.join(NAME_MASK)).to_series())
 
 
 def mask_column(text: pl.Series, names: pl.Series | None = None, known_names: pl.Series | None = None) -> pl.Series:
@@ -191,19 +247,10 @@ def mask_column(text: pl.Series, names: pl.Series | None = None, known_names: pl
     masked = _numbers_masked(text, repeats)
     if names is None:
         return masked
-    pair = pl.DataFrame({"text": masked, "name": names})
-    may_hold = pl.lit(True)
-    values = masked.unique().drop_nulls() if repeats else None
-    if values is not None and values.len() <= _FEW:
-        # Only rows whose value holds some caller's name at all need their own name looked for.
-        holding = _holding_a_name(values, distinct_names(names) if known_names is None else known_names)
-        if not holding:
-            return masked
-        may_hold = pl.col("text").is_in(pl.Series(holding, dtype=pl.String).implode())
-    named = pair.select(may_hold & (pl.col("name").str.len_chars() >= 2)
-                        & pl.col("text").str.contains(pl.col("name"), literal=True)).to_series()
-    return _only_where(masked, named, lambda rows: pair[rows].select(
-        pl.col("text").str.split(pl.col("name")).list.join(NAME_MASK)).to_series())
+    known = distinct_names(names) if known_names is None else known_names
+    for each in caller_names(names):
+        masked = _name_masked(masked, each, known, repeats)
+    return masked
 
 
 def holds_personal_data(text: pl.Series, names: pl.Series | None = None,

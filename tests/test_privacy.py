@@ -35,6 +35,16 @@ CASES = [
     ("东城社区欧阳秀英13922223333", "欧阳秀英", f"东城社区{NAME}{PHONE}"),
     # A one-character "name" would blank out ordinary words.
     ("王大爷家门口路灯坏了", "王", "王大爷家门口路灯坏了"),
+    # The caller cell as people fill it in: padded or split by spaces, a note in brackets, two callers.
+    ("王芳反映楼道灯不亮", "王　芳", f"{NAME}反映楼道灯不亮"),
+    ("欧阳娜娜反映楼道灯不亮", "欧阳 娜娜", f"{NAME}反映楼道灯不亮"),
+    ("王建国说电梯坏了", "王建国（先生）", f"{NAME}说电梯坏了"),
+    ("李秀英和刘洋反映噪音", "刘洋、李秀英", f"{NAME}和{NAME}反映噪音"),
+    ("王　芳反映楼道灯不亮", "王　芳", f"{NAME}反映楼道灯不亮"),
+    # A mobile in three groups, whatever stands between them; an underscore after Chinese.
+    ("电话138 1111-2222请回电", None, f"电话{PHONE}请回电"),
+    ("电话\n138\n1111\n3333", None, f"电话\n{PHONE}"),
+    ("联系人_13811115555", None, f"联系人_{PHONE}"),
     (None, "张三", None),
 ]
 
