@@ -216,9 +216,9 @@ def _masked_texts(raw: pl.DataFrame, names: list[str], key: str,
                   callers: pl.Series | None) -> tuple[list[pl.Series], pl.Series]:
     """Every text column of the file with personal data masked, and whether each row's key holds
     some."""
-    known = privacy.distinct_names(callers) if callers is not None else None
-    masked = [privacy.mask_column(raw.get_column(name), callers, known) for name in names]
-    return masked, privacy.holds_personal_data(raw.get_column(key), callers, known)
+    found = privacy.callers(callers) if callers is not None else None
+    masked = [privacy.mask_column(raw.get_column(name), found) for name in names]
+    return masked, privacy.holds_personal_data(raw.get_column(key), found)
 
 
 def _superseded(keys: pl.Series, rows: pl.Series, valid: pl.Series) -> pl.Series:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -80,10 +81,15 @@ def _mask_numbers(normalised: pl.Expr) -> pl.Expr:
     return masked
 
 
+# Split on where there is no name to look for: a private-use pair no text holds.
+_NO_NAME = "\ue000\ue001"
+
+
 def _mask_name(text: pl.Expr, name: pl.Expr) -> pl.Expr:
-    # A one-character "name" would blank out ordinary words; real names have two or more.
-    return (pl.when((name.str.len_chars() >= 2) & text.str.contains(name, literal=True))
-            .then(text.str.split(name).list.join(NAME_MASK)).otherwise(text))
+    # A one-character "name" would blank out ordinary words; real names have two or more. The text
+    # appears once in the expression: mask_text nests this for every name a cell may hold.
+    looked_for = pl.when(name.str.len_chars() >= 2).then(name).otherwise(pl.lit(_NO_NAME))
+    return text.str.split(looked_for).list.join(NAME_MASK)
 
 
 # A caller cell is not always one name as the text writes it: spaces pad or split it (王　芳,
@@ -216,10 +222,18 @@ def _holding_a_name(values: pl.Series, known: pl.Series) -> list[str]:
     return [v for v in texts if any(name in v for name in found)]
 
 
-def distinct_names(cells: pl.Series) -> pl.Series:
-    """The callers' names that masking looks for (two characters or more), each once."""
-    names = pl.concat(caller_names(cells)).drop_nulls()
-    return names.filter(names.str.len_chars() >= 2).unique()
+@dataclass(frozen=True)
+class Callers:
+    """A file's caller cells read once for all its columns: each row's names (first, second …)
+    and every name met (two characters or more)."""
+    names: list[pl.Series]
+    known: pl.Series
+
+
+def callers(cells: pl.Series) -> Callers:
+    names = caller_names(cells)
+    every = pl.concat(names).drop_nulls()
+    return Callers(names, every.filter(every.str.len_chars() >= 2).unique())
 
 
 def _name_masked(masked: pl.Series, names: pl.Series, known: pl.Series, repeats: bool) -> pl.Series:
@@ -239,21 +253,20 @@ def _name_masked(masked: pl.Series, names: pl.Series, known: pl.Series, repeats:
         pl.col("text").str.split(pl.col("name")).list.join(NAME_MASK)).to_series())
 
 
-def mask_column(text: pl.Series, names: pl.Series | None = None, known_names: pl.Series | None = None) -> pl.Series:
+def mask_column(text: pl.Series, names: pl.Series | Callers | None = None) -> pl.Series:
     """mask_text for a whole column, each step run only on the rows it can change (most values
     of an extract hold no number and not the caller's name): same result, a fraction of the work.
-    known_names is distinct_names(names), when the caller has it already (several columns)."""
+    names: the rows' caller cells, or `callers` of them when several columns share them."""
     repeats = _repeats(text)
     masked = _numbers_masked(text, repeats)
     if names is None:
         return masked
-    known = distinct_names(names) if known_names is None else known_names
-    for each in caller_names(names):
-        masked = _name_masked(masked, each, known, repeats)
+    found = names if isinstance(names, Callers) else callers(names)
+    for each in found.names:
+        masked = _name_masked(masked, each, found.known, repeats)
     return masked
 
 
-def holds_personal_data(text: pl.Series, names: pl.Series | None = None,
-                        known_names: pl.Series | None = None) -> pl.Series:
+def holds_personal_data(text: pl.Series, names: pl.Series | Callers | None = None) -> pl.Series:
     """True where masking would change the value (an identifier that holds a phone, say)."""
-    return (mask_column(text, names, known_names) != text).fill_null(False)
+    return (mask_column(text, names) != text).fill_null(False)
