@@ -16,6 +16,19 @@ def _label(table: str, column: str) -> str:
     return KINDS[table].column(column).headers[0]
 
 
+def _updates_differ(new: str, current: str) -> str:
+    """SQL: both versions carry an explicit update time and the times differ: they decide. Equal
+    times (a date-only 更新时间, one export) say nothing; the lifecycle decides then."""
+    return (f"{new}.updated_at IS NOT NULL AND {current}.updated_at IS NOT NULL "
+            f"AND {new}.updated_at <> {current}.updated_at")
+
+
+def _earlier(field: str, new: str, current: str) -> str:
+    """SQL: the new version's time is earlier, by the minute: a time re-saved by Excel loses its
+    seconds (10:00:45 read back as 10:00) and is the same time, not an older one."""
+    return f"date_trunc('minute', {new}.{field}) < date_trunc('minute', {current}.{field})"
+
+
 def stale_condition(table: str, new: str = "s", current: str = "t") -> str:
     """SQL: the row `new` is older than the stored `current` one (never true for kinds without
     lifecycle times)."""
@@ -23,9 +36,9 @@ def stale_condition(table: str, new: str = "s", current: str = "t") -> str:
     if not fields:
         return "false"
     lacks = " OR ".join(f"({current}.{f} IS NOT NULL AND ({new}.{f} IS NULL"
-                        + ("" if f == "satisfaction" else f" OR {new}.{f} < {current}.{f}") + "))"
+                        + ("" if f == "satisfaction" else f" OR {_earlier(f, new, current)}") + "))"
                         for f in fields)
-    return (f"(CASE WHEN {new}.updated_at IS NOT NULL AND {current}.updated_at IS NOT NULL "
+    return (f"(CASE WHEN {_updates_differ(new, current)} "
             f"THEN {new}.updated_at < {current}.updated_at ELSE ({lacks}) END)")
 
 
@@ -35,14 +48,13 @@ def stale_reason(table: str, new: str = "s", current: str = "t") -> str:
     if not fields:
         return "NULL"
     updated = _label(table, "updated_at")
-    cases = [f"WHEN {new}.updated_at IS NOT NULL AND {current}.updated_at IS NOT NULL "
-             f"THEN '{STALE_NOTE}：本行“{updated}”早于库中记录'"]
+    cases = [f"WHEN {_updates_differ(new, current)} THEN '{STALE_NOTE}：本行“{updated}”早于库中记录'"]
     for f in fields:
         label = _label(table, f)
         cases.append(f"WHEN {current}.{f} IS NOT NULL AND {new}.{f} IS NULL "
                      f"THEN '{STALE_NOTE}：库中记录已有“{label}”，本行没有'")
         if f != "satisfaction":
-            cases.append(f"WHEN {new}.{f} < {current}.{f} THEN '{STALE_NOTE}：本行“{label}”早于库中记录'")
+            cases.append(f"WHEN {_earlier(f, new, current)} THEN '{STALE_NOTE}：本行“{label}”早于库中记录'")
     return f"(CASE {' '.join(cases)} END)"
 
 

@@ -156,6 +156,36 @@ def test_an_explicit_update_time_decides_over_the_lifecycle(tmp_path):
     assert rows(db, "SELECT resolved_at FROM complaints") == [(None,)]
 
 
+def test_equal_update_times_leave_the_lifecycle_to_decide(tmp_path):
+    """A date-only 更新时间 is the same for a resolved record and an older extract of it: the older
+    one lacks the resolution, so it is stale, not a roll-back (found by an attack session)."""
+    db = registry(tmp_path)
+    header = "工单编号,来源渠道,诉求类别,受理时间,小区编码,首次响应时间,办结时间,更新时间\n"
+    day = at(30)[:10]
+    resolved = write(tmp_path / "r.csv", header + f"X1,城市通,其他,{at(0)},C1,{at(1)},{at(20)},{day}\n")
+    older = write(tmp_path / "o.csv", header + f"X1,城市通,其他,{at(0)},C1,{at(1)},,{day}\n")
+    load_files(db, "appeals", [resolved])
+    (report,) = load_files(db, "appeals", [older])
+    assert (report.updated, report.stale) == (0, 1)
+    assert rows(db, "SELECT resolved_at IS NOT NULL FROM appeals") == [(True,)]
+
+
+def test_a_time_that_lost_its_seconds_is_the_same_time(tmp_path):
+    """Excel re-saves 10:00:45 as 10:00: the newer extract that also brings the resolution is
+    applied, not held back as older (found by an attack session)."""
+    db = registry(tmp_path)
+    responded = (DAY + timedelta(hours=1, seconds=45)).strftime("%Y-%m-%d %H:%M:%S")
+    first = write(tmp_path / "a.csv", APPEALS + f"X1,城市通,其他,{at(0)},C1,{responded},\n")
+    resaved = write(tmp_path / "b.csv", APPEALS + f"X1,城市通,其他,{at(0)},C1,{at(1)},{at(20)}\n")
+    earlier = write(tmp_path / "c.csv", APPEALS + f"X1,城市通,其他,{at(0)},C1,{at(0.5)},{at(20)}\n")
+    load_files(db, "appeals", [first])
+    (report,) = load_files(db, "appeals", [resaved])
+    assert (report.updated, report.stale) == (1, 0)
+    assert rows(db, "SELECT resolved_at IS NOT NULL FROM appeals") == [(True,)]
+    (report,) = load_files(db, "appeals", [earlier])  # a whole half hour earlier: older
+    assert (report.updated, report.stale) == (0, 1)
+
+
 def test_undoing_a_registry_batch_moves_appeals_back_to_their_street(tmp_path):
     db = registry(tmp_path)
     before = write(tmp_path / "before.csv", APPEALS + f"B1,城市通,其他,{at(0)},C1,,\n")
