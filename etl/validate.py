@@ -48,7 +48,9 @@ class Staged:
 
 
 def _parse_any_datetime(text: pl.Expr) -> pl.Expr:
-    """The slow path: fold 年月日时分 and "/" into ISO punctuation, then try every form."""
+    """The slow path: fold full-width digits and punctuation (NFKC), 年月日时分 and "/" into ISO
+    punctuation, then try every form."""
+    text = text.str.normalize("NFKC")
     folded = (
         text.str.replace_all(r"[年月/.]", "-")
         .str.replace_all("日", " ")
@@ -92,12 +94,15 @@ def _typed(column: Column, texts: pl.DataFrame) -> pl.Series:
     if column.type in (DATETIME, DATE):
         value = parse_datetime(texts.get_column(column.name)).alias(column.name)
         return value.dt.date() if column.type == DATE else value
+    # Full-width digits (１２００) are digits; a comma only groups thousands (1,200, not 1,2).
+    digits = text.str.normalize("NFKC").str.strip_chars()
     if column.type == INT:
-        number = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
+        grouped = digits.str.contains(r"^\d{1,3}(,\d{3})+(\.0*)?$")
+        number = pl.when(grouped).then(digits.str.replace_all(",", "")).otherwise(digits).cast(pl.Float64, strict=False)
         ok = (number >= 0) & (number == number.floor()) & (number < 2**31)
         expr = pl.when(ok).then(number).cast(pl.Int32)
     elif column.type == FLOAT:
-        number = text.cast(pl.Float64, strict=False)
+        number = digits.cast(pl.Float64, strict=False)
         expr = pl.when(~number.is_nan()).then(number)
     elif column.type == BOOL:
         word = text.str.to_lowercase()

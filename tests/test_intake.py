@@ -329,6 +329,25 @@ def test_coordinates_outside_the_district_and_negative_counts_are_rejected(tmp_p
     }
 
 
+def test_full_width_digits_are_digits_and_a_comma_only_groups_thousands(tmp_path):
+    """１２００ is 1200 and ２０２６-０３-０２ a date; "1,2" is not twelve (found by an attack session)."""
+    db = tmp_path / "c.duckdb"
+    path = tmp_path / "compounds.csv"
+    path.write_bytes(lines("小区编码,小区名称,街道,社区,小区类型,户数,经度,纬度",
+                           "K1,甲,登州街道,东城社区,老旧小区,１２００,１２０.７５,３７.８０",
+                           'K2,乙,登州街道,东城社区,老旧小区,"1,200",120.75,37.80',
+                           'K3,丙,登州街道,东城社区,老旧小区,"1,2",120.75,37.80'))
+    report = load(db, "compounds", path)
+    assert (report.inserted, report.rejected) == (2, 1)
+    assert rows(db, "SELECT compound_id, households, longitude FROM compounds ORDER BY 1") == [
+        ("K1", 1200, 120.75), ("K2", 1200, 120.75)]
+    assert rows(db, f"SELECT reason FROM rejects WHERE batch_id = {LAST}") == [("“户数”应为非负整数：1,2",)]
+    appeals = tmp_path / "appeals.csv"
+    appeals.write_bytes(lines(HEADER, "F1,城市通,其他,２０２６-０３-０２ ０９:００,登州街道,路灯不亮"))
+    assert load(db, "appeals", appeals).inserted == 1
+    assert rows(db, "SELECT strftime(received_at, '%Y-%m-%d %H:%M') FROM appeals") == [("2026-03-02 09:00",)]
+
+
 def test_the_district_box_never_reaches_past_china(monkeypatch):
     import settings
 
