@@ -17,7 +17,7 @@ from access import audit
 from etl import db, versions
 from etl.contract import KINDS, normalise_header
 from etl.load import LoadReport, load_source
-from etl.read import ROW, RawFile
+from etl.read import OVERFLOW, OVERFLOW_HEADER, ROW, RawFile
 from etl.schema import VERSIONS_SINCE, present, select_list
 from etl.schema import columns as table_columns
 from etl.validate import DUPLICATE_REASON, MAPPED_VALUES, file_values
@@ -169,8 +169,8 @@ def _source_from_rejects(kind, rows: pl.DataFrame, file_hash: str, encoding: str
     """The rejected rows as a raw file again: their stored raw values under the file's headers
     (or, for a file read through a mapping, the values as it mapped them)."""
     aliases = kind.aliases()
-    records = [json.loads(v) for v in rows.get_column("raw_values")]
-    records = [record.get(MAPPED_VALUES, record) for record in records]
+    as_read = [json.loads(v) for v in rows.get_column("raw_values")]
+    records = [record.get(MAPPED_VALUES, record) for record in as_read]
     headers: dict[str, str] = {}
     for record in records:
         for header in record:
@@ -178,6 +178,10 @@ def _source_from_rejects(kind, rows: pl.DataFrame, file_hash: str, encoding: str
             if canonical and canonical not in headers:
                 headers[canonical] = header
     data = {canonical: [r.get(header) for r in records] for canonical, header in headers.items()}
+    # Cells past the header stay with their row: checked again, it is rejected again.
+    overflow = [record.get(OVERFLOW_HEADER) for record in as_read]
+    if any(value is not None for value in overflow):
+        data[OVERFLOW] = overflow
     frame = pl.DataFrame({ROW: rows.get_column("row_number"), **data},
                          schema={ROW: pl.Int64, **{c: pl.String for c in data}})
     return RawFile(kind, frame, file_hash, encoding or "", headers, [])

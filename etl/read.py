@@ -30,6 +30,11 @@ HEADER_SEARCH_ROWS = 20
 FOOTER_SEARCH_ROWS = 10
 # Beside a column whose values a mapping translates: the value as it was in the file.
 FILE_VALUE = "_file_"
+# Cells a CSV row holds past its header's last column (an unquoted comma in a text, most often):
+# kept with the row, which is rejected rather than loaded without them; stored among its raw
+# values under OVERFLOW_HEADER. (A column under an empty header is an unknown column, not this.)
+OVERFLOW = "_overflow"
+OVERFLOW_HEADER = "(表头以外的内容)"
 # Characters no cell holds: C0 and C1 controls and DEL (tab, line feed and carriage return are
 # ordinary in cells). A cell with one is rejected with its row (etl.validate).
 CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
@@ -237,15 +242,32 @@ def _parse_csv(data: bytes, skip: int, encoding: str) -> pl.DataFrame:
     """
     try:
         data[:_line_offset(data, skip)].decode("utf-8")  # the lines above the header are UTF-8 too
-        grid = pl.read_csv(io.BytesIO(data), has_header=False, infer_schema=False, encoding="utf8",
-                           skip_lines=skip, truncate_ragged_lines=True, raise_if_empty=False)
+        try:
+            return pl.read_csv(io.BytesIO(data), has_header=False, infer_schema=False, encoding="utf8",
+                               skip_lines=skip, truncate_ragged_lines=False, raise_if_empty=False)
+        except pl.exceptions.ComputeError as exc:
+            if "more fields than defined" not in str(exc):
+                raise
+            return _parse_wide_csv(data, skip)
     except UnicodeDecodeError as exc:
         raise _NotUtf8 from exc
     except pl.exceptions.ComputeError as exc:
         if "utf-8" in str(exc).lower() and encoding == "utf-8":
             raise _NotUtf8 from exc
         raise FileRefused(_unparsable(data, str(exc))) from exc
-    return grid
+
+
+def _parse_wide_csv(data: bytes, skip: int) -> pl.DataFrame:
+    """A CSV some of whose rows hold more cells than its header (polars would drop them): read
+    in Python, the cells past the header's width joined in one more column headed OVERFLOW_HEADER.
+    Only such files pay for it."""
+    rows = list(csv.reader(io.StringIO(data[_line_offset(data, skip):].decode("utf-8"), newline="")))
+    width = len(rows[0])
+    columns = [[row[i] if i < len(row) else None for row in rows] for i in range(width)]
+    columns.append([OVERFLOW_HEADER] + [",".join(row[width:]) if any(cell.strip() for cell in row[width:]) else None
+                                        for row in rows[1:]])
+    return pl.DataFrame({f"column_{i}": cells for i, cells in enumerate(columns)}, schema_overrides={
+        f"column_{i}": pl.String for i in range(width + 1)})
 
 
 def _unparsable(data: bytes, error: str) -> str:
@@ -427,8 +449,15 @@ def _match_columns(grid: pl.DataFrame, header_cells: list[str], explicit: dict[s
             if canonical and canonical not in columns and canonical not in fixed and source not in columns.values():
                 columns[canonical] = source
                 headers[canonical] = header
-    ignored = [h for s, h in zip(grid.columns, header_cells) if h.strip() and s not in columns.values()]
+    ignored = [h for s, h in zip(grid.columns, header_cells)
+               if h.strip() and h != OVERFLOW_HEADER and s not in columns.values()]
     return columns, headers, ignored
+
+
+def _outside(grid: pl.DataFrame, header_cells: list[str]) -> pl.Expr | None:
+    """A row's cells past the header's width (see OVERFLOW), or None when no row has any."""
+    sources = [s for s, h in zip(grid.columns, header_cells) if h == OVERFLOW_HEADER]
+    return _trimmed(pl.col(sources[0])).alias(OVERFLOW) if sources else None
 
 
 def _header_problem(header_cells: list[str], header_index: int) -> None:
@@ -483,6 +512,8 @@ def read(decoded: Decoded, kind_name: str, mapping: Mapping | None = None) -> Ra
         raise FileRefused(message)
 
     translations = {name: table for name, table in (mapping.values if mapping else {}).items() if name in columns}
+    outside = _outside(grid, header_cells)
+    kept = [*columns, *([OVERFLOW] if outside is not None else [])]
     # Values are trimmed, and an empty cell is null, once here: the validator and the rejected
     # rows' raw values both see these. Rows with nothing in any contract column are spacing.
     frame = (
@@ -492,8 +523,9 @@ def read(decoded: Decoded, kind_name: str, mapping: Mapping | None = None) -> Ra
         .select(
             pl.col(ROW).cast(pl.Int64),
             *[_trimmed(pl.col(source).cast(pl.String)).alias(name) for name, source in columns.items()],
+            *([outside] if outside is not None else []),
         )
-        .filter(pl.any_horizontal([pl.col(name).is_not_null() for name in columns]))
+        .filter(pl.any_horizontal([pl.col(name).is_not_null() for name in kept]))
         # The value as in the file stays beside a translated one, for the rejected rows.
         .with_columns(*[pl.col(name).alias(f"{FILE_VALUE}{name}") for name in translations],
                       *[_translated(pl.col(name), table) for name, table in translations.items()])

@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 import polars as pl
 
 from etl.contract import BOOL, DATE, DATETIME, FLOAT, INT, NEEDS_COMPOUND, TEXT, Column, Kind
-from etl.read import CONTROL_PATTERN, FILE_VALUE, ROW, RawFile
+from etl.read import CONTROL_PATTERN, FILE_VALUE, OVERFLOW, OVERFLOW_HEADER, ROW, RawFile
 from etl.schema import columns as table_columns
 from safety import masking as privacy
 from settings import intake_settings, local_now, reference
@@ -29,6 +29,8 @@ _ISO_FORMATS = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "
 _US_FORMATS = ["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p"]
 SCORE_RATING = {5: "满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "不满意"}
 DUPLICATE_REASON = "文件内编号重复：以最后出现的有效行为准"
+OVERFLOW_REASON = (f"本行比表头多出几格(多半是某格文字里有逗号却没加引号)，未导入，多出的内容保存在“{OVERFLOW_HEADER}”一栏，"
+                   "请核对后重新导入")
 # The steps of a record's life, in the order they happen; of the times a row has, none may come
 # before an earlier step's.
 LIFECYCLE = {
@@ -204,6 +206,8 @@ def _raw_values(raw: pl.DataFrame, source: RawFile) -> pl.Expr:
     for name, header in source.headers.items():
         as_in_file = f"{FILE_VALUE}{name}" if f"{FILE_VALUE}{name}" in raw.columns else name
         fields.append(_masked(name, pl.col(as_in_file), caller).alias(header))
+    if OVERFLOW in raw.columns:
+        fields.append(privacy.mask_text(pl.col(OVERFLOW), caller).alias(OVERFLOW_HEADER))
     if source.mapped:
         fields.append(pl.struct([_masked(name, pl.col(name), caller).alias(name)
                                  for name in (*source.headers, *source.fixed)]).alias(MAPPED_VALUES))
@@ -270,6 +274,9 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
     # Reasons read off the text: missing required values, unreadable values.
     rules: list[pl.Expr] = [pl.when(pl.col(f"_text_{c.name}").is_null()).then(pl.lit(f"缺少{c.label}"))
               for c in present if c.required]
+    if OVERFLOW in raw.columns:
+        typed = typed.with_columns(raw.get_column(OVERFLOW))
+        rules.append(pl.when(pl.col(OVERFLOW).is_not_null()).then(pl.lit(OVERFLOW_REASON)))
     rules += [problem for c in present if (problem := _type_problem(c)) is not None]
     rules += _plausibility(kind, present, typed)
     if kind.name != "compounds":

@@ -155,6 +155,30 @@ def test_a_broken_quote_is_named_by_line_and_column_not_quoted(tmp_path, cell):
                        "或引号之后还有内容)。" + RESAVE)
 
 
+def test_cells_past_the_header_reject_their_row_and_are_kept(tmp_path):
+    """An unquoted comma in the last column used to cut the text silently (polars drops the cells
+    past the header): the row is rejected and its every cell kept; empty cells past the header (a
+    trailing comma) are no content. Rechecked, the row is rejected again, its cells still kept
+    (found by an attack session)."""
+    db = tmp_path / "db.duckdb"
+    load(db, "compounds", COMPOUNDS)
+    path = tmp_path / "wide.csv"
+    path.write_text(f"{HEADER}\n{ROWS[0]},,\nE7,城市通,其他,2026-03-05 12:00,登州街道,楼道灯坏了,已报修两次,无人处理\n"
+                    f"{ROWS[1]}\n", encoding="utf-8")
+    report = load(db, "appeals", path)
+    assert (report.inserted, report.rejected) == (2, 1)
+    assert rows(db, "SELECT content FROM appeals ORDER BY appeal_id") == [("电梯故障",), ("垃圾清运",)]
+    (batch,) = rows(db, "SELECT max(batch_id) FROM batches")[0]
+    with read_only(db) as con:
+        table = rejects_csv(con, batch).decode("utf-8-sig").splitlines()
+    assert table[0].endswith(",(表头以外的内容)")
+    assert table[1].startswith("3,本行比表头多出几格") and table[1].endswith(",楼道灯坏了,\"已报修两次,无人处理\"")
+    again = recheck(db, batch)
+    assert (again.inserted, again.rejected) == (0, 1)
+    with read_only(db) as con:
+        assert rejects_csv(con, again.batch_id).decode("utf-8-sig").splitlines()[1:] == table[1:]
+
+
 # ---------------------------------------------------------------- headers below titles, notes below data
 
 TITLES = [
