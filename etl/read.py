@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import fastexcel
 import polars as pl
 
 from etl.contract import KINDS, NEEDS_COMPOUND, Kind, normalise_header
@@ -334,13 +335,37 @@ def _check_workbook(data: bytes) -> None:
 def _grid_from_xlsx(data: bytes, sheet: str | None) -> pl.DataFrame:
     _check_workbook(data)
     try:
+        sheet = sheet or _data_sheet(data)
         # Leading and inner empty rows are kept, so that row numbers are Excel's own.
         options = {"header_row": None, "dtypes": "string", "skip_rows": 0}
-        where = {"sheet_name": sheet} if sheet else {"sheet_id": 1}
         return pl.read_excel(io.BytesIO(data), engine="calamine", read_options=options, drop_empty_rows=False,
-                             **where)
+                             sheet_name=sheet)
+    except FileRefused:
+        raise
     except Exception as exc:  # fastexcel raises its own error types for broken workbooks
         raise FileRefused(f"无法读取 Excel 文件(可能已损坏或没有数据工作表)：{exc}") from exc
+
+
+def _data_sheet(data: bytes) -> str:
+    """The one sheet of a workbook whose rows look like an extract (a row among its first ones
+    names some kind's required columns; a 填表说明 sheet does not), else the first. A workbook with
+    several such sheets is refused, naming them: reading one alone would drop the others' rows
+    unseen (monthly sheets 1月, 2月 …)."""
+    reader = fastexcel.read_excel(data)
+    names = reader.sheet_names
+    if len(names) == 1:
+        return names[0]
+
+    def extract(name: str) -> bool:
+        rows = reader.load_sheet(name, header_row=None, dtypes="string", n_rows=HEADER_SEARCH_ROWS, eager=True)
+        return any(guess_kind([str(cell) for cell in row if cell is not None]) for row in zip(*rows.to_pydict().values()))
+
+    extracts = [name for name in names if extract(name)]
+    if len(extracts) > 1:
+        listed = "、".join(f"“{name}”" for name in extracts)
+        raise FileRefused(f"工作簿中有 {len(extracts)} 个数据工作表({listed})，一次只能导入一个，否则其余工作表的数据"
+                          "会被漏掉；请把每个工作表另存为单独的 Excel 或 CSV 文件后分别导入。")
+    return extracts[0] if extracts else names[0]
 
 
 def chooser(kind_name: str | None, mapping: Mapping | None) -> Chooser:

@@ -234,6 +234,31 @@ def test_an_xlsx_with_a_merged_title_blank_rows_and_notes(tmp_path):
     assert desk.inspect_upload("titled.xlsx", path.read_bytes()).preview.header_row == 5
 
 
+def test_a_workbook_is_read_from_its_one_data_sheet_and_refused_with_two(tmp_path):
+    """Only the first sheet was read: a workbook of monthly sheets lost all but January's rows
+    silently (found by an attack session). The one sheet that holds an extract is read, wherever
+    it is; with two, the workbook is refused naming them."""
+    db = registry(tmp_path)
+
+    def workbook(name: str, sheets: dict[str, list[str]]) -> Path:
+        path = tmp_path / name
+        book = xlsxwriter.Workbook(path)
+        for title, lines in sheets.items():
+            sheet = book.add_worksheet(title)
+            for index, line in enumerate(lines):
+                sheet.write_row(index, 0, line.split(","))
+        book.close()
+        return path
+
+    notes_first = workbook("notes.xlsx", {"填表说明": ["受理时间请写成 2026-03-05 10:00"], "数据": [HEADER, *ROWS]})
+    assert load(db, "appeals", notes_first).inserted == 3
+    months = workbook("months.xlsx", {"1月": [HEADER, ROWS[0]], "2月": [HEADER, ROWS[1]], "Sheet3": []})
+    assert load(db, "appeals", months).refused == (
+        "工作簿中有 2 个数据工作表(“1月”、“2月”)，一次只能导入一个，否则其余工作表的数据会被漏掉；"
+        "请把每个工作表另存为单独的 Excel 或 CSV 文件后分别导入。")
+    assert desk.inspect_upload("months.xlsx", months.read_bytes()).refused.startswith("工作簿中有 2 个数据工作表")
+
+
 def test_notes_below_the_data_are_skipped_but_a_full_row_is_data(tmp_path):
     db = registry(tmp_path)
     path = tmp_path / "footer.csv"
