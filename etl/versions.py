@@ -162,11 +162,25 @@ def refold(con, table: str, keys: str) -> dict[str, int]:
         con.execute(f"DELETE FROM {source} WHERE {picked}")
     if table == "appeals":
         derived.touch(con, f"{k} IN (SELECT {k} FROM {keys})")
+    # A row held back as older is stale no more once its version is the current one (the later
+    # version it lost to was undone): the batch's stale list says what holds now, and the row
+    # counts among the batch's updates.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE fold_unstale AS
+        SELECT r.batch_id, r.record_key FROM stale_rows r JOIN fold f
+          ON r.record_key = CAST(f.{k} AS VARCHAR) AND r.batch_id = f.batch_id""")
+    con.execute("""
+        UPDATE batches SET stale = stale - u.n, updated = updated + u.n
+        FROM (SELECT batch_id, count(*) AS n FROM fold_unstale GROUP BY batch_id) u
+        WHERE batches.batch_id = u.batch_id""")
+    con.execute("""
+        DELETE FROM stale_rows WHERE EXISTS (SELECT 1 FROM fold_unstale u
+            WHERE u.batch_id = stale_rows.batch_id AND u.record_key = stale_rows.record_key)""")
     if table in DERIVED:
         con.execute(f"CREATE OR REPLACE TEMP TABLE rederive AS SELECT DISTINCT l.compound_id FROM {table} l "
                     f"JOIN fold_in f ON f.{k} = l.{k} AND f.batch_id = l.batch_id WHERE l.compound_id IS NOT NULL")
         rederive(con, "rederive", tables=[table])
-    for temp in ("fold_versions", "fold", "fold_taken", "fold_out", "fold_in", "rederive"):
+    for temp in ("fold_versions", "fold", "fold_taken", "fold_out", "fold_in", "fold_unstale", "rederive"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     return {"removed": removed, "restored": restored}
 

@@ -186,6 +186,20 @@ def test_a_time_that_lost_its_seconds_is_the_same_time(tmp_path):
     assert (report.updated, report.stale) == (0, 1)
 
 
+def test_a_stale_row_whose_version_becomes_current_after_an_undo_is_no_longer_listed(tmp_path):
+    """Open, resolved, then an extract in between (stale); undoing the resolved batch makes the
+    one in between current: it is no longer listed as stale (found by an attack session)."""
+    db = registry(tmp_path)
+    for name, times in (("open", ","), ("resolved", f"{at(1)},{at(20)}"), ("between", f"{at(1)},")):
+        load_files(db, "appeals", [write(tmp_path / f"{name}.csv", APPEALS + f"X1,城市通,其他,{at(0)},C1,{times}\n")])
+    assert rows(db, "SELECT stale, updated FROM batches WHERE batch_id = 4") == [(1, 0)]
+    undo(db, 3)
+    assert rows(db, "SELECT batch_id FROM appeals") == [(4,)]
+    assert rows(db, "SELECT stale, updated FROM batches WHERE batch_id = 4") == [(0, 1)]
+    with read_only(db) as con:
+        assert len(stale_csv(con, 4).decode("utf-8-sig").splitlines()) == 1  # the header alone
+
+
 def test_undoing_a_registry_batch_moves_appeals_back_to_their_street(tmp_path):
     db = registry(tmp_path)
     before = write(tmp_path / "before.csv", APPEALS + f"B1,城市通,其他,{at(0)},C1,,\n")
