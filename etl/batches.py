@@ -20,7 +20,7 @@ from etl.load import LoadReport, load_source
 from etl.read import OVERFLOW, OVERFLOW_HEADER, ROW, RawFile
 from etl.schema import VERSIONS_SINCE, present, select_list
 from etl.schema import columns as table_columns
-from etl.validate import DUPLICATE_REASON, MAPPED_VALUES, file_values
+from etl.validate import DUPLICATE_PREFIX, MAPPED_VALUES, file_values
 from safety import csvout
 from settings import local_now
 
@@ -159,7 +159,7 @@ def recheck(db_path: Path, batch_id: int, *, loaded_by: str | None = None) -> Lo
         source = _source_from_rejects(kind, rows, file_hash, encoding)
         # A valid row superseded by a later valid row of the same file stays superseded (that
         # row was loaded); every other rejected row is checked again, so no valid row is lost.
-        source.frame = source.frame.filter(rows.get_column("reason") != DUPLICATE_REASON)
+        source.frame = source.frame.filter(~rows.get_column("reason").str.starts_with(DUPLICATE_PREFIX))
         report = load_source(con, source, f"{file_name}(重新校验批次 {batch_id})", loaded_by)
     audit.record(Path(db_path), loaded_by or "unknown", "recheck", report.summary_zh())
     return report

@@ -28,7 +28,10 @@ FALSE_WORDS = ["否", "n", "no", "false", "f", "0", "×"]
 _ISO_FORMATS = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
 _US_FORMATS = ["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p"]
 SCORE_RATING = {5: "满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "不满意"}
-DUPLICATE_REASON = "文件内编号重复：以最后出现的有效行为准"
+# A valid row whose key a better valid row of the same file also holds (recheck skips these: that row loaded).
+DUPLICATE_PREFIX = "文件内编号重复"
+DUPLICATE_REASON = f"{DUPLICATE_PREFIX}：以最后出现的有效行为准"
+LATER_UPDATE_REASON = f"{DUPLICATE_PREFIX}：以“更新时间”最晚的有效行为准"
 OVERFLOW_REASON = (f"本行比表头多出几格(多半是某格文字里有逗号却没加引号)，未导入，多出的内容保存在“{OVERFLOW_HEADER}”一栏，"
                    "请核对后重新导入")
 # The steps of a record's life, in the order they happen; of the times a row has, none may come
@@ -230,22 +233,27 @@ def _masked_texts(raw: pl.DataFrame, names: list[str], key: str,
     return masked, privacy.holds_personal_data(raw.get_column(key), found)
 
 
-def _superseded(keys: pl.Series, rows: pl.Series, valid: pl.Series) -> pl.Series:
-    """True for a valid row whose key comes again in a later valid row (null keys never are):
-    within one file the last valid row of a key wins, whatever invalid rows follow it.
+def _superseded(keys: pl.Series, rows: pl.Series, valid: pl.Series, updated: pl.Series) -> pl.Series:
+    """The duplicate reason of a valid row whose key another valid row of the file holds and wins
+    with (null keys never do), else null: the row with the latest 更新时间 when every such row has
+    one (a change log lists a record's states in any order), else the last row, whatever invalid
+    rows follow it.
 
     Nearly every key of an extract is unique, and 64-bit hashes compare faster than strings:
     only valid rows whose hash repeats are compared exactly.
     """
-    superseded = pl.repeat(False, keys.len(), eager=True)
+    reasons = pl.repeat(None, keys.len(), dtype=pl.String, eager=True)
     hashes = pl.select(pl.when(valid & keys.is_not_null()).then(keys.hash())).to_series()
     maybe = hashes.is_duplicated() & hashes.is_not_null()
     if not maybe.any():
-        return superseded
+        return reasons
     at = maybe.arg_true()
-    candidates = pl.DataFrame({"k": keys.gather(at), "r": rows.gather(at)})
-    later = candidates.select(pl.col("r") != pl.col("r").max().over("k")).to_series()
-    return superseded.scatter(at, later)
+    candidates = pl.DataFrame({"k": keys.gather(at), "r": rows.gather(at), "u": updated.gather(at)})
+    by_update = pl.col("u").is_not_null().all().over("k")
+    winner = pl.when(by_update).then(pl.col("r").sort_by("u", "r").last().over("k")).otherwise(pl.col("r").max().over("k"))
+    lost = candidates.select(pl.when(pl.col("r") != winner).then(
+        pl.when(by_update).then(pl.lit(LATER_UPDATE_REASON)).otherwise(pl.lit(DUPLICATE_REASON)))).to_series()
+    return reasons.scatter(at, lost)
 
 
 def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
@@ -349,10 +357,11 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
     )
     checked = checked.with_columns(
         pl.when(pl.col("_reason").str.len_chars() > 0).then(pl.col("_reason")).alias("_reason"))
-    superseded = _superseded(checked.get_column(kind.key), checked.get_column(ROW),
-                             checked.get_column("_reason").is_null())
-    checked = checked.with_columns(
-        pl.when(superseded).then(pl.lit(DUPLICATE_REASON)).otherwise(pl.col("_reason")).alias("_reason"))
+    duplicate = _superseded(checked.get_column(kind.key), checked.get_column(ROW), checked.get_column("_reason").is_null(),
+                            checked.get_column("updated_at") if "updated_at" in checked.columns
+                            else pl.repeat(None, checked.height, dtype=pl.Datetime("us"), eager=True))
+    superseded = duplicate.is_not_null()
+    checked = checked.with_columns(pl.coalesce(duplicate, pl.col("_reason")).alias("_reason"))
 
     # The row number stays with the good rows: a row not applied (stale) is reported by it.
     good = checked.filter(pl.col("_reason").is_null()).select(ROW, *table_columns(kind.table))

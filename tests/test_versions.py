@@ -245,6 +245,24 @@ def test_the_last_valid_row_of_an_id_wins_and_recheck_loses_nothing(tmp_path):
         ("D1", "C9", "其他"), ("D2", "C2", "环境卫生")]
 
 
+def test_within_a_file_the_latest_update_time_wins_over_the_row_order(tmp_path):
+    """A change log lists a record resolved (更新时间 day 4), then open (day 2): the resolved row
+    is the current one; without 更新时间 on every row of the key, the last row wins as before
+    (found by an attack session)."""
+    db = registry(tmp_path)
+    header = "工单编号,来源渠道,诉求类别,受理时间,小区编码,首次响应时间,办结时间,更新时间\n"
+    extract = write(tmp_path / "log.csv", header + (
+        f"L1,城市通,其他,{at(0)},C1,{at(1)},{at(40)},{at(96)}\n"
+        f"L1,城市通,其他,{at(0)},C1,{at(1)},,{at(48)}\n"
+        f"L2,城市通,其他,{at(0)},C1,{at(1)},{at(40)},{at(96)}\n"
+        f"L2,城市通,其他,{at(0)},C1,{at(1)},,\n"))
+    (report,) = load_files(db, "appeals", [extract])
+    assert (report.inserted, report.duplicates) == (2, 2)
+    assert rows(db, "SELECT appeal_id, resolved_at IS NOT NULL FROM appeals ORDER BY 1") == [("L1", True), ("L2", False)]
+    assert rows(db, f"SELECT row_number, reason FROM rejects WHERE batch_id = {report.batch_id} ORDER BY 1") == [
+        (3, "文件内编号重复：以“更新时间”最晚的有效行为准"), (4, "文件内编号重复：以最后出现的有效行为准")]
+
+
 def test_a_database_with_a_second_hard_link_is_not_written(tmp_path):
     """Two hard links are two paths to one file that no path resolution unites: a load through
     each would take its own lock and split the file in two. The writer refuses, saying why."""
