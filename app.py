@@ -15,6 +15,7 @@ import pandas  # noqa: F401
 import streamlit as st
 
 from dashboard import auth, data, layout, state
+from settings import SettingError
 
 HERE = Path(__file__).parent
 LOG = logging.getLogger("dashboard")
@@ -79,6 +80,9 @@ if has_database:
     layout.banner()
 try:
     page.run()
+except SettingError as exc:  # a bad DASHBOARD_* value: the sentence names it, for whoever runs the server
+    LOG.error("page %s: %s", name, exc)
+    st.error(str(exc), icon=":material/error:")
 except Exception:  # whatever the data: a Chinese sentence on the page, the details in the server log
     LOG.exception("page %s failed", name)
     st.error("此页面暂时无法显示，已记录错误详情，请稍后重试或联系管理员。", icon=":material/error:")

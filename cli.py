@@ -1,7 +1,7 @@
 """The command line (`python -m etl`): the argparse tree of every package's commands, and the one
 place a failure becomes a Chinese line on stderr and an exit status: 2 for a usage error (a bad
-argument, a file or mapping that cannot be used, an unknown street), 1 otherwise. No traceback
-reaches the analyst (ETL_DEBUG shows it); output piped into `head` ends quietly.
+argument or DASHBOARD_* setting, a file or mapping that cannot be used, an unknown street), 1
+otherwise. No traceback reaches the analyst (ETL_DEBUG shows it); output piped into `head` ends quietly.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import etl.cli
 import metrics.cli
 from arguments import Failure, UsageError
 from metrics.common import figures_without
-from settings import debug
+from settings import SettingError, check_environment, debug
 
 # argparse's own messages, in Chinese (argparse looks every message up through its module's `_`).
 ARGPARSE_ZH = {
@@ -61,6 +61,7 @@ def parser() -> Parser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; every failure becomes one Chinese line on stderr and its exit status."""
     try:
+        check_environment()
         args = parser().parse_args(argv)
         status = args.run(args)
         sys.stdout.flush()  # a closed pipe shows here, while it can still be handled
@@ -72,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except UsageError as exc:
         return _fail(f"参数错误：{exc}", 2)
+    except SettingError as exc:
+        return _fail(str(exc), 2)
     except Failure as exc:
         return _fail(str(exc), 1)
     except KeyboardInterrupt:

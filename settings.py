@@ -21,12 +21,51 @@ TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 # ---------------------------------------------------------------- environment variables
 
-# Files larger than this are refused before they are read.
-MAX_FILE_BYTES = int(os.environ.get("DASHBOARD_MAX_FILE_MB", "200")) * 1024 * 1024
-# An .xlsx is a zip: what its parts inflate to is limited too (a zip bomb is refused unread).
-MAX_EXPANDED_BYTES = int(os.environ.get("DASHBOARD_MAX_XLSX_EXPANDED_MB", "1024")) * 1024 * 1024
-# How long a second writer waits for the first before giving up (seconds).
-WRITER_WAIT_SECONDS = float(os.environ.get("DASHBOARD_WRITER_WAIT", "600"))
+class SettingError(Exception):
+    """An environment variable whose value cannot be used; the message, in Chinese, names it."""
+
+
+def _positive_mb(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise SettingError(f"设置错误：环境变量 {name} 应为正整数(单位 MB)，现在是 {raw!r}。")
+    return value * 1024 * 1024
+
+
+def max_file_bytes() -> int:
+    """Files larger than this are refused before they are read (DASHBOARD_MAX_FILE_MB)."""
+    return _positive_mb("DASHBOARD_MAX_FILE_MB", 200)
+
+
+def max_expanded_bytes() -> int:
+    """An .xlsx is a zip: what its parts inflate to is limited too, so a zip bomb is refused
+    unread (DASHBOARD_MAX_XLSX_EXPANDED_MB)."""
+    return _positive_mb("DASHBOARD_MAX_XLSX_EXPANDED_MB", 1024)
+
+
+def writer_wait_seconds() -> float:
+    """How long a second writer waits for the first before giving up (DASHBOARD_WRITER_WAIT)."""
+    raw = os.environ.get("DASHBOARD_WRITER_WAIT", "600")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):  # filelock would wait forever on a negative or infinite wait
+        raise SettingError(f"设置错误：环境变量 DASHBOARD_WRITER_WAIT 应为不小于 0 的秒数，现在是 {raw!r}。")
+    return value
+
+
+def check_environment() -> None:
+    """Every numeric setting read once, so a bad one is refused before any work starts."""
+    max_file_bytes()
+    max_expanded_bytes()
+    writer_wait_seconds()
+
+
 DEFAULT_IDLE_MINUTES = 30
 # The intranet tile layer of the compound map (off unless DASHBOARD_MAP_TILES is set): an XYZ URL
 # template such as http://tiles.intranet/{z}/{x}/{y}.png; DASHBOARD_MAP_TILES_CRS=gcj02 for

@@ -16,7 +16,7 @@ import duckdb
 from filelock import FileLock
 
 from etl import schema
-from settings import WRITER_WAIT_SECONDS, real_path
+from settings import real_path, writer_wait_seconds
 
 
 class DatabaseMissing(Exception):
@@ -29,7 +29,7 @@ class DatabaseLinked(Exception):
 
 
 def _lock(db_path: Path) -> FileLock:
-    return FileLock(str(db_path) + ".lock", timeout=WRITER_WAIT_SECONDS)
+    return FileLock(str(db_path) + ".lock", timeout=writer_wait_seconds())
 
 
 def _remove_stale_copies(db_path: Path) -> None:

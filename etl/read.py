@@ -21,7 +21,7 @@ import polars as pl
 
 from etl.contract import KINDS, NEEDS_COMPOUND, Kind, normalise_header
 from etl.mapping import Mapping
-from settings import MAX_EXPANDED_BYTES, MAX_FILE_BYTES, intake_settings
+from settings import intake_settings, max_expanded_bytes, max_file_bytes
 
 # The row number a person sees in Excel: the header row is row 1 unless a title row precedes it.
 ROW = "_row"
@@ -316,17 +316,18 @@ def _check_workbook(data: bytes) -> None:
         members = archive.infolist()
     except (zipfile.BadZipFile, ValueError) as exc:
         raise FileRefused(f"无法读取 Excel 文件(可能已损坏)：{exc}") from exc
-    if sum(m.file_size for m in members) > MAX_EXPANDED_BYTES:
-        raise FileRefused(f"Excel 文件解压后超过 {MAX_EXPANDED_BYTES // 1048576} MB，已拒绝(可能是压缩炸弹或数据过大，"
+    limit = max_expanded_bytes()
+    if sum(m.file_size for m in members) > limit:
+        raise FileRefused(f"Excel 文件解压后超过 {limit // 1048576} MB，已拒绝(可能是压缩炸弹或数据过大，"
                           "请拆分或另存为 CSV)。")
-    budget = MAX_EXPANDED_BYTES
+    budget = limit
     for member in members:
         try:
             with archive.open(member) as part:
                 while chunk := part.read(1 << 20):
                     budget -= len(chunk)
                     if budget < 0:
-                        raise FileRefused(f"Excel 文件解压后超过 {MAX_EXPANDED_BYTES // 1048576} MB，已拒绝"
+                        raise FileRefused(f"Excel 文件解压后超过 {limit // 1048576} MB，已拒绝"
                                           "(文件声明的大小与实际不符)。")
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
             raise FileRefused(f"无法读取 Excel 文件(可能已损坏)：{exc}") from exc
@@ -419,15 +420,16 @@ def _missing_columns(kind: Kind, present: set[str]) -> list[str]:
 
 def _file_bytes(path: Path, data: bytes | None) -> bytes:
     """The file's bytes, refused if empty or over the size limit (checked before reading from disk)."""
+    limit = max_file_bytes()
     if data is None:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise FileRefused(f"文件过大({size / 1048576:.0f} MB)，上限为 {MAX_FILE_BYTES // 1048576} MB。")
+        if size > limit:
+            raise FileRefused(f"文件过大({size / 1048576:.0f} MB)，上限为 {limit // 1048576} MB。")
         data = path.read_bytes()
     if not data:
         raise FileRefused("文件为空。")
-    if len(data) > MAX_FILE_BYTES:
-        raise FileRefused(f"文件过大({len(data) / 1048576:.0f} MB)，上限为 {MAX_FILE_BYTES // 1048576} MB。")
+    if len(data) > limit:
+        raise FileRefused(f"文件过大({len(data) / 1048576:.0f} MB)，上限为 {limit // 1048576} MB。")
     return data
 
 

@@ -21,7 +21,7 @@ from etl.read import FileRefused
 from metrics import rollups
 from metrics.common import figures_without
 from safety.plaintext import markdown_text
-from settings import MAX_FILE_BYTES
+from settings import max_file_bytes
 
 layout.page_start(auth.LOAD)
 
@@ -488,7 +488,7 @@ rollup_notice()
 st.subheader("上传文件")
 show_flash("upload")
 files = st.file_uploader(
-    f"拖放或选择文件：CSV(UTF-8 或 GBK)或 Excel(.xlsx)，可一次选择多个，每个不超过 {MAX_FILE_BYTES // 1048576} MB",
+    f"拖放或选择文件：CSV(UTF-8 或 GBK)或 Excel(.xlsx)，可一次选择多个，每个不超过 {max_file_bytes() // 1048576} MB",
     type=["csv", "xlsx", "xls"], accept_multiple_files=True, key=f"desk_upload_{state['desk_nonce']}")
 
 plans = [file_panel(index, uploaded) for index, uploaded in enumerate(files or [], start=1)]

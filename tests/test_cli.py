@@ -157,6 +157,19 @@ def test_a_file_that_is_not_a_database(tmp_path):
     assert result.stderr.startswith("出错了(")
 
 
+@pytest.mark.parametrize(("name", "value", "expected"), [
+    ("DASHBOARD_MAX_FILE_MB", "abc", "环境变量 DASHBOARD_MAX_FILE_MB 应为正整数(单位 MB)，现在是 'abc'"),
+    ("DASHBOARD_MAX_FILE_MB", "-1", "环境变量 DASHBOARD_MAX_FILE_MB 应为正整数(单位 MB)，现在是 '-1'"),
+    ("DASHBOARD_MAX_XLSX_EXPANDED_MB", "0", "环境变量 DASHBOARD_MAX_XLSX_EXPANDED_MB 应为正整数"),
+    ("DASHBOARD_WRITER_WAIT", "10s", "环境变量 DASHBOARD_WRITER_WAIT 应为不小于 0 的秒数，现在是 '10s'"),
+    ("DASHBOARD_WRITER_WAIT", "-5", "环境变量 DASHBOARD_WRITER_WAIT 应为不小于 0 的秒数"),
+])
+def test_a_bad_setting_is_one_chinese_line_for_every_command(fixture_db, monkeypatch, name, value, expected):
+    monkeypatch.setenv(name, value)
+    for command in (("history",), ("load", "appeals", APPEALS)):
+        assert_one_chinese_line(etl(*command, db=fixture_db), 2, expected)
+
+
 def test_help_is_in_chinese():
     result = etl("stats", "--help")
     assert result.returncode == 0

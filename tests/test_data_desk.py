@@ -371,9 +371,7 @@ def test_the_first_load_into_a_new_database(tmp_path, monkeypatch):
 # ---------------------------------------------------------------- bad files
 
 def test_bad_files_are_refused_in_chinese_and_nothing_is_written(db, tmp_path, monkeypatch):
-    import etl.read
-
-    monkeypatch.setattr(etl.read, "MAX_FILE_BYTES", 1024 * 1024)  # as DASHBOARD_MAX_FILE_MB=1
+    monkeypatch.setenv("DASHBOARD_MAX_FILE_MB", "1")
     before, identity, batches = content(db), db.stat().st_mtime_ns, batch_count(db)
     at = open_desk(tmp_path)
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200)
@@ -401,6 +399,14 @@ def test_bad_files_are_refused_in_chinese_and_nothing_is_written(db, tmp_path, m
                and "这个文件看起来是“小区台账”(compounds)" in e for e in errors)
     assert not any(b.key == "desk_load" for b in at.button)  # nothing left to load
     assert content(db) == before and db.stat().st_mtime_ns == identity and batch_count(db) == batches
+
+
+def test_a_bad_size_setting_is_a_chinese_sentence_on_the_desk(db, tmp_path, monkeypatch):
+    at = open_desk(tmp_path)
+    monkeypatch.setenv("DASHBOARD_MAX_FILE_MB", "abc")
+    at.run()
+    assert not at.exception
+    assert texts(at.error) == ["设置错误：环境变量 DASHBOARD_MAX_FILE_MB 应为正整数(单位 MB)，现在是 'abc'。"]
 
 
 def test_one_column_for_two_fields_is_stopped_before_the_check(db, tmp_path):

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from etl.contract import KINDS
 from etl.db import read_only
 from etl.load import load_files
-from settings import MAX_EXPANDED_BYTES
+from settings import max_expanded_bytes
 from tests.conftest import FIXTURES, build_fixture_db
 
 HEADERS = {kind: [c.headers[0] for c in spec.columns] for kind, spec in KINDS.items()}
@@ -114,7 +114,7 @@ def test_a_zip_bomb_xlsx_is_refused_before_it_is_inflated(tmp_path):
         archive.writestr("[Content_Types].xml", "<Types/>")
         with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
             zeros = b"\0" * (1 << 24)
-            for _ in range(MAX_EXPANDED_BYTES // len(zeros) + 2):
+            for _ in range(max_expanded_bytes() // len(zeros) + 2):
                 part.write(zeros)
     path = tmp_path / "bomb.xlsx"
     path.write_bytes(buffer.getvalue())
