@@ -13,8 +13,9 @@ import threading
 from pathlib import Path
 
 import duckdb
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
+from arguments import Failure
 from etl import schema
 from settings import real_path, writer_wait_seconds
 
@@ -28,8 +29,23 @@ class DatabaseLinked(Exception):
     writers could each take a lock, and publishing would split the file in two."""
 
 
-def _lock(db_path: Path) -> FileLock:
-    return FileLock(str(db_path) + ".lock", timeout=writer_wait_seconds())
+class WriterBusy(Failure):
+    """Another writer held the database longer than DASHBOARD_WRITER_WAIT; nothing was written."""
+
+
+@contextlib.contextmanager
+def _lock(db_path: Path):
+    wait = writer_wait_seconds()
+    lock = FileLock(str(db_path) + ".lock", timeout=wait)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise WriterBusy(f"另一个导入或撤销正在写入数据库 {db_path}，已等待 {wait:g} 秒仍未结束；"
+                         "未写入任何数据，请稍后重试(等待时间由环境变量 DASHBOARD_WRITER_WAIT 设定)。") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _remove_stale_copies(db_path: Path) -> None:

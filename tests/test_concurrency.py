@@ -17,6 +17,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from filelock import FileLock
 
 from etl.db import FileReplaced, Reader, file_identity, read_only
 from tests.conftest import build_fixture_db
@@ -92,6 +93,18 @@ def test_two_loads_at_once_both_land(tmp_path):
     assert count_appeals(db) == before + 100_000
     batch_ids = sorted(json.loads(out)["batch_id"] for out, _ in outputs)
     assert batch_ids == [6, 7]  # the fixture made batches 1–5
+
+
+def test_a_writer_that_waits_too_long_says_so_in_chinese(tmp_path):
+    db = build_fixture_db(tmp_path / "busy.duckdb")
+    before = db.read_bytes()
+    with FileLock(str(db) + ".lock"):  # another load or undo is writing
+        result = subprocess.run([sys.executable, "-m", "etl", "undo", "2", "--db", str(db)], cwd=ROOT, check=False,
+                                capture_output=True, text=True, env={**os.environ, "DASHBOARD_WRITER_WAIT": "0.5"})
+    assert result.returncode == 1 and result.stderr == (
+        f"另一个导入或撤销正在写入数据库 {db}，已等待 0.5 秒仍未结束；未写入任何数据，请稍后重试"
+        "(等待时间由环境变量 DASHBOARD_WRITER_WAIT 设定)。\n")
+    assert db.read_bytes() == before
 
 
 def test_a_load_killed_mid_way_leaves_the_database_as_it_was(tmp_path):
