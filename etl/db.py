@@ -29,6 +29,22 @@ class DatabaseLinked(Exception):
     writers could each take a lock, and publishing would split the file in two."""
 
 
+class NotADatabase(Failure):
+    """The file at the database path is something else (a CSV, a SQLite file, a broken copy)."""
+
+
+# Bytes 8-11 of every DuckDB file. Checked before DuckDB opens a file: its own error is English,
+# and it would try to download an extension for a SQLite file.
+DUCKDB_MAGIC = b"DUCK"
+
+
+def _refuse_other_files(db_path: Path) -> None:
+    with open(db_path, "rb") as f:
+        if f.read(12)[8:] != DUCKDB_MAGIC:
+            raise NotADatabase(f"{db_path} 不是本系统的数据库文件(请检查 --db 或环境变量 DASHBOARD_DB)；"
+                               "未读取或写入任何数据。")
+
+
 class WriterBusy(Failure):
     """Another writer held the database longer than DASHBOARD_WRITER_WAIT; nothing was written."""
 
@@ -87,6 +103,7 @@ def writing(db_path: Path, *, fresh: bool = False):
         work = db_path.with_name(f"{db_path.name}.tmp-{os.getpid()}")
         mode = db_path.stat().st_mode & 0o777 if db_path.exists() else 0o600
         if db_path.exists() and not fresh:
+            _refuse_other_files(db_path)
             # Into a file created with the mode already, so no copy of the data is ever readable by others.
             os.close(os.open(work, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, mode))
             shutil.copyfile(db_path, work)
@@ -126,6 +143,7 @@ def _attach(db_path: Path) -> duckdb.DuckDBPyConnection:
     connection to it lives in the process; attaching from a fresh in-memory instance always opens
     the file that is at the path now.
     """
+    _refuse_other_files(db_path)
     con = _connect()
     quoted = str(db_path).replace("'", "''")
     con.execute(f"ATTACH '{quoted}' AS live (READ_ONLY)")

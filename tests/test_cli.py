@@ -149,12 +149,14 @@ def test_a_directory_as_database_is_a_usage_error(tmp_path, command):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_file_that_is_not_a_database(tmp_path):
+@pytest.mark.parametrize("content", [b"not a database", b"", b"SQLite format 3\x00" + bytes(100)])
+def test_a_file_that_is_not_a_database(tmp_path, content):
     bogus = tmp_path / "bogus.duckdb"
-    bogus.write_text("not a database")
-    result = etl("history", db=bogus)
-    assert result.returncode == 1 and "Traceback" not in result.stderr and result.stderr.count("\n") == 1
-    assert result.stderr.startswith("出错了(")
+    bogus.write_bytes(content)
+    expected = f"{bogus} 不是本系统的数据库文件(请检查 --db 或环境变量 DASHBOARD_DB)；未读取或写入任何数据。"
+    for command in (("history",), ("load", "appeals", APPEALS), ("undo", "1")):
+        assert_one_chinese_line(etl(*command, db=bogus), 1, expected)
+    assert not list(tmp_path.glob("bogus.duckdb.tmp-*")) and bogus.read_bytes() == content
 
 
 @pytest.mark.parametrize(("name", "value", "expected"), [
