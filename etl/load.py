@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -295,13 +296,23 @@ def check(db_path: Path, kind: str, decoded: Decoded, name: str, *, mapping: Map
     return upload
 
 
+def _file_name(path: Path) -> str:
+    """The file's name as text. A name whose bytes are not UTF-8 is most likely GBK (unzipped from
+    a Windows zip): read so, rather than kept as surrogates no database or output can encode."""
+    raw = os.fsencode(path.name)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("gb18030", errors="replace")
+
+
 def check_files(db_path: Path, kind: str, paths: list[Path], *, names: list[str] | None = None,
                 mapping: Mapping | None = None, data: list[bytes] | None = None,
                 correction: bool = False) -> list[LoadReport]:
     """What loading these files would do, against the database as it is now (see check)."""
     reports = []
     for index, path in enumerate(paths):
-        name = names[index] if names else Path(path).name
+        name = names[index] if names else _file_name(Path(path))
         try:
             decoded = decode(Path(path), data=data[index] if data else None, choose=chooser(kind, mapping))
         except FileRefused as refusal:
@@ -386,7 +397,7 @@ def load_files(db_path: Path, kind: str, paths: list[Path], *, loaded_by: str | 
     tell = progress or (lambda fraction, message: None)
     uploads = []
     for index, path in enumerate(paths):
-        name = names[index] if names else Path(path).name
+        name = names[index] if names else _file_name(Path(path))
         tell(0.3 * index / len(paths), f"读取 {name}")
         try:
             uploads.append(StagedFile(name, read_file(Path(path), kind, mapping=mapping,

@@ -7,6 +7,7 @@ batches and rows agree with what the reports said.
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from etl.contract import KINDS
 from etl.db import read_only
-from etl.load import load_files
+from etl.load import check_files, load_files
 from settings import max_expanded_bytes
 from tests.conftest import FIXTURES, build_fixture_db
 
@@ -133,3 +134,17 @@ def test_a_duplicate_header_reads_the_first_column_and_reports_the_second(tmp_pa
     assert (report.inserted, report.ignored_columns) == (1, ["工单编号"])
     with read_only(db) as con:
         assert con.execute("SELECT count(*) FROM appeals WHERE appeal_id = 'D1'").fetchall() == [(1,)]
+
+
+def test_a_file_name_in_gbk_bytes_loads_under_its_chinese_name(tmp_path):
+    """A Windows zip unpacks names in GBK: the name is read so, not kept as undecodable bytes."""
+    db = build_fixture_db(tmp_path / "db.duckdb")
+    path = Path(os.fsdecode(bytes(tmp_path) + "/工单.csv".encode("gbk")))
+    path.write_text("工单编号,来源渠道,诉求类别,受理时间,小区编码\nG1,12345热线,环境卫生,2026-03-02 09:00,C1\n",
+                    encoding="utf-8")
+    (checked,) = check_files(db, "appeals", [path])
+    (report,) = load_files(db, "appeals", [path])
+    assert (checked.file, checked.inserted, report.file, report.inserted) == ("工单.csv", 1, "工单.csv", 1)
+    with read_only(db) as con:
+        assert con.execute("SELECT file_name FROM batches WHERE batch_id = ?", [report.batch_id]).fetchall() == [
+            ("工单.csv",)]
