@@ -91,6 +91,8 @@ def main() -> None:
             raw_runs.append(run([sys.executable, "-c", RAW_READ, str(csv), str(raw_db)]))
             raw_db.unlink()
         registry = folder / "registry.duckdb"
+        subprocess.run([sys.executable, "-m", "etl", "init", "--db", str(registry)], check=True, cwd=ROOT,
+                       stdout=subprocess.DEVNULL)
         subprocess.run([sys.executable, "-m", "etl", "load", "compounds", str(FIXTURES / "compounds.csv"),
                         "--db", str(registry)], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
         load_runs = []

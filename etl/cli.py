@@ -75,7 +75,8 @@ def _cmd_load(args) -> int:
     # A load from the command line (cron, an analyst's shell) is a batch job: it gives way to the
     # dashboard's readers on a shared machine, which matters most while it publishes.
     os.nice(LOAD_NICENESS)
-    reports = load_files(database(args), args.kind, _files(args), mapping=_mapping(args), correction=args.correction)
+    # A mistyped --db must not become a new empty database that rejects every row: `init` makes one.
+    reports = load_files(existing_database(args), args.kind, _files(args), mapping=_mapping(args), correction=args.correction)
     _print_reports(reports, args)
     return 1 if any(r.refused for r in reports) else 0
 

@@ -144,6 +144,7 @@ def test_check_reports_what_a_load_would_do_and_writes_nothing(tmp_path):
 
 def test_the_nyc_311_export_loads_through_the_saved_mapping(tmp_path):
     db = tmp_path / "nyc.duckdb"
+    subprocess.run([sys.executable, "-m", "etl", "init", "--db", str(db)], capture_output=True, check=True)
     result = subprocess.run([sys.executable, "-m", "etl", "load", "appeals", str(FIXTURES / "nyc311_2011_sample.csv"),
                              "--mapping", "nyc311", "--json", "--db", str(db)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

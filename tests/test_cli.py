@@ -135,10 +135,11 @@ def test_a_mapping_that_cannot_be_used_is_a_usage_error(fixture_db, mappings, na
 
 
 def test_no_database_and_a_directory_as_database(tmp_path):
-    missing = tmp_path / "none.duckdb"
-    for command in (("history",), ("stats",), ("rollup",), ("rejects", "1", "--out", str(tmp_path / "x.csv"))):
+    missing = tmp_path / "typo" / "none.duckdb"
+    for command in (("history",), ("stats",), ("rollup",), ("rejects", "1", "--out", str(tmp_path / "x.csv")),
+                    ("load", "compounds", str(FIXTURES / "compounds.csv"))):  # a mistyped --db is not created
         assert_one_chinese_line(etl(*command, db=missing), 1, f"还没有数据库文件：{missing}(用 python -m etl init")
-    assert not missing.exists()
+    assert not missing.parent.exists()
     assert_one_chinese_line(etl("history", db=tmp_path), 2, f"参数错误：--db 指向的是文件夹，不是数据库文件：{tmp_path}")
 
 
@@ -218,6 +219,7 @@ def wide_file(path: Path, extra: int) -> Path:
 
 def test_a_summary_lists_ten_ignored_columns_then_how_many(tmp_path):
     db = tmp_path / "wide.duckdb"
+    etl("init", db=db)
     result = etl("load", "appeals", str(wide_file(tmp_path / "wide.csv", 10_000)), db=db)
     assert result.returncode == 0, result.stderr
     listed = "、".join(f"X{i}" for i in range(10))

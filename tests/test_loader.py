@@ -185,6 +185,7 @@ def test_a_newer_extract_updates_the_appeal_and_keeps_the_old_version(tmp_path):
 
 def test_cli_exit_codes_with_several_files(tmp_path):
     db = tmp_path / "cli.duckdb"
+    subprocess.run([sys.executable, "-m", "etl", "init", "--db", str(db)], capture_output=True, check=True)
     good = FIXTURES / "compounds.csv"
     bad = write(tmp_path / "bad.csv", "小区编码\nC1\n")
     result = subprocess.run([sys.executable, "-m", "etl", "load", "compounds", str(good), str(bad), "--db", str(db),
