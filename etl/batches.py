@@ -147,11 +147,13 @@ def recheck(db_path: Path, batch_id: int, *, loaded_by: str | None = None) -> Lo
     the new batch lists the rows that still fail, with today's reasons.
     """
     with db.writing(Path(db_path)) as con:
-        found = con.execute("SELECT kind, file_name, file_hash, encoding FROM batches WHERE batch_id = ?",
+        found = con.execute("SELECT kind, file_name, file_hash, encoding, is_undone FROM batches WHERE batch_id = ?",
                             [batch_id]).fetchall()
         if not found:
             raise UndoRefused(f"没有编号为 {batch_id} 的批次。")
-        kind_name, file_name, file_hash, encoding = found[0]
+        kind_name, file_name, file_hash, encoding, is_undone = found[0]
+        if is_undone:  # the analyst withdrew the file: none of its rows may come back unasked
+            raise UndoRefused(f"批次 {batch_id} 已撤销，它被拒绝的行不再重新校验(需要这些数据时，请重新导入文件)。")
         rows = rejects(con, batch_id)
         kind = KINDS[kind_name]
         if rows.height == 0:

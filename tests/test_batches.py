@@ -130,6 +130,17 @@ def test_recheck_loads_rows_once_the_registry_knows_their_compound(tmp_path):
         assert con.execute("SELECT count(*) FROM rejects WHERE batch_id = 2").fetchall() == [(5,)]
 
 
+def test_recheck_of_an_undone_batch_is_refused(tmp_path):
+    db = build_fixture_db(tmp_path / "undone.duckdb")
+    undo(db, 2)
+    load_files(db, "compounds", [write(tmp_path / "c9.csv", "小区编码,小区名称,街道,社区,小区类型\n"
+                                                              "C9,新小区,登州街道,东城社区,学区房\n")])
+    before = content(db)
+    with pytest.raises(UndoRefused, match="批次 2 已撤销，它被拒绝的行不再重新校验"):
+        recheck(db, 2)
+    assert content(db) == before
+
+
 def test_check_reports_what_a_load_would_do_and_writes_nothing(tmp_path):
     db = build_fixture_db(tmp_path / "check.duckdb")
     before, identity = content(db), db.stat().st_mtime_ns

@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 import etl.mapping
 from dashboard import desk
-from etl.batches import rejects_csv
+from etl.batches import rejects_csv, undo
 from etl.db import read_only
 from etl.load import load_files
 from etl.mapping import load_mapping
@@ -571,6 +571,17 @@ def test_recheck_loads_rejected_rows_once_the_registry_knows_their_compound(db, 
                               "读取 4 行，新增 1，更新 0，未变 0，拒绝 3")
     assert selectbox(at, "选择批次").value == 8
     assert frame(at, "批次").iloc[0]["导入人"] == ANALYST
+
+
+def test_recheck_of_a_batch_undone_meanwhile_is_refused(db, tmp_path):
+    at = open_desk(tmp_path)
+    selectbox(at, "选择批次").set_value(2).run()
+    undo(db, 2)  # by another analyst, while this page still offers the re-check
+    before = batch_count(db)
+    click(at, "desk-recheck-2")
+    assert texts(at.error) == ["重新校验失败，数据未改变。原因：批次 2 已撤销，它被拒绝的行不再重新校验"
+                               "(需要这些数据时，请重新导入文件)。"]
+    assert batch_count(db) == before
 
 
 def test_undoing_the_registry_is_not_refused_and_says_what_moved(db, tmp_path):
