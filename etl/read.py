@@ -492,16 +492,19 @@ def _header_problem(header_cells: list[str], header_index: int) -> None:
         raise FileRefused(f"表头(第 {header_index + 1} 行)含有控制字符，文件可能已损坏。")
 
 
-def _footer_rows(grid: pl.DataFrame, header_cells: list[str]) -> int:
+def _footer_rows(grid: pl.DataFrame, header_cells: list[str], required: list[str] = ()) -> int:
     """How many rows at the end of the grid are notes below the data (a 合计 or 制表人 line of a
     government export) and blank lines around them: rows whose first cell starts with one of the
-    footer words of data/reference.toml and that fill at most half the header's columns."""
+    footer words of data/reference.toml and that fill at most half the header's columns, but not
+    every `required` column of the grid (a record whose first cell, 说明解释工作, reads like a note)."""
     words = tuple(intake_settings()["footer_words"])
     room = max(1, sum(1 for cell in header_cells if cell.strip()) // 2)
+    positions = [grid.columns.index(source) for source in required]
     notes, count = 0, 0
     for row in reversed(grid.tail(FOOTER_SEARCH_ROWS).rows()):
         cells = [str(cell).strip() for cell in row if cell is not None and str(cell).strip()]
-        if cells and not (cells[0].startswith(words) and len(cells) <= room):
+        record = bool(positions) and all(row[i] is not None and str(row[i]).strip() for i in positions)
+        if cells and (record or not (cells[0].startswith(words) and len(cells) <= room)):
             break
         count += 1
         notes += bool(cells)
@@ -545,7 +548,8 @@ def read(decoded: Decoded, kind_name: str, mapping: Mapping | None = None) -> Ra
     # rows' raw values both see these. Rows with nothing in any contract column are spacing.
     frame = (
         grid.lazy()
-        .slice(1, grid.height - 1 - _footer_rows(grid, header_cells))
+        .slice(1, grid.height - 1 - _footer_rows(grid, header_cells,
+                                                 [columns[c.name] for c in kind.columns if c.required and c.name in columns]))
         .with_row_index(ROW, offset=header_index + 2)
         .select(
             pl.col(ROW).cast(pl.Int64),

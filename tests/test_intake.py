@@ -269,6 +269,19 @@ def test_notes_below_the_data_are_skipped_but_a_full_row_is_data(tmp_path):
     assert rows(db, f"SELECT count(*) FROM rejects WHERE batch_id = {LAST}") == [(0,)]
 
 
+def test_a_last_record_that_reads_like_a_note_is_still_a_record(tmp_path):
+    """A survey topic 说明解释工作 starts with a footer word and, beside six empty spare columns,
+    fills half the header: it was skipped as a note, neither loaded nor rejected (found by an
+    attack session). A row that fills every required column is a record."""
+    db = registry(tmp_path)
+    path = tmp_path / "surveys.csv"
+    path.write_bytes(lines("测评项目,问卷编号,调查日期,小区编码,评分,评价,备用1,备用2,备用3,备用4,备用5,备用6",
+                           "物业服务,Q1,2026-03-02,C1,5,满意,,,,,,", "说明解释工作,Q3,2026-03-02,C1,2,不满意,,,,,,",
+                           "合计,2,,,,,,,,,,"))
+    report = load(db, "surveys", path)
+    assert (report.rows_read, report.inserted, report.rejected) == (2, 2, 0)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(titles=st.lists(st.one_of(
     st.just(""),
