@@ -70,9 +70,9 @@ class LoadReport:
                 + (f"较旧未覆盖 {self.stale}(库中记录已是更新的状态)，" if self.stale else "")
                 + f"拒绝 {self.rejected}")
         if self.duplicates:
-            text += f"(其中文件内重复编号 {self.duplicates} 行，以最后一个有效行为准)"
+            text += f"(其中文件内重复编号 {self.duplicates} 行：同一编号只导入一行，原因见被拒绝的行)"
         if self.ignored_columns:
-            text += f"；忽略未知列：{listing(self.ignored_columns)}"
+            text += f"；未读取的列：{listing(self.ignored_columns)}"
         if self.absent_columns:
             text += "；" + self.absent_text(name_figures)
         return text + "。" + (self.note or "")

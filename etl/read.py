@@ -476,7 +476,11 @@ def _match_columns(grid: pl.DataFrame, header_cells: list[str], explicit: dict[s
             if canonical and canonical not in columns and canonical not in fixed and source not in columns.values():
                 columns[canonical] = source
                 headers[canonical] = header
-    ignored = [h for s, h in zip(grid.columns, header_cells)
+    # A second column for a field already read (工单编号 twice, 登记时间 beside 受理时间) is named as
+    # such: "unknown" would be wrong, and its values are not read.
+    taken = {table.get(normalise_header(h)) for table in (explicit, aliases) for h in headers.values()} - {None}
+    ignored = [f"{h}(与已读取的列重复)" if (explicit.get(normalise_header(h)) or aliases.get(normalise_header(h))) in taken
+               else h for s, h in zip(grid.columns, header_cells)
                if h.strip() and h != OVERFLOW_HEADER and s not in columns.values()]
     return columns, headers, ignored
 

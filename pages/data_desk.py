@@ -301,7 +301,7 @@ def check_results(plan: Plan, report) -> None:
             st.warning(f"文件内有 {report.duplicates:,} 行编号重复：以最后出现的有效行为准，前面的行被拒绝。",
                        icon=":material/content_copy:")
         if report.ignored_columns:
-            st.caption("以下列不在标准字段中，将被忽略：" + listing(report.ignored_columns))
+            st.caption("以下列不会被读取(不在标准字段中，或与已读取的列重复)：" + listing(report.ignored_columns))
         if report.absent_columns:
             st.info(report.absent_text(figures_without) + "。", icon=":material/info:")
         if report.reasons:

@@ -223,7 +223,7 @@ def test_a_summary_lists_ten_ignored_columns_then_how_many(tmp_path):
     result = etl("load", "appeals", str(wide_file(tmp_path / "wide.csv", 10_000)), db=db)
     assert result.returncode == 0, result.stderr
     listed = "、".join(f"X{i}" for i in range(10))
-    assert f"忽略未知列：{listed} 等 10000 列；" in result.stdout
+    assert f"未读取的列：{listed} 等 10000 列；" in result.stdout
     assert "X10" not in result.stdout
     with read_only(db) as con:
         (stored,) = con.execute("SELECT ignored_columns FROM batches").fetchone()
@@ -233,7 +233,7 @@ def test_a_summary_lists_ten_ignored_columns_then_how_many(tmp_path):
 
 def test_ten_ignored_columns_are_all_listed(tmp_path):
     result = etl("check", "appeals", str(wide_file(tmp_path / "ten.csv", 10)), db=tmp_path / "none.duckdb")
-    assert f"忽略未知列：{'、'.join(f'X{i}' for i in range(10))}；" in result.stdout
+    assert f"未读取的列：{'、'.join(f'X{i}' for i in range(10))}；" in result.stdout
     assert "等 10 列" not in result.stdout
 
 
@@ -450,7 +450,7 @@ def test_a_long_header_is_cut_short_in_the_summary(tmp_path):
     path.write_text("工单编号,来源渠道,诉求类别,受理时间,街道," + "长" * 5000 + "\n"
                     "W1,12345热线,环境卫生,2026-03-02 09:00,登州街道,x\n", encoding="utf-8")
     result = etl("check", "appeals", str(path), db=tmp_path / "none.duckdb")
-    assert f"忽略未知列：{'长' * 60}；" in result.stdout and "长" * 61 not in result.stdout
+    assert f"未读取的列：{'长' * 60}；" in result.stdout and "长" * 61 not in result.stdout
 
 
 def test_a_moment_with_an_offset_is_read_on_beijing_time(fixture_db):

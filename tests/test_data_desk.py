@@ -253,13 +253,13 @@ def test_upload_map_check_load_history_and_undo(db, tmp_path, mappings):
         ["文件内编号重复：以最后出现的有效行为准", 1, "3"],
         ["未知街道“不存在街道”(可选：登州街道、紫荆山街道、蓬莱阁街道、新港街道、南王街道)", 1, "4"]]
     assert any("文件内有 1 行编号重复" in w for w in texts(at.warning))
-    assert "以下列不在标准字段中，将被忽略：备注" in texts(at.caption)
+    assert "以下列不会被读取(不在标准字段中，或与已读取的列重复)：备注" in texts(at.caption)
     assert db.stat().st_mtime_ns == identity and content(db) == before
 
     # 4. Load, after confirming; the result and the new batch in the history at once.
     click(at, "desk_load")
     assert texts(at.success) == ["网格导出.csv：批次 6，读取 6 行，新增 2，更新 1，未变 0，拒绝 3"
-                                 "(其中文件内重复编号 1 行，以最后一个有效行为准)；忽略未知列：备注；"
+                                 "(其中文件内重复编号 1 行：同一编号只导入一行，原因见被拒绝的行)；未读取的列：备注；"
                                  "文件未含可选列 “派单时间”、“首次响应时间”、“办结时间”、“反馈时间”、“结案时间”、“群众评价”，"
                                  "响应率、办结率、按时办结率、3日反馈率、满意率、满意度得分、综合得分、超期未办结、真解决率、办结时长中位数、"
                                  "精准派单用时、首接响应用时、督导督办用时、群众评价用时、结案归档将显示为“—”(不是 0)。"]
@@ -347,7 +347,7 @@ def test_the_nyc_311_export_loads_through_its_saved_mapping(db, tmp_path):
     click(at, "desk_load")
     (message,) = texts(at.success)
     assert message.startswith(f"nyc311_2011_sample.csv：批次 {before + 1}，读取 999 行，新增 984，更新 0，未变 0，拒绝 15；"
-                              "忽略未知列：Agency、Agency Name、")
+                              "未读取的列：Agency、Agency Name、")
     with read_only(db) as con:
         assert con.execute("SELECT received_at::VARCHAR, street, channel FROM appeals WHERE appeal_id = '19937896'"
                            ).fetchall() == [("2011-03-01 14:27:57", "蓬莱阁街道", "12345热线")]
@@ -435,7 +435,7 @@ def test_duplicate_ids_inside_a_file_are_reported(db, tmp_path):
     assert "文件内有 1 行编号重复：以最后出现的有效行为准，前面的行被拒绝。" in texts(at.warning)
     assert frame(at, "拒绝原因").values.tolist() == [["文件内编号重复：以最后出现的有效行为准", 1, "2"]]
     click(at, "desk_load")
-    assert "(其中文件内重复编号 1 行，以最后一个有效行为准)" in texts(at.success)[0]
+    assert "(其中文件内重复编号 1 行：同一编号只导入一行，原因见被拒绝的行)" in texts(at.success)[0]
     with read_only(db) as con:
         assert con.execute("SELECT category FROM appeals WHERE appeal_id = 'D1'").fetchall() == [("噪音扰民",)]
 

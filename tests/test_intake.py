@@ -269,6 +269,15 @@ def test_notes_below_the_data_are_skipped_but_a_full_row_is_data(tmp_path):
     assert rows(db, f"SELECT count(*) FROM rejects WHERE batch_id = {LAST}") == [(0,)]
 
 
+def test_a_second_column_for_a_field_is_named_as_a_repeat_not_as_unknown(tmp_path):
+    db = registry(tmp_path)
+    path = tmp_path / "twice.csv"
+    path.write_bytes(lines(HEADER + ",工单编号,登记时间,备注", ROWS[0] + ",D6,2026-03-05 09:00,无"))
+    report = load(db, "appeals", path)
+    assert report.inserted == 1
+    assert report.ignored_columns == ["工单编号(与已读取的列重复)", "登记时间(与已读取的列重复)", "备注"]
+
+
 def test_a_last_record_that_reads_like_a_note_is_still_a_record(tmp_path):
     """A survey topic 说明解释工作 starts with a footer word and, beside six empty spare columns,
     fills half the header: it was skipped as a note, neither loaded nor rejected (found by an
