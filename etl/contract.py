@@ -57,9 +57,10 @@ class Kind:
 
 
 def normalise_header(header: str) -> str:
-    """Case, surrounding and inner spaces, and full-width forms do not matter in headers."""
+    """Case, surrounding and inner spaces, full-width forms and invisible characters (a zero-width
+    space, a second BOM) do not matter in headers."""
     folded = unicodedata.normalize("NFKC", str(header or ""))
-    return "".join(folded.split()).lower()
+    return "".join(c for c in "".join(folded.split()) if unicodedata.category(c) != "Cf").lower()
 
 
 COMPOUND_ID = Column("compound_id", ("小区编码",))

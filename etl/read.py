@@ -134,10 +134,22 @@ def _utf16_text(sample: bytes) -> bool:
     return any(separator in text for separator in "\t,\n")
 
 
+def _utf16_without_bom(sample: bytes) -> bool:
+    """UTF-16 saved without its byte-order mark: a NUL beside every ASCII separator."""
+    for codec, marks in (("utf-16-le", (b",\x00", b"\n\x00", b"\t\x00")), ("utf-16-be", (b"\x00,", b"\x00\n", b"\x00\t"))):
+        if any(mark in sample for mark in marks) and sample.count(0) * 10 > len(sample):
+            try:
+                sample[:len(sample) & ~1].decode(codec)
+                return True
+            except UnicodeDecodeError:
+                pass
+    return False
+
+
 def _refuse_binary(data: bytes) -> None:
-    if data.startswith(UTF16_BOMS) and _utf16_text(data[:BINARY_SAMPLE]):
-        raise FileRefused("文件是 UTF-16 编码(Excel“Unicode 文本”)，无法读取。" + RESAVE)
     sample = data[:BINARY_SAMPLE]
+    if (data.startswith(UTF16_BOMS) and _utf16_text(sample)) or _utf16_without_bom(sample):
+        raise FileRefused("文件是 UTF-16 编码(Excel“Unicode 文本”)，无法读取。" + RESAVE)
     controls = len(sample) - len(sample.translate(None, CONTROL_BYTES))
     if controls * 100 > len(sample):
         raise FileRefused("文件不是文本格式的 CSV(含有二进制内容)，可能是改了扩展名的其他文件。")
@@ -540,6 +552,8 @@ def read(decoded: Decoded, kind_name: str, mapping: Mapping | None = None) -> Ra
     missing = _missing_columns(kind, set(columns) | set(fixed))
     if missing:
         message = f"不是有效的“{kind.label}”文件：缺少必需列 " + "、".join(missing) + "。"
+        if any("\t" in cell for cell in header_cells):
+            message += " 表头各列以制表符(Tab)分隔，这不是逗号分隔的 CSV；" + RESAVE
         other = guess_kind(header_cells)
         if other and other != kind.name:
             message += f" 这个文件看起来是“{KINDS[other].label}”({other})。"

@@ -144,6 +144,24 @@ def test_a_utf16_file_is_named_as_such(tmp_path):
         "文件是 UTF-16 编码(Excel“Unicode 文本”)，无法读取。" + RESAVE)
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_its_mark_is_named_too(tmp_path, codec):
+    path = tmp_path / "u16.csv"
+    path.write_bytes(f"{HEADER}\n{ROWS[0]}\n".encode(codec))
+    assert load(tmp_path / "db.duckdb", "appeals", path).refused == (
+        "文件是 UTF-16 编码(Excel“Unicode 文本”)，无法读取。" + RESAVE)
+
+
+def test_a_tab_separated_file_is_told_so_and_invisible_characters_in_headers_do_not_matter(tmp_path):
+    tabs = tmp_path / "tabs.csv"
+    tabs.write_text(f"{HEADER}\n{ROWS[0]}\n".replace(",", "\t"), encoding="utf-8")
+    assert load(tmp_path / "db.duckdb", "appeals", tabs).refused.endswith(
+        "表头各列以制表符(Tab)分隔，这不是逗号分隔的 CSV；" + RESAVE)
+    hidden = tmp_path / "hidden.csv"
+    hidden.write_text("\ufeff\ufeff" + f"{HEADER}\n{ROWS[0]}\n".replace("工单编号", "工单\u200b编号"), encoding="utf-8")
+    assert load(tmp_path / "db.duckdb", "appeals", hidden).inserted == 1
+
+
 @pytest.mark.parametrize("cell", ['"电话13899990000"xx', '"电话13899990000'], ids=["text-after-quote", "unterminated"])
 def test_a_broken_quote_is_named_by_line_and_column_not_quoted(tmp_path, cell):
     """The parser's own message quotes the cell (a phone number, here) and its advice in English."""
