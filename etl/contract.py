@@ -162,7 +162,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (COMPOUNDS, APPEALS, COMPLAINTS, SU
 
 # The times that only move forward in a record's life: a version lacking one the stored version
 # has, or having it earlier, is older (stale). Evaluations count too (an evaluated appeal is later).
-LIFECYCLE = {"appeals": ("first_response_at", "resolved_at", "feedback_at", "closed_at", "satisfaction"),
+LIFECYCLE = {"appeals": ("dispatched_at", "first_response_at", "resolved_at", "feedback_at", "closed_at", "satisfaction"),
              "complaints": ("resolved_at",)}
 
 # Kinds whose rows must name a compound (by id, or by name failing that).

@@ -170,6 +170,17 @@ def test_equal_update_times_leave_the_lifecycle_to_decide(tmp_path):
     assert rows(db, "SELECT resolved_at IS NOT NULL FROM appeals") == [(True,)]
 
 
+def test_an_older_extract_does_not_take_the_dispatch_back(tmp_path):
+    """An extract from before the dispatch (派单时间 empty) was applied over a dispatched appeal,
+    rolling 精准派单 back (found by an attack session)."""
+    db = registry(tmp_path)
+    header = "工单编号,来源渠道,诉求类别,受理时间,小区编码,派单时间\n"
+    load_files(db, "appeals", [write(tmp_path / "d.csv", header + f"X1,城市通,其他,{at(0)},C1,{at(0.5)}\n")])
+    (report,) = load_files(db, "appeals", [write(tmp_path / "o.csv", header + f"X1,城市通,其他,{at(0)},C1,\n")])
+    assert (report.updated, report.stale) == (0, 1)
+    assert rows(db, "SELECT dispatched_at IS NOT NULL FROM appeals") == [(True,)]
+
+
 def test_a_time_that_lost_its_seconds_is_the_same_time(tmp_path):
     """Excel re-saves 10:00:45 as 10:00: the newer extract that also brings the resolution is
     applied, not held back as older (found by an attack session)."""
