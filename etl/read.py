@@ -308,9 +308,10 @@ def _decode_csv(data: bytes, choose: Chooser) -> Decoded:
     would cost 2–4 bytes a character); only a file that is not UTF-8 is decoded in Python.
     """
     _refuse_binary(data)
-    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
-        # Old Mac exports (and mixed files) end lines with a lone CR, which the reader won't split on.
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if b"\r" in data and b"\n" not in data:
+        # Old Mac exports end lines with a lone CR, which the reader won't split on. In a file with
+        # line feeds, a lone CR is text inside a cell (README: carriage return is ordinary text).
+        data = data.replace(b"\r", b"\n")
     if not data or data.isspace():  # (strip() would copy the whole file)
         raise FileRefused("文件为空。")
     try:

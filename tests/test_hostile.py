@@ -131,7 +131,7 @@ def test_a_duplicate_header_reads_the_first_column_and_reports_the_second(tmp_pa
     path.write_text("工单编号,来源渠道,诉求类别,受理时间,街道,工单编号\nD1,城市通,其他,2026-03-05 10:00,登州街道,D2\n",
                     encoding="utf-8")
     (report,) = load_files(db, "appeals", [path])
-    assert (report.inserted, report.ignored_columns) == (1, ["工单编号"])
+    assert (report.inserted, report.ignored_columns) == (1, ["工单编号(与已读取的列重复)"])
     with read_only(db) as con:
         assert con.execute("SELECT count(*) FROM appeals WHERE appeal_id = 'D1'").fetchall() == [(1,)]
 

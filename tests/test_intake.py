@@ -478,6 +478,14 @@ def test_tabs_and_line_breaks_inside_cells_are_text(tmp_path):
     path.write_bytes(lines(HEADER, 'T1,城市通,其他,2026-03-05 10:00,登州街道,"第一行\n第二行\t完"'))
     assert load(db, "appeals", path).inserted == 1
     assert rows(db, "SELECT content FROM appeals") == [("第一行\n第二行\t完",)]
+    # A lone carriage return in an unquoted cell of a CRLF file is text too (it split the record).
+    path.write_bytes(lines(HEADER, "T2,城市通,其他,2026-03-05 10:00,登州街道,楼道灯坏了\r已报修两次", ROWS[0]))
+    report = load(db, "appeals", path)
+    assert (report.inserted, report.rejected) == (2, 0)
+    assert rows(db, "SELECT content FROM appeals WHERE appeal_id = 'T2'") == [("楼道灯坏了\r已报修两次",)]
+    # A file of lone carriage returns alone (an old Mac export) still splits on them.
+    path.write_bytes(f"{HEADER}\r{ROWS[1]}\r".encode())
+    assert load(db, "appeals", path).inserted == 1
 
 
 def test_a_control_character_in_the_header_refuses_the_file(tmp_path):
