@@ -298,7 +298,7 @@ def check_results(plan: Plan, report) -> None:
         columns[5].metric("将拒绝", f"{report.rejected:,}", border=True)
         st.caption(desk.check_summary(report))
         if report.duplicates:
-            st.warning(f"文件内有 {report.duplicates:,} 行编号重复：以最后出现的有效行为准，前面的行被拒绝。",
+            st.warning(f"文件内有 {report.duplicates:,} 行编号重复：同一编号只导入一行(最后出现的有效行；各行都有“更新时间”时取最晚的一行)，其余的行被拒绝。",
                        icon=":material/content_copy:")
         if report.ignored_columns:
             st.caption("以下列不会被读取(不在标准字段中，或与已读取的列重复)：" + listing(report.ignored_columns))

@@ -432,7 +432,8 @@ def test_duplicate_ids_inside_a_file_are_reported(db, tmp_path):
     click(at, "desk_check")
     assert metrics(at) == {"读取行数": "3", "将新增": "2", "将更新": "0", "与库中相同": "0", "较旧未覆盖": "0",
                            "将拒绝": "1"}
-    assert "文件内有 1 行编号重复：以最后出现的有效行为准，前面的行被拒绝。" in texts(at.warning)
+    assert ("文件内有 1 行编号重复：同一编号只导入一行(最后出现的有效行；各行都有“更新时间”时取最晚的一行)，其余的行被拒绝。"
+            in texts(at.warning))
     assert frame(at, "拒绝原因").values.tolist() == [["文件内编号重复：以最后出现的有效行为准", 1, "2"]]
     click(at, "desk_load")
     assert "(其中文件内重复编号 1 行：同一编号只导入一行，原因见被拒绝的行)" in texts(at.success)[0]
