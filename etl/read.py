@@ -135,14 +135,17 @@ def _utf16_text(sample: bytes) -> bool:
 
 
 def _utf16_without_bom(sample: bytes) -> bool:
-    """UTF-16 saved without its byte-order mark: a NUL beside every ASCII separator."""
+    """UTF-16 saved without its byte-order mark: a NUL beside every ASCII separator, and text
+    (not binary) once decoded so."""
     for codec, marks in (("utf-16-le", (b",\x00", b"\n\x00", b"\t\x00")), ("utf-16-be", (b"\x00,", b"\x00\n", b"\x00\t"))):
         if any(mark in sample for mark in marks) and sample.count(0) * 10 > len(sample):
             try:
-                sample[:len(sample) & ~1].decode(codec)
-                return True
+                text = sample[:len(sample) & ~1].decode(codec)
             except UnicodeDecodeError:
-                pass
+                continue
+            controls = sum(1 for char in text if char < " " and char not in "\t\n\r")
+            if controls * 100 <= len(text) and ("," in text or "\t" in text):
+                return True
     return False
 
 
