@@ -494,9 +494,11 @@ def _match_columns(grid: pl.DataFrame, header_cells: list[str], explicit: dict[s
                 headers[canonical] = header
     # A second column for a field already read (工单编号 twice, 登记时间 beside 受理时间) is named as
     # such: "unknown" would be wrong, and its values are not read.
-    taken = {table.get(normalise_header(h)) for table in (explicit, aliases) for h in headers.values()} - {None}
-    ignored = [f"{h}(与已读取的列重复)" if (explicit.get(normalise_header(h)) or aliases.get(normalise_header(h))) in taken
-               else h for s, h in zip(grid.columns, header_cells)
+    def field(header: str) -> str | None:
+        normalised = normalise_header(header)
+        return explicit.get(normalised) or aliases.get(normalised)
+
+    ignored = [f"{h}(与已读取的列重复)" if field(h) in columns else h for s, h in zip(grid.columns, header_cells)
                if h.strip() and h != OVERFLOW_HEADER and s not in columns.values()]
     return columns, headers, ignored
 
