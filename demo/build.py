@@ -13,12 +13,25 @@ from etl.read import FileRefused, read_file
 from settings import local_now
 
 
+def _demo_only(con) -> str | None:
+    """Why the file at the demo's path must not be rebuilt: it holds batches the demo did not load,
+    live or undone (an undone batch keeps its rows and can be looked at and re-checked)."""
+    tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'live'").fetchall()}
+    if not {"meta", "batches"} <= tables:
+        return "这个数据库不是演示库"
+    last = con.execute("SELECT value FROM meta WHERE key = 'demo_last_batch'").fetchall()
+    other = con.execute("SELECT count(*) FROM batches WHERE loaded_by IS DISTINCT FROM 'demo' "
+                        "OR batch_id > coalesce(CAST($last AS INTEGER), batch_id)", {"last": last[0][0] if last else None}).fetchall()[0][0]
+    return f"数据库里有 {other} 个不是演示数据的导入批次(已撤销的也计在内)，不能用演示库覆盖" if other else None
+
+
 def build_demo(db_path: Path, end: date | None = None, files_dir: Path | None = None) -> list[LoadReport]:
     """Rebuild the database from scratch with the demo dataset ending on `end` (default today).
 
     Built today, the data stop at this minute (Beijing time): no record lies ahead of the moment
     the demo was built. The extract files are written to files_dir (kept, for analysts to look
-    at) or a temporary folder. The old database is replaced only when every file has loaded. What
+    at) or a temporary folder. The old database is replaced only when every file has loaded, and
+never when it holds anything but demo batches (an empty database may be replaced). What
     was planted for the early warnings goes to demo/planted.json beside the database (data/demo/).
     """
     now = local_now()
@@ -31,7 +44,7 @@ def build_demo(db_path: Path, end: date | None = None, files_dir: Path | None = 
         folder.mkdir(parents=True, exist_ok=True)
         files = write_demo_files(folder, end, now.replace(second=0) if end == now.date() else None)
         reports = []
-        with db.writing(db_path, fresh=True) as con:
+        with db.writing(db_path, fresh=True, replaceable=_demo_only) as con:
             for kind, path in files:
                 try:
                     source = read_file(path, kind)

@@ -85,12 +85,28 @@ def _connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
     return con
 
 
+class WouldReplaceData(Failure):
+    """A fresh database was asked for where a file with data it must not replace already is."""
+
+
+def _refuse_replacing(db_path: Path, replaceable) -> None:
+    con = _attach(db_path)  # refuses a file that is not a database of this system
+    try:
+        reason = replaceable(con) if replaceable else "文件已存在"
+    finally:
+        con.close()
+    if reason:
+        raise WouldReplaceData(f"{db_path}：{reason}，未作任何改动(请用 --db 指定另一个文件)。")
+
+
 @contextlib.contextmanager
-def writing(db_path: Path, *, fresh: bool = False):
+def writing(db_path: Path, *, fresh: bool = False, replaceable=None):
     """A read-write connection to a private copy that replaces the live file on success.
 
-    With fresh=True the copy starts empty (the demo rebuild). If the body raises, nothing is
-    published. A new database file is owner-only (0600); a replaced one keeps its mode.
+    With fresh=True the copy starts empty (init, the demo rebuild); a file already at the path is
+    replaced only when `replaceable(con)`, given a read-only connection to it, returns no reason not
+    to (checked under the writer's lock, so no load can land in between). If the body raises,
+    nothing is published. A new database file is owner-only (0600); a replaced one keeps its mode.
     """
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     db_path = real_path(db_path)
@@ -99,6 +115,8 @@ def writing(db_path: Path, *, fresh: bool = False):
         raise DatabaseLinked(f"数据库文件 {db_path} 还有另一个名字(硬链接)，写入会把它分成两个文件；"
                              "请删除多余的硬链接(可改用符号链接)后重试。未写入任何数据。")
     with _lock(db_path):
+        if fresh and db_path.exists():
+            _refuse_replacing(db_path, replaceable)
         _remove_stale_copies(db_path)
         work = db_path.with_name(f"{db_path.name}.tmp-{os.getpid()}")
         mode = db_path.stat().st_mode & 0o777 if db_path.exists() else 0o600

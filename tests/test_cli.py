@@ -155,7 +155,7 @@ def test_a_file_that_is_not_a_database(tmp_path, content):
     bogus = tmp_path / "bogus.duckdb"
     bogus.write_bytes(content)
     expected = f"{bogus} 不是本系统的数据库文件(请检查 --db 或环境变量 DASHBOARD_DB)；未读取或写入任何数据。"
-    for command in (("history",), ("load", "appeals", APPEALS), ("undo", "1")):
+    for command in (("history",), ("load", "appeals", APPEALS), ("undo", "1"), ("demo",)):
         assert_one_chinese_line(etl(*command, db=bogus), 1, expected)
     assert not list(tmp_path.glob("bogus.duckdb.tmp-*")) and bogus.read_bytes() == content
 
@@ -252,6 +252,9 @@ def test_init_makes_an_empty_owner_only_database_and_refuses_to_overwrite(tmp_pa
     before = db.read_bytes()
     assert_one_chinese_line(etl("init", db=db), 1, f"数据库文件已存在：{db}，未作任何改动")
     assert db.read_bytes() == before
+    empty = tmp_path / "empty.duckdb"
+    empty.write_bytes(before)
+    assert etl("demo", "--end", "2026-03-08", db=empty).returncode == 0  # nothing in it to lose
     # The registry first, then a feed: the numbers are those of the files.
     assert etl("load", "compounds", str(FIXTURES / "compounds.csv"), db=db).returncode == 0
     assert etl("load", "appeals", str(FIXTURES / "appeals_no_response.csv"), db=db).returncode == 0
@@ -259,9 +262,17 @@ def test_init_makes_an_empty_owner_only_database_and_refuses_to_overwrite(tmp_pa
     assert stats["appeals"]["received"] == 4
 
 
+def assert_demo_refused(db: Path, batches: int) -> None:
+    before = db.read_bytes()
+    assert_one_chinese_line(etl("demo", db=db), 1, f"{db}：数据库里有 {batches} 个不是演示数据的导入批次(已撤销的也计在内)，"
+                                                   "不能用演示库覆盖，未作任何改动(请用 --db 指定另一个文件)。")
+    assert db.read_bytes() == before
+
+
 def test_the_demo_banner_goes_once_real_data_is_loaded(tmp_path):
     db = tmp_path / "demo.duckdb"
     build_demo(db, end=date(2026, 3, 8))
+    build_demo(db, end=date(2026, 3, 8))  # a demo database is rebuilt
     with read_only(db) as con:
         assert feeds.is_demo(con)
         last = int(con.execute("SELECT value FROM meta WHERE key = 'demo_last_batch'").fetchone()[0])
@@ -270,9 +281,11 @@ def test_the_demo_banner_goes_once_real_data_is_loaded(tmp_path):
     assert report.batch_id == last + 1
     with read_only(db) as con:
         assert not feeds.is_demo(con)  # even when the loader's name happens to be "demo"
+    assert_demo_refused(db, 1)
     assert etl("undo", str(report.batch_id), db=db).returncode == 0
     with read_only(db) as con:
         assert feeds.is_demo(con)  # only demo data again
+    assert_demo_refused(db, 1)  # an undone batch keeps its rows (re-check, rejects): not the demo's to drop
 
 
 def test_a_demo_database_built_before_the_marker_counts_its_own_loads(tmp_path, fixture_db):
@@ -286,6 +299,7 @@ def test_a_demo_database_built_before_the_marker_counts_its_own_loads(tmp_path, 
     load_files(db, "appeals", [FIXTURES / "appeals_no_response.csv"], loaded_by="analyst")
     with read_only(db) as con:
         assert not feeds.is_demo(con)
+    assert_demo_refused(db, 1)
 
 
 # ---------------------------------------------------------------- absent is not zero
