@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 import polars as pl
 
 from etl.contract import BOOL, DATE, DATETIME, FLOAT, INT, NEEDS_COMPOUND, TEXT, Column, Kind
-from etl.read import CONTROL_PATTERN, FILE_VALUE, OVERFLOW, OVERFLOW_HEADER, ROW, RawFile
+from etl.read import CONTROL_PATTERN, EXCEL_ERRORS, FILE_VALUE, OVERFLOW, OVERFLOW_HEADER, ROW, RawFile
 from etl.schema import columns as table_columns
 from safety import masking as privacy
 from settings import intake_settings, local_now, reference
@@ -128,7 +128,7 @@ def _type_problem(column: Column) -> pl.Expr | None:
     if column.type not in TYPE_PROBLEM:
         return None
     text = pl.col(f"_text_{column.name}")
-    return _reason(text.is_not_null() & pl.col(column.name).is_null(),
+    return _reason(text.is_not_null() & pl.col(column.name).is_null() & ~text.is_in(EXCEL_ERRORS),
                    f"“{column.headers[0]}”{TYPE_PROBLEM[column.type]}：{{}}", text)
 
 
@@ -285,6 +285,9 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
     if OVERFLOW in raw.columns:
         typed = typed.with_columns(raw.get_column(OVERFLOW))
         rules.append(pl.when(pl.col(OVERFLOW).is_not_null()).then(pl.lit(OVERFLOW_REASON)))
+    rules += [_reason(pl.col(f"_text_{c.name}").is_in(EXCEL_ERRORS),
+                      f"“{c.headers[0]}”是 Excel 错误值 {{}}(公式没有算出结果)，此行不导入", pl.col(f"_text_{c.name}"))
+              for c in present if not c.personal]  # a personal value is dropped or masked, never used
     rules += [problem for c in present if (problem := _type_problem(c)) is not None]
     rules += _plausibility(kind, present, typed)
     if kind.name != "compounds":

@@ -277,6 +277,37 @@ def test_a_workbook_is_read_from_its_one_data_sheet_and_refused_with_two(tmp_pat
     assert desk.inspect_upload("months.xlsx", months.read_bytes()).refused.startswith("工作簿中有 2 个数据工作表")
 
 
+def test_an_excel_error_value_rejects_its_row_in_a_workbook_and_in_a_csv(tmp_path):
+    """calamine reads an error cell (#N/A, #DIV/0!) as empty: a 办结时间 that a formula failed to
+    find loaded as "not resolved". The row is rejected naming the value, from a workbook (the
+    sheet starting in column B, where calamine's grid starts) and from the CSV Excel saves of it;
+    a personal column's error only drops that value."""
+    db = registry(tmp_path)
+    header = HEADER + ",办结时间,来电人电话"
+    path = tmp_path / "errors.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet()
+    sheet.write_row(1, 1, header.split(","))
+    for index, row in enumerate(ROWS):
+        sheet.write_row(2 + index, 1, [*row.split(","), "2026-03-06 10:00"])
+    sheet.write_formula(2, 7, "=VLOOKUP(B3,Z:Z,1,FALSE)", None, "#N/A")  # 办结时间 of E1
+    sheet.write_formula(3, 3, "=1/0", None, "#DIV/0!")  # 诉求类别 of E2
+    sheet.write_formula(4, 8, "=NA()", None, "#N/A")  # 来电人电话 of E3
+    book.close()
+    expected = [(3, "“办结时间”是 Excel 错误值 #N/A(公式没有算出结果)，此行不导入"),
+                (4, "“诉求类别”是 Excel 错误值 #DIV/0!(公式没有算出结果)，此行不导入")]
+    report = load(db, "appeals", path)
+    assert (report.inserted, report.rejected) == (1, 2)
+    assert rows(db, f"SELECT row_number, reason FROM rejects WHERE batch_id = {LAST} ORDER BY 1") == expected
+    saved = tmp_path / "errors.csv"
+    saved.write_bytes(lines(header, ROWS[0] + ",#N/A,", ROWS[1].replace("环境卫生", "#DIV/0!") + ",2026-03-06 10:00,",
+                            ROWS[2] + ",2026-03-06 10:00,#N/A"))
+    report = load(db, "appeals", saved)
+    assert (report.inserted, report.unchanged, report.rejected) == (0, 1, 2)
+    assert rows(db, f"SELECT row_number + 1, reason FROM rejects WHERE batch_id = {LAST} ORDER BY 1") == expected
+    assert rows(db, "SELECT resolved_at IS NULL FROM appeals WHERE appeal_id IN ('E1', 'E2')") == []
+
+
 def test_notes_below_the_data_are_skipped_but_a_full_row_is_data(tmp_path):
     db = registry(tmp_path)
     path = tmp_path / "footer.csv"
