@@ -144,12 +144,13 @@ class StagedFile:
     report: LoadReport | None = None  # the check's result (or the refusal)
 
 
-def _classify(con, table: str, key: str, good: pl.DataFrame, correction: bool = False) -> dict[str, int]:
+def _classify(con, table: str, key: str, good: pl.DataFrame, carried, correction: bool = False) -> dict[str, int]:
     """Register `incoming` and count its keys as new / same / changed / stale against the table.
 
     Stale: the stored version is later (etl/versions.py); a correction applies such rows, so they
     count as changed. Unless every key is new, the temp table `states` (key, state, the stored
     row's batch) is left for _upsert: the rows themselves are read again from `incoming`.
+    `carried`: the contract columns the file had (versions.stale_condition).
     """
     cols = table_columns(table)
     con.register("incoming", db.ArrowStream(good))
@@ -157,7 +158,7 @@ def _classify(con, table: str, key: str, good: pl.DataFrame, correction: bool = 
     if con.execute(f"SELECT count(*) = 0 FROM {table}").fetchall()[0][0]:
         return {"new": good.height} if good.height else {}
     same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in cols if c != key)
-    stale = "false" if correction else versions.stale_condition(table)
+    stale = "false" if correction else versions.stale_condition(table, carried=versions.file_carried(carried))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE states AS
         SELECT s.{key}, t.batch_id AS origin,
@@ -167,13 +168,13 @@ def _classify(con, table: str, key: str, good: pl.DataFrame, correction: bool = 
     return dict(con.execute("SELECT state, count(*) FROM states GROUP BY state").fetchall())
 
 
-def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int,
+def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int, carried,
             correction: bool = False) -> dict[str, int]:
     """One step of the fold (etl/versions.py) for every incoming row: insert new keys, make
     changed ones current (the old version is kept), point at the stored version for unchanged
     ones, keep stale ones as versions that are not current. Returns the counts by state."""
     cols = table_columns(table)
-    counts = _classify(con, table, key, good, correction)
+    counts = _classify(con, table, key, good, carried, correction)
     all_new = counts.get("new", 0) == good.height
     col_list = ", ".join(cols)
 
@@ -207,7 +208,7 @@ def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int,
                     [batch_id])
     if counts.get("stale"):
         con.execute(f"""
-            INSERT INTO stale_rows SELECT ?, s.{key}, s.{ROW}, {versions.stale_reason(table)}
+            INSERT INTO stale_rows SELECT ?, s.{key}, s.{ROW}, {versions.stale_reason(table, carried=versions.file_carried(carried))}
             FROM incoming s JOIN {table} t ON t.{key} = s.{key} WHERE s.{key} IN {keys_in('stale')}""", [batch_id])
         con.execute(f"INSERT INTO {table}_versions ({col_list}, batch_id) SELECT {col_list}, ? FROM incoming "
                     f"WHERE {key} IN {keys_in('stale')}", [batch_id])
@@ -248,7 +249,7 @@ def load_staged(con, upload: StagedFile, loaded_by: str | None, correction: bool
         source.frame = None  # the raw text is no longer needed: free it before the insert
         batch_id = con.execute("SELECT nextval('batch_ids')").fetchall()[0][0]
         tell(0.45, f"写入 {staged.good.height:,} 行")
-        counts = _upsert(con, kind.table, kind.key, staged.good, batch_id, correction)
+        counts = _upsert(con, kind.table, kind.key, staged.good, batch_id, set(source.headers), correction)
         tell(0.85, f"记录 {staged.rejects.height:,} 行被拒绝的行" if staged.rejects.height else "记录批次")
         report.batch_id = batch_id
         _count(report, counts, staged)
@@ -290,7 +291,8 @@ def check(db_path: Path, kind: str, decoded: Decoded, name: str, *, mapping: Map
     with _checking_connection(Path(db_path)) as con:
         upload.registry = _registry(con)
         upload.staged = stage(source, upload.registry)
-        counts = _classify(con, KINDS[kind].table, KINDS[kind].key, upload.staged.good, correction)
+        counts = _classify(con, KINDS[kind].table, KINDS[kind].key, upload.staged.good, set(source.headers),
+                           correction)
     _count(report, counts, upload.staged)
     upload.report = report
     return upload

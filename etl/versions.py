@@ -25,24 +25,46 @@ def _updates_differ(new: str, current: str) -> str:
 
 def _earlier(field: str, new: str, current: str) -> str:
     """SQL: the new version's time is earlier, by the minute: a time re-saved by Excel loses its
-    seconds (10:00:45 read back as 10:00) and is the same time, not an older one."""
-    return f"date_trunc('minute', {new}.{field}) < date_trunc('minute', {current}.{field})"
+    seconds (10:00:45 read back as 10:00) and is the same time, not an older one. False, not
+    NULL, when either has no time: the load's CASE and the fold's WHERE must read it alike."""
+    return f"coalesce(date_trunc('minute', {new}.{field}) < date_trunc('minute', {current}.{field}), FALSE)"
 
 
-def stale_condition(table: str, new: str = "s", current: str = "t") -> str:
+def _always(field: str) -> str:
+    return "TRUE"
+
+
+def stale_condition(table: str, new: str = "s", current: str = "t", carried=_always) -> str:
     """SQL: the row `new` is older than the stored `current` one (never true for kinds without
-    lifecycle times)."""
+    lifecycle times). `carried(field)`: SQL, true where the new row's file had that column."""
     fields = LIFECYCLE.get(table)
     if not fields:
         return "false"
-    lacks = " OR ".join(f"({current}.{f} IS NOT NULL AND ({new}.{f} IS NULL"
-                        + ("" if f == "satisfaction" else f" OR {_earlier(f, new, current)}") + "))"
-                        for f in fields)
+    lacks = " OR ".join(f"({_missing(table, f, new, current, carried)}"
+                        + ("" if f == "satisfaction" else f" OR ({current}.{f} IS NOT NULL AND {_earlier(f, new, current)})")
+                        + ")" for f in fields)
     return (f"(CASE WHEN {_updates_differ(new, current)} "
             f"THEN {new}.updated_at < {current}.updated_at ELSE ({lacks}) END)")
 
 
-def stale_reason(table: str, new: str = "s", current: str = "t") -> str:
+def _newer(table: str, new: str, current: str) -> str:
+    """SQL: the new version brings a lifecycle time (or rating) the stored one lacks, or a later one."""
+    return "(" + " OR ".join(
+        f"({new}.{f} IS NOT NULL AND ({current}.{f} IS NULL"
+        + ("" if f == "satisfaction" else f" OR {_earlier(f, current, new)}") + "))"
+        for f in LIFECYCLE[table]) + ")"
+
+
+def _missing(table: str, field: str, new: str, current: str, carried) -> str:
+    """SQL: the stored version has `field` and the new one does not, which counts against the new
+    one when its file had the column, or when it brings nothing newer in the others: an extract
+    without 回访时间 that adds the 结案时间 is newer; one that adds nothing would only erase the
+    stored callback (its file says nothing about callbacks either way)."""
+    return (f"({current}.{field} IS NOT NULL AND {new}.{field} IS NULL "
+            f"AND ({carried(field)} OR NOT {_newer(table, new, current)}))")
+
+
+def stale_reason(table: str, new: str = "s", current: str = "t", carried=_always) -> str:
     """SQL: why `new` is older than `current`, in Chinese (the first reason that holds)."""
     fields = LIFECYCLE.get(table)
     if not fields:
@@ -51,11 +73,16 @@ def stale_reason(table: str, new: str = "s", current: str = "t") -> str:
     cases = [f"WHEN {_updates_differ(new, current)} THEN '{STALE_NOTE}：本行“{updated}”早于库中记录'"]
     for f in fields:
         label = _label(table, f)
-        cases.append(f"WHEN {current}.{f} IS NOT NULL AND {new}.{f} IS NULL "
-                     f"THEN '{STALE_NOTE}：库中记录已有“{label}”，本行没有'")
+        cases.append(f"WHEN {_missing(table, f, new, current, carried)} THEN '{STALE_NOTE}：库中记录已有“{label}”，本行没有'")
         if f != "satisfaction":
-            cases.append(f"WHEN {_earlier(f, new, current)} THEN '{STALE_NOTE}：本行“{label}”早于库中记录'")
+            cases.append(f"WHEN {current}.{f} IS NOT NULL AND {_earlier(f, new, current)} "
+                         f"THEN '{STALE_NOTE}：本行“{label}”早于库中记录'")
     return f"(CASE {' '.join(cases)} END)"
+
+
+def file_carried(columns: set[str]):
+    """`carried` for the rows of one file: the contract columns it had."""
+    return lambda field: "TRUE" if field in columns else "FALSE"
 
 
 def _same(table: str, new: str = "s", current: str = "t") -> str:
@@ -87,6 +114,12 @@ def _delivered(table: str, keys: str) -> str:
         WHERE d.{k} IN (SELECT {k} FROM {keys})"""
 
 
+def _carried_in(field: str) -> str:
+    """`carried` in the fold: the file of the batch delivering the version (every column for a
+    batch recorded before files' columns were kept, as metrics.common.carried_sql reads it)."""
+    return f"coalesce(contains(s.carried_in, '\"{field}\"'), TRUE)"
+
+
 def _compound_since() -> str:
     """SQL: each compound and the first live batch that put it into the registry."""
     return """(SELECT compound_id, min(at_batch) AS since FROM (
@@ -110,23 +143,24 @@ def refold(con, table: str, keys: str) -> dict[str, int]:
                  f"(SELECT compound_id FROM {_compound_since()} WHERE since < v.at_batch))")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE fold_versions AS
-        SELECT v.*, b.is_correction, row_number() OVER (PARTITION BY v.{k} ORDER BY v.at_batch) AS step
+        SELECT v.*, b.is_correction, json_extract_string(to_json(b), '$.carried_columns') AS carried_in,
+               row_number() OVER (PARTITION BY v.{k} ORDER BY v.at_batch) AS step
         FROM ({_delivered(table, keys)}) v JOIN batches b ON b.batch_id = v.at_batch
         WHERE NOT b.is_undone {valid}""")
-    con.execute("CREATE OR REPLACE TEMP TABLE fold AS SELECT * EXCLUDE (is_correction, step) FROM fold_versions "
-                "WHERE step = 1")
+    con.execute("CREATE OR REPLACE TEMP TABLE fold AS SELECT * EXCLUDE (is_correction, carried_in, step) "
+                "FROM fold_versions WHERE step = 1")
     steps = con.execute("SELECT coalesce(max(step), 0) FROM fold_versions").fetchall()[0][0]
     for step in range(2, steps + 1):
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE fold_taken AS
             SELECT s.{k} FROM fold_versions s JOIN fold t ON t.{k} = s.{k}
-            WHERE s.step = {step} AND (s.is_correction OR NOT {stale_condition(table)})
+            WHERE s.step = {step} AND (s.is_correction OR NOT {stale_condition(table, carried=_carried_in)})
               AND NOT {_same(table)}""")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE fold AS
             SELECT * FROM fold WHERE {k} NOT IN (SELECT {k} FROM fold_taken)
             UNION ALL
-            SELECT * EXCLUDE (is_correction, step) FROM fold_versions
+            SELECT * EXCLUDE (is_correction, carried_in, step) FROM fold_versions
             WHERE step = {step} AND {k} IN (SELECT {k} FROM fold_taken)""")
     # Counted by what the pages see: a record now holding other values, or none.
     restored = con.execute(f"SELECT count(*) FROM fold f LEFT JOIN {table} l ON l.{k} = f.{k} "

@@ -197,6 +197,25 @@ def test_a_time_that_lost_its_seconds_is_the_same_time(tmp_path):
     assert (report.updated, report.stale) == (0, 1)
 
 
+def test_a_newer_extract_without_a_column_is_not_older_for_lacking_it(tmp_path):
+    """An extract that never had 回访时间 was held back as older than a stored record with one,
+    so the 结案时间 it brought never landed (found by an attack session). A file says nothing
+    about a column it does not have; the fold after an undo agrees with the load."""
+    db = registry(tmp_path)
+    full = "工单编号,来源渠道,诉求类别,受理时间,小区编码,首次响应时间,办结时间,回访时间,结案时间\n"
+    without_feedback = "工单编号,来源渠道,诉求类别,受理时间,小区编码,首次响应时间,办结时间,结案时间\n"
+    called_back = write(tmp_path / "a.csv", full + f"X1,城市通,其他,{at(0)},C1,{at(1)},{at(20)},{at(30)},\n")
+    closed = write(tmp_path / "b.csv", without_feedback + f"X1,城市通,其他,{at(0)},C1,{at(1)},{at(20)},{at(40)}\n")
+    load_files(db, "appeals", [called_back])
+    (report,) = load_files(db, "appeals", [closed])
+    assert (report.updated, report.stale) == (1, 0)
+    assert rows(db, "SELECT batch_id, closed_at IS NOT NULL, status FROM appeals") == [(3, True, "已结案")]
+    (report,) = load_files(db, "appeals", [called_back])  # the older extract again: older, it lacks 结案时间
+    assert (report.updated, report.stale) == (0, 1)
+    undo(db, 4)  # the fold compares the two earlier versions again
+    assert rows(db, "SELECT batch_id, closed_at IS NOT NULL FROM appeals") == [(3, True)]
+
+
 def test_a_stale_row_whose_version_becomes_current_after_an_undo_is_no_longer_listed(tmp_path):
     """Open, resolved, then an extract in between (stale); undoing the resolved batch makes the
     one in between current: it is no longer listed as stale (found by an attack session)."""
