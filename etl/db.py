@@ -16,7 +16,7 @@ import duckdb
 from filelock import FileLock, Timeout
 
 from arguments import Failure
-from etl import schema
+from etl import identifiers, schema
 from settings import real_path, writer_wait_seconds
 
 
@@ -130,6 +130,7 @@ def writing(db_path: Path, *, fresh: bool = False, replaceable=None):
         published = False
         try:
             schema.create_all(con)
+            identifiers.normalise_stored(con)
             yield con
             con.execute("CHECKPOINT")
             con.close()

@@ -14,6 +14,7 @@ from datetime import datetime, time, timedelta
 import polars as pl
 
 from etl.contract import BOOL, DATE, DATETIME, FLOAT, INT, NEEDS_COMPOUND, TEXT, Column, Kind
+from etl.identifiers import identifiers
 from etl.read import CONTROL_PATTERN, EXCEL_ERRORS, FILE_VALUE, OVERFLOW, OVERFLOW_HEADER, ROW, RawFile
 from etl.schema import columns as table_columns
 from safety import masking as privacy
@@ -268,7 +269,10 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
     texts_to_mask = [c.name for c in present if c.type == TEXT and not c.personal and c.name != kind.key]
     masking = _BACKGROUND.submit(_masked_texts, raw, texts_to_mask, kind.key, callers)
 
-    texts = raw.select(ROW, *[c.name for c in present])
+    # Ids are read as one id however typed (Ｋ１ is K1); the rejected rows keep the file's own text.
+    ids = {kind.key, "compound_id"}
+    texts = raw.select(ROW, *[c.name for c in present]).with_columns(
+        identifiers(raw.get_column(c.name)) for c in present if c.name in ids)
     typed = texts.select(
         ROW,
         *[pl.col(c.name).alias(f"_text_{c.name}") for c in present],

@@ -14,6 +14,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from access import audit
@@ -214,6 +215,34 @@ def test_a_newer_extract_without_a_column_is_not_older_for_lacking_it(tmp_path):
     assert (report.updated, report.stale) == (0, 1)
     undo(db, 4)  # the fold compares the two earlier versions again
     assert rows(db, "SELECT batch_id, closed_at IS NOT NULL FROM appeals") == [(3, True)]
+
+
+def test_ids_are_one_id_however_typed_and_stored_ones_are_folded_once(tmp_path):
+    """Ｋ１, K1 and K\u200b1 made three records of one appeal, and Ｃ１ an unknown compound (found by an
+    attack session). Incoming ids are folded; a database that stored them unfolded folds them on
+    its next write, records that become one taking the fold of their versions."""
+    db = registry(tmp_path)
+    typed = write(tmp_path / "typed.csv", APPEALS + f"Ｋ１,城市通,其他,{at(0)},Ｃ１,{at(1)},\n"
+                                                   f"K\u200b2,城市通,其他,{at(2)},C1,,\n")
+    (report,) = load_files(db, "appeals", [typed])
+    assert (report.inserted, report.rejected) == (2, 0)
+    assert rows(db, "SELECT appeal_id, compound_id FROM appeals ORDER BY 1") == [("K1", "C1"), ("K2", "C1")]
+    # As an older version stored them: unfolded, and K1 twice (the second, resolved, loaded later).
+    (resolved,) = load_files(db, "appeals", [write(tmp_path / "r.csv", APPEALS + f"K1,城市通,其他,{at(0)},C1,{at(1)},{at(5)}\n")])
+    with duckdb.connect(str(db)) as con:
+        con.execute("UPDATE appeals_versions SET appeal_id = 'Ｋ１', compound_id = 'Ｃ１' WHERE batch_id = 2 AND appeal_id = 'K1'")
+        con.execute("INSERT INTO appeals SELECT * FROM appeals_versions WHERE appeal_id = 'Ｋ１'")
+        con.execute("DELETE FROM appeals_versions WHERE appeal_id = 'Ｋ１'")
+        con.execute("UPDATE appeals SET appeal_id = 'K\u200b2' WHERE appeal_id = 'K2'")
+        con.execute("DELETE FROM meta WHERE key = 'identifiers'")
+    assert rows(db, "SELECT count(*) FROM appeals") == [(3,)]
+    (again,) = load_files(db, "appeals", [typed])  # the first write folds, then the file finds its records
+    assert (again.inserted, again.updated, again.unchanged, again.stale) == (0, 0, 1, 1)
+    assert rows(db, "SELECT appeal_id, compound_id, resolved_at IS NOT NULL, batch_id FROM appeals ORDER BY 1") == [
+        ("K1", "C1", True, resolved.batch_id), ("K2", "C1", False, 2)]
+    assert rows(db, "SELECT DISTINCT appeal_id FROM appeals_versions") == [("K1",)]
+    with read_only(db) as con:
+        assert stats(con, Scope(DAY.date(), (DAY + timedelta(days=1)).date(), local_now()))["appeals"]["received"] == 2
 
 
 def test_a_stale_row_whose_version_becomes_current_after_an_undo_is_no_longer_listed(tmp_path):
