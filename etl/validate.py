@@ -124,13 +124,22 @@ def _reason(condition: pl.Expr, template: str, value: pl.Expr) -> pl.Expr:
     return pl.format(template, pl.when(condition).then(value))
 
 
-def _type_problem(column: Column) -> pl.Expr | None:
-    """Why a non-empty text did not convert, naming the column and quoting the value."""
+def _type_problem(column: Column, excel_errors: bool) -> pl.Expr | None:
+    """Why a non-empty text did not convert, naming the column and quoting the value (not for an
+    Excel error value, which has its own reason, when the column holds some)."""
     if column.type not in TYPE_PROBLEM:
         return None
     text = pl.col(f"_text_{column.name}")
-    return _reason(text.is_not_null() & pl.col(column.name).is_null() & ~text.is_in(EXCEL_ERRORS),
+    failed = text.is_not_null() & pl.col(column.name).is_null()
+    return _reason(failed & ~text.is_in(EXCEL_ERRORS) if excel_errors else failed,
                    f"“{column.headers[0]}”{TYPE_PROBLEM[column.type]}：{{}}", text)
+
+
+def _with_excel_errors(texts: pl.DataFrame, present: list[Column]) -> set[str]:
+    """The columns some cell of which is an Excel error value (a cheap look at the first
+    character first: nearly every file has none)."""
+    return {c.name for c in present
+            if texts.get_column(c.name).str.starts_with("#").any() and texts.get_column(c.name).is_in(EXCEL_ERRORS).any()}
 
 
 def _one_of(name: str, label: str, allowed: list[str]) -> pl.Expr:
@@ -289,10 +298,11 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
     if OVERFLOW in raw.columns:
         typed = typed.with_columns(raw.get_column(OVERFLOW))
         rules.append(pl.when(pl.col(OVERFLOW).is_not_null()).then(pl.lit(OVERFLOW_REASON)))
+    excel_errors = _with_excel_errors(texts, present)
     rules += [_reason(pl.col(f"_text_{c.name}").is_in(EXCEL_ERRORS),
                       f"“{c.headers[0]}”是 Excel 错误值 {{}}(公式没有算出结果)，此行不导入", pl.col(f"_text_{c.name}"))
-              for c in present if not c.personal]  # a personal value is dropped or masked, never used
-    rules += [problem for c in present if (problem := _type_problem(c)) is not None]
+              for c in present if c.name in excel_errors and not c.personal]  # a personal value is dropped or masked
+    rules += [problem for c in present if (problem := _type_problem(c, c.name in excel_errors)) is not None]
     rules += _plausibility(kind, present, typed)
     if kind.name != "compounds":
         typed = _resolve_compounds(typed, compounds, needed=kind.name in NEEDS_COMPOUND)
