@@ -38,6 +38,10 @@ class NotADatabase(Failure):
 DUCKDB_MAGIC = b"DUCK"
 
 
+_BROKEN = ("数据库文件 {db_path} 不完整或已损坏，无法读取；未读取或写入任何数据"
+           "(请从备份恢复，或检查 --db 与环境变量 DASHBOARD_DB)。")
+
+
 def _refuse_other_files(db_path: Path) -> None:
     with open(db_path, "rb") as f:
         if f.read(12)[8:] != DUCKDB_MAGIC:
@@ -125,7 +129,11 @@ def writing(db_path: Path, *, fresh: bool = False, replaceable=None):
             # Into a file created with the mode already, so no copy of the data is ever readable by others.
             os.close(os.open(work, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, mode))
             shutil.copyfile(db_path, work)
-        con = _connect(str(work))
+        try:
+            con = _connect(str(work))
+        except duckdb.IOException:
+            work.unlink(missing_ok=True)
+            raise NotADatabase(_BROKEN.format(db_path=db_path)) from None
         os.chmod(work, mode)  # a new file: DuckDB refuses an empty one, so it is restricted once it exists
         published = False
         try:
@@ -165,7 +173,11 @@ def _attach(db_path: Path) -> duckdb.DuckDBPyConnection:
     _refuse_other_files(db_path)
     con = _connect()
     quoted = str(db_path).replace("'", "''")
-    con.execute(f"ATTACH '{quoted}' AS live (READ_ONLY)")
+    try:
+        con.execute(f"ATTACH '{quoted}' AS live (READ_ONLY)")
+    except duckdb.IOException:  # a copy cut short, a disk that lost part of it
+        con.close()
+        raise NotADatabase(_BROKEN.format(db_path=db_path)) from None
     con.execute("USE live")
     return con
 

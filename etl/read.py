@@ -15,7 +15,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.etree import ElementTree
 
 import fastexcel
 import polars as pl
@@ -360,74 +359,38 @@ def _grid_from_xlsx(data: bytes, sheet: str | None) -> pl.DataFrame:
     try:
         sheet = sheet or _data_sheet(data)
         # Leading and inner empty rows are kept, so that row numbers are Excel's own.
-        options = {"header_row": None, "dtypes": "string", "skip_rows": 0}
-        grid = pl.read_excel(io.BytesIO(data), engine="calamine", read_options=options, drop_empty_rows=False,
-                             sheet_name=sheet)
-        return _with_error_codes(grid, _error_cells(data, sheet))
+        loaded = fastexcel.read_excel(data).load_sheet(sheet, header_row=None, dtypes="string", skip_rows=0)
+        # calamine reads an error cell as empty and tells where it was: the cell gets its code back.
+        cells, errors = loaded.to_arrow_with_errors()
+        grid = pl.DataFrame(cells)
+        grid.columns = [f"column_{i}" for i in range(grid.width)]
+        return _with_error_codes(grid, errors.errors if errors else [])
     except FileRefused:
         raise
     except Exception as exc:  # fastexcel raises its own error types for broken workbooks
         raise FileRefused(f"无法读取 Excel 文件(可能已损坏或没有数据工作表)：{exc}") from exc
 
 
-_SHEET_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-             "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
-# Tags may carry a namespace prefix (<x:c>) and attributes either quote.
-_CELL = re.compile(rb'<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)', re.S)
-_CELL_REF = re.compile(rb'\br=["\']([A-Z]+)([0-9]+)["\']')
-_ERROR_TYPE = re.compile(rb'\bt=["\']e["\']')
-_VALUE = re.compile(rb'<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>')
-_HAS_VALUE = re.compile(rb'<(?:\w+:)?(?:v|is)\b')
+# calamine's names of Excel's error values (CellError.detail: "Expected string but got 'Error(NA)'").
+_CALAMINE_ERRORS = {"Div0": "#DIV/0!", "NA": "#N/A", "Name": "#NAME?", "Null": "#NULL!", "Num": "#NUM!",
+                    "Ref": "#REF!", "Value": "#VALUE!", "GettingData": "#GETTING_DATA"}
+_CALAMINE_ERROR = re.compile(r"Error\((\w+)\)")
 
 
-def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str:
-    """The zip member holding the worksheet named `sheet`."""
-    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    rid = next(node.get(f"{{{_SHEET_NS['r']}}}id") for node in workbook.iter(f"{{{_SHEET_NS['m']}}}sheet")
-               if node.get("name") == sheet)
-    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    target = next(node.get("Target") for node in rels if node.get("Id") == rid)
-    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-
-
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for letter in letters:
-        number = number * 26 + letter - 64
-    return number - 1
-
-
-def _error_cells(data: bytes, sheet: str) -> dict[tuple[int, int], str]:
-    """The sheet's error cells, (row, column) → code, placed as calamine's grid places cells:
-    rows from Excel's row 1, columns from the first column holding a value. Workbooks without
-    any (nearly all) cost one search of the sheet's XML."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        try:
-            part = _sheet_part(archive, sheet)
-        except (KeyError, StopIteration, ElementTree.ParseError):  # a layout calamine read but this does not
-            return {}
-        xml = archive.read(part)
-    if not _ERROR_TYPE.search(xml):
-        return {}
-    errors, first_column = {}, None
-    for match in _CELL.finditer(xml):
-        attributes, body = match.group(1), match.group(2) or b""
-        ref = _CELL_REF.search(attributes)
-        if ref is None or not _HAS_VALUE.search(body):
+def _with_error_codes(grid: pl.DataFrame, errors) -> pl.DataFrame:
+    """The grid with each error cell holding its Excel code (an error calamine has no name for:
+    #N/A, the code for "no value")."""
+    by_column: dict[int, tuple[list[int], list[str]]] = {}
+    for error in errors:
+        named = _CALAMINE_ERROR.search(error.detail)
+        if named is None:  # not an error value: a cell that is not text (none: every cell is read as text)
             continue
-        column = _column_number(ref.group(1))
-        first_column = column if first_column is None else min(first_column, column)
-        if _ERROR_TYPE.search(attributes):
-            value = _VALUE.search(body)
-            errors[(int(ref.group(2)) - 1, column)] = value.group(1).decode() if value else "#N/A"
-    return {(row, column - first_column): code for (row, column), code in errors.items()}
-
-
-def _with_error_codes(grid: pl.DataFrame, errors: dict[tuple[int, int], str]) -> pl.DataFrame:
-    for (row, column), code in errors.items():
-        if row < grid.height and column < grid.width:
-            grid[row, column] = code
-    return grid
+        row, column = error.position
+        rows, codes = by_column.setdefault(column, ([], []))
+        rows.append(row)
+        codes.append(_CALAMINE_ERRORS.get(named.group(1), "#N/A"))
+    return grid.with_columns(grid.get_column(grid.columns[column]).scatter(rows, codes)
+                             for column, (rows, codes) in by_column.items())
 
 
 def _data_sheet(data: bytes) -> str:

@@ -48,11 +48,15 @@ def stale_condition(table: str, new: str = "s", current: str = "t", carried=_alw
 
 
 def _newer(table: str, new: str, current: str) -> str:
-    """SQL: the new version brings a lifecycle time (or rating) the stored one lacks, or a later one."""
-    return "(" + " OR ".join(
-        f"({new}.{f} IS NOT NULL AND ({current}.{f} IS NULL"
-        + ("" if f == "satisfaction" else f" OR {_earlier(f, current, new)}") + "))"
-        for f in LIFECYCLE[table]) + ")"
+    """SQL: the new version has got further than the stored one: its latest lifecycle time is
+    later (by the minute) than every time the stored one has. A time the stored version merely
+    lacks is not enough: an older extract without 结案时间 sent again brings a 回访时间 the stored
+    one (from a file without that column) lacks, yet it is older than the closure."""
+    times = [f for f in LIFECYCLE[table] if f != "satisfaction"]
+    latest_new = f"greatest({', '.join(f'{new}.{f}' for f in times)})"
+    latest_current = f"greatest({', '.join(f'{current}.{f}' for f in times)})"
+    return (f"coalesce(date_trunc('minute', {latest_new}) > coalesce(date_trunc('minute', {latest_current}), "
+            f"CAST('-infinity' AS TIMESTAMP)), FALSE)")
 
 
 def _missing(table: str, field: str, new: str, current: str, carried) -> str:

@@ -288,6 +288,31 @@ def test_the_demo_banner_goes_once_real_data_is_loaded(tmp_path):
     assert_demo_refused(db, 1)  # an undone batch keeps its rows (re-check, rejects): not the demo's to drop
 
 
+def test_the_demo_never_replaces_a_real_database_whoever_loaded_it(tmp_path):
+    """A database made by init and loaded by someone who logs in as "demo" was replaced by the
+    demo (found by an attack session): a batch is the demo's only in a database the demo built."""
+    db = tmp_path / "real.duckdb"
+    assert etl("init", db=db).returncode == 0
+    load_files(db, "compounds", [FIXTURES / "compounds.csv"], loaded_by="demo")
+    assert_demo_refused(db, 1)
+    other = tmp_path / "other.duckdb"  # another program's database, with tables of the same names
+    with duckdb.connect(str(other)) as con:
+        con.execute("CREATE TABLE meta (key VARCHAR, value VARCHAR); CREATE TABLE batches (batch_id INTEGER)")
+    before = other.read_bytes()
+    assert_one_chinese_line(etl("demo", db=other), 1, f"{other}：这个数据库不是演示库，未作任何改动(请用 --db 指定另一个文件)。")
+    assert other.read_bytes() == before
+
+
+def test_a_database_cut_short_is_named_so_by_every_command(tmp_path, fixture_db):
+    cut = tmp_path / "cut.duckdb"
+    cut.write_bytes(fixture_db.read_bytes()[:16384])
+    expected = (f"数据库文件 {cut} 不完整或已损坏，无法读取；未读取或写入任何数据"
+                "(请从备份恢复，或检查 --db 与环境变量 DASHBOARD_DB)。")
+    for command in (("history",), ("load", "appeals", APPEALS), ("demo",), ("stats",)):
+        assert_one_chinese_line(etl(*command, db=cut), 1, expected)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("cut.duckdb")) == ["cut.duckdb", "cut.duckdb.lock"]
+
+
 def test_a_demo_database_built_before_the_marker_counts_its_own_loads(tmp_path, fixture_db):
     db = tmp_path / "old-demo.duckdb"
     db.write_bytes(fixture_db.read_bytes())

@@ -217,6 +217,22 @@ def test_a_newer_extract_without_a_column_is_not_older_for_lacking_it(tmp_path):
     assert rows(db, "SELECT batch_id, closed_at IS NOT NULL FROM appeals") == [(3, True)]
 
 
+def test_two_extracts_each_without_a_column_the_other_has_do_not_take_turns(tmp_path):
+    """Monday's extract without 结案时间 and Wednesday's without 回访时间: sending Monday's again
+    took the closure back, sending Wednesday's restored it (found by an attack session). Only a
+    later time than all the stored record has makes a row newer."""
+    db = registry(tmp_path)
+    monday = write(tmp_path / "monday.csv", "工单编号,来源渠道,诉求类别,受理时间,小区编码,办结时间,回访时间\n"
+                                           f"A1,城市通,其他,{at(0)},C1,{at(2)},{at(4)}\n")
+    wednesday = write(tmp_path / "wednesday.csv", "工单编号,来源渠道,诉求类别,受理时间,小区编码,办结时间,结案时间\n"
+                                                 f"A1,城市通,其他,{at(0)},C1,{at(2)},{at(54)}\n")
+    for path, counts in ((monday, (1, 0, 0)), (wednesday, (0, 1, 0)), (monday, (0, 0, 1)), (wednesday, (0, 0, 0))):
+        ((check,),) = [check_files(db, "appeals", [path])]
+        (report,) = load_files(db, "appeals", [path])
+        assert (report.inserted, report.updated, report.stale) == (check.inserted, check.updated, check.stale) == counts
+        assert rows(db, "SELECT closed_at IS NOT NULL FROM appeals") == [(path == wednesday or report.stale == 1,)]
+
+
 def test_ids_are_one_id_however_typed_and_stored_ones_are_folded_once(tmp_path):
     """Ｋ１, K1 and K\u200b1 made three records of one appeal, and Ｃ１ an unknown compound (found by an
     attack session). Incoming ids are folded; a database that stored them unfolded folds them on
