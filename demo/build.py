@@ -10,24 +10,19 @@ from demo.generate import PLANTED, target_date, write_demo_files
 from etl import db
 from etl.load import LoadReport, load_source
 from etl.read import FileRefused, read_file
+from metrics.feeds import batches_beyond_demo
 from settings import local_now
 
 
 def _demo_only(con) -> str | None:
     """Why the file at the demo's path must not be rebuilt: it holds batches the demo did not load,
-    live or undone (an undone batch keeps its rows and can be looked at and re-checked). A batch
-    is the demo's only in a database the demo built (a person may well log in as "demo")."""
+    live or undone (an undone batch keeps its rows and can be looked at and re-checked)."""
     found = {(table, column) for table, column in con.execute(
         "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = 'live'").fetchall()}
-    if not {("meta", "key"), ("meta", "value"), ("batches", "batch_id"), ("batches", "loaded_by")} <= found:
+    if not {("meta", "key"), ("meta", "value"), ("batches", "batch_id"), ("batches", "loaded_by"),
+            ("batches", "is_undone")} <= found:
         return "这个数据库不是演示库"
-    batches = con.execute("SELECT count(*) FROM batches").fetchall()[0][0]
-    if not batches:
-        return None
-    meta = dict(con.execute("SELECT key, value FROM meta WHERE key IN ('dataset', 'demo_last_batch')").fetchall())
-    other = batches if meta.get("dataset") != "demo" else con.execute(
-        "SELECT count(*) FROM batches WHERE loaded_by IS DISTINCT FROM 'demo' "
-        "OR batch_id > coalesce(CAST($last AS INTEGER), batch_id)", {"last": meta.get("demo_last_batch")}).fetchall()[0][0]
+    other = batches_beyond_demo(con, undone=True)
     return f"数据库里有 {other} 个不是演示数据的导入批次(已撤销的也计在内)，不能用演示库覆盖" if other else None
 
 

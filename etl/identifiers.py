@@ -9,8 +9,6 @@ Letter case is kept: k2 and K2 may be two ids in a source system.
 
 from __future__ import annotations
 
-import unicodedata
-
 import polars as pl
 
 from etl import derived, versions
@@ -31,12 +29,6 @@ def identifiers(values: pl.Series) -> pl.Series:
     return pl.select(pl.when(odd).then(folded).otherwise(values)).to_series().alias(values.name)
 
 
-def _folded(value: str) -> str:
-    """`identifiers` for one stored value (the same folding, in Python)."""
-    folded = "".join(c for c in unicodedata.normalize("NFKC", value) if unicodedata.category(c) != "Cf")
-    return folded.strip()
-
-
 def _kind_of(table: str) -> str:
     return next(kind.name for kind in KINDS.values() if kind.table == table)
 
@@ -54,11 +46,10 @@ def normalise_stored(con) -> None:
         references = (["compound_id"] if table != "compounds" and "compound_id" in columns(table) else []) + [record_key]
         for column in references:
             parts = [table, f"{table}_versions"] + ([f"{table}_deliveries"] if column == record_key else [])
-            stored = con.execute(" UNION ".join(
+            stored = pl.Series(column, [value for (value,) in con.execute(" UNION ".join(
                 f"SELECT DISTINCT {column} FROM {part} WHERE regexp_matches({column}, '[^\\x21-\\x7e]')"
-                for part in parts)).fetchall()
-            renamed = {value: _folded(value) for (value,) in stored
-                       if value is not None and _folded(value) and _folded(value) != value}
+                for part in parts)).fetchall()], dtype=pl.String)
+            renamed = {old: new for old, new in zip(stored, identifiers(stored)) if new and new != old}
             if not renamed:
                 continue
             con.execute("CREATE OR REPLACE TEMP TABLE renamed_ids (old VARCHAR, new VARCHAR)")

@@ -138,6 +138,12 @@ def key(table: str) -> str:
     return columns(table)[0]
 
 
+def carries(carried: str, column: str) -> str:
+    """SQL: the file of a batch had `column`, given `carried`, the batch's `carried_columns` (a
+    batch recorded before files' columns were kept counts as having them all)."""
+    return f"coalesce(contains({carried}, '\"{column}\"'), TRUE)"
+
+
 def present(con, table: str) -> set[str]:
     """The columns `table` has in the database `con` reads (none if it has no such table)."""
     return {c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE database_name = "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from etl import derived
 from etl.contract import KINDS, LIFECYCLE
-from etl.schema import DERIVED, columns, key
+from etl.schema import DERIVED, carries, columns, key
 
 STALE_NOTE = "较旧版本，未覆盖"
 
@@ -119,9 +119,8 @@ def _delivered(table: str, keys: str) -> str:
 
 
 def _carried_in(field: str) -> str:
-    """`carried` in the fold: the file of the batch delivering the version (every column for a
-    batch recorded before files' columns were kept, as metrics.common.carried_sql reads it)."""
-    return f"coalesce(contains(s.carried_in, '\"{field}\"'), TRUE)"
+    """`carried` in the fold: the file of the batch delivering the version had the column."""
+    return carries("s.carried_in", field)
 
 
 def _compound_since() -> str:
@@ -147,7 +146,7 @@ def refold(con, table: str, keys: str) -> dict[str, int]:
                  f"(SELECT compound_id FROM {_compound_since()} WHERE since < v.at_batch))")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE fold_versions AS
-        SELECT v.*, b.is_correction, json_extract_string(to_json(b), '$.carried_columns') AS carried_in,
+        SELECT v.*, b.is_correction, b.carried_columns AS carried_in,
                row_number() OVER (PARTITION BY v.{k} ORDER BY v.at_batch) AS step
         FROM ({_delivered(table, keys)}) v JOIN batches b ON b.batch_id = v.at_batch
         WHERE NOT b.is_undone {valid}""")

@@ -9,6 +9,7 @@ the column in `absent_columns`, which pages and the PDF turn into a note (`absen
 from __future__ import annotations
 
 from etl.contract import KINDS
+from etl.schema import carries
 from metrics.catalogue import figure_inputs
 
 # The ratings that count as satisfied, in surveys and in appeals' evaluations alike: 满意, then
@@ -69,7 +70,7 @@ def carried_sql(kind: str) -> str:
     A batch recorded before files' columns were kept counts as carrying them all. The field is read
     through to_json so that a database written before the column existed still reads.
     """
-    checks = ", ".join(f"coalesce(contains(carried, '\"{c}\"'), TRUE) AS c_{c}" for c in input_columns(kind))
+    checks = ", ".join(f"{carries('carried', c)} AS c_{c}" for c in input_columns(kind))
     return (f"SELECT batch_id, {checks} FROM (SELECT batch_id, "
             "json_extract_string(to_json(bt), '$.carried_columns') AS carried FROM batches bt)")
 

@@ -32,14 +32,25 @@ def freshness(con) -> pl.DataFrame:
 def is_demo(con) -> bool:
     """True when the database was built by `python -m etl demo` and holds no live batch of other
     data since (the demo banner goes as soon as real data is loaded, and comes back if it is undone)."""
-    meta = dict(con.execute("SELECT key, value FROM meta WHERE key IN ('dataset', 'demo_last_batch')").fetchall())
-    if meta.get("dataset") != "demo":
-        return False
-    if "demo_last_batch" in meta:
-        other, params = "batch_id > CAST($last AS INTEGER)", {"last": meta["demo_last_batch"]}
-    else:  # a demo database built before the demo recorded its last batch: its loads say "demo"
-        other, params = "loaded_by IS DISTINCT FROM 'demo'", {}
-    return not con.execute(f"SELECT count(*) FROM batches WHERE NOT is_undone AND {other}", params).fetchall()[0][0]
+    return _dataset(con) == "demo" and not batches_beyond_demo(con, undone=False)
+
+
+def _dataset(con) -> str | None:
+    found = con.execute("SELECT value FROM meta WHERE key = 'dataset'").fetchall()
+    return found[0][0] if found else None
+
+
+def batches_beyond_demo(con, *, undone: bool) -> int:
+    """How many batches the demo did not load, live ones (with `undone`, undone ones too): in a
+    database the demo did not build, every batch (a person may well log in as "demo")."""
+    live = "TRUE" if undone else "NOT is_undone"
+    if _dataset(con) != "demo":
+        return con.execute(f"SELECT count(*) FROM batches WHERE {live}").fetchall()[0][0]
+    last = con.execute("SELECT value FROM meta WHERE key = 'demo_last_batch'").fetchall()
+    # A demo database built before the demo recorded its last batch: its loads say "demo".
+    return con.execute(f"SELECT count(*) FROM batches WHERE {live} AND (loaded_by IS DISTINCT FROM 'demo' "
+                       "OR batch_id > coalesce(CAST($last AS INTEGER), batch_id))",
+                       {"last": last[0][0] if last else None}).fetchall()[0][0]
 
 
 def table_counts(con) -> dict:
