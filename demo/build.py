@@ -8,9 +8,9 @@ from pathlib import Path
 
 from demo.generate import PLANTED, target_date, write_demo_files
 from etl import db
+from etl.batches import batches_beyond_demo
 from etl.load import LoadReport, load_source
 from etl.read import FileRefused, read_file
-from metrics.feeds import batches_beyond_demo
 from settings import local_now
 
 

@@ -32,6 +32,27 @@ class UndoRefused(Exception):
     """There is no such batch, or it is undone already; the message says so, in Chinese."""
 
 
+def dataset(con) -> str | None:
+    """What built the database: "demo" for `python -m etl demo`."""
+    found = con.execute("SELECT value FROM meta WHERE key = 'dataset'").fetchall()
+    return found[0][0] if found else None
+
+
+def batches_beyond_demo(con, *, undone: bool) -> int:
+    """How many batches the demo did not load, live ones (with `undone`, undone ones too): those
+    after its last batch; in a database the demo did not build, every batch (a person may well
+    log in as "demo")."""
+    live = "TRUE" if undone else "NOT is_undone"
+    if dataset(con) != "demo":
+        return con.execute(f"SELECT count(*) FROM batches WHERE {live}").fetchall()[0][0]
+    last = con.execute("SELECT value FROM meta WHERE key = 'demo_last_batch'").fetchall()
+    if last:
+        other, params = "batch_id > CAST($last AS INTEGER)", {"last": last[0][0]}
+    else:  # a demo database built before the demo recorded its last batch: its loads say "demo"
+        other, params = "loaded_by IS DISTINCT FROM 'demo'", {}
+    return con.execute(f"SELECT count(*) FROM batches WHERE {live} AND {other}", params).fetchall()[0][0]
+
+
 def history(con) -> pl.DataFrame:
     """Every batch, newest first."""
     return db.frame(con, f"SELECT {select_list(con, 'batches', HISTORY_COLUMNS)} FROM batches ORDER BY batch_id DESC")

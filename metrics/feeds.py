@@ -7,6 +7,7 @@ from datetime import date
 
 import polars as pl
 
+from etl.batches import batches_beyond_demo, dataset
 from etl.db import frame
 from metrics import appeals
 from metrics.scope import Scope, iso_week_label, merged, period, place
@@ -32,25 +33,7 @@ def freshness(con) -> pl.DataFrame:
 def is_demo(con) -> bool:
     """True when the database was built by `python -m etl demo` and holds no live batch of other
     data since (the demo banner goes as soon as real data is loaded, and comes back if it is undone)."""
-    return _dataset(con) == "demo" and not batches_beyond_demo(con, undone=False)
-
-
-def _dataset(con) -> str | None:
-    found = con.execute("SELECT value FROM meta WHERE key = 'dataset'").fetchall()
-    return found[0][0] if found else None
-
-
-def batches_beyond_demo(con, *, undone: bool) -> int:
-    """How many batches the demo did not load, live ones (with `undone`, undone ones too): in a
-    database the demo did not build, every batch (a person may well log in as "demo")."""
-    live = "TRUE" if undone else "NOT is_undone"
-    if _dataset(con) != "demo":
-        return con.execute(f"SELECT count(*) FROM batches WHERE {live}").fetchall()[0][0]
-    last = con.execute("SELECT value FROM meta WHERE key = 'demo_last_batch'").fetchall()
-    # A demo database built before the demo recorded its last batch: its loads say "demo".
-    return con.execute(f"SELECT count(*) FROM batches WHERE {live} AND (loaded_by IS DISTINCT FROM 'demo' "
-                       "OR batch_id > coalesce(CAST($last AS INTEGER), batch_id))",
-                       {"last": last[0][0] if last else None}).fetchall()[0][0]
+    return dataset(con) == "demo" and not batches_beyond_demo(con, undone=False)
 
 
 def table_counts(con) -> dict:
