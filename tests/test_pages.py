@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from dashboard import data, layout, state
 from dashboard.layout import csv_bytes, display_frame
 from etl.load import load_files
 from metrics import alerts
+from metrics.scope import Scope
 from metrics.catalogue import Text, metric
 from report import scope_for
 from tests.e2e.test_browser import last_week
@@ -591,6 +593,41 @@ def test_a_view_reads_one_file_even_when_the_new_one_is_ready_halfway(tmp_path, 
     assert cards(at)["受理量"] == ("7", "+6")
     at.run()
     assert cards(at)["受理量"] == ("8", "+7")
+
+
+started_counting, release_count = threading.Event(), threading.Event()
+counted_scopes: list[Scope] = []
+
+
+def held_count(con, scope: Scope) -> int:
+    """Counts the appeals of the scope, once the test lets it."""
+    counted_scopes.append(scope)
+    started_counting.set()
+    assert release_count.wait(timeout=60)
+    return con.execute("SELECT count(*) FROM appeals WHERE received_at >= ? AND received_at < ?",
+                       [scope.start, scope.end]).fetchone()[0]
+
+
+def failing_count(con) -> int:
+    raise ValueError("表中没有这一列")
+
+
+def test_a_prefetched_number_is_computed_once_and_read_by_the_page():
+    """prefetch starts the call in the background; the page's own get, asked while it is still being
+    computed, waits for that result instead of computing it a second time."""
+    w10 = Scope(date(2026, 3, 2), date(2026, 3, 9), datetime(2026, 3, 9), None)
+    counted_scopes.clear()
+    data.prefetch(held_count, w10)
+    assert started_counting.wait(timeout=60)  # in the background, before the page asks
+    threading.Timer(0.2, release_count.set).start()
+    assert data.get(held_count, w10) == 7  # A1–A7 were received in W10
+    assert counted_scopes == [w10]
+
+
+def test_a_prefetch_that_fails_fails_again_in_the_page():
+    data.prefetch(failing_count)
+    with pytest.raises(ValueError, match="表中没有这一列"):
+        data.get(failing_count)
 
 
 # ---------------------------------------------------------------- 预警
