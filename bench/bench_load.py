@@ -3,7 +3,9 @@
 Both run in this same run on the same file, each in a fresh process, three times, and the best
 time of each is compared, so the ratio is fair on whatever machine runs it. Prints rows/s, wall
 time, peak memory (max RSS of the child) and the ratio. Targets (issue 16): within 1.5× of
-read_csv, under 1.2 GB peak for 1 M rows.
+read_csv, under 1.2 GB peak for 1 M rows. Then one more load of the file, in its own process
+with its steps timed, shows where the time goes, and how far from read_csv a load would stay
+with no staging at all (reading, writing the rows and the rollup alone).
 
     python bench/bench_load.py [--rows N]
 """
@@ -72,6 +74,35 @@ con.execute("CREATE TABLE raw AS SELECT * FROM read_csv(?, header = true)", [sys
 con.close()
 """
 
+# One more load of the same file, its steps timed in its own process: where a load's time goes,
+# and how far from read_csv the steps no intake check can remove already are.
+STEPS = """
+import json, sys, time
+started = time.perf_counter()
+import cli  # noqa: F401  (all that `python -m etl` imports; it registers the rollup's keeper)
+from etl import derived, load
+spent = {"imports": time.perf_counter() - started}
+
+def timed(step, function):
+    def run(*args, **kwargs):
+        begun = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[step] = spent.get(step, 0.0) + time.perf_counter() - begun
+    return run
+
+load.read_file = timed("reading and decoding", load.read_file)
+load.stage = timed("staging (typing, every intake check)", load.stage)
+load._upsert = timed("writing the rows", load._upsert)
+derived.keep = timed("the rollup", derived.keep)
+begun = time.perf_counter()
+load.load_files(sys.argv[2], "appeals", [sys.argv[1]])
+spent["the rest (transaction, saving, publishing)"] = time.perf_counter() - begun - sum(
+    seconds for step, seconds in spent.items() if step != "imports")
+print(json.dumps(spent))
+"""
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -101,6 +132,9 @@ def main() -> None:
             shutil.copyfile(registry, db)
             load_runs.append(run([sys.executable, "-m", "etl", "load", "appeals", str(csv), "--db", str(db)]))
         again_seconds, _ = run([sys.executable, "-m", "etl", "load", "appeals", str(csv), "--db", str(db), "--json"])
+        shutil.copyfile(registry, db := folder / "steps.duckdb")
+        steps = json.loads(subprocess.run([sys.executable, "-c", STEPS, str(csv), str(db)], check=True, cwd=ROOT,
+                                          capture_output=True, text=True).stdout.splitlines()[-1])
         raw_seconds, raw_peak = min(raw_runs)
         load_seconds, load_peak = min(load_runs)
 
@@ -119,6 +153,12 @@ def main() -> None:
     print(json.dumps(result, indent=2))
     print(f"loader: {result['etl_rows_per_s']:,} rows/s, {result['ratio_to_read_csv']}× DuckDB read_csv "
           f"(target ≤ 1.5×), peak {result['peak_rss_mb']} MB (target < 1229 MB)")
+    total = sum(steps.values())
+    print(f"one more load, its steps timed ({total:.2f} s in all):")
+    for step, seconds in steps.items():
+        print(f"  {step:45s} {seconds:5.2f} s  {seconds / raw_seconds:4.2f}× read_csv")
+    floor = total - steps["staging (typing, every intake check)"]
+    print(f"  all but the staging (imports, reading, writing, the rollup, saving): {floor / raw_seconds:.2f}× read_csv")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ of the database taking a connection first) through one cache.
   HOLD_SECONDS): no view after a load waits for numbers computed cold. A session that has itself
   just loaded or undone a batch, and the data desk's history, read the new file at once. Each
   run of a page reads one file throughout (`begin_run`).
+- A page may start its slowest call in the background (`prefetch`) and compute the others
+  meanwhile; its own `get` of that call then takes the result.
 """
 
 from __future__ import annotations
