@@ -354,6 +354,11 @@ def load_checked(db_path: Path, uploads: list[StagedFile], *, loaded_by: str | N
         tell(0.3, "等待写入(如有其他导入正在进行，将排队)")
         with db.writing(Path(db_path), fresh=fresh) as con:
             live, loaded = db.file_identity(Path(db_path)), False
+            if live is None and not fresh and any(u.source is not None and u.database is not None for u in uploads):
+                # Checked against a database that has since gone: a load would start a new one
+                # holding this file alone, and the dashboard would show it as all the data there is.
+                raise db.DatabaseMissing(f"预检之后数据库文件 {db_path} 不见了(被删除或移走)，未导入，也未新建数据库；"
+                                         "请管理员确认数据库的位置后，重新上传预检。")
             for index, upload in enumerate(uploads):
                 if upload.source is None:
                     continue

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from etl.batches import UndoRefused, recheck, rejects_csv, undo
-from etl.db import read_only
-from etl.load import check_files, load_files
+from etl.db import DatabaseMissing, read_only
+from etl.load import check, check_files, load_checked, load_files
+from etl.read import decode
 from etl.mapping import Mapping, load_mapping, matching_mappings, save_mapping
 from tests.conftest import FIXTURES, build_fixture_db
 
@@ -151,6 +152,22 @@ def test_check_reports_what_a_load_would_do_and_writes_nothing(tmp_path):
     (first_load,) = check_files(tmp_path / "none.duckdb", "compounds", [FIXTURES / "compounds.csv"])
     assert (first_load.inserted, first_load.rejected) == (4, 1)
     assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_a_checked_file_is_not_loaded_into_a_new_database_when_the_checked_one_has_gone(tmp_path):
+    """A data desk upload checked against the database, which is then deleted or moved away: the
+    load refuses rather than start a new database holding this file alone."""
+    db = build_fixture_db(tmp_path / "gone.duckdb")
+    decoded = decode(write(tmp_path / "update.csv", UPDATE))
+    staged = check(db, "appeals", decoded, "update.csv")
+    db.rename(tmp_path / "moved.duckdb")
+    with pytest.raises(DatabaseMissing, match="预检之后数据库文件 .* 不见了"):
+        load_checked(db, [staged])
+    assert not db.exists() and not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+    # Checked before any database existed (a first install), the same load creates it.
+    first = check(tmp_path / "new.duckdb", "compounds", decode(FIXTURES / "compounds.csv"), "compounds.csv")
+    (report,) = load_checked(tmp_path / "new.duckdb", [first])
+    assert report.inserted == 4 and (tmp_path / "new.duckdb").exists()
 
 
 def test_the_nyc_311_export_loads_through_the_saved_mapping(tmp_path):
