@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from access import audit
-from etl import db, derived, schema, versions
+from etl import db, derived, identifiers, schema, versions
 from etl.contract import KINDS
 from etl.mapping import Mapping
 from etl.read import ROW, Decoded, FileRefused, RawFile, chooser, decode, read, read_file
@@ -324,18 +324,19 @@ def check_files(db_path: Path, kind: str, paths: list[Path], *, names: list[str]
     return reports
 def _checking_connection(db_path: Path):
     """The live database read-only, or an empty in-memory one with the schema if there is none yet.
-    A database written before the current schema is checked as a load would see it, upgraded
-    first: an in-memory copy, upgraded."""
+    A database written before the current schema, or holding ids not folded yet, is checked as a
+    load would see it, upgraded first (db.writing): an in-memory copy, upgraded."""
     if not db_path.exists():
         con = duckdb.connect()
         schema.create_all(con)
         return con
     con = db.read_only(db_path)
-    if schema.outdated(con):
+    if schema.outdated(con) or identifiers.pending(con):
         con.execute("USE memory")
         con.execute("COPY FROM DATABASE live TO memory")
         con.execute("DETACH live")
         schema.create_all(con)
+        identifiers.normalise_stored(con)
     return con
 
 

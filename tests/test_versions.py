@@ -252,6 +252,11 @@ def test_ids_are_one_id_however_typed_and_stored_ones_are_folded_once(tmp_path):
         con.execute("UPDATE appeals SET appeal_id = 'K\u200b2' WHERE appeal_id = 'K2'")
         con.execute("DELETE FROM meta WHERE key = 'identifiers'")
     assert rows(db, "SELECT count(*) FROM appeals") == [(3,)]
+    before = db.stat().st_mtime_ns
+    # A check sees the database as the load will (its ids folded first), and writes nothing.
+    (checked,) = check_files(db, "appeals", [typed])
+    assert (checked.inserted, checked.updated, checked.unchanged, checked.stale) == (0, 0, 1, 1)
+    assert db.stat().st_mtime_ns == before and rows(db, "SELECT count(*) FROM appeals") == [(3,)]
     (again,) = load_files(db, "appeals", [typed])  # the first write folds, then the file finds its records
     assert (again.inserted, again.updated, again.unchanged, again.stale) == (0, 0, 1, 1)
     assert rows(db, "SELECT appeal_id, compound_id, resolved_at IS NOT NULL, batch_id FROM appeals ORDER BY 1") == [
