@@ -213,18 +213,38 @@ def _masked(name: str, value: pl.Expr, caller: pl.Expr | None) -> pl.Expr:
 def _raw_values(raw: pl.DataFrame, source: RawFile) -> pl.Expr:
     """The rejected row as it was in the file: its own headers and values (before a mapping's
     value translations and fixed values), personal data masked. A row read through a mapping
-    also keeps the values as mapped, under MAPPED_VALUES."""
+    also keeps the values as mapped, under MAPPED_VALUES. `raw`: the rejected rows, their ids
+    masked already (_ids_masked)."""
     caller = pl.col("caller_name") if "caller_name" in raw.columns else None
+
+    def masked(name: str, column: str) -> pl.Expr:
+        return pl.col(column) if name in _ids(source) else _masked(name, pl.col(column), caller)
+
     fields = []
     for name, header in source.headers.items():
         as_in_file = f"{FILE_VALUE}{name}" if f"{FILE_VALUE}{name}" in raw.columns else name
-        fields.append(_masked(name, pl.col(as_in_file), caller).alias(header))
+        fields.append(masked(name, as_in_file).alias(header))
     if OVERFLOW in raw.columns:
         fields.append(privacy.mask_text(pl.col(OVERFLOW), caller).alias(OVERFLOW_HEADER))
     if source.mapped:
-        fields.append(pl.struct([_masked(name, pl.col(name), caller).alias(name)
+        fields.append(pl.struct([masked(name, name).alias(name)
                                  for name in (*source.headers, *source.fixed)]).alias(MAPPED_VALUES))
     return pl.struct(fields).struct.json_encode()
+
+
+def _ids(source: RawFile) -> set[str]:
+    """The file's columns that hold ids: the record's key and the other records' ids it names."""
+    return ({source.kind.key} | REFERENCES) & set(source.headers)
+
+
+def _ids_masked(rows: pl.DataFrame, source: RawFile) -> pl.DataFrame:
+    """The rows with their ids masked as the loader judges ids (a number counts as an ID number only
+    where a resident could hold it): a row rejected for another reason keeps its work-order number
+    in the saved values, for the analyst and for a recheck."""
+    callers = privacy.callers(rows.get_column("caller_name")) if "caller_name" in rows.columns else None
+    today = local_now().date()
+    columns = [column for name in _ids(source) for column in (name, f"{FILE_VALUE}{name}") if column in rows.columns]
+    return rows.with_columns(privacy.mask_identifier(rows.get_column(column), callers, today) for column in columns)
 
 
 def file_values(raw_values: str) -> dict:
@@ -234,13 +254,20 @@ def file_values(raw_values: str) -> dict:
     return values
 
 
+# The ids of other records a row names: like the key, they only count as personal data where a
+# resident could hold the number (safety.masking.key_holds_personal_data).
+REFERENCES = {"compound_id", "grid_id", "source_appeal_id"}
+
+
 def _masked_texts(raw: pl.DataFrame, names: list[str], key: str,
                   callers: pl.Series | None) -> tuple[list[pl.Series], pl.Series]:
     """Every text column of the file with personal data masked, and whether each row's key holds
     some."""
     found = privacy.callers(callers) if callers is not None else None
-    masked = [privacy.mask_column(raw.get_column(name), found) for name in names]
-    return masked, privacy.holds_personal_data(raw.get_column(key), found)
+    today = local_now().date()
+    masked = [privacy.mask_identifier(raw.get_column(name), found, today) if name in REFERENCES
+              else privacy.mask_column(raw.get_column(name), found) for name in names]
+    return masked, privacy.key_holds_personal_data(raw.get_column(key), found, today)
 
 
 def _superseded(keys: pl.Series, rows: pl.Series, valid: pl.Series, updated: pl.Series) -> pl.Series:
@@ -386,9 +413,9 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
     caller = pl.col("caller_name") if "caller_name" in checked.columns else None
     bad = checked.filter(pl.col("_reason").is_not_null()).select(
         ROW, privacy.mask_text(pl.col("_reason"), caller).alias("_reason"))
-    raw_bad = raw.filter(pl.col(ROW).is_in(bad.get_column(ROW).implode()))
+    raw_bad = _ids_masked(raw.filter(pl.col(ROW).is_in(bad.get_column(ROW).implode())), source)
     rejects = (
-        bad.join(raw_bad.select(ROW, _raw_values(raw, source).alias("raw_values")),
+        bad.join(raw_bad.select(ROW, _raw_values(raw_bad, source).alias("raw_values")),
                  on=ROW, how="left", maintain_order="left")
         .select(pl.col(ROW).alias("row_number"), "raw_values", pl.col("_reason").alias("reason"))
         .sort("row_number")

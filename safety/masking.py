@@ -10,6 +10,7 @@ import re
 import string
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 
@@ -270,3 +271,56 @@ def mask_column(text: pl.Series, names: pl.Series | Callers | None = None) -> pl
 def holds_personal_data(text: pl.Series, names: pl.Series | Callers | None = None) -> pl.Series:
     """True where masking would change the value (an identifier that holds a phone, say)."""
     return (mask_column(text, names) != text).fill_null(False)
+
+
+# A record key is refused, not masked, when it holds personal data, so a key that only looks like
+# an ID number must not count: work-order numbers are often a region code, the day and a sequence
+# (370684 20261128 0001), the shape of the ID number of a child born that day. In a key an
+# 18-digit number counts as an ID only if its holder is old enough to have been issued a card
+# (ID_CARD_AGE): work orders carry the dates of the data, recent ones. The check digit is not
+# asked for: a mistyped ID number still names its holder. Text columns go on masking every
+# ID-shaped number (a masked work-order number in a description loses little).
+ID_CARD_AGE = 16
+_NOT_AN_ID = "§"  # stands in for an ID-shaped number no resident holds: no pattern reads it
+
+
+def _plausible_id(found: str, today: date) -> bool:
+    """Whether an ID-shaped number (as the ID pattern found it, lead word included) could be a
+    resident's. A 15-digit one (issued before 1999, born 19YY) always could."""
+    digits = re.sub(r"[^\dXx]", "", found)[-18:]
+    if len(digits) != 18:
+        return True
+    try:
+        born = date(int(digits[6:10]), int(digits[10:12]), int(digits[12:14]))
+    except ValueError:
+        return False
+    return born.year + ID_CARD_AGE < today.year or (
+        born.year + ID_CARD_AGE == today.year and (born.month, born.day) <= (today.month, today.day))
+
+
+def key_holds_personal_data(keys: pl.Series, names: pl.Series | Callers | None, today: date) -> pl.Series:
+    """holds_personal_data for record keys, an ID-shaped number counting only where a resident
+    could hold it (_plausible_id). A key masked already (a rejected row's saved values, checked
+    again) held some: it is no key to load under."""
+    masked_already = keys.str.contains("|".join(re.escape(mask) for mask in (ID_MASK, PHONE_MASK, NAME_MASK))).fill_null(False)
+    held = holds_personal_data(keys, names) | masked_already
+    if not held.any():
+        return held
+    rows = held.arg_true()
+    folded = keys.gather(rows).str.replace_many(_FOLD_FROM, _FOLD_TO)
+    cleared = []
+    for value, found in zip(folded.to_list(), folded.str.extract_all(_NUMBERS[0][0]).to_list()):
+        for number in found or []:
+            if not _plausible_id(number, today):
+                value = value.replace(number, _NOT_AN_ID)
+        cleared.append(value)
+    return holds_personal_data(keys.clone().scatter(rows, pl.Series(cleared, dtype=pl.String)), names) | masked_already
+
+
+def mask_identifier(values: pl.Series, names: pl.Series | Callers | None, today: date) -> pl.Series:
+    """An id column other than the record's key (the compound, a related work order): masked where
+    it holds personal data as a key would (key_holds_personal_data), whole otherwise."""
+    held = key_holds_personal_data(values, names, today)
+    if not held.any():
+        return values
+    return pl.select(pl.when(held).then(mask_column(values, names)).otherwise(values)).to_series().alias(values.name)

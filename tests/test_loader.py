@@ -6,7 +6,7 @@ import hashlib
 import json
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ import xlsxwriter
 
 from etl.db import read_only
 from etl.load import load_files
+from settings import local_now
 from tests.conftest import FIXTURES, build_fixture_db
 
 COMPOUNDS = FIXTURES / "compounds.csv"
@@ -216,6 +217,29 @@ def test_no_personal_data_is_stored_anywhere(fixture_db):
     for secret in NAMES + PHONES + ID_NUMBERS:
         assert not [v for v in values if secret in v], secret
     assert fixture_db.read_bytes().find("13812345678".encode()) == -1
+
+
+def test_work_order_numbers_shaped_like_id_numbers_load_and_id_numbers_do_not(tmp_path):
+    """A hotline that numbers its work orders by region code, day and sequence (370684 20261128 0001)
+    writes keys shaped like the ID number of a child born that day: they load as typed, and so does
+    the related work order. A key holding a grown-up's ID number is refused; the text masks both."""
+    db = build_fixture_db(tmp_path / "numbers.duckdb")
+    day = local_now().date() - timedelta(days=1)
+    order, earlier = f"370684{day:%Y%m%d}0001", f"370684{day:%Y%m%d}0000"
+    extract = write(tmp_path / "numbered.csv", "工单编号,来源渠道,诉求类别,受理时间,小区编码,诉求内容\n"
+                    f"{order},12345热线,环境卫生,{day} 08:00,C1,同工单{earlier}\n"
+                    f"370684199003071234,12345热线,环境卫生,{day} 09:00,C1,路灯不亮\n")
+    (report,) = load_files(db, "appeals", [extract])
+    assert (report.inserted, report.rejected) == (1, 1)
+    assert rows(db, "SELECT content FROM appeals WHERE appeal_id = ?", [order]) == [("同工单[身份证号已隐去]",)]
+    assert rows(db, "SELECT reason, contains(raw_values, '370684199003071234') FROM rejects WHERE batch_id = ?",
+                [report.batch_id]) == [("“工单编号”含有电话号码、身份证号或来电人姓名，此行不导入", False)]
+    complaint = write(tmp_path / "complaint.csv", "投诉编号,小区编码,问题类别,投诉时间,关联工单\n"
+                      f"P{order},C1,垃圾清运,{day} 10:00,{order}\nQ2,C1,垃圾清运,{day} 11:00,370684199003071234\n")
+    (report,) = load_files(db, "complaints", [complaint])
+    assert (report.inserted, report.rejected) == (2, 0)
+    assert rows(db, "SELECT complaint_id, source_appeal_id FROM complaints WHERE complaint_id IN (?, 'Q2') ORDER BY 1",
+                [f"P{order}"]) == [(f"P{order}", order), ("Q2", "[身份证号已隐去]")]
 
 
 def test_masked_content_and_no_phone_at_all(fixture_db):

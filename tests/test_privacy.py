@@ -3,12 +3,15 @@ the fast column path agreeing with the expression path."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safety.masking import _FOLD, ID_MASK, NAME_MASK, PHONE_MASK, holds_personal_data, mask_column, mask_text
+from safety.masking import (_FOLD, ID_MASK, NAME_MASK, PHONE_MASK, holds_personal_data, key_holds_personal_data,
+                            mask_column, mask_identifier, mask_text)
 from tests.privacy_corpus import MUST_MASK, MUST_SURVIVE, leaked_digits, measure
 
 ID, PHONE, NAME = ID_MASK, PHONE_MASK, NAME_MASK
@@ -96,6 +99,29 @@ def test_the_corpus_is_large_enough_and_fully_right():
 def test_a_key_holding_personal_data_is_found():
     keys = pl.Series(["B001", "13812345678", "B张三", "GD2026030100123"])
     assert holds_personal_data(keys, pl.Series(["张三"] * 4)).to_list() == [False, True, True, False]
+
+
+TODAY = date(2026, 12, 1)
+# (key, whether it holds personal data). A work-order number of region code, day and sequence has
+# the shape of an ID number whose holder was born that day: in a key it only counts as an ID number
+# if its holder would be old enough (ID_CARD_AGE) to have been issued a card by TODAY.
+KEYS = [
+    ("370684202611280001", False), ("370684-20261128-0001", False), ("3706842026112800012", False),
+    ("NO370684202611280001", False), ("370684201012020001", False), ("370684202602300001", False),
+    ("370684201012010001", True),  # 16 today
+    ("370684199003071234", True), ("37068419900307123X", True), ("ID110101199003071234", True),
+    ("ＩＤ１１０１０１１９９００３０７１２３４", True), ("370684900101123", True),  # 15 digits: born 1990
+    ("370684202611280001-13812345678", True), ("370684202611280001张三", True), ("K1", False),
+]
+
+
+def test_a_key_holds_an_id_number_only_where_a_resident_could_hold_it():
+    keys = pl.Series([key for key, _ in KEYS])
+    assert key_holds_personal_data(keys, pl.Series(["张三"] * len(KEYS)), TODAY).to_list() == [held for _, held in KEYS]
+    # In text every ID-shaped number is masked, work-order numbers included.
+    assert pl.select(mask_text(pl.lit("见工单 370684202611280001"))).item() == f"见工单 {ID}"
+    references = pl.Series(["370684202611280001", "370684199003071234", None])
+    assert mask_identifier(references, None, TODAY).to_list() == ["370684202611280001", ID, None]
 
 
 SEPARATORS = st.sampled_from([" ", "-", "－", "—", "——", ".", "/", " - ", "", "–"])
