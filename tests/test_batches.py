@@ -17,6 +17,7 @@ from etl.db import DatabaseMissing, read_only
 from etl.load import check, check_files, load_checked, load_files
 from etl.read import decode
 from etl.mapping import Mapping, load_mapping, matching_mappings, save_mapping
+from settings import local_now
 from tests.conftest import FIXTURES, build_fixture_db
 
 TABLES = ["compounds", "appeals", "complaints", "surveys", "scenes"]
@@ -136,21 +137,22 @@ def test_a_recheck_never_loads_a_key_that_was_masked(tmp_path):
     refused again, not loaded under “[身份证号已隐去]”. A row refused for its compound keeps its
     work-order number (shaped like an ID number born that day) and loads once the compound is known."""
     db = build_fixture_db(tmp_path / "masked.duckdb")
+    order = f"370684{local_now():%Y%m%d}0001"
     (report,) = load_files(db, "appeals", [write(tmp_path / "keys.csv", "工单编号,来源渠道,诉求类别,受理时间,小区编码\n"
                                                  "370684199003071234,12345热线,环境卫生,2026-03-05 08:00,C1\n"
-                                                 "370684202603050001,12345热线,环境卫生,2026-03-05 08:00,C9\n")])
+                                                 f"{order},12345热线,环境卫生,2026-03-05 08:00,C9\n")])
     assert (report.inserted, report.rejected) == (0, 2)
     with read_only(db) as con:
         saved = [json.loads(v)["工单编号"] for (v,) in con.execute(
             "SELECT raw_values FROM rejects WHERE batch_id = ? ORDER BY row_number", [report.batch_id]).fetchall()]
-    assert saved == ["[身份证号已隐去]", "370684202603050001"]
+    assert saved == ["[身份证号已隐去]", order]
     load_files(db, "compounds", [write(tmp_path / "c9.csv", "小区编码,小区名称,街道,社区,小区类型\n"
                                                           "C9,新小区,登州街道,东城社区,学区房\n")])
     again = recheck(db, report.batch_id)
     assert (again.inserted, again.rejected) == (1, 1)
     with read_only(db) as con:
         assert con.execute("SELECT appeal_id FROM appeals WHERE appeal_id LIKE '%隐去%' OR appeal_id LIKE '3706%'"
-                           ).fetchall() == [("370684202603050001",)]
+                           ).fetchall() == [(order,)]
 
 
 def test_recheck_of_an_undone_batch_is_refused(tmp_path):
