@@ -19,7 +19,8 @@ from safety.masking import mask_column
 from settings import local_now, real_path
 
 EVENTS = {"sign_in": "登录", "sign_in_failed": "登录失败", "sign_out": "退出", "load": "导入",
-          "correction": "更正导入(较旧版本也覆盖)", "undo": "撤销", "recheck": "重新校验", "user_add": "新增账号"}
+          "correction": "更正导入(较旧版本也覆盖)", "undo": "撤销", "recheck": "重新校验", "user_add": "新增账号",
+          "create": "新建数据库"}
 
 
 def audit_path(db_path: Path) -> Path:
@@ -47,6 +48,14 @@ def record(db_path: Path, who: str, event: str, detail: str = "") -> None:
     who, detail = mask_column(pl.Series([who, detail], dtype=pl.String)).to_list()
     with closing(_connect(db_path)) as con, con:
         con.execute("INSERT INTO audit VALUES (?, ?, ?, ?)", [local_now().isoformat(sep=" "), who, event, detail])
+
+
+def created_before(db_path: Path) -> bool:
+    """Whether a database file was ever created at this path (its audit log says so)."""
+    if not audit_path(db_path).exists():
+        return False
+    with closing(_connect(db_path)) as con:
+        return con.execute("SELECT count(*) FROM audit WHERE event = 'create'").fetchone()[0] > 0
 
 
 def entries(db_path: Path, limit: int = 500) -> list[dict]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 from filelock import FileLock, Timeout
 
+from access import audit
 from arguments import Failure
 from etl import identifiers, schema
 from settings import real_path, writer_wait_seconds
@@ -27,6 +28,11 @@ class DatabaseMissing(Exception):
 class DatabaseLinked(Exception):
     """The database file has a second hard link: no path resolution unites two of them, so two
     writers could each take a lock, and publishing would split the file in two."""
+
+
+class DatabaseGone(Failure):
+    """The database file has gone (deleted or moved away) since a check saw it, or its audit log
+    is left without it: a load would start a new database holding one file."""
 
 
 class NotADatabase(Failure):
@@ -123,7 +129,8 @@ def writing(db_path: Path, *, fresh: bool = False, replaceable=None):
             _refuse_replacing(db_path, replaceable)
         _remove_stale_copies(db_path)
         work = db_path.with_name(f"{db_path.name}.tmp-{os.getpid()}")
-        mode = db_path.stat().st_mode & 0o777 if db_path.exists() else 0o600
+        existed = db_path.exists()
+        mode = db_path.stat().st_mode & 0o777 if existed else 0o600
         if db_path.exists() and not fresh:
             _refuse_other_files(db_path)
             # Into a file created with the mode already, so no copy of the data is ever readable by others.
@@ -146,6 +153,8 @@ def writing(db_path: Path, *, fresh: bool = False, replaceable=None):
             os.replace(work, db_path)
             _fsync(db_path.parent)
             published = True
+            if not existed:  # so that a database deleted later is not taken for a first install
+                audit.record(db_path, audit.login_name(), "create", str(db_path))
         finally:
             if not published:
                 with contextlib.suppress(Exception):

@@ -283,6 +283,8 @@ def check(db_path: Path, kind: str, decoded: Decoded, name: str, *, mapping: Map
     and the grouped reasons are those load_checked reports while the database stays as it is.
     """
     try:
+        if _gone(Path(db_path)):
+            raise FileRefused(_GONE.format(db_path=db_path))
         source = read(decoded, kind, mapping)
     except FileRefused as refusal:
         return StagedFile(name, None, report=LoadReport(file=name, kind=kind, refused=str(refusal)))
@@ -322,6 +324,15 @@ def check_files(db_path: Path, kind: str, paths: list[Path], *, names: list[str]
             continue
         reports.append(check(db_path, kind, decoded, name, mapping=mapping, correction=correction).report)
     return reports
+_GONE = ("数据库文件 {db_path} 不见了(被删除或移走)，未导入，也未新建数据库；请管理员确认数据库的位置后重新上传预检"
+         "(确要重新开始，请先用 python -m etl init 新建数据库)。")
+
+
+def _gone(db_path: Path) -> bool:
+    """The database file is missing, but its audit log shows one was created there."""
+    return not db_path.exists() and audit.created_before(db_path)
+
+
 def _checking_connection(db_path: Path):
     """The live database read-only, or an empty in-memory one with the schema if there is none yet.
     A database written before the current schema, or holding ids not folded yet, is checked as a
@@ -355,11 +366,11 @@ def load_checked(db_path: Path, uploads: list[StagedFile], *, loaded_by: str | N
         tell(0.3, "等待写入(如有其他导入正在进行，将排队)")
         with db.writing(Path(db_path), fresh=fresh) as con:
             live, loaded = db.file_identity(Path(db_path)), False
-            if live is None and not fresh and any(u.source is not None and u.database is not None for u in uploads):
-                # Checked against a database that has since gone: a load would start a new one
-                # holding this file alone, and the dashboard would show it as all the data there is.
-                raise db.DatabaseMissing(f"预检之后数据库文件 {db_path} 不见了(被删除或移走)，未导入，也未新建数据库；"
-                                         "请管理员确认数据库的位置后，重新上传预检。")
+            if live is None and not fresh and (_gone(Path(db_path)) or any(
+                    u.source is not None and u.database is not None for u in uploads)):
+                # A database that has gone (checked against it, or its audit log left behind): a
+                # load would start a new one holding this file alone, shown as all the data there is.
+                raise db.DatabaseGone(_GONE.format(db_path=db_path))
             for index, upload in enumerate(uploads):
                 if upload.source is None:
                     continue

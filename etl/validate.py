@@ -267,7 +267,8 @@ def _masked_texts(raw: pl.DataFrame, names: list[str], key: str,
     today = local_now().date()
     masked = [privacy.mask_identifier(raw.get_column(name), found, today) if name in REFERENCES
               else privacy.mask_column(raw.get_column(name), found) for name in names]
-    return masked, privacy.key_holds_personal_data(raw.get_column(key), found, today)
+    # The key as it will be stored (folded: etl/identifiers.py) is what must hold no personal data.
+    return masked, privacy.key_holds_personal_data(identifiers(raw.get_column(key)), found, today)
 
 
 def _superseded(keys: pl.Series, rows: pl.Series, valid: pl.Series, updated: pl.Series) -> pl.Series:

@@ -62,9 +62,14 @@ def _grouped_local() -> str:
     return "|".join(rf"(?:[2-9]\d{{2}}|[3-9]\d{{3}}|2[1-9]\d{{2}}){sep}\d{{4}}" for sep in _SEPARATORS[:2])
 
 
+_ID = rf"(?:{_LEAD}|{_START})(?:{_alternatives(_ID_TEMPLATES[0])}|{_alternatives(_ID_TEMPLATES[1])})"
 # (pattern, replacement), applied in this order to folded text (_fold_table).
 _NUMBERS: tuple[tuple[str, str], ...] = (
-    (rf"(?:{_LEAD}|{_START})(?:{_alternatives(_ID_TEMPLATES[0])}|{_alternatives(_ID_TEMPLATES[1])})", ID_MASK),
+    # First the ID numbers that end where a number ends: of two numbers side by side
+    # (37068420261128 370684199003071234) the second is the ID number, not the first 18 digits.
+    (_ID + r"(?P<after>\D|$)", ID_MASK + "${after}"),
+    # Then any run shaped like one: a longer run loses its first 18 digits rather than keep them.
+    (_ID, ID_MASK),
     (rf"(?:{_LEAD}(?:{_COUNTRY})?|{_COUNTRY}|{_START})(?:{_alternatives(_MOBILE_TEMPLATE)}){_EXTENSION}", PHONE_MASK),
     (rf"(?:{_LEAD}(?:{_COUNTRY})?|{_COUNTRY}|{_START}|{_GLUED})1[3-9]\d{_GAP}\d{{4}}{_GAP}\d{{4}}{_EXTENSION}"
      rf"(?P<after>[^\d{_UNIT}]|$)", "${glued}" + PHONE_MASK + "${after}"),
@@ -117,23 +122,30 @@ def caller_names(cells: pl.Series) -> list[pl.Series]:
     return [lists.list.get(i, null_on_oob=True) for i in range(count)]
 
 
+_ALPHABET = set(string.ascii_letters + string.digits + " +-./#_~\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
+# The blocks that hold every character _folding changes (tests/test_privacy.py holds them against
+# all of Unicode: scanning every code point at each start would cost a third of a second).
+FOLD_BLOCKS = ((0x00A0, 0x3400), (0xA7F0, 0xA800), (0xFB00, 0xFB50), (0xFE10, 0x10000), (0x10780, 0x107C0),
+               (0x11080, 0x110D0), (0x13430, 0x13460), (0x1BCA0, 0x1BCB0), (0x1D100, 0x1D800),
+               (0x1F100, 0x1F200), (0x1FB00, 0x1FC00), (0xE0000, 0xE0080))
+
+
+def _folding(char: str) -> str | None:
+    """What the masking reads a character as, or None for itself: the compatibility forms of the
+    characters numbers are written with (full-width, circled, segmented, super- and subscript,
+    mathematical digits and Latin letters, full-width and ideographic space, plus, hyphens) as NFKC
+    maps them, and nothing for an invisible format character (a soft hyphen, a zero-width space, a
+    tag: it would hide a number). Chinese punctuation (，：。（）) is left alone: folding it would
+    change how the stored text reads (the patterns take （） as brackets as they are)."""
+    if unicodedata.category(char) == "Cf":
+        return ""
+    folded = unicodedata.normalize("NFKC", char)
+    return folded if folded != char and folded and set(folded) <= _ALPHABET else None
+
+
 def _fold_table() -> dict[str, str]:
-    """Every compatibility form of the characters numbers are written with (full-width, circled,
-    super- and subscript, mathematical digits and Latin letters, full-width and ideographic space,
-    plus, hyphens) mapped as NFKC maps it, invisible format characters removed. Chinese punctuation (，：。（）) is left alone: folding it
-    would change how the stored text reads (the patterns take （） as brackets as they are)."""
-    alphabet = set(string.ascii_letters + string.digits + " +-./#_~\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
-    ranges = ((0x00A0, 0x3400), (0xFE10, 0xFFF0), (0x1D400, 0x1D800), (0x1F100, 0x1F200))
-    table = {}
-    for start, end in ranges:
-        for point in range(start, end):
-            char = chr(point)
-            folded = unicodedata.normalize("NFKC", char)
-            if unicodedata.category(char) == "Cf":
-                table[char] = ""  # invisible (soft hyphen, zero-width space, joiners): it would hide a number
-            elif folded != char and folded and set(folded) <= alphabet:
-                table[char] = folded
-    return table
+    return {char: folded for start, end in FOLD_BLOCKS for char in map(chr, range(start, end))
+            if (folded := _folding(char)) is not None}
 
 
 _FOLD = _fold_table()
@@ -275,27 +287,45 @@ def holds_personal_data(text: pl.Series, names: pl.Series | Callers | None = Non
 
 # A record key is refused, not masked, when it holds personal data, so a key that only looks like
 # an ID number must not count: work-order numbers are often a region code, the day and a sequence
-# (370684 20261128 0001), the shape of the ID number of a child born that day. In a key an
-# 18-digit number counts as an ID only if its holder is old enough to have been issued a card
-# (ID_CARD_AGE): work orders carry the dates of the data, recent ones. The check digit is not
-# asked for: a mistyped ID number still names its holder. Text columns go on masking every
-# ID-shaped number (a masked work-order number in a description loses little).
-ID_CARD_AGE = 16
+# (370684 20261128 0001), the shape of the ID number of a child born that day, and place codes are
+# a region code and numbers (370684 001 001 001: born 1900-10-01 in the 15-digit form). In a key
+# an ID-shaped number counts as an ID number only if its holder's age is one a resident's could be
+# (ID_AGES: old enough to have been issued a card, not past a hundred): work orders carry the
+# dates of the data, recent ones. The check digit is not asked for: a mistyped ID number still
+# names its holder. Text columns go on masking every ID-shaped number (a masked work-order number
+# in a description loses little).
+ID_AGES = (16, 100)
 _NOT_AN_ID = "§"  # stands in for an ID-shaped number no resident holds: no pattern reads it
 
 
 def _plausible_id(found: str, today: date) -> bool:
     """Whether an ID-shaped number (as the ID pattern found it, lead word included) could be a
-    resident's. A 15-digit one (issued before 1999, born 19YY) always could."""
-    digits = re.sub(r"[^\dXx]", "", found)[-18:]
-    if len(digits) != 18:
-        return True
+    resident's: 18 digits with the birth date at 6–14, or 15 (issued before 1999) with 19YYMMDD at 6–12."""
+    digits = re.sub(r"[^\dXx]", "", found)
+    digits = digits[-18:] if len(digits) >= 18 else digits[-15:]
+    year, rest = (digits[6:10], digits[10:14]) if len(digits) == 18 else ("19" + digits[6:8], digits[8:12])
     try:
-        born = date(int(digits[6:10]), int(digits[10:12]), int(digits[12:14]))
+        born = date(int(year), int(rest[:2]), int(rest[2:]))
     except ValueError:
         return False
-    return born.year + ID_CARD_AGE < today.year or (
-        born.year + ID_CARD_AGE == today.year and (born.month, born.day) <= (today.month, today.day))
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return ID_AGES[0] <= age <= ID_AGES[1]
+
+
+_ID_18 = re.compile(_alternatives(_ID_TEMPLATES[0]))  # an 18-digit ID number, separators and all, anywhere
+
+
+def _starts_inside(value: str, number: str, today: date) -> tuple[list[str], bool]:
+    """An ID-shaped match is taken leftmost, so a real number may begin inside a made-up one. What
+    follows each place inside `number` (as found in `value`) where a number may start (a digit
+    after a character that is not an ASCII letter or digit: 37068420261128 13812345678), and
+    whether a resident's 18-digit ID number begins anywhere in it, glued to the digits before
+    (370684202611 28370684199003071234; only that: a phone in any run of digits would be most)."""
+    at = value.find(number)
+    starts = range(at + 1, at + len(number))
+    tails = [value[i:] for i in starts if value[i].isdigit() and not (value[i - 1].isascii() and value[i - 1].isalnum())]
+    glued = any((found := _ID_18.match(value, i)) and _plausible_id(found.group(), today) for i in starts)
+    return tails, glued
 
 
 def key_holds_personal_data(keys: pl.Series, names: pl.Series | Callers | None, today: date) -> pl.Series:
@@ -308,13 +338,21 @@ def key_holds_personal_data(keys: pl.Series, names: pl.Series | Callers | None, 
         return held
     rows = held.arg_true()
     folded = keys.gather(rows).str.replace_many(_FOLD_FROM, _FOLD_TO)
-    cleared = []
-    for value, found in zip(folded.to_list(), folded.str.extract_all(_NUMBERS[0][0]).to_list()):
+    cleared, tails, tail_rows, hidden = [], [], [], []
+    for row, value, found in zip(rows.to_list(), folded.to_list(), folded.str.extract_all(_ID).to_list()):
+        kept = value
         for number in found or []:
             if not _plausible_id(number, today):
-                value = value.replace(number, _NOT_AN_ID)
-        cleared.append(value)
-    return holds_personal_data(keys.clone().scatter(rows, pl.Series(cleared, dtype=pl.String)), names) | masked_already
+                inside, glued = _starts_inside(value, number, today)
+                tails += inside
+                tail_rows += [row] * len(inside)
+                hidden += [row] if glued else []
+                kept = kept.replace(number, _NOT_AN_ID)
+        cleared.append(kept)
+    still = holds_personal_data(keys.clone().scatter(rows, pl.Series(cleared, dtype=pl.String)), names) | masked_already
+    if tails:
+        hidden += pl.Series(tail_rows).filter(key_holds_personal_data(pl.Series(tails, dtype=pl.String), None, today)).to_list()
+    return still.scatter(hidden, True) if hidden else still
 
 
 def mask_identifier(values: pl.Series, names: pl.Series | Callers | None, today: date) -> pl.Series:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from access import audit
 from etl.batches import UndoRefused, recheck, rejects_csv, undo
-from etl.db import DatabaseMissing, read_only
+from etl.db import DatabaseGone, read_only
 from etl.load import check, check_files, load_checked, load_files
 from etl.read import decode
 from etl.mapping import Mapping, load_mapping, matching_mappings, save_mapping
@@ -185,10 +186,18 @@ def test_a_checked_file_is_not_loaded_into_a_new_database_when_the_checked_one_h
     decoded = decode(write(tmp_path / "update.csv", UPDATE))
     staged = check(db, "appeals", decoded, "update.csv")
     db.rename(tmp_path / "moved.duckdb")
-    with pytest.raises(DatabaseMissing, match="预检之后数据库文件 .* 不见了"):
+    with pytest.raises(DatabaseGone, match="数据库文件 .* 不见了"):
         load_checked(db, [staged])
     assert not db.exists() and not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
-    # Checked before any database existed (a first install), the same load creates it.
+    # Gone before the check (its audit log left beside it): the check says so, and no load creates it.
+    (checked,) = check_files(db, "appeals", [write(tmp_path / "again.csv", UPDATE)])
+    assert "不见了(被删除或移走)" in checked.refused
+    result = subprocess.run([sys.executable, "-m", "etl", "load", "appeals", str(tmp_path / "again.csv"), "--db", str(db)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "数据库文件" in result.stderr and "Traceback" not in result.stderr
+    assert not db.exists()
+    # Checked before any database existed (a first install, someone signed in already), the same load creates it.
+    audit.record(tmp_path / "new.duckdb", "admin", "sign_in")
     first = check(tmp_path / "new.duckdb", "compounds", decode(FIXTURES / "compounds.csv"), "compounds.csv")
     (report,) = load_checked(tmp_path / "new.duckdb", [first])
     assert report.inserted == 4 and (tmp_path / "new.duckdb").exists()

@@ -3,14 +3,14 @@ the fast column path agreeing with the expression path."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safety.masking import (_FOLD, ID_MASK, NAME_MASK, PHONE_MASK, holds_personal_data, key_holds_personal_data,
+from safety.masking import (_FOLD, ID_MASK, _folding, NAME_MASK, PHONE_MASK, holds_personal_data, key_holds_personal_data,
                             mask_column, mask_identifier, mask_text)
 from tests.privacy_corpus import MUST_MASK, MUST_SURVIVE, leaked_digits, measure
 
@@ -101,6 +101,17 @@ def test_a_key_holding_personal_data_is_found():
     assert holds_personal_data(keys, pl.Series(["张三"] * 4)).to_list() == [False, True, True, False]
 
 
+def test_the_folding_covers_every_character_it_would_change():
+    """The fold table is built from a few Unicode blocks (scanning every code point at each start
+    costs a third of a second): every character anywhere that folds is in it (segmented digits
+    U+1FBF0…, tags U+E0020…, U+FFF9 and the other invisible format characters)."""
+    everywhere = {char: folded for char in map(chr, range(0xA0, 0x110000)) if (folded := _folding(char)) is not None}
+    assert everywhere == _FOLD
+    assert pl.select(mask_text(pl.lit("身份证\U0001fbf3\U0001fbf7\U0001fbf0\U0001fbf6\U0001fbf8\U0001fbf4"
+                                      "199003071234"))).item() == f"身份证{ID}"
+    assert pl.select(mask_text(pl.lit("电话138\U000e00201234\ufff95678"))).item() == f"电话{PHONE}"
+
+
 TODAY = date(2026, 12, 1)
 # (key, whether it holds personal data). A work-order number of region code, day and sequence has
 # the shape of an ID number whose holder was born that day: in a key it only counts as an ID number
@@ -112,6 +123,11 @@ KEYS = [
     ("370684199003071234", True), ("37068419900307123X", True), ("ID110101199003071234", True),
     ("ＩＤ１１０１０１１９９００３０７１２３４", True), ("370684900101123", True),  # 15 digits: born 1990
     ("370684202611280001-13812345678", True), ("370684202611280001张三", True), ("K1", False),
+    # A real number after a made-up one, or starting inside it after a separator.
+    ("37068420261128 370684199003071234", True), ("37068420261128-13812345678", True),
+    ("3706842 13911150001", True), ("370684202611 28370684199003071234", True),
+    # Codes of places and very old "birth dates": no living resident's.
+    ("370684001001001", False), ("370684180001010001", False),
 ]
 
 
@@ -120,8 +136,29 @@ def test_a_key_holds_an_id_number_only_where_a_resident_could_hold_it():
     assert key_holds_personal_data(keys, pl.Series(["张三"] * len(KEYS)), TODAY).to_list() == [held for _, held in KEYS]
     # In text every ID-shaped number is masked, work-order numbers included.
     assert pl.select(mask_text(pl.lit("见工单 370684202611280001"))).item() == f"见工单 {ID}"
+    # Two numbers side by side: the ID number is masked whole, not the first 18 digits of the two.
+    assert pl.select(mask_text(pl.lit("37068420261128 370684199003071234"))).item() == f"37068420261128 {ID}"
     references = pl.Series(["370684202611280001", "370684199003071234", None])
     assert mask_identifier(references, None, TODAY).to_list() == ["370684202611280001", ID, None]
+
+
+@settings(max_examples=300, deadline=None)
+@given(days=st.integers(0, 15 * 365), sequence=st.integers(0, 999_999), width=st.sampled_from([3, 4, 5, 6]),
+       separator=st.sampled_from(["", "-", " "]), region=st.sampled_from(["370684", "370600", "110101"]))
+def test_work_order_numbers_of_region_day_and_sequence_are_no_id_numbers(days, sequence, width, separator, region):
+    day = TODAY - timedelta(days=days)
+    key = f"{region}{separator}{day:%Y%m%d}{separator}{sequence % 10 ** width:0{width}d}"
+    assert not key_holds_personal_data(pl.Series([key]), None, TODAY).item(), key
+
+
+@settings(max_examples=300, deadline=None)
+@given(born=st.dates(date(1927, 1, 1), date(2009, 11, 30)), sequence=st.integers(0, 999),  # 17 to 99 on TODAY
+       check=st.sampled_from("0123456789X"), separator=st.sampled_from(["", "-", " "]),
+       before=st.sampled_from(["", "NO.", "ID", "37068420261128 ", "370684202611 28", "A1-", "370684 20261128-"]),
+       after=st.sampled_from(["", "01", " 2", "-0001", "号"]))
+def test_a_residents_id_number_in_a_key_is_found_however_it_is_wrapped(born, sequence, check, separator, before, after):
+    key = f"{before}370684{separator}{born:%Y%m%d}{separator}{sequence:03d}{check}{after}"
+    assert key_holds_personal_data(pl.Series([key]), None, TODAY).item(), key
 
 
 SEPARATORS = st.sampled_from([" ", "-", "－", "—", "——", ".", "/", " - ", "", "–"])
