@@ -131,7 +131,7 @@ def writing(db_path: Path, *, fresh: bool = False, replaceable=None):
         work = db_path.with_name(f"{db_path.name}.tmp-{os.getpid()}")
         existed = db_path.exists()
         mode = db_path.stat().st_mode & 0o777 if existed else 0o600
-        if db_path.exists() and not fresh:
+        if existed and not fresh:
             _refuse_other_files(db_path)
             # Into a file created with the mode already, so no copy of the data is ever readable by others.
             os.close(os.open(work, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, mode))

@@ -324,6 +324,8 @@ def check_files(db_path: Path, kind: str, paths: list[Path], *, names: list[str]
             continue
         reports.append(check(db_path, kind, decoded, name, mapping=mapping, correction=correction).report)
     return reports
+
+
 _GONE = ("数据库文件 {db_path} 不见了(被删除或移走)，未导入，也未新建数据库；请管理员确认数据库的位置后重新上传预检"
          "(确要重新开始，请先用 python -m etl init 新建数据库)。")
 

@@ -216,9 +216,10 @@ def _raw_values(raw: pl.DataFrame, source: RawFile) -> pl.Expr:
     also keeps the values as mapped, under MAPPED_VALUES. `raw`: the rejected rows, their ids
     masked already (_ids_masked)."""
     caller = pl.col("caller_name") if "caller_name" in raw.columns else None
+    ids = _ids(source)
 
     def masked(name: str, column: str) -> pl.Expr:
-        return pl.col(column) if name in _ids(source) else _masked(name, pl.col(column), caller)
+        return pl.col(column) if name in ids else _masked(name, pl.col(column), caller)
 
     fields = []
     for name, header in source.headers.items():
@@ -259,16 +260,15 @@ def file_values(raw_values: str) -> dict:
 REFERENCES = {"compound_id", "grid_id", "source_appeal_id"}
 
 
-def _masked_texts(raw: pl.DataFrame, names: list[str], key: str,
+def _masked_texts(raw: pl.DataFrame, names: list[str], keys: pl.Series,
                   callers: pl.Series | None) -> tuple[list[pl.Series], pl.Series]:
-    """Every text column of the file with personal data masked, and whether each row's key holds
-    some."""
+    """Every text column of the file with personal data masked, and whether each row's key (as it
+    will be stored, folded) holds some."""
     found = privacy.callers(callers) if callers is not None else None
     today = local_now().date()
     masked = [privacy.mask_identifier(raw.get_column(name), found, today) if name in REFERENCES
               else privacy.mask_column(raw.get_column(name), found) for name in names]
-    # The key as it will be stored (folded: etl/identifiers.py) is what must hold no personal data.
-    return masked, privacy.key_holds_personal_data(identifiers(raw.get_column(key)), found, today)
+    return masked, privacy.key_holds_personal_data(keys, found, today)
 
 
 def _superseded(keys: pl.Series, rows: pl.Series, valid: pl.Series, updated: pl.Series) -> pl.Series:
@@ -303,13 +303,12 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
     callers = raw.get_column("caller_name") if "caller_name" in raw.columns else None
     # Masking every text column needs nothing else of the staging: it runs on a thread of its own
     # (polars releases the GIL) while the rest is typed and checked.
-    texts_to_mask = [c.name for c in present if c.type == TEXT and not c.personal and c.name != kind.key]
-    masking = _BACKGROUND.submit(_masked_texts, raw, texts_to_mask, kind.key, callers)
-
     # Ids are read as one id however typed (Ｋ１ is K1); the rejected rows keep the file's own text.
-    ids = {kind.key, "compound_id"}
-    texts = raw.select(ROW, *[c.name for c in present]).with_columns(
-        identifiers(raw.get_column(c.name)) for c in present if c.name in ids)
+    folded = {c.name: identifiers(raw.get_column(c.name)) for c in present if c.name in (kind.key, "compound_id")}
+    texts_to_mask = [c.name for c in present if c.type == TEXT and not c.personal and c.name != kind.key]
+    masking = _BACKGROUND.submit(_masked_texts, raw, texts_to_mask, folded[kind.key], callers)
+
+    texts = raw.select(ROW, *[c.name for c in present]).with_columns(folded.values())
     typed = texts.select(
         ROW,
         *[pl.col(c.name).alias(f"_text_{c.name}") for c in present],
