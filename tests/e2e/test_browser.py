@@ -38,7 +38,7 @@ from pathlib import Path
 import pytest
 
 from settings import local_now
-from tests.e2e.serving import chromium, serve
+from tests.e2e.serving import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
@@ -81,12 +81,6 @@ def server(demo_db, accounts, tmp_path_factory):
     env = {**os.environ, "DASHBOARD_DB": str(demo_db), "DASHBOARD_ACCOUNTS": str(accounts)}
     with serve(env, tmp_path_factory.mktemp("server") / "streamlit.log") as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
 
 
 class Console:

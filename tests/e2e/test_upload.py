@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from etl.load import load_files
-from tests.e2e.serving import chromium, serve
+from tests.e2e.serving import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -50,12 +50,6 @@ def setup(tmp_path_factory):
 def server(setup):
     with serve(setup["env"], setup["folder"] / "streamlit.log") as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
 
 
 class Console:
@@ -107,16 +101,15 @@ def history(db: Path) -> list[dict]:
     return [json.loads(line) for line in out.splitlines()]
 
 
-def test_upload_check_load_and_undo_in_a_browser(browser, server, setup):
-    db = setup["db"]
+def open_desk(browser, server: str, sign_in_shot: str | None = None):
+    """A new page signed in as the analyst (when the app asks) and on the data desk."""
     page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
     console = Console(page)
     page.goto(server + "/")
     settle(page, 2)
-
-    # Sign in when the app asks (an analyst may open the data desk).
     if page.get_by_role("textbox", name="账号").count():
-        screenshot(page, "desk_0_sign_in")
+        if sign_in_shot:
+            screenshot(page, sign_in_shot)
         page.get_by_role("textbox", name="账号").fill(ANALYST)
         page.get_by_role("textbox", name="密码").fill(PASSWORD)
         page.get_by_role("button", name="登录").click()
@@ -125,6 +118,12 @@ def test_upload_check_load_and_undo_in_a_browser(browser, server, setup):
     if nav.count():
         nav.first.click()
         settle(page, 2)
+    return page, console
+
+
+def test_upload_check_load_and_undo_in_a_browser(browser, server, setup):
+    db = setup["db"]
+    page, console = open_desk(browser, server, sign_in_shot="desk_0_sign_in")
     no_exception(page, console, "数据管理")
     assert page.locator("h1").first.inner_text().strip() == "数据管理"
     screenshot(page, "desk_1_empty")
@@ -197,19 +196,7 @@ def test_a_file_with_other_headers_is_mapped_with_dropdowns(browser, server, set
                          "M1,2026/3/5 9:00,其他,登州街道,x\n"
                          "M2,2026年3月6日 10时30分,噪音扰民,紫荆山街道,y\n"
                          "M3,2026-03-07 08:00,环境卫生,不存在街道,z\n").encode("gbk"))
-    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
-    console = Console(page)
-    page.goto(server + "/")
-    settle(page, 2)
-    if page.get_by_role("textbox", name="账号").count():
-        page.get_by_role("textbox", name="账号").fill(ANALYST)
-        page.get_by_role("textbox", name="密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        settle(page, 2)
-    nav = page.locator('[data-testid="stSidebarNav"] a', has_text="数据管理")
-    if nav.count():
-        nav.first.click()
-        settle(page, 2)
+    page, console = open_desk(browser, server)
 
     def choose(label: str, option: str) -> None:
         page.get_by_role("combobox", name=label, exact=True).click()
