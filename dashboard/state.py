@@ -16,13 +16,13 @@ is Beijing time: the feeds' timestamps are Asia/Shanghai local time, whatever th
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import streamlit as st
 
 from dashboard import auth
 from metrics.display import moment
-from metrics.scope import Scope
+from metrics.scope import Scope, seen_now
 from settings import local_now, reference
 
 PERIODS = ("本周", "上周", "本月", "本年", "自定义")
@@ -93,7 +93,7 @@ def period_range(period: str, today: date, start: date | None = None, last: date
 def make_scope(period: str, now: datetime, *, start: date | None = None, last: date | None = None,
                street: str | None = None, community: str | None = None) -> Scope:
     first, end = period_range(period, now.date(), start, last)
-    return Scope(first, end, min(now, datetime.combine(end, time())), street, community)
+    return Scope(first, end, seen_now(end, now), street, community)
 
 
 def default_custom_range(today: date) -> tuple[date, date]:

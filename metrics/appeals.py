@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, time, timedelta
+from fractions import Fraction
 
 import polars as pl
 
 import settings
 from etl.db import frame
 from etl.schema import columns
-from metrics.common import (SATISFIED, absent, blank, carried_counts, carried_sql, input_columns,
-                            median_duration, ratio)
+from metrics.common import (SATISFIED, absent, as_float, blank, carried_counts, carried_sql, exact_ratio,
+                            input_columns, median_duration, ratio)
 from metrics.scope import Scope, iso_week_label, merged, period, place, where
 
 RATE_KEYS = ("received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate",
@@ -23,12 +24,17 @@ DIMENSIONS = {"street": "street", "community": "community", "channel": "channel"
               "category": "category", "compound_id": "compound_id"}
 
 
-def composite(response: float | None, resolution: float | None, satisfaction: float | None) -> float | None:
+def _weight(value: float) -> Fraction:
+    """A weight of data/metrics.toml as written there (0.9 is nine tenths, not the binary float)."""
+    return Fraction(repr(value))
+
+
+def composite(response: Fraction | None, resolution: Fraction | None, satisfaction: Fraction | None) -> Fraction | None:
     weights = settings.metric_settings()["composite_weights"]
     if response is None or resolution is None or satisfaction is None:
         return None
-    return (weights["response"] * response + weights["resolution"] * resolution
-            + weights["satisfaction"] * satisfaction)
+    return (_weight(weights["response"]) * response + _weight(weights["resolution"]) * resolution
+            + _weight(weights["satisfaction"]) * satisfaction)
 
 
 def limits() -> dict:
@@ -223,20 +229,24 @@ def _counts_sql(con, scope: Scope, group: str | None, as_of_expr: str = "$as_of"
 
 
 def _rates(row: dict) -> dict:
-    """The rates of one row of counts; those whose column no appeal in it carried are None."""
-    weight = settings.metric_settings()["basic_satisfied_weight"]
-    response = ratio(row["responded_in_time"], row["response_due_count"])
-    resolution = ratio(row["resolved"], row["carried_resolved_at"])
-    score = ratio(row["satisfied"] + weight * row["basically_satisfied"], row["evaluated"])
+    """The rates of one row of counts; those whose column no appeal in it carried are None.
+
+    The weighted score and the composite are computed in fractions and only then made floats
+    (the nearest float to the exact value): in float steps 0.9 × 9 / 24 is 0.33749999999999997,
+    which the one rounding rule would read 33.7 instead of the exact 0.3375's 33.8."""
+    weight = _weight(settings.metric_settings()["basic_satisfied_weight"])
+    response = exact_ratio(row["responded_in_time"], row["response_due_count"])
+    resolution = exact_ratio(row["resolved"], row["carried_resolved_at"])
+    score = exact_ratio(row["satisfied"] + weight * row["basically_satisfied"], row["evaluated"])
     return blank("appeals", {
         "received": row["received"],
-        "response_rate": response,
-        "resolution_rate": resolution,
+        "response_rate": as_float(response),
+        "resolution_rate": as_float(resolution),
         "on_time_rate": ratio(row["resolved_in_time"], row["resolve_due_count"]),
         "feedback_rate": ratio(row["fed_back_in_time"], row["feedback_due_count"]),
         "satisfaction_rate": ratio(row["satisfied"] + row["basically_satisfied"], row["evaluated"]),
-        "satisfaction_score": score,
-        "composite": composite(response, resolution, score),
+        "satisfaction_score": as_float(score),
+        "composite": as_float(composite(response, resolution, score)),
         "overdue_open": row["overdue_open"],
         **({MEDIAN: row[MEDIAN]} if MEDIAN in row else {}),
     }, absent("appeals", row, row["received"]))
@@ -275,10 +285,14 @@ def rates_by(con, scope: Scope, dimension: str, median: bool = True) -> pl.DataF
 
 
 def weekly_trend(con, scope: Scope, weeks: int = 12) -> pl.DataFrame:
-    """The appeal metrics of the last `weeks` ISO weeks up to the scope's end, each week seen as
-    of its own end (or of the scope's as-of moment, for the week still running); no trend shows the
+    """The appeal metrics of the last `weeks` ISO weeks up to the scope's end or its as-of moment,
+    whichever comes first (本年 in January ends this week, not in December), each week seen as
+    of its own end (or of the as-of moment, for the week still running); no trend shows the
     median hours, so they are not computed."""
-    last_day = (scope.end - timedelta(days=1)) if scope.end else scope.moment.date()
+    seen = scope.moment
+    last_day = seen.date() if seen.time() != time() else seen.date() - timedelta(days=1)
+    if scope.end:
+        last_day = min(last_day, scope.end - timedelta(days=1))
     first_monday = last_day - timedelta(days=last_day.weekday()) - timedelta(weeks=weeks - 1)
     trend_scope = replace(scope, start=first_monday, end=last_day + timedelta(days=1))
     sql, params = _counts_sql(con, trend_scope, "CAST(date_trunc('week', day) AS DATE)",

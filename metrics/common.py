@@ -8,6 +8,8 @@ the column in `absent_columns`, which pages and the PDF turn into a note (`absen
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from etl.contract import KINDS
 from etl.schema import carries
 from metrics.catalogue import figure_inputs
@@ -31,9 +33,19 @@ def median_duration(start: str, end: str, unit: str, where: str | None = None) -
     return f"(median(epoch_us({end}) - epoch_us({start})){only} / {per_unit})"
 
 
+def exact_ratio(numerator, denominator) -> Fraction | None:
+    """A rate as an exact fraction (numerator: a count or a Fraction), None where the denominator is zero."""
+    return None if not denominator else Fraction(numerator) / denominator
+
+
+def as_float(value: Fraction | None) -> float | None:
+    """The float nearest to an exact value (whose shortest repr is the value when it has one)."""
+    return None if value is None else float(value)
+
+
 def ratio(numerator, denominator) -> float | None:
     """A rate, or None where the denominator is zero (shown as “—”, never 0 % or 100 %)."""
-    return None if not denominator else numerator / denominator
+    return as_float(exact_ratio(numerator, denominator))
 
 
 def input_columns(kind: str) -> list[str]:

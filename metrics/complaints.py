@@ -93,6 +93,7 @@ def by(con, scope: Scope, dimension: str) -> pl.DataFrame:
         (pl.col("complaints") / total if total else pl.lit(None, pl.Float64)).alias("share"),
         pl.when(party_known > 0).then(pl.col("three_party") / party_known).alias("three_party_share"),
         pl.when(resolved_known > 0).then(pl.col("median_days_to_resolve")).alias("median_days_to_resolve"),
+        pl.when((party_known > 0) | (pl.col("complaints") == 0)).then(pl.col("three_party")).alias("three_party"),
     ).drop("carried_resolved_at", "carried_three_party")
 
 
@@ -124,7 +125,8 @@ def property_companies(con, scope: Scope) -> pl.DataFrame:
                       {median_duration("p.received_at", "p.resolved_at", "days", "p.resolved_at <= $as_of")}
                           AS median_days_to_resolve,
                       count(*) FILTER (p.is_three_party) AS three_party,
-                      count(*) FILTER (carried.c_resolved_at) AS resolve_known
+                      count(*) FILTER (carried.c_resolved_at) AS resolve_known,
+                      count(*) FILTER (carried.c_three_party) AS party_known
                FROM complaints p JOIN c USING (compound_id)
                     JOIN ({carried_sql("complaints")}) carried ON carried.batch_id = p.batch_id
                WHERE {complaints_period} GROUP BY c.company),
@@ -138,7 +140,7 @@ def property_companies(con, scope: Scope) -> pl.DataFrame:
                    AS complaints_per_100_households,
                pc.resolved / nullif(pc.resolve_known, 0) AS resolution_rate,
                pc.median_days_to_resolve,
-               coalesce(pc.three_party, 0) AS three_party,
+               CASE WHEN pc.complaints IS NULL THEN 0 WHEN pc.party_known > 0 THEN pc.three_party END AS three_party,
                coalesce(sv.survey_answers, 0) AS survey_answers,
                sv.survey_satisfied / sv.survey_answers AS survey_satisfaction_rate
         FROM registry r LEFT JOIN pc USING (company) LEFT JOIN sv USING (company)

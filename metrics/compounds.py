@@ -11,6 +11,7 @@ import polars as pl
 
 import settings
 from etl.db import frame
+from metrics import scenes
 from metrics.catalogue import metric
 from metrics.common import carried_counts, carried_sql, median_duration, ratio, satisfied
 from metrics.complaints import scoped_sql
@@ -154,9 +155,8 @@ def summary(con, scope: Scope, compound_id: str) -> dict:
                      count(*) FILTER ({satisfied("rating")}) AS survey_satisfied,
                      avg(score) AS average_score
               FROM surveys WHERE compound_id = $id AND {surveys}),
-        e AS (SELECT count(*) AS events, CAST(coalesce(sum(attendees), 0) AS BIGINT) AS attendance,
-                     CAST(coalesce(sum(old_young), 0) AS BIGINT) AS old_young
-              FROM scenes WHERE compound_id = $id AND {events})
+        e AS (SELECT count(*) AS events, {scenes.ATTENDANCE}, {scenes.OLD_YOUNG}
+              FROM scenes s {scenes.carried_join()} WHERE s.compound_id = $id AND {events})
         SELECT * FROM a, p, s, e""", params).to_dicts()[0]
     return {
         "appeals": row["appeals"],
@@ -170,7 +170,7 @@ def summary(con, scope: Scope, compound_id: str) -> dict:
         "average_score": row["average_score"],
         "events": row["events"],
         "attendance": int(row["attendance"]),
-        "old_young": int(row["old_young"]),
+        "old_young": row["old_young"],
     }
 
 

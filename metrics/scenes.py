@@ -11,14 +11,22 @@ from metrics.common import summary as with_absent
 from metrics.scope import Scope, merged, period, place, where
 from settings import reference
 
-TOTALS = """count(*) AS events, CAST(coalesce(sum(s.attendees), 0) AS BIGINT) AS attendance,
-            CAST(coalesce(sum(s.old_young), 0) AS BIGINT) AS old_young"""
+ATTENDANCE = "CAST(coalesce(sum(s.attendees), 0) AS BIGINT) AS attendance"
+# Absent is not zero: "—" for a group whose events all came in files without 一老一小人次, as on
+# the summary card; a group without events has none (0).
+OLD_YOUNG = "CAST(CASE WHEN count(*) = 0 OR bool_or(k.c_old_young) THEN coalesce(sum(s.old_young), 0) END AS BIGINT) AS old_young"
+TOTALS = f"count(*) AS events, {ATTENDANCE}, {OLD_YOUNG}"
+
+
+def carried_join() -> str:
+    """The join that gives each event `s` its file's carried flags as `k` (for OLD_YOUNG)."""
+    return f"LEFT JOIN ({carried_sql('scenes')}) k ON k.batch_id = s.batch_id"
 
 
 def _events(scope: Scope) -> tuple[str, dict]:
     """The FROM and WHERE of the scope's events, joined to their compounds as c."""
     condition, params = where(period("s.event_date", scope, is_date=True), place("c.", scope))
-    return f"scenes s JOIN compounds c USING (compound_id) WHERE {condition}", params
+    return f"scenes s JOIN compounds c USING (compound_id) {carried_join()} WHERE {condition}", params
 
 
 def summary(con, scope: Scope) -> dict:
@@ -57,7 +65,8 @@ def by(con, scope: Scope, dimension: str) -> pl.DataFrame:
     # Every one of the six types is listed, in the reference order, even without events.
     types = pl.DataFrame({"scene_type": reference()["scene_types"]})
     return types.join(result, on="scene_type", how="left").with_columns(
-        pl.col("events", "attendance", "old_young").fill_null(0))
+        pl.when(pl.col("events").is_null()).then(0).otherwise(pl.col("old_young")).alias("old_young")).with_columns(
+        pl.col("events", "attendance").fill_null(0))
 
 
 def by_compound(con, scope: Scope) -> pl.DataFrame:
@@ -74,8 +83,7 @@ def top(con, scope: Scope, limit: int = 10) -> pl.DataFrame:
     events, params = _events(scope)
     return frame(con, f"""
         SELECT s.scene_name, s.scene_type, count(*) AS events, count(DISTINCT s.compound_id) AS compounds,
-               CAST(coalesce(sum(s.attendees), 0) AS BIGINT) AS attendance,
-               CAST(coalesce(sum(s.old_young), 0) AS BIGINT) AS old_young
+               {ATTENDANCE}, {OLD_YOUNG}
         FROM {events} GROUP BY ALL ORDER BY attendance DESC, s.scene_name, s.scene_type LIMIT $limit""",
                  merged(params, {"limit": limit}))
 

@@ -17,6 +17,12 @@ ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 Condition = tuple[str, dict]
 
 
+def seen_now(end: date, now: datetime | None = None) -> datetime:
+    """The moment a period ending (exclusive) on `end` is seen at by default, on the pages and
+    the command line alike: its end once it is over, now while it runs."""
+    return min(now or local_now(), datetime.combine(end, time()))
+
+
 @dataclass(frozen=True)
 class Scope:
     """What the numbers describe: a half-open date range, a moment, and optionally one street."""
@@ -33,10 +39,11 @@ class Scope:
 
     @staticmethod
     def week(label: str, street: str | None = None, as_of: datetime | None = None) -> "Scope":
-        """The ISO week 'YYYY-Www', as of its end (the Monday 00:00 after it) unless told."""
+        """The ISO week 'YYYY-Www', as of its end (the Monday 00:00 after it), or of now while it
+        runs, unless told."""
         start = parse_week(label)
         end = start + timedelta(days=7)
-        return Scope(start, end, as_of or datetime.combine(end, time()), street)
+        return Scope(start, end, as_of or seen_now(end), street)
 
     @staticmethod
     def from_arguments(con, *, start: date | None = None, end: date | None = None, week: str | None = None,
@@ -51,7 +58,7 @@ class Scope:
             return replace(Scope.week(week, street, as_of), community=community)
         if start and end and end <= start:
             raise ValueError("--to 必须晚于 --from")
-        return Scope(start, end, as_of, street, community)
+        return Scope(start, end, as_of or (seen_now(end) if end else None), street, community)
 
     def previous(self) -> "Scope":
         """The period of equal length just before this one, seen as far into it as this one is."""

@@ -71,7 +71,9 @@ def main() -> None:
     with hot_column:
         st.subheader("高投诉小区")
         hot = compounds.hot_spots(by_compound)
-        if layout.has_content(hot.is_empty(), "所选范围内没有物业投诉，暂无高投诉小区。"):
+        unranked = compounds.unranked(by_compound)
+        if layout.has_content(hot.is_empty(), f"所选范围内有投诉的 {unranked} 个小区都缺少户数，无法计算每百户投诉量，"
+                              "暂无高投诉小区排名。" if unranked else "所选范围内没有物业投诉，暂无高投诉小区。"):
             hot = hot.with_columns(pl.when(pl.col("is_new")).then(pl.lit("新增")).otherwise(pl.lit("重点整治"))
                                    .alias("flag"))
             layout.plot(
@@ -84,9 +86,8 @@ def main() -> None:
                                *(metric(f"complaints.{key}") for key in ("complaints", "complaints_per_100_households",
                                                                          "resolution_rate")),
                                Text("flag", "类别")], key="hot_spots_table")
-        unranked = compounds.unranked(by_compound)
-        if unranked:
-            st.caption(f"另有 {unranked} 个有投诉的小区缺少户数，无法计算每百户投诉量，未参加排名。")
+            if unranked:
+                st.caption(f"另有 {unranked} 个有投诉的小区缺少户数，无法计算每百户投诉量，未参加排名。")
     with mix_column:
         st.subheader("分级处置")
         levels = data.get(complaints.by, scope, "level")

@@ -292,8 +292,10 @@ def _hot_spots(data: dict, heading_source: str) -> str:
     out = [heading_source,
            note(f"本周每百户投诉量最高的 {limit} 个小区（有投诉且有户数者），每百户投诉量相同者名次相同；"
                 "“新增”指不在重点整治名单中的小区。")]
+    unranked = data.get("unranked_compounds")
     if not spots:
-        out.append(note("本周没有物业投诉。"))
+        out.append(note(f"本周有投诉的 {unranked} 个小区台账都缺少户数，无法计算每百户投诉量，暂无排名。"
+                        if unranked else "本周没有物业投诉。"))
     else:
         rows = []
         for row in spots:
@@ -304,8 +306,8 @@ def _hot_spots(data: dict, heading_source: str) -> str:
         out.append(table(["auto", "1fr", "auto", "auto", "auto", "auto", "auto"],
                          ["排名", "小区", "街道 · 社区", "本周投诉", PER_100.label, RESOLUTION.label, "标记"], rows,
                          ["center", "left", "left", "right", "right", "right", "center"]))
-    if data.get("unranked_compounds"):
-        out.append(note(f"另有 {data['unranked_compounds']} 个小区本周有投诉但台账缺少户数，未参与排名。"))
+    if spots and unranked:
+        out.append(note(f"另有 {unranked} 个小区本周有投诉但台账缺少户数，未参与排名。"))
     return out[0] + keep(*out[1:]) if len(spots) <= 20 else "".join(out)
 
 

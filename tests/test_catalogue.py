@@ -7,6 +7,7 @@ import json
 import threading
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import duckdb
@@ -20,7 +21,7 @@ import settings
 from dashboard.layout import csv_bytes, display_frame
 from etl.contract import KINDS
 from etl.load import load_files
-from metrics import Scope, appeals, catalogue, compounds, display, rankings, stats
+from metrics import Scope, appeals, catalogue, common, compounds, display, rankings, stats
 from metrics.catalogue import CATALOGUE, Text, metric
 from metrics.common import figures_without
 from report import build_typst, collect
@@ -343,3 +344,47 @@ def test_pages_read_the_previous_file_until_the_new_ones_numbers_are_ready(monke
     opened.set()
     data.warming.join(timeout=60)
     assert data.get(gated, W10)["received"] == 12
+
+
+def _counts(**given) -> dict:
+    """A row of appeal counts as the queries return it: every column carried, the rest zero."""
+    row = {name: 0 for name in appeals.count_columns()} | {"received": 1}
+    return row | {f"carried_{c}": 1 for c in common.input_columns("appeals")} | given
+
+
+def _half_up(value: Fraction) -> Decimal:
+    return (Decimal(value.numerator) * 100 / Decimal(value.denominator)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def test_scores_round_from_the_exact_value():
+    """0.9 × 9 / 24 is 0.3375 exactly (33.8), though float steps make it 0.33749999999999997 (33.7)."""
+    rates = appeals._rates(_counts(evaluated=24, basically_satisfied=9))
+    assert display.number(rates["satisfaction_score"], "score") == "33.8"
+    # 0.1 × 1 + 0.5 × 3/8 + 0.4 × 1/8 = 0.3375
+    rates = appeals._rates(_counts(received=8, responded_in_time=8, response_due_count=8, resolved=3,
+                                   carried_resolved_at=8, evaluated=8, satisfied=1))
+    assert display.number(rates["composite"], "score") == "33.8"
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(st.integers(0, 60), st.integers(0, 60), st.integers(0, 60), st.integers(1, 60), st.integers(0, 60),
+       st.integers(1, 60))
+def test_every_score_reads_as_its_exact_value_rounded_half_up(satisfied, basic, unsatisfied, due, responded, known):
+    """Whatever the counts: the score and the composite read as the exact fractions (weights as
+    data/metrics.toml writes them) rounded half up, the one rule."""
+    evaluated = satisfied + basic + unsatisfied
+    responded, resolved = min(responded, due), min(responded, known)
+    rates = appeals._rates(_counts(received=max(due, known), satisfied=satisfied, basically_satisfied=basic,
+                                   evaluated=evaluated, responded_in_time=responded, response_due_count=due,
+                                   resolved=resolved, carried_resolved_at=known))
+    chosen = settings.metric_settings()
+    weight = chosen["composite_weights"]
+    if not evaluated:
+        assert rates["satisfaction_score"] is None and rates["composite"] is None
+        return
+    score = (satisfied + Fraction(repr(chosen["basic_satisfied_weight"])) * basic) / evaluated
+    composite = (Fraction(repr(weight["response"])) * Fraction(responded, due)
+                 + Fraction(repr(weight["resolution"])) * Fraction(resolved, known)
+                 + Fraction(repr(weight["satisfaction"])) * score)
+    assert display.number(rates["satisfaction_score"], "score") == f"{_half_up(score)}"
+    assert display.number(rates["composite"], "score") == f"{_half_up(composite)}"

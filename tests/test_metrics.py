@@ -27,12 +27,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
+from dashboard.state import make_scope
 from etl.db import read_only
+from etl.load import load_files
 from metrics import Scope, appeals, complaints, compounds, rankings, scenes, snapshot, stats, surveys
+from settings import local_now
+from tests.conftest import FIXTURES
 
 W10 = Scope.week("2026-W10")
 
@@ -232,3 +236,79 @@ def test_stats_cli_community_scope(fixture_db):
     got = json.loads(result.stdout)
     assert got["appeals"]["received"] == 3  # A1 A2 A6; A7 names no compound and no community
     assert got["scope"]["community"] == "钟楼社区"
+
+
+def test_stats_cli_sees_a_past_range_as_of_its_end_as_the_pages_do(fixture_db):
+    """--from/--to of a closed week reads as --week and as 自定义 on the pages: as of its end, not
+    as of now (a complaint resolved after the week is not resolved in it)."""
+    def complaints_of(*args: str) -> dict:
+        result = subprocess.run([sys.executable, "-m", "etl", "stats", "--json", *args, "--db", str(fixture_db)],
+                                capture_output=True, text=True, check=True)
+        return json.loads(result.stdout)["complaints"]
+    assert complaints_of("--from", "2026-03-02", "--to", "2026-03-09") == complaints_of("--week", "2026-W10")
+
+
+def test_a_week_still_running_is_seen_as_of_now(tmp_path):
+    """Scope.week and --from/--to of the running week are seen now, as on the pages (min(now, end)):
+    an appeal received an hour ago is neither late nor overdue."""
+    now = local_now()
+    monday = now.date() - timedelta(days=now.weekday())
+    label = f"{monday.isocalendar().year}-W{monday.isocalendar().week:02d}"
+    assert now <= Scope.week(label).moment <= local_now()
+    received = (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
+    db = tmp_path / "now.duckdb"
+    load_files(db, "compounds", [FIXTURES / "compounds.csv"])
+    (tmp_path / "now.csv").write_text("工单编号,来源渠道,诉求类别,受理时间,街道,首次响应时间,办结时间\n"
+                                      f"N1,12345热线,环境卫生,{received},登州街道,,\n", encoding="utf-8")
+    load_files(db, "appeals", [tmp_path / "now.csv"])
+    result = subprocess.run([sys.executable, "-m", "etl", "stats", "--json", "--week", label, "--db", str(db)],
+                            capture_output=True, text=True, check=True)
+    running = json.loads(result.stdout)["appeals"]
+    assert (running["received"], running["overdue_open"], running["response_rate"]) == (1, 0, None)
+
+
+def test_the_trend_of_this_year_ends_this_week(tmp_path):
+    """近 12 周走势 of 本年 (or 本月) on 5 January ends with that week, not with the last week of
+    December in the future."""
+    db = tmp_path / "january.duckdb"
+    load_files(db, "compounds", [FIXTURES / "compounds.csv"])
+    (tmp_path / "a.csv").write_text("工单编号,来源渠道,诉求类别,受理时间,街道\n"
+                                    "Y1,12345热线,环境卫生,2025-12-29 09:00,登州街道\n"
+                                    "Y2,12345热线,环境卫生,2026-01-02 09:00,登州街道\n", encoding="utf-8")
+    load_files(db, "appeals", [tmp_path / "a.csv"])
+    now = datetime(2026, 1, 5, 7, 0)
+    with read_only(db) as connection:
+        for period in ("本年", "本月"):
+            trend = appeals.weekly_trend(connection, make_scope(period, now))
+            assert trend["week"].to_list()[-1] == "2026-W02", period
+            assert trend["received"].to_list()[-2:] == [2, 0], period
+        # A closed week still ends with itself.
+        assert appeals.weekly_trend(connection, Scope.week("2026-W01"))["week"].to_list()[-1] == "2026-W01"
+
+
+def test_counts_of_a_column_the_files_never_had_read_dash_in_every_breakdown(tmp_path):
+    """一老一小人次 and 三方办 of events and complaints whose files had no such column are None
+    (“—”) by type, place and compound, as on the summary cards; groups without any stay 0."""
+    db = tmp_path / "absent.duckdb"
+    load_files(db, "compounds", [FIXTURES / "compounds.csv"])
+    (tmp_path / "s.csv").write_text("活动编号,活动日期,场景名称,场景类型,小区编码,参与人次\n"
+                                    "E1,2026-03-02,幸福拼桌,邻里,C4,30\n", encoding="utf-8")
+    (tmp_path / "p.csv").write_text("投诉编号,小区编码,问题类别,投诉时间,处置层级\n"
+                                    "P1,C4,垃圾清运,2026-03-02 09:00,小区\n", encoding="utf-8")
+    load_files(db, "scenes", [tmp_path / "s.csv"])
+    load_files(db, "complaints", [tmp_path / "p.csv"])
+    with read_only(db) as connection:
+        assert scenes.summary(connection, W10)["old_young"] is None
+        by_type = {row["scene_type"]: row for row in scenes.by(connection, W10, "scene_type").to_dicts()}
+        assert by_type["邻里"]["old_young"] is None and by_type["邻里"]["attendance"] == 30
+        assert {row["old_young"] for t, row in by_type.items() if t != "邻里"} == {0}
+        assert [row["old_young"] for row in scenes.by_compound(connection, W10).to_dicts()] == [None]
+        assert [row["old_young"] for row in scenes.top(connection, W10).to_dicts()] == [None]
+        assert compounds.summary(connection, W10, "C4")["old_young"] is None
+        assert complaints.three_party_summary(connection, W10)["three_party"] is None
+        levels = {row["level"]: row["three_party"] for row in complaints.by(connection, W10, "level").to_dicts()}
+        assert levels["小区"] is None and levels["街道"] == 0
+        companies = complaints.property_companies(connection, W10)
+        with_complaints = companies.filter(companies["complaints"] > 0)
+        assert with_complaints["three_party"].to_list() == [None]
+        assert set(companies.filter(companies["complaints"] == 0)["three_party"].to_list()) <= {0}

@@ -471,3 +471,18 @@ def test_places_and_categories_the_data_left_empty_read_dash(tmp_path):
     lines = pdf_lines(out)
     assert has_row(lines, "1", "钟楼社区", "2") and has_row(lines, "—", "—", "1")
     assert has_row(lines, "街道", "—", "噪音", "合计") or has_row(lines, "街道", "噪音", "—", "合计")
+
+
+def test_complaints_only_where_households_are_unknown_are_not_no_complaints(tmp_path):
+    """Every complaint of the week in a compound without 户数: the hot-spot section says why there
+    is no ranking, not that there were no complaints beside a 投诉量 of 1."""
+    db = tmp_path / "households.duckdb"
+    (tmp_path / "p.csv").write_text("投诉编号,小区编码,问题类别,投诉时间,处置层级\n"
+                                    "P1,C4,垃圾清运,2026-03-02 09:00,小区\n", encoding="utf-8")
+    load_files(db, "compounds", [ROOT / "tests" / "fixtures" / "compounds.csv"])
+    load_files(db, "complaints", [tmp_path / "p.csv"])
+    out = tmp_path / "households.pdf"
+    assert run_report("--week", WEEK, "--out", str(out), "--db", str(db)).returncode == 0
+    text = "".join(pdf_lines(out))
+    assert "没有物业投诉" not in text
+    assert "本周有投诉的1个小区台账都缺少户数，无法计算每百户投诉量，暂无排名。" in text
