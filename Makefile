@@ -29,7 +29,7 @@ system-deps:
 run: $(BIN)/.installed
 	@test -f "$(DB)" || $(BIN)/python -m etl demo --db "$(DB)"
 	@$(BIN)/python -m etl user first-run
-	DASHBOARD_DB="$(DB)" $(BIN)/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+	DASHBOARD_DB="$(DB)" $(BIN)/python -m dashboard.serve --server.port $(PORT) --browser.gatherUsageStats false
 
 test: $(BIN)/.installed system-deps
 	$(BIN)/python -m pytest

@@ -38,6 +38,7 @@ MAY_LOAD = {"analyst", "admin"}
 MAY_ADMINISTER = {"admin"}
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-.")
 MIN_PASSWORD = 10
+MAX_PASSWORD = 1024  # the sign-in refuses longer ones unhashed (dashboard/auth.py)
 
 HASHER = PasswordHasher()
 
@@ -92,6 +93,8 @@ def add_user(name: str, role: str, password: str, street: str | None = None, pat
         raise AccountError("只有 street 角色的账号才指定街道。")
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"密码至少 {MIN_PASSWORD} 个字符。")
+    if len(password) > MAX_PASSWORD:  # it could never sign in
+        raise AccountError(f"密码最多 {MAX_PASSWORD} 个字符。")
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path) + ".lock"):
         entries = _read(path)

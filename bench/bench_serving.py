@@ -3,7 +3,7 @@
 1. builds a database with 1 M appeals (bench_pages.build: the demo dataset, its appeals
    replicated by DuckDB SQL), an accounts file with one district account, and two appeal
    extracts of 100 k rows each (tests/test_concurrency.appeals_csv);
-2. serves app.py with `streamlit run` on a free loopback port;
+2. serves app.py with `python -m dashboard.serve` (streamlit run) on a free loopback port;
 3. drives N concurrent reader sessions for --seconds; each signs in (if the sign-in form is
    shown), then goes round the pages of the sidebar until the time is up, with a short pause
    between pages. Two kinds of reader (--client):
@@ -151,7 +151,7 @@ def add_account(db: Path, env: dict) -> None:
 
 def start_server(port: int, env: dict, log: Path) -> subprocess.Popen:
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+        [sys.executable, "-m", "dashboard.serve", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)

@@ -10,9 +10,11 @@ import time
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from access import audit
 from access.accounts import (
+    MAX_PASSWORD,
     ROLES,
     AccountError,
     Throttle,
@@ -40,7 +42,7 @@ NAME_FIELD, PASSWORD_FIELD, SUBMIT = "sign_in_name", "sign_in_password", "sign_i
 READ, LOAD, ADMINISTER = "read", "load", "administer"
 # The pages that need more than READ, by file name (= url path).
 PAGE_PERMISSIONS = {"data_desk": LOAD, "admin": ADMINISTER}
-MAX_NAME, MAX_PASSWORD = 64, 1024  # longer typed names are cut, longer passwords refused unhashed
+MAX_NAME = 64  # longer typed names are cut (longer passwords than MAX_PASSWORD are refused unhashed)
 REFUSAL = "无权访问此页面。"
 
 
@@ -208,23 +210,61 @@ def session_user():
         user = _remembered_user()
         if user is None:
             return None
-    now = clock()
-    last = st.session_state.get(ACTIVE_KEY)
-    if last is not None and now - last > idle_seconds():
-        _audit(user.name, "sign_out", f"闲置超过 {idle_seconds() / 60:g} 分钟，自动退出")
-        _end_session(f"超过 {idle_seconds() / 60:g} 分钟未操作，已自动退出，请重新登录。")
+    over = _over(user, st.session_state.get(ACTIVE_KEY), st.session_state.get(CHECKED_KEY),
+                 st.session_state.get(STAMP_KEY))
+    if over is not None:
+        _audit(user.name, "sign_out", over[0])
+        _end_session(over[1])
         return None
-    if st.session_state.get(CHECKED_KEY):
+    st.session_state[ACTIVE_KEY] = clock()
+    return user
+
+
+def _over(user, last_active: float | None, checked: bool, stamp: str | None) -> tuple[str, str] | None:
+    """Why a session signed in as `user` has ended (for the audit log, for the user), or None:
+    idle past the limit since `last_active`, or (`checked`) its account removed, changed, given a
+    new password or signed out elsewhere since it signed in with `stamp`."""
+    if last_active is not None and clock() - last_active > idle_seconds():
+        return (f"闲置超过 {idle_seconds() / 60:g} 分钟，自动退出",
+                f"超过 {idle_seconds() / 60:g} 分钟未操作，已自动退出，请重新登录。")
+    if checked:
         try:
             now_is = users().get(user.name)
         except Exception:  # an unreadable accounts file: trust nobody
             now_is = None
-        if now_is != user or _stamp(user.name) != st.session_state.get(STAMP_KEY):
-            _audit(user.name, "sign_out", "账号已被删除、修改、重设密码或在别处退出，自动退出")
-            _end_session("账号信息已变更或已在别处退出，请重新登录。")
-            return None
-    st.session_state[ACTIVE_KEY] = now
-    return user
+        if now_is != user or _stamp(user.name) != stamp:
+            return "账号已被删除、修改、重设密码或在别处退出，自动退出", "账号信息已变更或已在别处退出，请重新登录。"
+    return None
+
+
+def still_allowed(permission: str) -> bool:
+    """For a widget callback, which Streamlit runs before the router asks who is signed in: whether
+    this session is still signed in with `permission` (ending it, as the router would, if not)."""
+    return allowed(session_user(), permission)
+
+
+class SessionEnded(Exception):
+    """A download pressed in a session that has ended since its page was drawn."""
+
+
+def download_guard(make):
+    """`make` for a download button, made only while the session that drew the button is still
+    signed in as it was then. The file is made when the button is pressed, in Streamlit's download
+    thread, with no run of the page (so no `session_user()`): the same checks, made there on the
+    session's state as it drew the button, refuse it once the session has ended."""
+    context = get_script_run_ctx()
+    state = context.session_state if context is not None else None
+    user = current_user()
+    checked, stamp = st.session_state.get(CHECKED_KEY), st.session_state.get(STAMP_KEY)
+
+    def guarded():
+        if state is not None:  # (None: not under a Streamlit runtime at all, as in unit tests)
+            if user is None or USER_KEY not in state or state[USER_KEY] != user:
+                raise SessionEnded
+            if _over(user, state[ACTIVE_KEY] if ACTIVE_KEY in state else None, checked, stamp) is not None:
+                raise SessionEnded
+        return make()
+    return guarded
 
 
 # ---------------------------------------------------------------- permissions

@@ -4,6 +4,7 @@ the demo banner, the data-freshness footer and the message shown when there is n
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -33,7 +34,7 @@ PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "se
 # The uploader's own words ("Upload", "200MB per file • CSV, XLSX, XLS") have no setting: they are
 # hidden (visibility, so they leave the page's text too) and Chinese drawn in their place.
 STYLE = """<style>
-.st-key-auth_cookie { display: none; }
+.st-key-auth_cookie, .st-key-zh_ui { display: none; }
 @media (min-width: 1200px) {
   [data-testid="stMainBlockContainer"] { padding-left: 2.5rem; padding-right: 2.5rem; }
 }
@@ -46,9 +47,78 @@ STYLE = """<style>
 </style>"""
 
 
+# Streamlit's own words that no setting and no style can reach: input hints, a button's label
+# for screen readers, the skip link, and the dialogs of an unknown page or a lost connection
+# (drawn when no script can run: the translation must already be in the browser). Exact texts,
+# and patterns for those with a value inside; a MutationObserver translates them as they appear.
+TRANSLATIONS = {
+    "Press Enter to submit form": "按回车键提交",
+    "Press Enter to apply": "按回车键确认",
+    "Skip to main content": "跳到正文",
+    "Show password": "显示密码",
+    "Hide password": "隐藏密码",
+    "Page not found": "页面不存在",
+    "Connection error": "连接中断",
+    "Is Streamlit still running? If you accidentally stopped Streamlit, just restart it in your terminal:":
+        "暂时连不上服务器，页面会自动重新连接；如长时间没有恢复，请联系管理员。",
+    "Streamlit server is not responding. Are you connected to the internet?":
+        "服务器没有响应，请检查网络；页面会自动重新连接。",
+    "streamlit run yourscript.py": "正在重新连接……",
+    "Close": "关闭",
+}
+TRANSLATED_PATTERNS = [
+    (r"^Press (⌘|Ctrl)\+Enter to (submit form|apply)$", "按 $1+回车键确认"),
+    (r"^You have requested page /(.*), but no corresponding file was found in the app's pages/ directory\. "
+     r"Running the app's main page\.$", "没有找到页面 /$1，已打开首页。"),
+    (r"^The page that you have requested does not seem to exist\. Running the app's main page\.$",
+     "所请求的页面不存在，已打开首页。"),
+]
+TRANSLATE = """<script>
+if (!window.zhStreamlit) {
+  window.zhStreamlit = true;
+  const exact = %s, patterns = %s.map(([p, r]) => [new RegExp(p), r]);
+  const ATTRIBUTES = ["aria-label", "title", "placeholder"];
+  const translated = (text) => {
+    const bare = text.trim();
+    if (exact[bare] !== undefined) return text.replace(bare, exact[bare]);
+    for (const [pattern, replacement] of patterns) if (pattern.test(bare)) return bare.replace(pattern, replacement);
+    return null;
+  };
+  const fix = (node) => {
+    if (node.nodeType === Node.TEXT_NODE) {
+      const done = translated(node.nodeValue);
+      if (done !== null) node.nodeValue = done;
+      return;
+    }
+    if (node.nodeType !== Node.ELEMENT_NODE) return;
+    for (const element of [node, ...node.querySelectorAll("*")]) {
+      for (const name of ATTRIBUTES) {
+        const value = element.getAttribute(name), done = value && translated(value);
+        if (done) element.setAttribute(name, done);
+      }
+    }
+    const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+    for (let text = walker.nextNode(); text; text = walker.nextNode()) fix(text);
+  };
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      if (change.type === "childList") change.addedNodes.forEach(fix);
+      else if (change.type === "characterData") fix(change.target);
+      else fix(change.target);
+    }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true,
+                             attributeFilter: ATTRIBUTES});
+  fix(document.body);
+}
+</script>""" % (json.dumps(TRANSLATIONS, ensure_ascii=False), json.dumps(TRANSLATED_PATTERNS, ensure_ascii=False))
+
+
 def style() -> None:
-    """The app's few style overrides (style-only HTML takes no room on the page)."""
+    """The app's few style overrides (style-only HTML takes no room on the page), and the
+    translation of Streamlit's remaining English (in a hidden container: a script takes room)."""
     st.html(STYLE)
+    with st.container(key="zh_ui"):
+        st.html(TRANSLATE, unsafe_allow_javascript=True)
 
 
 def page_start(permission: str) -> None:
@@ -251,7 +321,7 @@ def _csv(key: str, _frame: pl.DataFrame, _spec: tuple) -> bytes:
     return csvout.csv_bytes(_frame.select(out))
 
 
-DOWNLOAD_FAILED = "文件未能生成，请稍后再试；如仍不成，请联系管理员。"
+DOWNLOAD_FAILED = "文件未能生成：如已长时间未操作或账号有变更，请刷新页面重新登录后再下载；否则请稍后再试，如仍不成，请联系管理员。"
 
 
 def _failed_downloads_in_chinese() -> None:
@@ -276,8 +346,8 @@ def deferred_download(label: str, make: Callable[[], bytes], *, file_name: str, 
     """A download button whose file is made when it is pressed (not on every view), in Streamlit's
     download thread; a failure reads in Chinese under the button."""
     _failed_downloads_in_chinese()
-    st.download_button(label, make, file_name=file_name, mime=mime, icon=":material/download:",
-                       on_click="ignore", **kwargs)
+    st.download_button(label, auth.download_guard(make), file_name=file_name, mime=mime,
+                       icon=":material/download:", on_click="ignore", **kwargs)
 
 
 def colour_legend(colours: dict[str, str]) -> None:

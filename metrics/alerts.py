@@ -367,10 +367,13 @@ def repeat_rates(con, scope: Scope) -> dict:
     return _rates_of(*_period_repeats(con, scope), scope.moment)
 
 
-def unsettled_note(true_resolution_rate: float | None) -> str | None:
-    """Why 真解决率 reads “—” (a recent period always does), for the page and the PDF."""
+def unsettled_note(repeat_rate: float | None, true_resolution_rate: float | None) -> str | None:
+    """Why 真解决率 reads “—” (a recent period always does; one without appeals that can be
+    linked too), for the page and the PDF."""
     if true_resolution_rate is not None:
         return None
+    if repeat_rate is None:
+        return "重复诉求率与真解决率为“—”：这一时段没有可比对的诉求（需有小区和诉求内容）。"
     days = int(metric_settings()["repeats"]["window_days"])
     return (f"真解决率为“—”：这一时段受理的工单中还没有办结已满 {days} 天的，满 {days} 天后才能判断是否真正解决"
             "（选更早或更长的时段可见）。")

@@ -41,7 +41,7 @@ st.caption(metric("alerts.score").help())
 st.subheader("重复诉求")
 rates, before = data.get(alerts.repeat_rates, scope), data.get(alerts.repeat_rates, scope.previous())
 layout.summary_cards("appeals", ["repeat_rate", "true_resolution_rate"], rates, before, per_row=2)
-if unsettled := alerts.unsettled_note(rates["true_resolution_rate"]):
+if unsettled := alerts.unsettled_note(rates["repeat_rate"], rates["true_resolution_rate"]):
     st.caption(unsettled)
 by_place = data.get(alerts.repeat_rates_by, scope, place)
 if layout.has_content(by_place.is_empty(), "所选范围内没有可比对的诉求（需有小区和诉求内容）。"):

@@ -97,6 +97,8 @@ def resolved(plan: Plan, kind: str, mapping) -> object:
 
 def save_mapping_clicked(file_id: str, kind: str, mapping, name_key: str, description_key: str,
                          base_key: str, current_base: str) -> None:
+    if not auth.still_allowed(auth.LOAD):  # (the router has not asked yet: callbacks run first)
+        return
     name = (state.get(name_key) or "").strip()
     if mapping is None:
         flash(file_id, "warning", "这个文件的表头就是标准表头，不需要保存列映射。")
@@ -383,6 +385,8 @@ def cancel_undo() -> None:
 
 
 def confirm_undo(batch_id: int) -> None:
+    if not auth.still_allowed(auth.LOAD):
+        return
     state.pop("desk_pending_undo", None)
     try:
         result = undo(DB, batch_id, undone_by=WHO)
@@ -397,6 +401,8 @@ def confirm_undo(batch_id: int) -> None:
 
 
 def recheck_clicked(batch_id: int) -> None:
+    if not auth.still_allowed(auth.LOAD):
+        return
     try:
         report = recheck(DB, batch_id, loaded_by=WHO)
     except Exception as exc:  # UndoRefused (no such batch), a lock timeout: nothing was changed

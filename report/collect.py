@@ -146,7 +146,8 @@ def collect(con, week: str | None = None, street: str | None = None, *, now: dat
                    "alarms": alerts.alarm_table(con, scope).head(ALARMS_SHOWN).select(
                        "place_name", "street", "feed_label", "category", "start", "observed", "expected",
                        "significance", "is_key_target"),
-                   "unsettled": alerts.unsettled_note(current["appeals"]["true_resolution_rate"])},
+                   "unsettled": alerts.unsettled_note(
+                       current["appeals"]["repeat_rate"], current["appeals"]["true_resolution_rate"])},
         "compound_types": compounds.types(con, scope),
         "scenes_by_type": scenes.by(con, scope, "scene_type"),
         "freshness": feeds.freshness(con),

@@ -39,6 +39,17 @@ def test_bad_accounts_are_refused(accounts, name, role, street, message):
         add_user(name, role, "long enough password", street=street)
 
 
+def test_a_password_the_sign_in_would_refuse_is_refused_when_set(accounts):
+    """The sign-in refuses passwords over 1,024 characters unhashed: such an account could never
+    sign in, so it is not made."""
+    with pytest.raises(AccountError, match="密码最多 1024 个字符"):
+        add_user("longpw", "district", "p" * 1025)
+    with pytest.raises(AccountError, match="密码至少 10 个字符"):
+        add_user("shortpw", "district", "p" * 9)
+    add_user("longpw", "district", "p" * 1024)
+    assert authenticate("longpw", "p" * 1024, Throttle()).name == "longpw"
+
+
 def test_wrong_passwords_are_slowed_down(accounts):
     add_user("qu", "district", "the right password")
     throttle = Throttle()

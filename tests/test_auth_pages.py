@@ -643,3 +643,83 @@ def test_a_district_reader_still_chooses_any_street(downloads):
     at = open_as("quzhang", query={**W10, "street": "蓬莱阁街道"})
     assert at.sidebar.selectbox(key="street").value == "蓬莱阁街道"
     assert [row[1] for row in table(at, "名次", "街道")] == ["蓬莱阁街道", "登州街道", "紫荆山街道"]
+
+
+# ---------------------------------------------------------------- a session that ends under a drawn page
+# (from an attack session: a widget callback and a download's maker run without the router's check)
+
+@pytest.fixture
+def own_accounts(tmp_path, db, monkeypatch) -> Path:
+    """A private accounts file (the test changes it) and a private copy of the database."""
+    path = tmp_path / "accounts.toml"
+    for name in ("shujuyuan", "dengzhou"):
+        role, street = ACCOUNTS[name]
+        add_user(name, role, PASSWORD, street=street, path=path)
+    private = tmp_path / "fixture.duckdb"
+    shutil.copyfile(db, private)
+    monkeypatch.setenv("DASHBOARD_ACCOUNTS", str(path))
+    monkeypatch.setenv("DASHBOARD_DB", str(private))
+    return path
+
+
+def end_session_by(how: str, name: str, accounts: Path, monkeypatch) -> None:
+    if how == "deleted":  # (another account stays: with none at all the app asks for a first one)
+        accounts.write_text("")
+        add_user("quzhang", "district", PASSWORD, path=accounts)
+    elif how == "demoted":
+        add_user(name, "district", PASSWORD, path=accounts)
+    elif how == "signed_out_elsewhere":
+        accounts_module.end_sessions(name, path=accounts)
+    else:  # idle past the limit
+        later = auth.clock() + 31 * 60
+        monkeypatch.setattr(auth, "clock", lambda: later)
+
+
+def undone_batches(db: Path) -> list:
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT batch_id FROM batches WHERE is_undone").fetchall()
+
+
+@pytest.mark.parametrize("how", ["deleted", "demoted", "idle", "signed_out_elsewhere"])
+def test_a_desk_button_left_on_screen_writes_nothing_once_the_session_lost_the_desk(own_accounts, how, monkeypatch):
+    at = open_as("shujuyuan", "data_desk")
+    undo = next(b.key for b in at.button if (b.key or "").startswith("desk-undo-"))
+    at.button(key=undo).click().run()
+    end_session_by(how, "shujuyuan", own_accounts, monkeypatch)
+    at.button(key="desk-undo-confirm").click().run()
+    assert [t.label for t in at.text_input] == ["账号", "密码"]  # the session has ended
+    assert undone_batches(Path(auth.database_path())) == []
+
+
+@pytest.mark.parametrize("how", ["idle", "deleted", "signed_out_elsewhere"])
+def test_a_download_pressed_after_the_session_ended_makes_no_file(own_accounts, how, monkeypatch):
+    makers = []
+    original = streamlit.download_button
+
+    def spy(label, data=None, *args, **kwargs):
+        if callable(data):
+            makers.append(data)
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", spy)
+    open_as("dengzhou", "weekly_report")
+    make_pdf = makers[-1]
+    end_session_by(how, "dengzhou", own_accounts, monkeypatch)
+    with pytest.raises(auth.SessionEnded):
+        make_pdf()
+
+
+def test_a_download_pressed_in_a_live_session_makes_its_file(own_accounts, monkeypatch):
+    makers = []
+    original = streamlit.download_button
+
+    def spy(label, data=None, *args, **kwargs):
+        if callable(data):
+            makers.append(data)
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", spy)
+    open_as("dengzhou", "weekly_report")
+    assert makers[-1]().startswith(b"%PDF")

@@ -648,12 +648,16 @@ def test_alerts_page():
     assert table(at, "街道", "重复诉求率", "真解决率") == [
         ("登州街道", "0.0%", "—"), ("紫荆山街道", "0.0%", "—"), ("蓬莱阁街道", "0.0%", "—")]
     assert "没有异动预警：各小区最近的诉求、投诉与测评不满意均在自身基线的正常范围内。" in texts(at.info)
-    assert alerts.unsettled_note(None) in texts(at.caption)  # why 真解决率 reads “—”
+    assert alerts.unsettled_note(0.0, None) in texts(at.caption)  # why 真解决率 reads “—”
     # one street in view: its own appeals only, by community
     at = open_page("alerts", query={**W10, "street": "蓬莱阁街道"})
     assert table(at, "社区", "临期工单", "环节超时工单") == [("—", "0", "1")]
     assert table(at, "工单编号", "类别", "小区", "环节", "时限", "剩余或超期") == [
         ("A7", "供暖供水", "—", "办结", "2026-03-08 10:00", "超期 14.0 小时")]
+    # a week without appeals: both rates “—”, and the note says why, not that 30 days have not passed
+    at = open_page("alerts", query={"period": "自定义", "from": "2025-01-06", "to": "2025-01-12"})
+    assert cards(at)["真解决率"][0] == cards(at)["重复诉求率"][0] == "—"
+    assert "重复诉求率与真解决率为“—”：这一时段没有可比对的诉求（需有小区和诉求内容）。" in texts(at.caption)
 
 
 def test_alerts_page_alarms(tmp_path, monkeypatch):

@@ -171,7 +171,7 @@ def test_the_weeks_alerts_section():
                       "alarms": [{"place_name": "海景苑", "street": "登州街道", "feed_label": "诉求", "category": "供暖供水",
                                   "start": "2026-03-06", "observed": 7, "expected": 0.5,
                                   "significance": 7 * math.log10(9), "is_key_target": True}],
-                      "unsettled": alerts.unsettled_note(None)}
+                      "unsettled": alerts.unsettled_note(0.0, None)}
     lines = pdf_lines(_pdf_of(build_typst(data)))
     assert "截至统计时点（2026-03-0900:00）：临期工单3件，环节超时工单1件。" in "".join(lines)
     assert has_row(lines, "登州街道", "2", "1") and has_row(lines, "—", "1", "0")

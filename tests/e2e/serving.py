@@ -1,5 +1,6 @@
-"""What every browser test needs: the app served by `streamlit run` on a free loopback port, and
-Debian's Chromium driven by Playwright (never a downloaded browser)."""
+"""What every browser test needs: the app served as `make run` serves it (`python -m
+dashboard.serve`) on a free loopback port, and Debian's Chromium driven by Playwright (never a
+downloaded browser)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def serve(env: dict, log_path: Path):
     port = free_port()
     log = log_path.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+        [sys.executable, "-m", "dashboard.serve", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -1,5 +1,5 @@
-"""End to end: `streamlit run` on a loopback port against a freshly built demo database, driven
-in headless Chromium (Debian's /usr/bin/chromium through Playwright's Python API).
+"""End to end: `python -m dashboard.serve` (streamlit run app.py) on a loopback port against a
+freshly built demo database, driven in headless Chromium (Debian's /usr/bin/chromium through Playwright's Python API).
 
 The walk: sign in (as a district leader), open the overview, check its cards against
 `python -m etl stats --json` for the same week, narrow to a street by clicking its bar in the 红黑榜, visit every page through the sidebar
@@ -478,4 +478,36 @@ def test_the_admin_page_in_a_browser(browser, server):
     assert "审计日志" in text and "$argon2" not in text
     assert nav_labels(page) == [label for label, _ in PAGES] + ["数据管理", "账号与审计"]
     screenshot(page, "admin")
+    page.close()
+
+
+def test_streamlits_own_words_read_in_chinese(browser, demo_db, accounts, tmp_path):
+    """What no setting reaches, in a server of its own: the first request of a fresh server
+    straight to a page lists no page files (admin, data desk …); the input hint, the password
+    button's label, the skip link and the dialogs of an unknown page and of a lost connection
+    read in Chinese."""
+    env = {**os.environ, "DASHBOARD_DB": str(demo_db), "DASHBOARD_ACCOUNTS": str(accounts)}
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    with serve(env, tmp_path / "streamlit.log") as base:
+        page.goto(base + "/data_desk")
+        page.wait_for_selector('[data-testid="stApp"]')
+        for _ in range(10):  # every moment of the first second
+            assert not english(page), english(page)
+            time.sleep(0.1)
+        settle(page, 1)
+        page.get_by_role("textbox", name="账号").fill("quzhang")
+        time.sleep(0.5)
+        assert page.locator('[data-testid="InputInstructions"]').all_inner_texts() == ["按回车键提交"]
+        assert page.locator('[data-testid="stTextInputRootElement"] button').get_attribute("aria-label") == "显示密码"
+        assert page.locator('[data-testid="stSkipToContent"]').inner_text() == "跳到正文"
+        assert not english(page), english(page)
+        page.goto(base + "/no_such_page")
+        settle(page, 1)
+        assert page.locator('[role="dialog"]').inner_text().split("\n") == ["页面不存在", "所请求的页面不存在，已打开首页。"]
+        page.get_by_role("button", name="关闭").click()
+    # the server is gone: the browser says so in Chinese
+    page.wait_for_selector('[role="dialog"]', timeout=30_000)
+    time.sleep(1)
+    assert page.locator('[role="dialog"]').inner_text().split("\n")[0] == "连接中断"
+    assert not english(page), english(page)
     page.close()

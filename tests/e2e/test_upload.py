@@ -1,4 +1,4 @@
-"""End to end: the data desk (数据管理) in headless Chromium against `streamlit run app.py`.
+"""End to end: the data desk (数据管理) in headless Chromium against `python -m dashboard.serve` (streamlit run app.py).
 
 An analyst account is made with the CLI (`python -m etl user add desk --role analyst
 --password-stdin`, accounts in a temporary DASHBOARD_ACCOUNTS file given to the server too); the
