@@ -157,10 +157,14 @@ def view(at: AppTest) -> dict:
 
 
 def leaves(block) -> list[str]:
-    """The types of the elements (not containers) in a block, in order."""
+    """The types of the elements (not containers) in a block, in order; not the script that
+    translates Streamlit's own words (layout.style, in a hidden container of every run)."""
     found = []
     for child in getattr(block, "children", {}).values():
-        found += leaves(child) if hasattr(child, "children") else [child.type]
+        if hasattr(child, "children"):
+            found += leaves(child)
+        elif not (child.type == "html" and "zhStreamlit" in child.proto.body):
+            found.append(child.type)
     return found
 
 
