@@ -18,7 +18,7 @@ import polars as pl
 
 from access import audit
 from etl import db, derived, identifiers, schema, versions
-from etl.contract import KINDS
+from etl.contract import BOOL, KINDS
 from etl.mapping import Mapping
 from etl.read import ROW, Decoded, FileRefused, RawFile, chooser, decode, read, read_file
 from etl.schema import columns as table_columns
@@ -48,11 +48,15 @@ class LoadReport:
     refused: str | None = None  # the Chinese message when the whole file was refused
     correction: bool = False
     note: str | None = None  # how the load differs from the check behind it (the database changed)
+    # Optional columns the file lacks -> how many updated records held a value there (now empty).
+    emptied: dict[str, int] = field(default_factory=dict)
 
     def as_json(self) -> dict:
         keys = ("file", "kind", "file_hash", "batch_id", "rows_read", "inserted", "updated", "unchanged", "stale", "rejected")
         data = {k: getattr(self, k) for k in keys}
         data["absent_columns"] = self.absent_columns
+        if self.emptied:
+            data["emptied"] = self.emptied
         if self.refused:
             data["error"] = self.refused
         if self.note:
@@ -75,7 +79,16 @@ class LoadReport:
             text += f"；未读取的列：{listing(self.ignored_columns)}"
         if self.absent_columns:
             text += "；" + self.absent_text(name_figures)
+        if self.emptied:
+            text += "；" + self.emptied_text()
         return text + "。" + (self.note or "")
+
+    def emptied_text(self) -> str:
+        """The values an update leaves empty because the file lacks their column."""
+        held = "，".join(f"{n} 条已有“{KINDS[self.kind].column(c).headers[0]}”" for c, n in self.emptied.items())
+        these = "这一列" if len(self.emptied) == 1 else "这些列"
+        return (f"注意：本文件更新的记录中 {held}，本文件没有{these}，更新后{these}的值将为空"
+                f"(旧值仍在历史版本中，撤销本批次即恢复；如不希望清空，请用含{these}的完整导出文件)")
 
     def absent_text(self, name_figures: Callable[[str, list[str]], list[str]] | None = None) -> str:
         """Which optional columns the file lacks and which figures stay “—” because of it."""
@@ -126,6 +139,7 @@ def _count(report: LoadReport, counts: dict[str, int], staged: Staged) -> None:
     report.inserted, report.updated, report.unchanged, report.stale = (
         counts.get(state, 0) for state in ("new", "changed", "same", "stale"))
     report.rejected, report.duplicates = staged.rejects.height, staged.duplicates
+    report.emptied = {state.removeprefix("emptied:"): n for state, n in counts.items() if state.startswith("emptied:")}
     report.reasons = reasons_summary(staged.rejects)
 
 
@@ -165,7 +179,26 @@ def _classify(con, table: str, key: str, good: pl.DataFrame, carried, correction
                CASE WHEN t.{key} IS NULL THEN 'new' WHEN {same} THEN 'same' WHEN {stale} THEN 'stale'
                     ELSE 'changed' END AS state
         FROM incoming s LEFT JOIN {table} t ON t.{key} = s.{key}""")
-    return dict(con.execute("SELECT state, count(*) FROM states GROUP BY state").fetchall())
+    counts = dict(con.execute("SELECT state, count(*) FROM states GROUP BY state").fetchall())
+    return counts | _emptied(con, table, key, cols, carried) if counts.get("changed") else counts
+
+
+def _emptied(con, table: str, key: str, cols: list[str], carried: set[str]) -> dict[str, int]:
+    """For each optional column the file lacks: how many records it updates hold a value there,
+    which the update leaves empty (the value stays in the record's earlier version), as
+    {"emptied:<column>": n}. The analyst reads it before confirming the load."""
+    # (The staging fills some from elsewhere when the file lacks them: street and community from
+    # the compound, 办理状态 from the timestamps.)
+    filled = set(schema.DERIVED.get(table, {})) | {"status"}
+    lacking = [c for c in KINDS[table].columns if not c.required and not c.personal and c.name in cols
+               and c.name not in carried and c.name not in filled]
+    if not lacking:
+        return {}
+    held = [f"t.{c.name}" if c.type == BOOL else f"t.{c.name} IS NOT NULL" for c in lacking]  # a flag reads false
+    found = con.execute(f"""
+        SELECT {", ".join(f"count(*) FILTER ({condition})" for condition in held)}
+        FROM states s JOIN {table} t ON t.{key} = s.{key} WHERE s.state = 'changed'""").fetchall()[0]
+    return {f"emptied:{c.name}": n for c, n in zip(lacking, found) if n}
 
 
 def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int, carried,

@@ -96,6 +96,32 @@ def test_a_batch_from_before_versions_waits_for_the_re_sends_nothing_recorded(tm
     assert undo(db, 4)["removed"] == 0 and rows(db, "SELECT count(*) FROM appeals") == [(20,)]
 
 
+def test_the_analyst_is_told_which_values_an_extract_without_their_column_empties(tmp_path):
+    """A closure extract without 群众评价 and 诉求内容 updates appeals that have both: the check and
+    the load say how many such values the update leaves empty (they stay in the earlier version);
+    a column the staging fills from elsewhere (街道 from the compound) and a re-send say nothing."""
+    db = registry(tmp_path)
+    full = write(tmp_path / "full.csv", "工单编号,来源渠道,诉求类别,受理时间,街道,小区编码,首次响应时间,办结时间,群众评价,诉求内容\n"
+                 f"E1,城市通,其他,{at(0)},登州街道,C1,{at(1)},{at(5)},满意,楼道堆物\n"
+                 f"E2,城市通,其他,{at(1)},登州街道,C1,{at(2)},,,路灯不亮\n"
+                 f"E3,城市通,其他,{at(2)},登州街道,C1,{at(3)},,,\n")
+    closure = write(tmp_path / "closure.csv", "工单编号,来源渠道,诉求类别,受理时间,小区编码,首次响应时间,办结时间,结案时间\n"
+                    f"E1,城市通,其他,{at(0)},C1,{at(1)},{at(5)},{at(30)}\n"
+                    f"E2,城市通,其他,{at(1)},C1,{at(2)},{at(6)},\n"
+                    f"E3,城市通,其他,{at(2)},C1,{at(3)},{at(7)},\n")
+    load_files(db, "appeals", [full])
+    (checked,) = check_files(db, "appeals", [closure])
+    assert (checked.updated, checked.emptied) == (3, {"satisfaction": 1, "content": 2})
+    assert ("注意：本文件更新的记录中 1 条已有“群众评价”，2 条已有“诉求内容”，本文件没有这些列，更新后这些列的值将为空"
+            in checked.summary_zh())
+    result = etl("load", "appeals", str(closure), "--db", str(db), "--json")
+    assert json.loads(result.stdout)["emptied"] == {"satisfaction": 1, "content": 2}
+    assert rows(db, "SELECT street, satisfaction, content FROM appeals WHERE appeal_id = 'E1'") == [("登州街道", None, None)]
+    (again,) = load_files(db, "appeals", [closure])
+    assert (again.unchanged, again.emptied) == (3, {})
+    assert "emptied" not in again.as_json()
+
+
 def test_an_older_extract_does_not_roll_records_back(tmp_path):
     db = registry(tmp_path)
     # Last week: 50 appeals, 10 of them resolved. This week: 40 more resolved.
