@@ -95,15 +95,10 @@ def undo(db_path: Path, batch_id: int, *, undone_by: str | None = None) -> dict:
         if is_undone:
             raise UndoRefused(f"批次 {batch_id} 已经撤销过了。")
         _refuse_unrecorded_resends(con, batch_id, kind)
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with db.transaction(con):
             counts = versions.undo_batch(con, batch_id, kind)
             con.execute("UPDATE batches SET undone_at = ?, undone_by = ? WHERE batch_id = ?",
                         [local_now(), undone_by, batch_id])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     result = {"batch_id": batch_id, "kind": kind, **counts}
     audit.record(Path(db_path), undone_by or "unknown", "undo", undo_message(result))
     return result

@@ -7,6 +7,7 @@ attach the live file read-only and reopen it when its identity changes (README.m
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import threading
@@ -39,10 +40,37 @@ class NotADatabase(Failure):
     """The file at the database path is something else (a CSV, a SQLite file, a broken copy)."""
 
 
+class DiskFull(Failure):
+    """The disk of the database ran out of space during a write: nothing was published."""
+
+
+def _no_space(error: BaseException) -> bool:
+    """A full disk, as the OS says it or as DuckDB passes it on (in English, inside its own error)."""
+    return (isinstance(error, OSError) and error.errno == errno.ENOSPC) or (
+        isinstance(error, duckdb.Error) and "No space left on device" in str(error))
+
+
+@contextlib.contextmanager
+def transaction(con):
+    """BEGIN … COMMIT, rolled back if the body raises. A COMMIT that fails (a full disk) has ended
+    the transaction already: its own error is the one that counts, not the ROLLBACK's."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+
+
 # Bytes 8-11 of every DuckDB file. Checked before DuckDB opens a file: its own error is English,
 # and it would try to download an extension for a SQLite file.
 DUCKDB_MAGIC = b"DUCK"
 
+
+_FULL = ("数据库所在的磁盘({folder})空间不足，写入中途停止；未写入任何数据，数据库保持原样。"
+         "请清理磁盘空间后重试。")
 
 _BROKEN = ("数据库文件 {db_path} 不完整或已损坏，无法读取；未读取或写入任何数据"
            "(请从备份恢复，或检查 --db 与环境变量 DASHBOARD_DB)。")
@@ -135,7 +163,13 @@ def writing(db_path: Path, *, fresh: bool = False, replaceable=None):
             _refuse_other_files(db_path)
             # Into a file created with the mode already, so no copy of the data is ever readable by others.
             os.close(os.open(work, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, mode))
-            shutil.copyfile(db_path, work)
+            try:
+                shutil.copyfile(db_path, work)
+            except OSError as error:
+                work.unlink(missing_ok=True)
+                if _no_space(error):
+                    raise DiskFull(_FULL.format(folder=db_path.parent)) from error
+                raise
         try:
             con = _connect(str(work))
         except duckdb.IOException:
@@ -153,6 +187,11 @@ def writing(db_path: Path, *, fresh: bool = False, replaceable=None):
             os.replace(work, db_path)
             _fsync(db_path.parent)
             published = True
+        except (OSError, duckdb.Error) as error:
+            if _no_space(error):
+                raise DiskFull(_FULL.format(folder=db_path.parent)) from error
+            raise
+        else:
             if not existed:  # so that a database deleted later is not taken for a first install
                 audit.record(db_path, audit.login_name(), "create", str(db_path))
         finally:

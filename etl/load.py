@@ -270,8 +270,7 @@ def load_staged(con, upload: StagedFile, loaded_by: str | None, correction: bool
     source = upload.source
     kind = source.kind
     report = _report(source, upload.name, correction)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with db.transaction(con):
         tell(0.0, f"校验 {report.rows_read:,} 行")
         registry = _registry(con)
         staged = upload.staged
@@ -301,10 +300,6 @@ def load_staged(con, upload: StagedFile, loaded_by: str | None, correction: bool
             con.execute("INSERT INTO rejects SELECT batch_id, row_number, raw_values, reason FROM rejected_rows")
             con.unregister("rejected_rows")
         derived.keep(con)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return report
 
 

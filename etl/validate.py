@@ -86,6 +86,13 @@ def parse_datetime(text: pl.Series) -> pl.Series:
     if pending.any():
         rest = pl.DataFrame({"t": text.filter(pending)}).select(_parse_any_datetime(pl.col("t"))).to_series()
         parsed = parsed.scatter(pending.arg_true(), rest)
+    # A leap second (23:59:60) is read as midnight of the next day: the appeal would count on a day
+    # it did not arrive. Such a time is unreadable, as 24:00 is. Only midnights can be one.
+    midnight = (parsed.dt.hour() == 0) & (parsed.dt.minute() == 0) & (parsed.dt.second() == 0)
+    if midnight.any():
+        at = midnight.arg_true()
+        leap = text.gather(at).str.normalize("NFKC").str.contains(r"[:分]\s*60(?:\.\d+)?\s*秒?\s*$")
+        parsed = parsed.scatter(at.filter(leap.fill_null(False)), None)
     in_range = parsed.dt.year().is_between(EARLIEST_YEAR, LATEST_YEAR)
     return pl.DataFrame({"v": parsed, "ok": in_range}).select(pl.when("ok").then("v")).to_series()
 

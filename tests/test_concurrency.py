@@ -6,6 +6,7 @@ read-only) exists because DuckDB allows one read-write process or many read-only
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -15,11 +16,14 @@ import textwrap
 import time
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 from filelock import FileLock
 
-from etl.db import FileReplaced, Reader, file_identity, read_only
+from etl import db as etl_db
+from etl.db import DiskFull, FileReplaced, Reader, file_identity, read_only, transaction
+from etl.load import load_files
 from tests.conftest import build_fixture_db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,6 +133,47 @@ def test_a_load_killed_mid_way_leaves_the_database_as_it_was(tmp_path):
     assert again.returncode == 0
     assert count_appeals(db) == len(before) + 10
     assert not list(tmp_path.glob("killed.duckdb.tmp-*"))
+
+
+class _CommitFailsLikeAFullDisk:
+    """A connection whose COMMIT fails as DuckDB's does on a full disk, ending the transaction (so
+    a ROLLBACK after it fails too)."""
+
+    def __init__(self):
+        self.open = False
+
+    def execute(self, sql):
+        if sql == "BEGIN TRANSACTION":
+            self.open = True
+        elif sql == "COMMIT":
+            self.open = False
+            raise duckdb.IOException('Failed to commit: Could not write file "x.wal": No space left on device')
+        elif sql == "ROLLBACK" and not self.open:
+            raise duckdb.TransactionException("cannot rollback - no transaction is active")
+
+
+def test_a_commit_that_fails_is_the_error_reported_not_the_rollback_after_it():
+    with pytest.raises(duckdb.IOException, match="No space left on device"):
+        with transaction(_CommitFailsLikeAFullDisk()):
+            pass
+
+
+@pytest.mark.parametrize("where", ["copying", "publishing"])
+def test_a_full_disk_is_said_in_chinese_and_writes_nothing(tmp_path, monkeypatch, where):
+    """Out of space while copying the database or saving the new one: a Chinese sentence, the
+    database as it was, no stray copy. (A real full disk, a 6 MB tmpfs, was tried by hand too.)"""
+    db = build_fixture_db(tmp_path / "full.duckdb")
+    before = count_appeals(db)
+
+    def no_space(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(etl_db.shutil if where == "copying" else etl_db, "copyfile" if where == "copying" else "_fsync",
+                        no_space)
+    with pytest.raises(DiskFull, match="空间不足，写入中途停止；未写入任何数据，数据库保持原样"):
+        load_files(db, "appeals", [appeals_csv(tmp_path / "some.csv", 10, "F")])
+    assert count_appeals(db) == before
+    assert not list(tmp_path.glob("full.duckdb.tmp-*"))
 
 
 def test_a_reader_in_this_process_sees_a_new_file_after_a_load(tmp_path):

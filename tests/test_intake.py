@@ -119,6 +119,29 @@ def test_lines_are_numbered_across_the_chunks_a_large_file_is_examined_in(tmp_pa
     assert load(tmp_path / "db.duckdb", "appeals", path).refused == message + RESAVE
 
 
+@pytest.mark.parametrize("chunk", [8 << 20, 60])
+def test_a_gbk_line_that_happens_to_be_valid_utf8_is_refused_naming_it(tmp_path, monkeypatch, chunk):
+    """漏水 in GBK is C2 A9 CB AE, valid UTF-8 for ©ˮ: such a line in a UTF-8 file would be stored
+    as mojibake. Refused, naming it; UTF-8 text with two-byte characters of its own (× ° ·) loads."""
+    from etl import read
+
+    monkeypatch.setattr(read, "ENCODING_CHUNK", chunk)
+    db = registry(tmp_path)
+    head = "投诉编号,小区编码,问题类别,投诉时间\n"
+    data = (head + "".join(f"P{i},C1,电梯故障,2026-03-02 09:00\n" for i in range(6))).encode("utf-8") + \
+        "P9,C1,漏水,2026-03-02 10:00\n".encode("gbk")
+    assert "漏水".encode("gbk").decode("utf-8") == "©ˮ"
+    (tmp_path / "mixed.csv").write_bytes(data)
+    report = load(db, "complaints", tmp_path / "mixed.csv")
+    assert report.refused == ("第 8 行看起来是 GBK(GB18030) 编码的中文，而文件其余各行是 UTF-8 编码，文件可能混合了两种编码"
+                              "(按 UTF-8 读，这一行会变成乱码)。" + RESAVE)
+    assert rows(db, "SELECT count(*) FROM complaints") == [(0,)]
+    fine = (head + "P1,C1,电梯故障 3×4 米、30°,2026-03-02 09:00\nP2,C1,阿依古丽·买买提反映漏水,2026-03-02 10:00\n")
+    (tmp_path / "fine.csv").write_bytes(fine.encode("utf-8"))
+    report = load(db, "complaints", tmp_path / "fine.csv")
+    assert (report.refused, report.inserted) == (None, 2)
+
+
 def test_a_latin1_line_is_found_across_chunks(monkeypatch):
     from etl import read
 

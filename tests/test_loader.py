@@ -78,13 +78,20 @@ def test_every_date_form_of_the_contract(empty_db, tmp_path):
         "D5,城市通,其他,2026-03-05,登州街道\n"
         "D6,城市通,其他,03/05/2026 02:02:00 PM,登州街道\n"
         "D7,城市通,其他,9999-12-31 00:00:00,登州街道\n"
+        # a leap second would be read as midnight of the next day: unreadable, as 24:00 is
+        "D8,城市通,其他,2026-03-05 23:59:60,登州街道\n"
+        "D9,城市通,其他,2026年3月5日 23时59分60秒,登州街道\n"
+        "D10,城市通,其他,2026-03-06 00:00:00,登州街道\n"
     )
     report = load_one(empty_db, "appeals", write(tmp_path / "dates.csv", text))
-    assert (report.inserted, report.rejected) == (6, 1)
+    assert (report.inserted, report.rejected) == (7, 3)
+    assert sorted(r["reason"] for r in report.reasons) == [
+        "“受理时间”无法识别为日期时间：2026-03-05 23:59:60", "“受理时间”无法识别为日期时间：2026年3月5日 23时59分60秒",
+        "“受理时间”无法识别为日期时间：9999-12-31 00:00:00"]
     got = dict(rows(empty_db, "SELECT appeal_id, received_at FROM appeals"))
-    assert {k: v for k, v in got.items() if k != "D5"} == {
+    assert {k: v for k, v in got.items() if k not in ("D5", "D10")} == {
         f"D{i}": datetime(2026, 3, 5, 14, 2) for i in (1, 2, 3, 4, 6)}
-    assert got["D5"] == datetime(2026, 3, 5)
+    assert (got["D5"], got["D10"]) == (datetime(2026, 3, 5), datetime(2026, 3, 6))
 
 
 def test_xlsx_with_native_and_text_dates_and_a_title_row(empty_db, tmp_path):
