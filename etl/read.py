@@ -207,24 +207,30 @@ def _lines(data: bytes) -> _Lines:
 _CJK_ONLY = re.compile(r"[\x00-\x7f\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]*")
 
 
-def _gbk_in_disguise(data: bytes) -> int | None:
-    """The first line of a UTF-8 file that is GBK bytes which happen to be valid UTF-8, or None.
+def _gbk_in_disguise(data: bytes, header_line: int) -> int | None:
+    """The first line from the header (`header_line` lines from the top) down of a UTF-8 file that
+    is GBK bytes which happen to be valid UTF-8, or None. (Title lines above the header are not
+    read into any table.)
 
-    Such a line reads as Latin, IPA, Greek or Cyrillic letters (漏水 → ©ˮ) and holds none of the
-    three-byte characters of Chinese UTF-8; as GBK it reads as Chinese. Files without any
-    two-byte UTF-8 character (nearly every Chinese extract) are passed by one scan of the bytes.
+    Such a line reads as Latin, IPA, Greek or Cyrillic letters (漏水 → ©ˮ), some of them beyond
+    Latin-1, and holds none of the three-byte characters of Chinese UTF-8; as GBK it reads as
+    Chinese. Files without any two-byte UTF-8 character (nearly every Chinese extract) are passed
+    by one scan of the bytes. Not found: a GBK line whose characters all read as Latin-1 letters
+    (their first byte C2 or C3, one character in thirty).
     """
     # A lead byte of a two-byte character (0xC2–0xDF), found by numpy (a regex over the bytes
     # takes ten times as long: 1.7 s for 170 MB).
-    if not ((np.frombuffer(data, np.uint8) - np.uint8(0xC2)) < 0xE0 - 0xC2).any():
+    pos = _line_offset(data, header_line)
+    if not ((np.frombuffer(data, np.uint8, offset=pos) - np.uint8(0xC2)) < 0xE0 - 0xC2).any():
         return None
-    pos, line = 0, 1
+    line = header_line + 1
     while pos < len(data):
         end = data.find(b"\n", pos + ENCODING_CHUNK)
         end = len(data) if end < 0 else end + 1
         chunk = data[pos:end]
         lines = pl.Series([chunk.decode("utf-8", "replace")]).str.split("\n").explode()
-        odd = lines.str.contains(r"[\u0080-\u07ff]") & ~lines.str.contains(r"[\u0800-\U0010ffff]")
+        # (Latin-1 letters alone are Western text, as in the NYC 311 export's Â and no-break spaces.)
+        odd = lines.str.contains(r"[\u0100-\u07ff]") & ~lines.str.contains(r"[\u0800-\U0010ffff]")
         for index in odd.arg_true().to_list():
             try:
                 as_gbk = lines[index].encode("utf-8").decode("gb18030")
@@ -360,7 +366,8 @@ def _decode_csv(data: bytes, choose: Chooser) -> Decoded:
         decoded = _csv_decoded(data, "utf-8", choose)
     except _NotUtf8:
         return _csv_decoded(_as_gb18030(data).encode("utf-8"), "gb18030", choose)
-    if (line := _gbk_in_disguise(data)) is not None:
+    _, header = decoded.grid(choose)
+    if (line := _gbk_in_disguise(data, decoded.starts[header] if decoded.starts else 0)) is not None:
         raise FileRefused(f"第 {line} 行看起来是 GBK(GB18030) 编码的中文，而文件其余各行是 UTF-8 编码，"
                           "文件可能混合了两种编码(按 UTF-8 读，这一行会变成乱码)。" + RESAVE)
     return decoded

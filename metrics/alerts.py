@@ -7,6 +7,7 @@ and returns plain dicts or polars frames; metrics/README.md (section 预警) giv
 from __future__ import annotations
 
 import math
+import re
 import sys
 from datetime import date, datetime, timedelta
 
@@ -17,6 +18,7 @@ from etl.db import frame
 from metrics import appeals, display
 from metrics.common import carried_sql, ratio
 from metrics.scope import Condition, Scope, merged, place, where
+from safety.masking import ID_MASK, NAME_MASK, PHONE_MASK
 from settings import metric_settings
 
 STAGES = ("响应", "办结", "反馈")
@@ -257,6 +259,13 @@ def alarm_history(con, as_of: datetime, street: str | None = None, settings: dic
 
 # ---------------------------------------------------------------- 重复诉求 / 真解决率
 
+_MASKS = re.compile("|".join(re.escape(mask) for mask in (PHONE_MASK, ID_MASK, NAME_MASK)))
+
+
+def _without_masks(text: str) -> str:
+    return _MASKS.sub("", text)
+
+
 def _repeats(con, as_of: datetime, since: datetime | None, street: str | None, community: str | None,
              compound_id: str | None = None, category: str | None = None
              ) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
@@ -269,8 +278,15 @@ def _repeats(con, as_of: datetime, since: datetime | None, street: str | None, c
     appeal is often word for word); the appeals are then matched on similar texts by as-of joins."""
     settings = metric_settings()["repeats"]
     window = int(settings["window_days"])
+    # A repeat is one of its compound × category, whatever street each appeal's file named: with a
+    # place, the pool still holds every appeal of the compounds the place's appeals name, and
+    # `in_place` marks the place's own (the ones counted and listed).
+    in_place, place_params = _place("a.", street, community)
     conditions = [("a.compound_id IS NOT NULL AND a.content IS NOT NULL AND a.received_at <= $as_of",
-                   {"as_of": as_of}), _place("a.", street, community)]
+                   {"as_of": as_of})]
+    if street is not None or community is not None:
+        named, named_params = _place("p.", street, community)
+        conditions.append((f"a.compound_id IN (SELECT p.compound_id FROM appeals p WHERE {named})", named_params))
     if since is not None:
         conditions.append(("a.received_at >= CAST($since AS TIMESTAMP) - to_days(CAST($window AS INTEGER))",
                            {"since": since, "window": window}))
@@ -282,8 +298,9 @@ def _repeats(con, as_of: datetime, since: datetime | None, street: str | None, c
     # texts and compound × category by their hashes: no string sorted or carried along
     pool = frame(con, f"""
         SELECT a.appeal_id, a.received_at, CASE WHEN a.resolved_at <= $as_of THEN a.resolved_at END AS resolved_at,
-               hash(a.content) AS text_id, hash(a.compound_id, a.category) AS g
-        FROM appeals a WHERE {filters} ORDER BY a.received_at, a.appeal_id""", params).with_row_index("i")
+               hash(a.content) AS text_id, hash(a.compound_id, a.category) AS g, coalesce({in_place}, FALSE) AS in_place
+        FROM appeals a WHERE {filters} ORDER BY a.received_at, a.appeal_id""",
+                 merged(params, place_params)).with_row_index("i")
     groups = pool.select("g", "text_id").unique()
     met = groups.join(groups, on="g", suffix="_b").filter(pl.col("text_id") < pl.col("text_id_b"))
     distinct = met.select("text_id", "text_id_b").unique()
@@ -292,9 +309,11 @@ def _repeats(con, as_of: datetime, since: datetime | None, street: str | None, c
         WHERE {filters} AND hash(a.content) IN (SELECT unnest($wanted))""",
                        {**params, "wanted": pl.concat([distinct["text_id"], distinct["text_id_b"]]).unique().to_list()}
                        ).iter_rows())
+    # What masking put in place of a phone, an ID number or a name is no part of what was said:
+    # two appeals that share only "电话[电话已隐去]" are not alike for it.
     scores = process.cpdist([texts[k] for k in distinct["text_id"].to_list()],
                             [texts[k] for k in distinct["text_id_b"].to_list()],
-                            scorer=fuzz.ratio, workers=-1) if distinct.height else []
+                            scorer=fuzz.ratio, processor=_without_masks, workers=-1) if distinct.height else []
     near = distinct.with_columns(pl.Series("similarity", scores, dtype=pl.Float64)).filter(
         pl.col("similarity") >= float(settings["similarity"]))
     near = met.join(near, on=["text_id", "text_id_b"])
@@ -330,6 +349,7 @@ def repeat_links(con, as_of: datetime, since: datetime | None = None, street: st
     it repeats (the latest of the near-duplicates received within the window before it)."""
     pool, links, _ = _repeats(con, as_of, since, street, community)
     ids = pool.select("i", "appeal_id", "received_at")
+    links = links.filter(pl.col("later").is_in(pool.filter("in_place")["i"].implode()))
     out = links.join(ids, left_on="later", right_on="i").join(
         ids.select(pl.col("i").alias("earlier"), pl.col("appeal_id").alias("repeats")), on="earlier").select(
         "appeal_id", "repeats", "similarity", "received_at")
@@ -343,7 +363,7 @@ def _period_repeats(con, scope: Scope) -> tuple[pl.DataFrame, pl.DataFrame, pl.S
     since = datetime.combine(scope.start, datetime.min.time()) if scope.start else None
     until = datetime.combine(scope.end, datetime.min.time()) if scope.end else None
     pool, links, recurred = _repeats(con, scope.moment, since, scope.street, scope.community)
-    in_period = pl.lit(True)
+    in_period = pl.col("in_place")
     if since is not None:
         in_period &= pl.col("received_at") >= since
     if until is not None:
@@ -397,11 +417,12 @@ def compound_repeats(con, compound_id: str, as_of: datetime, street: str | None 
                      community: str | None = None) -> pl.DataFrame:
     """The repeated appeals of one compound (all its categories) up to as-of, latest first: each
     with the earlier appeal it repeats and its category (the compound profile offers their chains).
-    With a street (and community): only the compound's appeals placed there."""
+    With a street (and community): only the compound's appeals placed there (one repeating an
+    appeal placed elsewhere is listed without naming it)."""
     pool, links, _ = _repeats(con, as_of, None, street, community, compound_id)
-    ids = pool.select("i", "appeal_id", "received_at")
+    ids = pool.filter("in_place").select("i", "appeal_id", "received_at")
     out = links.join(ids, left_on="later", right_on="i").join(
-        ids.select(pl.col("i").alias("earlier"), pl.col("appeal_id").alias("repeats")), on="earlier")
+        ids.select(pl.col("i").alias("earlier"), pl.col("appeal_id").alias("repeats")), on="earlier", how="left")
     kinds = frame(con, "SELECT appeal_id, category FROM appeals WHERE appeal_id IN (SELECT unnest($ids))",
                   {"ids": out["appeal_id"].to_list()})
     return out.join(kinds, on="appeal_id", how="left").select(
@@ -434,10 +455,11 @@ def repeat_chain(con, appeal_id: str, as_of: datetime, street: str | None = None
 
     # a chain is a tree grown from its first appeal: the members share that root
     top = root(match[0])
-    members = sorted(i for i in pool["i"].to_list() if root(i) == top)
+    # (linked through every appeal of the compound; shown: those placed in the scope)
+    members = sorted(i for i in pool.filter("in_place")["i"].to_list() if root(i) == top)
     if len(members) < 2:
         return empty
-    earlier = pool.select(pl.col("i").alias("earlier"), pl.col("appeal_id").alias("repeats"))
+    earlier = pool.filter("in_place").select(pl.col("i").alias("earlier"), pl.col("appeal_id").alias("repeats"))
     chain = pool.filter(pl.col("i").is_in(members)).join(links.rename({"later": "i"}), on="i", how="left").join(
         earlier, on="earlier", how="left")
     texts = frame(con, "SELECT appeal_id, content FROM appeals WHERE appeal_id IN (SELECT unnest($ids))",

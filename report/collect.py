@@ -7,7 +7,8 @@ from a saved JSON file, without a database.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
 
 import polars as pl
 
@@ -52,11 +53,12 @@ def scope_for(week: str | None, street: str | None, now: datetime | None = None)
         raise ReportError(f"周次写法有误：{exc}") from exc
     if street and street not in reference()["streets"]:
         raise ReportError(f"没有“{street}”这个街道(可选：{'、'.join(reference()['streets'])})")
-    if scope.moment > now:
+    end = datetime.combine(scope.end, time())
+    if end > now:
         last_day = scope.end - timedelta(days=1)
         raise ReportError(f"{week} 尚未结束(到 {last_day.isoformat()} 为止)，周报只能针对已结束的周；"
                           f"最近一个完整的周是 {last_complete_week(now.date())}")
-    return scope
+    return replace(scope, as_of=end)  # a week's report is seen as of its end
 
 
 def has_data(stats: dict) -> bool:

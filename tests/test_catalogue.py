@@ -236,7 +236,7 @@ def test_figure_inputs_name_real_columns_and_distinct_figures():
         for _, needed in inputs.values():
             assert set(needed) <= columns
     assert figures_without("appeals", ["first_response_at"]) == ["响应率", "综合得分", "首接响应用时"]
-    assert figures_without("complaints", ["three_party"]) == ["三方办占比"]
+    assert figures_without("complaints", ["three_party"]) == ["三方办占比", "三方办"]
 
 
 def test_the_loader_knows_exactly_the_columns_the_catalogue_computes_from():

@@ -247,6 +247,8 @@ def test_upload_map_check_load_history_and_undo(db, tmp_path, mappings):
     assert ("文件未含可选列 “派单时间”、“首次响应时间”、“办结时间”、“反馈时间”、“结案时间”、“群众评价”，"
             "响应率、办结率、按时办结率、3日反馈率、满意率、满意度得分、综合得分、超期未办结、真解决率、办结时长中位数、"
             "精准派单用时、首接响应用时、督导督办用时、群众评价用时、结案归档将显示为“—”(不是 0)。") in texts(at.info)
+    # The record it updates had a 诉求内容 the extract has no column for: said before the load.
+    assert any(w.startswith("注意：本文件更新的记录中 1 条已有“诉求内容”") for w in texts(at.warning))
     reasons = frame(at, "拒绝原因")
     assert reasons.values.tolist() == [
         ["“受理时间”无法识别为日期时间：昨天下午", 1, "5"],
@@ -262,7 +264,9 @@ def test_upload_map_check_load_history_and_undo(db, tmp_path, mappings):
                                  "(其中文件内重复编号 1 行：同一编号只导入一行，原因见被拒绝的行)；未读取的列：备注；"
                                  "文件未含可选列 “派单时间”、“首次响应时间”、“办结时间”、“反馈时间”、“结案时间”、“群众评价”，"
                                  "响应率、办结率、按时办结率、3日反馈率、满意率、满意度得分、综合得分、超期未办结、真解决率、办结时长中位数、"
-                                 "精准派单用时、首接响应用时、督导督办用时、群众评价用时、结案归档将显示为“—”(不是 0)。"]
+                                 "精准派单用时、首接响应用时、督导督办用时、群众评价用时、结案归档将显示为“—”(不是 0)；"
+                                 "注意：本文件更新的记录中 1 条已有“诉求内容”，本文件没有这一列，更新后这一列的值将为空"
+                                 "(旧值仍在历史版本中，撤销本批次即恢复；如不希望清空，请用含这一列的完整导出文件)。"]
     assert not at.file_uploader[0].value  # a fresh uploader: the file is not loaded twice by mistake
     history = frame(at, "批次")
     assert len(history) == 6
