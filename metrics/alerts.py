@@ -108,8 +108,8 @@ def alarm_settings(overrides: dict | None = None) -> dict:
 
 def _events_sql(place: str) -> str:
     """The events of every place in scope over the horizon, counted per day before as-of (bucket
-    j: j = 0 is the 24 hours up to as-of; category '' for the feeds without one), and the district's 不满意 share in the baseline of as-of
-    (the prior of every place's survey share)."""
+    j: j = 0 is the 24 hours up to as-of; category '' for the feeds without one), and the district's 不满意 share in the baseline of
+    each day j of the lookback (the prior of every place's survey share as of that day)."""
     return f"""
         scoped AS (SELECT compound_id FROM compounds c WHERE {place}),
         events AS (
@@ -130,9 +130,12 @@ def _events_sql(place: str) -> str:
                    CAST(floor(epoch(CAST($as_of AS TIMESTAMP) - t) / 86400) AS INTEGER) AS j,
                    count(*) AS n, count(*) FILTER (bad) AS bad
             FROM events GROUP BY ALL),
+        survey_days AS (SELECT j, sum(n) AS n, sum(bad) AS bad FROM bucketed WHERE feed = 'surveys' GROUP BY j),
         district AS (
-            SELECT coalesce(sum(bad) / nullif(sum(n), 0), 0) AS share FROM bucketed
-            WHERE feed = 'surveys' AND j >= $recent AND j < $recent + $baseline)"""
+            SELECT r.range AS j, coalesce(sum(s.bad) / nullif(sum(s.n), 0), 0) AS share
+            FROM range(0, CAST($lookback AS INTEGER)) r LEFT JOIN survey_days s
+                 ON s.j >= r.range + $recent AND s.j < r.range + $recent + $baseline
+            GROUP BY r.range)"""
 
 
 def _series_sql(places: str) -> str:
@@ -177,7 +180,7 @@ def _tested_sql(name: str, windows: str) -> str:
                    CASE WHEN feed = 'surveys' THEN recent_n ELSE recent_n + base_n END AS trials,
                    CASE WHEN feed = 'surveys' THEN expected / greatest(recent_n, 1)
                         ELSE $recent / ($recent + $baseline) END AS share
-            FROM {windows} w, district d),
+            FROM {windows} w JOIN district d USING (j)),
         -- P(X >= k): past k each term is at most the one before times about 1/2 (k >= 2 x expected),
         -- so 64 of them give the sum to double precision
         {name}_scored AS (

@@ -121,10 +121,14 @@ _DAYS_FROM_HOURS = 72
 
 
 def time_left(hours) -> str:
-    """Time to a limit as a leader reads it: '剩余 5.2 小时', '超期 14.0 小时', '超期 358.5 天'."""
+    """Time to a limit as a leader reads it: '剩余 5.2 小时', '超期 14.0 小时', '超期 358.5 天', and
+    under an hour in minutes ('超期 1 分钟', not '超期 0.0 小时' beside '剩余 0.0 小时' at the limit)."""
     if missing(hours):
         return DASH
     word = "剩余" if hours >= 0 else "超期"
+    if abs(hours) < 1:
+        minutes = number(abs(hours) * 60, "count")
+        return f"{word}不足 1 分钟" if minutes == "0" and hours < 0 else f"{word} {minutes} 分钟"
     if abs(hours) < _DAYS_FROM_HOURS:
         return f"{word} {number(abs(hours), 'hours')}"
     return f"{word} {number(abs(hours) / 24, 'days')}"

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -19,6 +22,8 @@ from etl import schema
 from etl.load import load_files
 from metrics import alerts
 from metrics.scope import Scope
+
+ROOT = Path(__file__).resolve().parent.parent
 
 COMPOUNDS = """小区编码,小区名称,所属街道,社区,小区类型,户数,是否重点整治小区
 C1,海景苑,登州街道,东城社区,老旧小区,200,是
@@ -433,3 +438,88 @@ def test_the_warnings_are_declared_with_their_settings(monkeypatch):
     assert "p 不大于 0.001 时预警" in metric("alerts.score").help()
     assert metric("alerts.score").text(alerts.significance((1 / 9) ** 7)) == "6.7"
     assert metric("alerts.score").text(alerts.significance(0.0)) == "307.7"
+
+
+# ---------------------------------------------------------------- from an attack session
+
+# C1 has no survey history; its 10 answers of 06-07 hold 5 不满意. The district (C2) answered
+# 40 × 满意 on 05-11 and 40 × 不满意 on 04-08. As of 06-10 00:00 the baseline (days 7..62: dates
+# 04-09 .. 06-02) holds only the 满意 answers: district share 0, expected max(10 × 0, 0.5) = 0.5,
+# P(X >= 5 | Bin(10, 0.05)) = 6.4e-5: alarm. As of 06-09 00:00 the baseline (dates 04-08 .. 06-01)
+# also holds the 40 不满意: district share 0.5, expected 10 × (0 + 10 × 0.5) / (0 + 10) = 5, and
+# 5 < 2 × 5: no alarm. "start is the date of the earliest as-of of the unbroken run of alarmed
+# days ending now": 06-10.
+SURVEYS = "问卷编号,调查日期,小区编码,测评项目,评价\n" + "".join(
+    [f"S{k},2026-06-07,C1,物业服务,{'不满意' if k < 5 else '满意'}\n" for k in range(10)]
+    + [f"T{k},2026-05-11,C2,物业服务,满意\n" for k in range(40)]
+    + [f"U{k},2026-04-08,C2,物业服务,不满意\n" for k in range(40)])
+
+
+def test_survey_alarm_start_is_replayed_with_each_days_district_share(tmp_path):
+    con = _db(tmp_path, surveys=SURVEYS)
+    as_of = datetime(2026, 6, 10)
+    assert alerts.alarms(con, as_of - timedelta(days=1)).height == 0  # as of 06-09: no alarm
+    (row,) = alerts.alarms(con, as_of).to_dicts()
+    assert (row["place_id"], row["feed"], row["observed"], row["expected"]) == ("C1", "surveys", 5, 0.5)
+    assert row["start"] == date(2026, 6, 10)  # each day replayed with that day's district share
+
+
+# Two unrelated appeals of one compound and category: 灯坏了 (lamp broken) and 漏水 (leak), 0 % alike;
+# each gave a phone number, which the loader masks as [电话已隐去]. "Names and phones are never used",
+# yet the stored texts 灯坏了，电话[电话已隐去] (13) and 漏水，电话[电话已隐去] (12) share 10 characters of
+# mask: ratio 2 × 10 / 25 = 80, a "repeat" (found by an attack session); the masks are left out.
+MASKED = ("工单编号,来源渠道,诉求类别,受理时间,小区编码,首次响应时间,办结时间,反馈时间,诉求内容\n"
+          "M1,12345热线,环境卫生,2026-06-01 09:00,C1,2026-06-01 10:00,2026-06-01 12:00,2026-06-01 13:00,"
+          "灯坏了，电话13812345678\n"
+          "M2,12345热线,环境卫生,2026-06-03 09:00,C1,2026-06-03 10:00,2026-06-03 12:00,2026-06-03 13:00,"
+          "漏水，电话13987654321\n")
+
+
+def test_a_masked_phone_number_does_not_make_two_unrelated_appeals_repeats(tmp_path):
+    con = _db(tmp_path, appeals=MASKED)
+    assert alerts.repeat_links(con, datetime(2026, 7, 10)).height == 0  # the masks alone made 80.0
+
+
+# `etl alerts`: the rates of the appeals received from 0:00 of the day 90 days before as-of's day.
+# As of 06-15 12:00 that is from 03-17 0:00: E1 (03-17 06:00) and E2 (03-20, repeating E1); as of
+# 06-16 00:00 from 03-18: E2 alone, whose earlier text still makes it a repeat.
+NINETY = ("工单编号,来源渠道,诉求类别,受理时间,小区编码,首次响应时间,办结时间,反馈时间,诉求内容\n"
+          "E1,12345热线,环境卫生,2026-03-17 06:00,C1,2026-03-17 07:00,2026-03-17 08:00,2026-03-17 09:00,楼道灯坏了很久没人修\n"
+          "E2,12345热线,环境卫生,2026-03-20 06:00,C1,2026-03-20 07:00,2026-03-20 08:00,2026-03-20 09:00,楼道灯坏了很久没人修\n")
+
+
+def test_alerts_repeat_rates_cover_the_whole_days_from_90_days_before_as_of(tmp_path):
+    con = _db(tmp_path, appeals=NINETY)
+    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
+    con.close()
+
+    def repeats(as_of: str) -> dict:
+        out = subprocess.run([sys.executable, "-m", "etl", "alerts", "--json", "--as-of", as_of, "--db", path],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        return json.loads(out)["repeats"]
+
+    assert repeats("2026-06-15T12:00") == {"repeat_rate": 0.5, "true_resolution_rate": 0.5}
+    assert repeats("2026-06-16T00:00") == {"repeat_rate": 1.0, "true_resolution_rate": 1.0}
+
+
+# X1 (海景苑 C1, its street 登州街道 from the registry) is resolved on 06-01; Y1, the same text in
+# the same compound and category on 06-05, names 蓬莱阁街道 in its file. By the definition Y1
+# repeats X1 (same compound and category, 4 days, ratio 100) and X1 is not truly resolved. The
+# district page's by-street table says so (登州 真解决率 0 %, 蓬莱阁 重复诉求率 100 %); each street's
+# own view (page, `stats --street`, the street's PDF) must say the same: the pool of comparisons
+# holds the compound's appeals of every street (found by an attack session: it said the opposite).
+CROSS = ("工单编号,来源渠道,诉求类别,受理时间,街道,小区编码,首次响应时间,办结时间,反馈时间,诉求内容\n"
+         "X1,12345热线,环境卫生,2026-06-01 09:00,,C1,2026-06-01 10:00,2026-06-01 12:00,2026-06-01 13:00,楼道灯坏了很久没人修\n"
+         "Y1,12345热线,环境卫生,2026-06-05 09:00,蓬莱阁街道,C1,2026-06-05 10:00,2026-06-05 12:00,2026-06-05 13:00,"
+         "楼道灯坏了很久没人修\n")
+
+
+def test_a_streets_repeat_rates_read_the_same_in_the_district_breakdown_and_in_its_own_view(tmp_path):
+    con = _db(tmp_path, appeals=CROSS.replace("蓬莱阁街道", "新港街道"))
+    whole = Scope(date(2026, 6, 1), date(2026, 8, 1), datetime(2026, 8, 1))
+    rows = {r["street"]: (r["repeat_rate"], r["true_resolution_rate"])
+            for r in alerts.repeat_rates_by(con, whole, "street").to_dicts()}
+    assert rows == {"登州街道": (0.0, 0.0), "新港街道": (1.0, 1.0)}  # the definition's numbers
+    for street in rows:
+        own = alerts.repeat_rates(con, Scope(whole.start, whole.end, whole.as_of, street))
+        assert (own["repeat_rate"], own["true_resolution_rate"]) == rows[street], street

@@ -57,8 +57,9 @@ def test_cells_csv_values_and_changes():
     assert display.delta(1324, 0) == "+1,324" and display.delta(0.5, 0.5, "rate") == "+0.0 个百分点"
     assert display.delta(0.82404, 0.82446, "score") == "+0.0 分"  # -0.042 points: never “-0.0”
     assert display.change(134018, 1, "count", 0, "down") == ("▲ 134,017", "bad")
-    assert [display.time_left(h) for h in (5.25, 0.0, -14.0, -71.9, -72.0, -8604.0, None)] == [
-        "剩余 5.3 小时", "剩余 0.0 小时", "超期 14.0 小时", "超期 71.9 小时", "超期 3.0 天", "超期 358.5 天", "—"]
+    assert [display.time_left(h) for h in (5.25, 1.0, 0.5, 0.0, -1 / 60, -0.001, -14.0, -71.9, -72.0, -8604.0, None)] == [
+        "剩余 5.3 小时", "剩余 1.0 小时", "剩余 30 分钟", "剩余 0 分钟", "超期 1 分钟", "超期不足 1 分钟", "超期 14.0 小时",
+        "超期 71.9 小时", "超期 3.0 天", "超期 358.5 天", "—"]
 
 
 @hypothesis_settings(max_examples=300, deadline=None)
