@@ -95,11 +95,19 @@ def undo(db_path: Path, batch_id: int, *, undone_by: str | None = None) -> dict:
         if is_undone:
             raise UndoRefused(f"批次 {batch_id} 已经撤销过了。")
         _refuse_unrecorded_resends(con, batch_id, kind)
+        # Its rejected rows loaded again by a re-check came from the same file: they go with it
+        # (a re-check of a re-check too).
+        rechecks = [b for (b,) in con.execute("""
+            WITH RECURSIVE found(batch_id) AS (
+                SELECT batch_id FROM batches WHERE recheck_of = $b
+                UNION SELECT c.batch_id FROM batches c JOIN found f ON c.recheck_of = f.batch_id)
+            SELECT batch_id FROM found JOIN batches USING (batch_id) WHERE NOT is_undone ORDER BY batch_id""",
+                                                {"b": batch_id}).fetchall()]
         with db.transaction(con):
-            counts = versions.undo_batch(con, batch_id, kind)
-            con.execute("UPDATE batches SET undone_at = ?, undone_by = ? WHERE batch_id = ?",
-                        [local_now(), undone_by, batch_id])
-    result = {"batch_id": batch_id, "kind": kind, **counts}
+            counts = versions.undo_batch(con, [batch_id, *rechecks], kind)
+            con.execute("UPDATE batches SET undone_at = ?, undone_by = ? WHERE list_contains(?, batch_id)",
+                        [local_now(), undone_by, [batch_id, *rechecks]])
+    result = {"batch_id": batch_id, "kind": kind, **counts, "rechecks": rechecks}
     audit.record(Path(db_path), undone_by or "unknown", "undo", undo_message(result))
     return result
 
@@ -127,6 +135,8 @@ def undo_message(result: dict) -> str:
             f"恢复 {result['restored']:,} 条记录的其他批次版本")
     if result.get("moved"):
         text += f"；另有 {result['moved']:,} 行诉求、投诉等随小区台账调整(所属街道、社区、物业或是否有效)"
+    if result.get("rechecks"):
+        text += f"；同时撤销了由它被拒绝的行重新校验导入的批次 {'、'.join(map(str, result['rechecks']))}(同一文件)"
     return text + "。其他批次仍提供的记录保持不变。"
 
 
@@ -179,6 +189,8 @@ def recheck(db_path: Path, batch_id: int, *, loaded_by: str | None = None) -> Lo
         # row was loaded); every other rejected row is checked again, so no valid row is lost.
         source.frame = source.frame.filter(~rows.get_column("reason").str.starts_with(DUPLICATE_PREFIX))
         report = load_source(con, source, f"{file_name}(重新校验批次 {batch_id})", loaded_by)
+        if report.batch_id is not None:
+            con.execute("UPDATE batches SET recheck_of = ? WHERE batch_id = ?", [batch_id, report.batch_id])
     audit.record(Path(db_path), loaded_by or "unknown", "recheck", report.summary_zh())
     return report
 

@@ -95,6 +95,8 @@ CREATE TABLE IF NOT EXISTS batches (
     ignored_columns VARCHAR,
     -- JSON list of the contract columns the file carried (absent is not zero: metrics/common.py)
     carried_columns VARCHAR,
+    -- the batch whose rejected rows this one loaded again (etl.batches.recheck): undone with it
+    recheck_of INTEGER,
     stale INTEGER NOT NULL DEFAULT 0,
     is_correction BOOLEAN NOT NULL DEFAULT false,
     is_undone BOOLEAN NOT NULL DEFAULT false,
@@ -189,6 +191,7 @@ def create_all(con) -> None:
     con.execute(BOOKKEEPING)
     # A database written before a bookkeeping column existed gets it on its next write.
     con.execute("ALTER TABLE batches ADD COLUMN IF NOT EXISTS carried_columns VARCHAR")
+    con.execute("ALTER TABLE batches ADD COLUMN IF NOT EXISTS recheck_of INTEGER")
     for table, body in TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body},\n        batch_id INTEGER NOT NULL)")
         con.execute(f"CREATE TABLE IF NOT EXISTS {table}_versions ({body},\n        batch_id INTEGER NOT NULL)")

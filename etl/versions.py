@@ -243,20 +243,21 @@ def rederive(con, compound_ids: str, tables: list[str] | None = None) -> int:
     return changed
 
 
-def undo_batch(con, batch_id: int, kind: str) -> dict[str, int]:
-    """Mark the batch undone and fold again everything it could have changed; inside the
-    caller's transaction. Returns removed / restored (records of the batch's kind) and moved
-    (rows of other kinds that changed because the registry did)."""
+def undo_batch(con, batch_ids: list[int], kind: str) -> dict[str, int]:
+    """Mark the batches (of one kind) undone and fold again everything they could have changed;
+    inside the caller's transaction. Returns removed / restored (records of the batches' kind)
+    and moved (rows of other kinds that changed because the registry did)."""
     table = KINDS[kind].table
     k = key(table)
     since = f"SELECT compound_id, since FROM {_compound_since()}"
     if kind == "compounds":
         con.execute(f"CREATE OR REPLACE TEMP TABLE since_before AS {since}")
-    con.execute("UPDATE batches SET is_undone = true WHERE batch_id = ?", [batch_id])
+    con.execute("UPDATE batches SET is_undone = true WHERE list_contains($b, batch_id)", {"b": batch_ids})
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE undo_keys AS
-        SELECT {k} FROM {table} WHERE batch_id = $b UNION SELECT {k} FROM {table}_versions WHERE batch_id = $b
-        UNION SELECT {k} FROM {table}_deliveries WHERE batch_id = $b""", {"b": batch_id})
+        SELECT {k} FROM {table} WHERE list_contains($b, batch_id)
+        UNION SELECT {k} FROM {table}_versions WHERE list_contains($b, batch_id)
+        UNION SELECT {k} FROM {table}_deliveries WHERE list_contains($b, batch_id)""", {"b": batch_ids})
     counts = refold(con, table, "undo_keys")
     counts["moved"] = 0
     if kind == "compounds":

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from access import audit
-from etl.batches import UndoRefused, recheck, rejects_csv, undo
+from etl.batches import UndoRefused, recheck, rejects_csv, undo, undo_message
 from etl.db import DatabaseGone, read_only
 from etl.load import check, check_files, load_checked, load_files
 from etl.read import decode
@@ -165,6 +165,38 @@ def test_recheck_of_an_undone_batch_is_refused(tmp_path):
     with pytest.raises(UndoRefused, match="批次 2 已撤销，它被拒绝的行不再重新校验"):
         recheck(db, 2)
     assert content(db) == before
+
+
+def test_undoing_a_batch_undoes_the_rechecks_of_its_rejected_rows(tmp_path):
+    """Undo = the file had never been loaded: the rows a re-check of its rejects loaded came from
+    that file too (found by an attack session: they stayed live). A re-check of the re-check goes
+    with them; a re-check of another batch stays; the message names what went."""
+    db = build_fixture_db(tmp_path / "cascade.duckdb")
+    register = lambda code: load_files(db, "compounds", [write(tmp_path / f"{code}.csv", (
+        f"小区编码,小区名称,街道,社区,小区类型\n{code},新小区{code},登州街道,东城社区,学区房\n"))])
+    file = write(tmp_path / "a.csv", "工单编号,来源渠道,诉求类别,受理时间,小区编码\n"
+                 "R1,城市通,其他,2026-03-02 09:00,C1\nR2,城市通,其他,2026-03-02 09:00,C7\n"
+                 "R3,城市通,其他,2026-03-02 09:00,C8\n")
+    (first,) = load_files(db, "appeals", [file])
+    other = write(tmp_path / "b.csv", "工单编号,来源渠道,诉求类别,受理时间,小区编码\nO1,城市通,其他,2026-03-02 09:00,C7\n")
+    (second,) = load_files(db, "appeals", [other])
+    register("C7")
+    rechecked = recheck(db, first.batch_id)  # R2 loads, R3 still fails
+    again = recheck(db, rechecked.batch_id)  # nothing new yet
+    register("C8")
+    third = recheck(db, again.batch_id)  # R3 loads
+    kept = recheck(db, second.batch_id)  # O1 loads: another file
+    assert (rechecked.inserted, third.inserted, kept.inserted) == (1, 1, 1)
+    result = undo(db, first.batch_id)
+    assert result["rechecks"] == [rechecked.batch_id, again.batch_id, third.batch_id]
+    assert result["removed"] == 3
+    assert f"同时撤销了由它被拒绝的行重新校验导入的批次 {rechecked.batch_id}、{again.batch_id}、{third.batch_id}" in (
+        undo_message(result))
+    with read_only(db) as con:
+        assert con.execute("SELECT appeal_id FROM appeals WHERE appeal_id SIMILAR TO '[RO][0-9]' ORDER BY 1"
+                           ).fetchall() == [("O1",)]
+        assert con.execute("SELECT batch_id FROM batches WHERE is_undone ORDER BY 1").fetchall() == [
+            (first.batch_id,), (rechecked.batch_id,), (again.batch_id,), (third.batch_id,)]
 
 
 def test_check_reports_what_a_load_would_do_and_writes_nothing(tmp_path):

@@ -202,7 +202,7 @@ class LoadsAndUndos(RuleBasedStateMachine):
         batch = pick(data, self.batches)
         # What etl.batches.undo runs inside its write session.
         self.db.execute("BEGIN TRANSACTION")
-        versions.undo_batch(self.db, batch[0], batch[1])
+        versions.undo_batch(self.db, [batch[0]], batch[1])
         self.db.execute("COMMIT")
         self.batches.remove(batch)
 

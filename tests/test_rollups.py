@@ -156,7 +156,7 @@ def test_a_day_is_read_from_the_rollup_once_its_last_stamp_and_limit_have_passed
     assert con.execute(f"SELECT count(*) FROM {ROLLUP_DAYS}").fetchall() == [(2,)]
     for batch in (lone, late):
         con.execute("BEGIN TRANSACTION")
-        versions.undo_batch(con, batch, "appeals")
+        versions.undo_batch(con, [batch], "appeals")
         con.execute("COMMIT")
     # A2 is open again: its day settles at its 72-hour mark, with one appeal overdue.
     assert con.execute(f"SELECT settled_at FROM {ROLLUP_DAYS}").fetchall() == [(at(4, 0),)]
