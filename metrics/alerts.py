@@ -130,7 +130,15 @@ def _events_sql(place: str) -> str:
                    CAST(floor(epoch(CAST($as_of AS TIMESTAMP) - t) / 86400) AS INTEGER) AS j,
                    count(*) AS n, count(*) FILTER (bad) AS bad
             FROM events GROUP BY ALL),
-        survey_days AS (SELECT j, sum(n) AS n, sum(bad) AS bad FROM bucketed WHERE feed = 'surveys' GROUP BY j),
+        -- the district's answers, whatever place is in view: a compound's alarm reads the same in a
+        -- street's view as in the district's
+        survey_days AS (
+            SELECT CAST(floor(epoch(CAST($as_of AS TIMESTAMP) - CAST(s.surveyed_at AS TIMESTAMP)) / 86400) AS INTEGER) AS j,
+                   count(*) AS n, count(*) FILTER (s.rating = '不满意') AS bad
+            FROM surveys s
+            WHERE s.surveyed_at <= CAST($as_of AS DATE)
+              AND s.surveyed_at > CAST($as_of AS DATE) - CAST($horizon AS INTEGER)
+            GROUP BY ALL),
         district AS (
             SELECT r.range AS j, coalesce(sum(s.bad) / nullif(sum(s.n), 0), 0) AS share
             FROM range(0, CAST($lookback AS INTEGER)) r LEFT JOIN survey_days s

@@ -523,3 +523,24 @@ def test_a_streets_repeat_rates_read_the_same_in_the_district_breakdown_and_in_i
     for street in rows:
         own = alerts.repeat_rates(con, Scope(whole.start, whole.end, whole.as_of, street))
         assert (own["repeat_rate"], own["true_resolution_rate"]) == rows[street], street
+
+
+# C1 and C2 (登州街道): C1's 10 answers of 06-07 hold 5 不满意, C2's 40 baseline answers are all
+# 不满意; C3 (新港街道) gave 4,000 满意 in the baseline. The district's share is 40 / 4,040: C1
+# expects max(10 × 40/4,040, 0.5) = 0.5, P(X ≥ 5 | Bin(10, 0.05)) = 6.4e-5: an alarm. 登州's own
+# share would be 40 / 40 (C1 expects 10: no alarm), so a street leader would not see the alarm the
+# district sees (found by an attack session).
+PRIOR = "问卷编号,调查日期,小区编码,测评项目,评价\n" + "".join(
+    [f"S{k},2026-06-07,C1,物业服务,{'不满意' if k < 5 else '满意'}\n" for k in range(10)]
+    + [f"T{k},2026-05-11,C2,物业服务,不满意\n" for k in range(40)]
+    + [f"U{k},2026-05-11,C3,物业服务,满意\n" for k in range(4000)])
+
+
+def test_a_compounds_survey_alarm_reads_the_same_in_its_streets_view_and_the_districts(tmp_path):
+    con = _db(tmp_path, surveys=PRIOR)
+    as_of = datetime(2026, 6, 10)
+    district = alerts.alarms(con, as_of)
+    assert district.select("place_id", "feed").rows() == [("C1", "surveys")]
+    assert district["expected"].to_list() == [0.5]
+    assert alerts.alarms(con, as_of, street="登州街道").drop("place_name").rows() == district.drop("place_name").rows()
+    assert alerts.alarms(con, as_of, street="新港街道").is_empty()

@@ -197,12 +197,12 @@ def metric_cards(page) -> dict[str, str]:
 
 def sign_in(page, name: str, shot: str | None = None) -> None:
     """Fill in the form the app shows a visitor (fields found by their labels, as a reader finds them)."""
-    page.get_by_label("账号").wait_for(timeout=60_000)
+    page.get_by_label("账号", exact=True).wait_for(timeout=60_000)
     settle(page, 1)
     if shot:
         screenshot(page, shot)
-    page.get_by_label("账号").fill(name)
-    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_label("账号", exact=True).fill(name)
+    page.get_by_label("密码", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     page.locator("h1", has_text="蓬莱网格治理驾驶舱").wait_for(state="detached", timeout=60_000)
     settle(page, 3)
@@ -417,7 +417,7 @@ def test_a_street_leader_in_a_browser(browser, server, demo_db, accounts):
     # A reload keeps him signed in, on the same page.
     page.reload()
     settle(page, 3)
-    assert page.get_by_label("密码").count() == 0 and page_title(page) == TITLES["weekly_report"]
+    assert page.get_by_label("密码", exact=True).count() == 0 and page_title(page) == TITLES["weekly_report"]
     no_exception(page, console, "周报(刷新后)")
     remembered = page.context.cookies()
     assert [c["name"] for c in remembered if c["name"] == "penglai_session"]
@@ -435,11 +435,11 @@ def test_a_street_leader_in_a_browser(browser, server, demo_db, accounts):
 
     # Signing out returns to the form, and a reload does not sign him in again.
     page.get_by_role("button", name="退出登录").click()
-    page.get_by_label("账号").wait_for(timeout=30_000)
+    page.get_by_label("账号", exact=True).wait_for(timeout=30_000)
     assert page.get_by_text("已退出登录", exact=False).count() == 1
     time.sleep(1)
     page.reload()
-    page.get_by_label("账号").wait_for(timeout=30_000)
+    page.get_by_label("账号", exact=True).wait_for(timeout=30_000)
     page.close()
 
     # The cookie of his first browser, replayed after he signed out elsewhere: worth nothing.
@@ -447,7 +447,7 @@ def test_a_street_leader_in_a_browser(browser, server, demo_db, accounts):
     context.add_cookies(remembered)
     page = context.new_page()
     page.goto(server + "/")
-    page.get_by_label("账号").wait_for(timeout=60_000)
+    page.get_by_label("账号", exact=True).wait_for(timeout=60_000)
     context.close()
 
     # A new password (set by an administrator from the CLI) ends his open session.
@@ -460,10 +460,10 @@ def test_a_street_leader_in_a_browser(browser, server, demo_db, accounts):
                     "--password-stdin", "--db", str(demo_db)], input="a new password for dengzhou\n", text=True,
                    cwd=ROOT, env=env, check=True, capture_output=True)
     go_to(page, "诉求办理")
-    page.get_by_label("账号").wait_for(timeout=30_000)
+    page.get_by_label("账号", exact=True).wait_for(timeout=30_000)
     assert page.get_by_text("请重新登录", exact=False).count() == 1
     page.reload()
-    page.get_by_label("账号").wait_for(timeout=30_000)
+    page.get_by_label("账号", exact=True).wait_for(timeout=30_000)
     page.close()
 
 

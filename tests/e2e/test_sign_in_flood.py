@@ -52,7 +52,7 @@ def server_pid(base: str) -> int:
             command = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"streamlit" in b" ".join(command) and port.encode() in command:
+        if b"dashboard.serve" in command and port.encode() in command:
             return int(entry.name)
     raise AssertionError("the server's process was not found")
 
