@@ -449,10 +449,15 @@ def test_the_warnings_are_declared_with_their_settings(monkeypatch):
 # also holds the 40 不满意: district share 0.5, expected 10 × (0 + 10 × 0.5) / (0 + 10) = 5, and
 # 5 < 2 × 5: no alarm. "start is the date of the earliest as-of of the unbroken run of alarmed
 # days ending now": 06-10.
-SURVEYS = "问卷编号,调查日期,小区编码,测评项目,评价\n" + "".join(
-    [f"S{k},2026-06-07,C1,物业服务,{'不满意' if k < 5 else '满意'}\n" for k in range(10)]
-    + [f"T{k},2026-05-11,C2,物业服务,满意\n" for k in range(40)]
-    + [f"U{k},2026-04-08,C2,物业服务,不满意\n" for k in range(40)])
+def _survey_answers(*groups: tuple[str, str, str, int, int]) -> str:
+    """groups: (id prefix, date, compound, answers, of them 不满意)."""
+    return "问卷编号,调查日期,小区编码,测评项目,评价\n" + "".join(
+        f"{prefix}{k},{day},{compound},物业服务,{'不满意' if k < bad else '满意'}\n"
+        for prefix, day, compound, answers, bad in groups for k in range(answers))
+
+
+SURVEYS = _survey_answers(("S", "2026-06-07", "C1", 10, 5), ("T", "2026-05-11", "C2", 40, 0),
+                          ("U", "2026-04-08", "C2", 40, 40))
 
 
 def test_survey_alarm_start_is_replayed_with_each_days_district_share(tmp_path):
@@ -530,10 +535,8 @@ def test_a_streets_repeat_rates_read_the_same_in_the_district_breakdown_and_in_i
 # expects max(10 × 40/4,040, 0.5) = 0.5, P(X ≥ 5 | Bin(10, 0.05)) = 6.4e-5: an alarm. 登州's own
 # share would be 40 / 40 (C1 expects 10: no alarm), so a street leader would not see the alarm the
 # district sees (found by an attack session).
-PRIOR = "问卷编号,调查日期,小区编码,测评项目,评价\n" + "".join(
-    [f"S{k},2026-06-07,C1,物业服务,{'不满意' if k < 5 else '满意'}\n" for k in range(10)]
-    + [f"T{k},2026-05-11,C2,物业服务,不满意\n" for k in range(40)]
-    + [f"U{k},2026-05-11,C3,物业服务,满意\n" for k in range(4000)])
+PRIOR = _survey_answers(("S", "2026-06-07", "C1", 10, 5), ("T", "2026-05-11", "C2", 40, 40),
+                       ("U", "2026-05-11", "C3", 4000, 0))
 
 
 def test_a_compounds_survey_alarm_reads_the_same_in_its_streets_view_and_the_districts(tmp_path):

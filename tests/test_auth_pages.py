@@ -697,17 +697,23 @@ def test_a_desk_button_left_on_screen_writes_nothing_once_the_session_lost_the_d
     assert undone_batches(Path(auth.database_path())) == []
 
 
-@pytest.mark.parametrize("how", ["idle", "deleted", "signed_out_elsewhere"])
-def test_a_download_pressed_after_the_session_ended_makes_no_file(own_accounts, how, monkeypatch):
-    makers = []
+@pytest.fixture
+def makers(monkeypatch) -> list:
+    """The callables the pages hand st.download_button, not called: what a press would run."""
+    found = []
     original = streamlit.download_button
 
     def spy(label, data=None, *args, **kwargs):
         if callable(data):
-            makers.append(data)
+            found.append(data)
         return original(label, data, *args, **kwargs)
 
     monkeypatch.setattr(streamlit, "download_button", spy)
+    return found
+
+
+@pytest.mark.parametrize("how", ["idle", "deleted", "signed_out_elsewhere"])
+def test_a_download_pressed_after_the_session_ended_makes_no_file(own_accounts, makers, how, monkeypatch):
     open_as("dengzhou", "weekly_report")
     make_pdf = makers[-1]
     end_session_by(how, "dengzhou", own_accounts, monkeypatch)
@@ -715,15 +721,6 @@ def test_a_download_pressed_after_the_session_ended_makes_no_file(own_accounts, 
         make_pdf()
 
 
-def test_a_download_pressed_in_a_live_session_makes_its_file(own_accounts, monkeypatch):
-    makers = []
-    original = streamlit.download_button
-
-    def spy(label, data=None, *args, **kwargs):
-        if callable(data):
-            makers.append(data)
-        return original(label, data, *args, **kwargs)
-
-    monkeypatch.setattr(streamlit, "download_button", spy)
+def test_a_download_pressed_in_a_live_session_makes_its_file(own_accounts, makers):
     open_as("dengzhou", "weekly_report")
     assert makers[-1]().startswith(b"%PDF")
