@@ -17,6 +17,19 @@ ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 Condition = tuple[str, dict]
 
 
+def _whole_months(start: date, end: date) -> int | None:
+    """How many calendar months [start, end) is, when both are the first of a month; else None."""
+    if start.day != 1 or end.day != 1:
+        return None
+    return (end.year - start.year) * 12 + end.month - start.month
+
+
+def _months_before(day: date, months: int) -> date:
+    """The first of the month `months` months before `day` (a first of a month)."""
+    index = day.year * 12 + day.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
 def seen_now(end: date, now: datetime | None = None) -> datetime:
     """The moment a period ending (exclusive) on `end` is seen at by default, on the pages and
     the command line alike: its end once it is over, now while it runs."""
@@ -61,11 +74,20 @@ class Scope:
         return Scope(start, end, as_of or (seen_now(end) if end else None), street, community)
 
     def previous(self) -> "Scope":
-        """The period of equal length just before this one, seen as far into it as this one is."""
+        """The period just before this one, seen as far into it as this one is: whole calendar
+        months (本月, 本年) go back as many months (December against November, not against the 31
+        days from 31 October); any other period by its length (本周 on a Wednesday against last
+        week up to Wednesday)."""
         if self.start is None or self.end is None:
             raise ValueError("整个数据期间没有“上一期”")
-        length = self.end - self.start
-        return replace(self, start=self.start - length, end=self.start, as_of=self.moment - length)
+        months = _whole_months(self.start, self.end)
+        if months is None:
+            length = self.end - self.start
+            return replace(self, start=self.start - length, end=self.start, as_of=self.moment - length)
+        start = _months_before(self.start, months)
+        into = self.moment - datetime.combine(self.start, time())
+        return replace(self, start=start, end=self.start,
+                       as_of=min(datetime.combine(start, time()) + into, datetime.combine(self.start, time())))
 
     def label(self) -> str:
         first = self.start.isoformat() if self.start else "最早"

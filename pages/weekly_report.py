@@ -17,7 +17,7 @@ from datetime import datetime, time, timedelta
 
 import streamlit as st
 
-from dashboard import auth, data, layout
+from dashboard import auth, data, layout, state
 from etl.db import DatabaseMissing
 from metrics.catalogue import metric
 from metrics.display import number
@@ -29,6 +29,7 @@ from settings import reference
 layout.page_start(auth.page_permission(__file__))
 
 ALL_STREETS = "全区"
+SIDEBAR_STREET = "_report_sidebar_street"  # the sidebar's street the range last followed
 # The KPIs previewed on the page, in order.
 PREVIEW = [metric(f"appeals.{key}") for key in ("received", "response_rate", "resolution_rate", "satisfaction_rate",
                                                 "composite", "overdue_open")]
@@ -64,7 +65,14 @@ def main() -> None:
     if street:
         street_choice = right.selectbox("范围", [street], disabled=True, key="report_street_locked")
     else:
-        street_choice = right.selectbox("范围", [ALL_STREETS, *reference()["streets"]], key="report_street")
+        # The range starts as the sidebar's street, and follows it when it changes there (the
+        # sidebar's period does not apply: a report is one week).
+        chosen = state.filters().street
+        if st.session_state.get(SIDEBAR_STREET, ()) != chosen:
+            st.session_state[SIDEBAR_STREET] = chosen
+            st.session_state["report_street"] = chosen or ALL_STREETS
+        street_choice = right.selectbox("范围", [ALL_STREETS, *reference()["streets"]], key="report_street",
+                                        help="默认与左侧所选街道一致；左侧的时间范围不适用于周报(周报按周次统计)。")
         street = None if street_choice == ALL_STREETS else street_choice
     try:
         # weeks with data that have ended by today (Beijing time), newest first

@@ -119,6 +119,25 @@ def test_previous_period_of_equal_length():
     assert (previous.start, previous.end, previous.moment) == (date(2026, 2, 23), date(2026, 3, 2), datetime(2026, 3, 2))
 
 
+@pytest.mark.parametrize(("start", "end", "moment", "expected"), [
+    # 本月 in December: November, as far into it (found by an attack session: 31 days from 31 October)
+    (date(2026, 12, 1), date(2027, 1, 1), datetime(2026, 12, 1, 13, 39),
+     (date(2026, 11, 1), date(2026, 12, 1), datetime(2026, 11, 1, 13, 39))),
+    # 本年: last year
+    (date(2026, 1, 1), date(2027, 1, 1), datetime(2026, 12, 1, 13, 39),
+     (date(2025, 1, 1), date(2026, 1, 1), datetime(2025, 12, 1, 13, 39))),
+    # 31 March against February, at most February's end
+    (date(2026, 3, 1), date(2026, 4, 1), datetime(2026, 3, 31, 10, 0),
+     (date(2026, 2, 1), date(2026, 3, 1), datetime(2026, 3, 1))),
+    # January against December of the year before
+    (date(2026, 1, 1), date(2026, 2, 1), datetime(2026, 2, 1),
+     (date(2025, 12, 1), date(2026, 1, 1), datetime(2026, 1, 1))),
+])
+def test_the_previous_period_of_whole_months_is_the_calendar_months_before(start, end, moment, expected):
+    previous = Scope(start, end, moment).previous()
+    assert (previous.start, previous.end, previous.moment) == expected
+
+
 def test_weekly_trend_sees_each_week_as_of_its_end(con):
     trend = appeals.weekly_trend(con, W10, weeks=2).to_dicts()
     assert [t["week"] for t in trend] == ["2026-W09", "2026-W10"]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from access.accounts import User, add_user
-from dashboard import auth
+from dashboard import auth, state
 from etl.db import read_only
 from etl.load import load_files
 from metrics import Scope, alerts, appeals, compounds, stats
@@ -410,6 +410,26 @@ def test_page_runs_under_the_dashboard_router(fixture_db, monkeypatch):
     at.switch_page("pages/weekly_report.py").run()
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["周报"] and len(at.get("download_button")) == 1
+
+
+def test_the_range_starts_as_the_sidebars_street_and_follows_it(fixture_db, monkeypatch):
+    """The sidebar says 蓬莱阁街道: the report's range is that street, not 全区 under a sidebar that
+    says otherwise (found by an attack session); the reader may still choose another."""
+    from streamlit.testing.v1 import AppTest
+
+    signed_in_reader(monkeypatch, fixture_db)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state[auth.USER_KEY] = READER
+    at.query_params.update({"street": "蓬莱阁街道"})
+    at.run()
+    at.switch_page("pages/weekly_report.py").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="report_street").value == "蓬莱阁街道"
+    at.selectbox(key="report_street").select("登州街道").run()
+    at.run()
+    assert at.selectbox(key="report_street").value == "登州街道"  # a choice of its own stays
+    at.selectbox(key=state.STREET).select(state.ALL_STREETS).run()  # until the sidebar's street changes
+    assert at.selectbox(key="report_street").value == "全区"
 
 
 # ---------------------------------------------------------------- the demo database (331 compounds)
