@@ -18,7 +18,7 @@ from etl.db import frame
 from metrics import appeals, display
 from metrics.common import carried_sql, ratio
 from metrics.scope import Condition, Scope, merged, place, where
-from safety.masking import ID_MASK, NAME_MASK, PHONE_MASK
+from safety.masking import ANY_MASK
 from settings import metric_settings
 
 STAGES = ("响应", "办结", "反馈")
@@ -270,7 +270,7 @@ def alarm_history(con, as_of: datetime, street: str | None = None, settings: dic
 
 # ---------------------------------------------------------------- 重复诉求 / 真解决率
 
-_MASKS = re.compile("|".join(re.escape(mask) for mask in (PHONE_MASK, ID_MASK, NAME_MASK)))
+_MASKS = re.compile(ANY_MASK)
 
 
 def _without_masks(text: str) -> str:

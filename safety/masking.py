@@ -17,6 +17,8 @@ import polars as pl
 ID_MASK = "[身份证号已隐去]"
 PHONE_MASK = "[电话已隐去]"
 NAME_MASK = "[姓名已隐去]"
+# A regular expression (Python's and polars' alike) for what masking puts in a text.
+ANY_MASK = "|".join(re.escape(mask) for mask in (ID_MASK, PHONE_MASK, NAME_MASK))
 
 # One separator class per alternative: "~" in a template below becomes an optional separator of
 # that class, so one number uses one kind of separator throughout.
@@ -332,7 +334,7 @@ def key_holds_personal_data(keys: pl.Series, names: pl.Series | Callers | None, 
     """holds_personal_data for record keys, an ID-shaped number counting only where a resident
     could hold it (_plausible_id). A key masked already (a rejected row's saved values, checked
     again) held some: it is no key to load under."""
-    masked_already = keys.str.contains("|".join(re.escape(mask) for mask in (ID_MASK, PHONE_MASK, NAME_MASK))).fill_null(False)
+    masked_already = keys.str.contains(ANY_MASK).fill_null(False)
     held = holds_personal_data(keys, names) | masked_already
     if not held.any():
         return held
