@@ -42,13 +42,19 @@ class Scope:
 
     start: date | None = None  # inclusive; None = from the first record
     end: date | None = None  # exclusive; None = to the last record
-    as_of: datetime | None = None  # None = now
+    as_of: datetime | None = None  # None = now, fixed when the Scope is made
     street: str | None = None
     community: str | None = None
 
+    def __post_init__(self):
+        # One moment for every filter of a query: read from the clock each time, two filters
+        # could bind $as_of to two different seconds (merged() refuses that).
+        if self.as_of is None:
+            object.__setattr__(self, "as_of", local_now())
+
     @property
     def moment(self) -> datetime:
-        return self.as_of or local_now()
+        return self.as_of
 
     @staticmethod
     def week(label: str, street: str | None = None, as_of: datetime | None = None) -> "Scope":
