@@ -100,7 +100,10 @@ def grow_appeals(source: Path, target: Path, total: int) -> int:
         # Handling times: response 0–30 h, resolution 2–80 h (8 % never), feedback after it;
         # the rest drawn from the demo's own reference values.
         con.execute("""
-            INSERT INTO appeals
+            INSERT INTO appeals (appeal_id, channel, category, received_at, street, community, compound_id,
+                                 dispatched_at, first_response_at, resolved_at, feedback_at, closed_at, status,
+                                 satisfaction, is_property, content, updated_at, street_from_compound,
+                                 community_from_compound, batch_id)
             WITH c AS (SELECT row_number() OVER (ORDER BY compound_id) - 1 AS k, compound_id, street, community
                        FROM compounds),
                  n AS (SELECT count(*) AS m FROM compounds),
@@ -120,7 +123,7 @@ def grow_appeals(source: Path, target: Path, total: int) -> int:
                    CASE WHEN r < 850 THEN g.received_at + to_minutes(CAST(200 + hash(i, 'fb') % 5000 AS BIGINT)) END,
                    NULL, CASE WHEN r < 920 THEN '已办结' ELSE '办理中' END,
                    CASE WHEN r < 500 THEN '满意' WHEN r < 700 THEN '基本满意' WHEN r < 780 THEN '不满意' END,
-                   r % 5 = 0, NULL, NULL, 0
+                   r % 5 = 0, NULL, NULL, TRUE, TRUE, 0
             FROM g JOIN c USING (k)""", {"first": first, "span": span, "missing": missing})
         rollups.rebuild(con)  # the rows were written around the loader, which keeps the rollup
         con.execute("CHECKPOINT")

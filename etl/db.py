@@ -211,8 +211,9 @@ def file_identity(db_path: Path) -> tuple[int, int] | None:
     return (st.st_ino, st.st_mtime_ns)
 
 
-def _attach(db_path: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection with the live file attached read-only as `live`.
+def _attach(db_path: Path, as_upgraded: bool = True) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with the live file attached read-only as `live` (and, for an older
+    file and `as_upgraded`, read through views as its next write will store it: `_read_from`).
 
     duckdb.connect(path) would hand back a cached instance of the *old* file for as long as any
     connection to it lives in the process; attaching from a fresh in-memory instance always opens
@@ -226,8 +227,30 @@ def _attach(db_path: Path) -> duckdb.DuckDBPyConnection:
     except duckdb.IOException:  # a copy cut short, a disk that lost part of it
         con.close()
         raise NotADatabase(_BROKEN.format(db_path=db_path)) from None
-    con.execute("USE live")
+    con.execute(f"USE {_read_from(con) if as_upgraded else 'live'}")
     return con
+
+
+def _read_from(con) -> str:
+    """The database readers use: the live file, or, for a file written before records kept which
+    columns they carried (its next write adds them: schema.create_all), views of it in memory
+    that give each row what that write will give it: the columns its own batch's file carried."""
+    lacking = {t for (t,) in con.execute(f"""
+        SELECT table_name FROM duckdb_tables() WHERE database_name = 'live' AND table_name IN
+            ({', '.join(f"'{t}'" for t in schema.TABLES)})
+          AND table_name NOT IN (SELECT table_name FROM duckdb_columns()
+                                 WHERE database_name = 'live' AND column_name = '{schema.CARRIED}')""").fetchall()}
+    if not lacking:
+        return "live"
+    for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'live'").fetchall():
+        if table in lacking:
+            carried = (f"SELECT batch_id, {schema.batch_mask(table, 'carried')} AS {schema.CARRIED} FROM (SELECT batch_id, "
+                       "json_extract_string(to_json(bt), '$.carried_columns') AS carried FROM live.main.batches bt)")
+            body = f"SELECT t.*, b.{schema.CARRIED} FROM live.main.{table} t LEFT JOIN ({carried}) b USING (batch_id)"
+        else:
+            body = f"SELECT * FROM live.main.{table}"
+        con.execute(f"CREATE VIEW memory.main.{table} AS {body}")
+    return "memory"
 
 
 class FileReplaced(Exception):
@@ -245,7 +268,8 @@ class Reader:
     def __init__(self, db_path: Path):
         self.db_path = Path(db_path)
         self._lock = threading.Lock()
-        self._open: dict[tuple, duckdb.DuckDBPyConnection] = {}  # file identity → connection
+        # file identity → its connection and the database in it the file is read through (_attach)
+        self._open: dict[tuple, tuple[duckdb.DuckDBPyConnection, str]] = {}
         self._kept: tuple | None = None  # a file not let go when a newer one is opened
 
     def holds(self, identity: tuple | None) -> bool:
@@ -258,37 +282,38 @@ class Reader:
         with self._lock:
             held_on = (identity, self._kept, next(reversed(self._open), None))
             self._kept = identity
-            self._open = {held: con for held, con in self._open.items() if held in held_on}
+            self._open = {held: opened for held, opened in self._open.items() if held in held_on}
 
     def cursor(self, identity: tuple | None = None) -> duckdb.DuckDBPyConnection:
         """A cursor on the file of `identity` (default: the live file). A replaced file not held
         open raises FileReplaced: its numbers can no longer be read."""
         with self._lock:
-            con = self._open.get(identity)
-            while con is None:
+            opened = self._open.get(identity)
+            while opened is None:
                 live = file_identity(self.db_path)
                 if live is None:
                     raise DatabaseMissing(str(self.db_path))
                 if identity not in (None, live):
                     raise FileReplaced(str(self.db_path))
-                con = self._open.get(live)
-                if con is None:
+                opened = self._open.get(live)
+                if opened is None:
                     self._open = {held: c for held, c in self._open.items() if held == self._kept}
                     con = _attach(self.db_path)
                     if file_identity(self.db_path) != live:  # published meanwhile: look again
-                        con = None
                         continue
-                    self._open[live] = con
+                    # (A cursor starts in the in-memory database: it is told which one the file is read through.)
+                    opened = self._open[live] = (con, con.execute("SELECT current_database()").fetchall()[0][0])
+            con, database = opened
             cursor = con.cursor()
-        cursor.execute("USE live")
+        cursor.execute(f"USE {database}")
         return cursor
 
 
-def read_only(db_path: Path) -> duckdb.DuckDBPyConnection:
-    """A one-off read-only connection (CLI commands, the report)."""
+def read_only(db_path: Path, as_upgraded: bool = True) -> duckdb.DuckDBPyConnection:
+    """A one-off read-only connection (CLI commands, the report; see _attach)."""
     if not Path(db_path).exists():
         raise DatabaseMissing(str(db_path))
-    return _attach(Path(db_path))
+    return _attach(Path(db_path), as_upgraded)
 
 
 def frame(con, sql: str, params: list | dict | None = None):

@@ -18,7 +18,7 @@ import polars as pl
 
 from access import audit
 from etl import db, derived, identifiers, schema, versions
-from etl.contract import BOOL, KINDS
+from etl.contract import KINDS
 from etl.mapping import Mapping
 from etl.read import ROW, Decoded, FileRefused, RawFile, chooser, decode, read, read_file
 from etl.schema import columns as table_columns
@@ -48,15 +48,11 @@ class LoadReport:
     refused: str | None = None  # the Chinese message when the whole file was refused
     correction: bool = False
     note: str | None = None  # how the load differs from the check behind it (the database changed)
-    # Optional columns the file lacks -> how many updated records held a value there (now empty).
-    emptied: dict[str, int] = field(default_factory=dict)
 
     def as_json(self) -> dict:
         keys = ("file", "kind", "file_hash", "batch_id", "rows_read", "inserted", "updated", "unchanged", "stale", "rejected")
         data = {k: getattr(self, k) for k in keys}
         data["absent_columns"] = self.absent_columns
-        if self.emptied:
-            data["emptied"] = self.emptied
         if self.refused:
             data["error"] = self.refused
         if self.note:
@@ -79,22 +75,15 @@ class LoadReport:
             text += f"；未读取的列：{listing(self.ignored_columns)}"
         if self.absent_columns:
             text += "；" + self.absent_text(name_figures)
-        if self.emptied:
-            text += "；" + self.emptied_text()
         return text + "。" + (self.note or "")
 
-    def emptied_text(self) -> str:
-        """The values an update leaves empty because the file lacks their column."""
-        held = "，".join(f"{n} 条已有“{KINDS[self.kind].column(c).headers[0]}”" for c, n in self.emptied.items())
-        these = "这一列" if len(self.emptied) == 1 else "这些列"
-        return (f"注意：本文件更新的记录中 {held}，本文件没有{these}，更新后{these}的值将为空"
-                f"(旧值仍在历史版本中，撤销本批次即恢复；如不希望清空，请用含{these}的完整导出文件)")
-
     def absent_text(self, name_figures: Callable[[str, list[str]], list[str]] | None = None) -> str:
-        """Which optional columns the file lacks and which figures stay “—” because of it."""
+        """Which optional columns the file lacks, that stored records keep their values there (an
+        update says nothing of a column it lacks), and which figures leave the new ones out."""
         columns = "、".join(f"“{KINDS[self.kind].column(c).headers[0]}”" for c in self.absent_columns)
         figures = "、".join(name_figures(self.kind, self.absent_columns)) if name_figures else "由这些列计算的指标"
-        return f"文件未含可选列 {columns}，{figures}将显示为“—”(不是 0)"
+        return (f"文件未含可选列 {columns}：库中已有的记录保留这些列原来的值，新记录不计入{figures}"
+                f"(所选范围内的记录都没有时显示为“—”，不是 0)")
 
 
 # Summaries and the batches table name at most this many ignored columns (a file can have thousands),
@@ -136,10 +125,9 @@ def _report(source: RawFile, file_name: str, correction: bool) -> LoadReport:
 
 
 def _count(report: LoadReport, counts: dict[str, int], staged: Staged) -> None:
-    report.inserted, report.updated, report.unchanged, report.stale = (
-        counts.get(state, 0) for state in ("new", "changed", "same", "stale"))
+    report.inserted, report.updated, report.stale = (counts.get(state, 0) for state in ("new", "changed", "stale"))
+    report.unchanged = counts.get("same", 0) + counts.get("same_kept", 0)
     report.rejected, report.duplicates = staged.rejects.height, staged.duplicates
-    report.emptied = {state.removeprefix("emptied:"): n for state, n in counts.items() if state.startswith("emptied:")}
     report.reasons = reasons_summary(staged.rejects)
 
 
@@ -158,47 +146,41 @@ class StagedFile:
     report: LoadReport | None = None  # the check's result (or the refusal)
 
 
-def _classify(con, table: str, key: str, good: pl.DataFrame, carried, correction: bool = False) -> dict[str, int]:
-    """Register `incoming` and count its keys as new / same / changed / stale against the table.
+def _classify(con, table: str, key: str, good: pl.DataFrame, carried: set[str], correction: bool = False) -> dict[str, int]:
+    """Register the file's rows as `incoming`, each merged with its stored record (a file says
+    nothing of the optional columns it lacks: etl/versions.py, `merged`), and count their keys as
+    new / same / changed / stale against the table.
 
     Stale: the stored version is later (etl/versions.py); a correction applies such rows, so they
-    count as changed. Unless every key is new, the temp table `states` (key, state, the stored
-    row's batch) is left for _upsert: the rows themselves are read again from `incoming`.
-    `carried`: the contract columns the file had (versions.stale_condition).
+    count as changed. Same: kept as a delivery of the stored version, or, when the file carried a
+    column that version's file did not (its value there came from an earlier one), as a version
+    of its own ('same_kept'). Unless every key is new, the temp table `states` (key, state, the
+    stored row's batch) is left for _upsert. `carried`: the contract columns the file had.
     """
     cols = table_columns(table)
-    con.register("incoming", db.ArrowStream(good))
+    given = versions.file_carried(carried)
+    mask = str(schema.file_mask(table, carried))
+    con.register("incoming_rows", db.ArrowStream(good))
     # Into an empty table everything is new, and comparing every column would be wasted work.
     if con.execute(f"SELECT count(*) = 0 FROM {table}").fetchall()[0][0]:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW incoming AS SELECT {versions.merged(table, 's', None, given, mask)}, "
+                    f"s.{ROW} FROM incoming_rows s")
         return {"new": good.height} if good.height else {}
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE incoming AS
+        SELECT {versions.merged(table, 's', 't', given, mask)}, s.{ROW}
+        FROM incoming_rows s LEFT JOIN {table} t ON t.{key} = s.{key}""")
     same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in cols if c != key)
-    stale = "false" if correction else versions.stale_condition(table, carried=versions.file_carried(carried))
+    stale = "false" if correction else versions.stale_condition(table)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE states AS
         SELECT s.{key}, t.batch_id AS origin,
-               CASE WHEN t.{key} IS NULL THEN 'new' WHEN {same} THEN 'same' WHEN {stale} THEN 'stale'
-                    ELSE 'changed' END AS state
-        FROM incoming s LEFT JOIN {table} t ON t.{key} = s.{key}""")
-    counts = dict(con.execute("SELECT state, count(*) FROM states GROUP BY state").fetchall())
-    return counts | _emptied(con, table, key, cols, carried) if counts.get("changed") else counts
-
-
-def _emptied(con, table: str, key: str, cols: list[str], carried: set[str]) -> dict[str, int]:
-    """For each optional column the file lacks: how many records it updates hold a value there,
-    which the update leaves empty (the value stays in the record's earlier version), as
-    {"emptied:<column>": n}. The analyst reads it before confirming the load."""
-    # (The staging fills some from elsewhere when the file lacks them: street and community from
-    # the compound, 办理状态 from the timestamps.)
-    filled = set(schema.DERIVED.get(table, {})) | {"status"}
-    lacking = [c for c in KINDS[table].columns if not c.required and not c.personal and c.name in cols
-               and c.name not in carried and c.name not in filled]
-    if not lacking:
-        return {}
-    held = [f"t.{c.name}" if c.type == BOOL else f"t.{c.name} IS NOT NULL" for c in lacking]  # a flag reads false
-    found = con.execute(f"""
-        SELECT {", ".join(f"count(*) FILTER ({condition})" for condition in held)}
-        FROM states s JOIN {table} t ON t.{key} = s.{key} WHERE s.state = 'changed'""").fetchall()[0]
-    return {f"emptied:{c.name}": n for c, n in zip(lacking, found) if n}
+               CASE WHEN t.{key} IS NULL THEN 'new'
+                    WHEN {same} THEN CASE WHEN {versions.delivers(table, carried, "o.carried_columns")} THEN 'same'
+                                          ELSE 'same_kept' END
+                    WHEN {stale} THEN 'stale' ELSE 'changed' END AS state
+        FROM incoming s LEFT JOIN {table} t ON t.{key} = s.{key} LEFT JOIN batches o ON o.batch_id = t.batch_id""")
+    return dict(con.execute("SELECT state, count(*) FROM states GROUP BY state").fetchall())
 
 
 def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int, carried,
@@ -211,15 +193,14 @@ def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int, carrie
     all_new = counts.get("new", 0) == good.height
     col_list = ", ".join(cols)
 
-    def keys_in(state: str) -> str:
-        return f"(SELECT {key} FROM states WHERE state = '{state}')"
+    def keys_in(*states: str) -> str:
+        return f"(SELECT {key} FROM states WHERE state IN ({', '.join(repr(s) for s in states)}))"
 
     if table == "appeals":  # the days records leave (their stored version) and enter
         if all_new:
             derived.touch(con, "TRUE", source="incoming")
         else:
-            derived.touch(con, f"{key} IN (SELECT {key} FROM states WHERE state IN ('new', 'changed'))",
-                          source="incoming")
+            derived.touch(con, f"{key} IN {keys_in('new', 'changed')}", source="incoming")
             derived.touch(con, f"{key} IN {keys_in('changed')}")
     if counts.get("changed"):
         con.execute(f"INSERT INTO {table}_versions ({col_list}, batch_id) SELECT {col_list}, batch_id FROM {table} "
@@ -241,12 +222,15 @@ def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int, carrie
                     [batch_id])
     if counts.get("stale"):
         con.execute(f"""
-            INSERT INTO stale_rows SELECT ?, s.{key}, s.{ROW}, {versions.stale_reason(table, carried=versions.file_carried(carried))}
+            INSERT INTO stale_rows SELECT ?, s.{key}, s.{ROW}, {versions.stale_reason(table)}
             FROM incoming s JOIN {table} t ON t.{key} = s.{key} WHERE s.{key} IN {keys_in('stale')}""", [batch_id])
+    if counts.get("stale") or counts.get("same_kept"):
         con.execute(f"INSERT INTO {table}_versions ({col_list}, batch_id) SELECT {col_list}, ? FROM incoming "
-                    f"WHERE {key} IN {keys_in('stale')}", [batch_id])
+                    f"WHERE {key} IN {keys_in('stale', 'same_kept')}", [batch_id])
     con.execute("DROP TABLE IF EXISTS states")
-    con.unregister("incoming")
+    as_view = con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = 'incoming'").fetchall()[0][0]
+    con.execute(f"DROP {'VIEW' if as_view else 'TABLE'} incoming")
+    con.unregister("incoming_rows")
     return counts
 
 
@@ -371,7 +355,7 @@ def _checking_connection(db_path: Path):
         con = duckdb.connect()
         schema.create_all(con)
         return con
-    con = db.read_only(db_path)
+    con = db.read_only(db_path, as_upgraded=False)
     if schema.outdated(con) or identifiers.pending(con):
         con.execute("USE memory")
         con.execute("COPY FROM DATABASE live TO memory")

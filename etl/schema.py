@@ -9,8 +9,16 @@ import functools
 
 import duckdb
 
+from etl.contract import BOOL, KINDS
+
+def _every(kind: str) -> int:
+    """carried_mask of a row written other than by a load (a test's, a benchmark's): it counts as
+    carrying every measured column, as a batch from before the columns were recorded does."""
+    return (1 << len(KINDS[kind].measured())) - 1
+
+
 TABLES: dict[str, str] = {
-    "compounds": """
+    "compounds": f"""
         compound_id VARCHAR NOT NULL,
         name VARCHAR NOT NULL,
         street VARCHAR NOT NULL,
@@ -24,8 +32,9 @@ TABLES: dict[str, str] = {
         party_branch VARCHAR,
         is_key_target BOOLEAN NOT NULL,
         longitude DOUBLE,
-        latitude DOUBLE""",
-    "appeals": """
+        latitude DOUBLE,
+        carried_mask USMALLINT NOT NULL DEFAULT {_every("compounds")}""",
+    "appeals": f"""
         appeal_id VARCHAR NOT NULL,
         channel VARCHAR NOT NULL,
         category VARCHAR NOT NULL,
@@ -44,8 +53,9 @@ TABLES: dict[str, str] = {
         content VARCHAR,
         updated_at TIMESTAMP,
         street_from_compound BOOLEAN NOT NULL,
-        community_from_compound BOOLEAN NOT NULL""",
-    "complaints": """
+        community_from_compound BOOLEAN NOT NULL,
+        carried_mask USMALLINT NOT NULL DEFAULT {_every("appeals")}""",
+    "complaints": f"""
         complaint_id VARCHAR NOT NULL,
         compound_id VARCHAR NOT NULL,
         property_company VARCHAR,
@@ -56,15 +66,17 @@ TABLES: dict[str, str] = {
         resolved_at TIMESTAMP,
         source_appeal_id VARCHAR,
         updated_at TIMESTAMP,
-        company_from_compound BOOLEAN NOT NULL""",
-    "surveys": """
+        company_from_compound BOOLEAN NOT NULL,
+        carried_mask USMALLINT NOT NULL DEFAULT {_every("complaints")}""",
+    "surveys": f"""
         response_id VARCHAR NOT NULL,
         surveyed_at DATE NOT NULL,
         compound_id VARCHAR NOT NULL,
         topic VARCHAR NOT NULL,
         score INTEGER,
-        rating VARCHAR NOT NULL""",
-    "scenes": """
+        rating VARCHAR NOT NULL,
+        carried_mask USMALLINT NOT NULL DEFAULT {_every("surveys")}""",
+    "scenes": f"""
         event_id VARCHAR NOT NULL,
         event_date DATE NOT NULL,
         scene_name VARCHAR NOT NULL,
@@ -73,7 +85,8 @@ TABLES: dict[str, str] = {
         attendees INTEGER NOT NULL,
         volunteers INTEGER,
         old_young INTEGER,
-        organizer VARCHAR""",
+        organizer VARCHAR,
+        carried_mask USMALLINT NOT NULL DEFAULT {_every("scenes")}""",
 }
 
 BOOKKEEPING = """
@@ -129,6 +142,53 @@ DERIVED = {
     "appeals": {"street": ("street_from_compound", "street"), "community": ("community_from_compound", "community")},
     "complaints": {"property_company": ("company_from_compound", "property_company")},
 }
+
+
+# Which measured columns (contract order) a record's versions were delivered with, as bits: the
+# pages count a figure over the records whose files carried its input columns (absent is not zero).
+CARRIED = "carried_mask"
+# Contract columns stored under another name.
+STORED_AS = {"key_target": "is_key_target", "three_party": "is_three_party"}
+# Never kept from a version before: given by the file's other columns (the compound by its name,
+# 办理状态 by the timestamps, a survey's 评价 by its 评分 and the two together), or saying when
+# this version was made (更新时间).
+FILLED = {"compound_id", "status", "updated_at", "score", "rating"}
+
+
+def carried_bits(table: str) -> dict[str, int]:
+    """The bit of each measured column of the table's feed in `carried_mask`."""
+    return {name: 1 << place for place, name in enumerate(KINDS[table].measured())}
+
+
+def file_mask(table: str, headers) -> int:
+    """`carried_mask` of the rows of a file with these contract columns."""
+    return sum(bit for name, bit in carried_bits(table).items() if name in headers)
+
+
+def batch_mask(table: str, carried: str) -> str:
+    """SQL: `carried_mask` of the rows of a batch, given `carried`, its `carried_columns`."""
+    bits = [f"CASE WHEN {carries(carried, name)} THEN {bit} ELSE 0 END" for name, bit in carried_bits(table).items()]
+    return f"CAST({' + '.join(bits) or '0'} AS USMALLINT)"
+
+
+def kept_over(table: str) -> dict[str, str]:
+    """stored column -> contract column: the optional values a record keeps from its earlier
+    versions when a newer file lacks their column (an update says nothing of columns it lacks).
+    Values the registry gives (street from the compound) and FILLED ones are not kept over."""
+    stored = columns(table)
+    kept = {}
+    for column in KINDS[table].columns:
+        name = STORED_AS.get(column.name, column.name)
+        if not (column.required or column.personal or name not in stored or name in DERIVED.get(table, {})
+                or name in FILLED):
+            kept[name] = column.name
+    return kept
+
+
+def absent_value(table: str, column: str) -> str:
+    """SQL: what a record holds in `column` when no file gave it (a flag reads false)."""
+    contract = kept_over(table)[column]
+    return "FALSE" if KINDS[table].column(contract).type == BOOL else "NULL"
 
 
 def columns(table: str) -> list[str]:
@@ -197,8 +257,23 @@ def create_all(con) -> None:
         con.execute(f"CREATE TABLE IF NOT EXISTS {table}_versions ({body},\n        batch_id INTEGER NOT NULL)")
         con.execute(f"CREATE TABLE IF NOT EXISTS {table}_deliveries (batch_id INTEGER NOT NULL, "
                     f"{key(table)} VARCHAR NOT NULL, origin_batch INTEGER NOT NULL)")
+    have = {(t, c) for (t, c) in con.execute("SELECT table_name, column_name FROM duckdb_columns() "
+                                             "WHERE database_name = current_database()").fetchall()}
+    for table in TABLES:
+        for stored in (table, f"{table}_versions", f"{table}_history"):
+            if (stored, "batch_id") in have and (stored, CARRIED) not in have:
+                _add_carried(con, table, stored)
     if "appeals_history" in existing:
         _upgrade(con)
+
+
+def _add_carried(con, table: str, stored: str) -> None:
+    """A table written before records kept which columns their versions carried: each row had
+    exactly what its own batch's file carried (a record did not keep values over then)."""
+    con.execute(f"ALTER TABLE {stored} ADD COLUMN {CARRIED} USMALLINT")
+    con.execute(f"""UPDATE {stored} SET {CARRIED} = b.mask
+                    FROM (SELECT batch_id, {batch_mask(table, 'carried_columns')} AS mask FROM batches) b
+                    WHERE {stored}.batch_id = b.batch_id""")
 
 
 def _upgrade(con) -> None:

@@ -16,6 +16,7 @@ import polars as pl
 from etl.contract import BOOL, DATE, DATETIME, FLOAT, INT, NEEDS_COMPOUND, TEXT, Column, Kind
 from etl.identifiers import identifiers
 from etl.read import CONTROL_PATTERN, EXCEL_ERRORS, FILE_VALUE, OVERFLOW, OVERFLOW_HEADER, ROW, RawFile
+from etl.schema import CARRIED
 from etl.schema import columns as table_columns
 from safety import masking as privacy
 from settings import intake_settings, local_now, reference
@@ -368,15 +369,8 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
             _one_of("channel", "诉求渠道", ref["channels"]),
             _one_of("satisfaction", "群众评价", ref["ratings"]),
         ]
-        status = (
-            pl.when(pl.col("closed_at").is_not_null()).then(pl.lit("已结案"))
-            .when(pl.col("resolved_at").is_not_null()).then(pl.lit("已办结"))
-            .otherwise(pl.lit("办理中"))
-        )
-        typed = typed.with_columns(
-            pl.coalesce("status", status).alias("status"),
-            pl.col("is_property").fill_null(False),
-        )
+        # 办理状态 a file lacks follows the record's timestamps once merged (etl/versions.py, `merged`).
+        typed = typed.with_columns(pl.col("is_property").fill_null(False))
     elif kind.name == "complaints":
         typed = typed.with_columns(
             (pl.col("property_company").is_null() & pl.col("_resolved").is_not_null()).alias("company_from_compound"),
@@ -415,7 +409,8 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
     checked = checked.with_columns(pl.coalesce(duplicate, pl.col("_reason")).alias("_reason"))
 
     # The row number stays with the good rows: a row not applied (stale) is reported by it.
-    good = checked.filter(pl.col("_reason").is_null()).select(ROW, *table_columns(kind.table))
+    # (Which columns the rows carried is the file's to say when they are merged: etl/versions.py.)
+    good = checked.filter(pl.col("_reason").is_null()).select(ROW, *(c for c in table_columns(kind.table) if c != CARRIED))
     # A reason quotes the offending value; a shifted extract can put a phone or a name there.
     caller = pl.col("caller_name") if "caller_name" in checked.columns else None
     bad = checked.filter(pl.col("_reason").is_not_null()).select(

@@ -1,13 +1,14 @@
 """Versions: which version of a record is current (the fold of the versions the live batches
-delivered, in batch order; a stale one does not replace a later one), and undo as "the batch
-had never been loaded". The rules are in README.md (Versions, stale rows, corrections and undo).
+delivered, in batch order, each merged into the record as its file carried it: `merged`; a
+stale one does not replace a later one), and undo as "the batch had never been loaded". The
+rules are in README.md (Versions, stale rows, corrections and undo).
 """
 
 from __future__ import annotations
 
 from etl import derived
 from etl.contract import KINDS, LIFECYCLE
-from etl.schema import DERIVED, carries, columns, key
+from etl.schema import CARRIED, DERIVED, absent_value, batch_mask, carries, columns, kept_over, key
 
 STALE_NOTE = "较旧版本，未覆盖"
 
@@ -30,45 +31,26 @@ def _earlier(field: str, new: str, current: str) -> str:
     return f"coalesce(date_trunc('minute', {new}.{field}) < date_trunc('minute', {current}.{field}), FALSE)"
 
 
-def _always(field: str) -> str:
-    return "TRUE"
-
-
-def stale_condition(table: str, new: str = "s", current: str = "t", carried=_always) -> str:
-    """SQL: the row `new` is older than the stored `current` one (never true for kinds without
-    lifecycle times). `carried(field)`: SQL, true where the new row's file had that column."""
+def stale_condition(table: str, new: str = "s", current: str = "t") -> str:
+    """SQL: the record `new` (a version applied to the stored one: `merged`) is older than the
+    stored `current` one (never true for kinds without lifecycle times)."""
     fields = LIFECYCLE.get(table)
     if not fields:
         return "false"
-    lacks = " OR ".join(f"({_missing(table, f, new, current, carried)}"
+    lacks = " OR ".join(f"({_missing(f, new, current)}"
                         + ("" if f == "satisfaction" else f" OR ({current}.{f} IS NOT NULL AND {_earlier(f, new, current)})")
                         + ")" for f in fields)
     return (f"(CASE WHEN {_updates_differ(new, current)} "
             f"THEN {new}.updated_at < {current}.updated_at ELSE ({lacks}) END)")
 
 
-def _newer(table: str, new: str, current: str) -> str:
-    """SQL: the new version has got further than the stored one: its latest lifecycle time is
-    later (by the minute) than every time the stored one has. A time the stored version merely
-    lacks is not enough: an older extract without 结案时间 sent again brings a 回访时间 the stored
-    one (from a file without that column) lacks, yet it is older than the closure."""
-    times = [f for f in LIFECYCLE[table] if f != "satisfaction"]
-    latest_new = f"greatest({', '.join(f'{new}.{f}' for f in times)})"
-    latest_current = f"greatest({', '.join(f'{current}.{f}' for f in times)})"
-    return (f"coalesce(date_trunc('minute', {latest_new}) > coalesce(date_trunc('minute', {latest_current}), "
-            f"CAST('-infinity' AS TIMESTAMP)), FALSE)")
+def _missing(field: str, new: str, current: str) -> str:
+    """SQL: the stored version has `field` and the new one does not. Compared after the merge, a
+    file without the column keeps the stored value: it says nothing of that column either way."""
+    return f"({current}.{field} IS NOT NULL AND {new}.{field} IS NULL)"
 
 
-def _missing(table: str, field: str, new: str, current: str, carried) -> str:
-    """SQL: the stored version has `field` and the new one does not, which counts against the new
-    one when its file had the column, or when it brings nothing newer in the others: an extract
-    without 回访时间 that adds the 结案时间 is newer; one that adds nothing would only erase the
-    stored callback (its file says nothing about callbacks either way)."""
-    return (f"({current}.{field} IS NOT NULL AND {new}.{field} IS NULL "
-            f"AND ({carried(field)} OR NOT {_newer(table, new, current)}))")
-
-
-def stale_reason(table: str, new: str = "s", current: str = "t", carried=_always) -> str:
+def stale_reason(table: str, new: str = "s", current: str = "t") -> str:
     """SQL: why `new` is older than `current`, in Chinese (the first reason that holds)."""
     fields = LIFECYCLE.get(table)
     if not fields:
@@ -77,16 +59,48 @@ def stale_reason(table: str, new: str = "s", current: str = "t", carried=_always
     cases = [f"WHEN {_updates_differ(new, current)} THEN '{STALE_NOTE}：本行“{updated}”早于库中记录'"]
     for f in fields:
         label = _label(table, f)
-        cases.append(f"WHEN {_missing(table, f, new, current, carried)} THEN '{STALE_NOTE}：库中记录已有“{label}”，本行没有'")
+        cases.append(f"WHEN {_missing(f, new, current)} THEN '{STALE_NOTE}：库中记录已有“{label}”，本行没有'")
         if f != "satisfaction":
             cases.append(f"WHEN {current}.{f} IS NOT NULL AND {_earlier(f, new, current)} "
                          f"THEN '{STALE_NOTE}：本行“{label}”早于库中记录'")
     return f"(CASE {' '.join(cases)} END)"
 
 
-def file_carried(columns: set[str]):
+def merged(table: str, new: str, current: str | None, carried, mask: str) -> str:
+    """SQL: the SELECT list (every data column) of the record once the version `new` is applied
+    to the stored `current` (None, or NULL in a LEFT JOIN: there is none). The version gives the
+    columns its file carried (`carried(contract column)`: SQL); the optional values it lacked are
+    kept from `current`, or absent; 办理状态 its file lacked follows the merged timestamps; and
+    `mask` (SQL: the version's carried_mask) adds to what the record was delivered with."""
+    kept = kept_over(table)
+    values = {}
+    for column in columns(table):
+        if column in kept:
+            absent = absent_value(table, column)
+            before = "" if current is None else f"WHEN {current}.{key(table)} IS NOT NULL THEN {current}.{column} "
+            values[column] = f"CASE WHEN {carried(kept[column])} THEN {new}.{column} {before}ELSE {absent} END"
+        elif column == CARRIED:
+            values[column] = mask if current is None else f"CAST({mask} | coalesce({current}.{CARRIED}, 0) AS USMALLINT)"
+        else:
+            values[column] = f"{new}.{column}"
+    if "status" in values:
+        values["status"] = (f"CASE WHEN {carried('status')} THEN {new}.status WHEN ({values['closed_at']}) IS NOT NULL "
+                            f"THEN '已结案' WHEN ({values['resolved_at']}) IS NOT NULL THEN '已办结' ELSE '办理中' END")
+    return ", ".join(f"{value} AS {column}" for column, value in values.items())
+
+
+def delivers(table: str, headers: set[str], origin_carried: str) -> str:
+    """SQL: a re-send equal to the stored version is kept as a delivery of that version (the fold
+    takes the re-send's columns from its row) only where that version's file (`origin_carried`:
+    its carried_columns) carried every such column the re-send did: a value the row holds from
+    a version before it can change with an undo, the re-send's own values cannot."""
+    own = [c for c in (*kept_over(table).values(), "status") if c in headers]
+    return " AND ".join(carries(origin_carried, c) for c in own) or "TRUE"
+
+
+def file_carried(headers: set[str]):
     """`carried` for the rows of one file: the contract columns it had."""
-    return lambda field: "TRUE" if field in columns else "FALSE"
+    return lambda field: "TRUE" if field in headers else "FALSE"
 
 
 def _same(table: str, new: str = "s", current: str = "t") -> str:
@@ -150,21 +164,26 @@ def refold(con, table: str, keys: str) -> dict[str, int]:
                row_number() OVER (PARTITION BY v.{k} ORDER BY v.at_batch) AS step
         FROM ({_delivered(table, keys)}) v JOIN batches b ON b.batch_id = v.at_batch
         WHERE NOT b.is_undone {valid}""")
-    con.execute("CREATE OR REPLACE TEMP TABLE fold AS SELECT * EXCLUDE (is_correction, carried_in, step) "
-                "FROM fold_versions WHERE step = 1")
+    version_mask = batch_mask(table, "s.carried_in")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE fold AS
+        SELECT {merged(table, "s", None, _carried_in, version_mask)}, s.batch_id, s.at_batch
+        FROM fold_versions s WHERE s.step = 1""")
     steps = con.execute("SELECT coalesce(max(step), 0) FROM fold_versions").fetchall()[0][0]
     for step in range(2, steps + 1):
         con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE fold_candidates AS
+            SELECT {merged(table, "s", "t", _carried_in, version_mask)}, s.batch_id, s.at_batch, s.is_correction
+            FROM fold_versions s JOIN fold t ON t.{k} = s.{k} WHERE s.step = {step}""")
+        con.execute(f"""
             CREATE OR REPLACE TEMP TABLE fold_taken AS
-            SELECT s.{k} FROM fold_versions s JOIN fold t ON t.{k} = s.{k}
-            WHERE s.step = {step} AND (s.is_correction OR NOT {stale_condition(table, carried=_carried_in)})
-              AND NOT {_same(table)}""")
+            SELECT s.{k} FROM fold_candidates s JOIN fold t ON t.{k} = s.{k}
+            WHERE (s.is_correction OR NOT {stale_condition(table)}) AND NOT {_same(table)}""")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE fold AS
             SELECT * FROM fold WHERE {k} NOT IN (SELECT {k} FROM fold_taken)
             UNION ALL
-            SELECT * EXCLUDE (is_correction, carried_in, step) FROM fold_versions
-            WHERE step = {step} AND {k} IN (SELECT {k} FROM fold_taken)""")
+            SELECT * EXCLUDE (is_correction) FROM fold_candidates WHERE {k} IN (SELECT {k} FROM fold_taken)""")
     # Counted by what the pages see: a record now holding other values, or none.
     restored = con.execute(f"SELECT count(*) FROM fold f LEFT JOIN {table} l ON l.{k} = f.{k} "
                            f"WHERE l.{k} IS NULL OR NOT {_same(table, 'f', 'l')}").fetchall()[0][0]
@@ -181,22 +200,26 @@ def refold(con, table: str, keys: str) -> dict[str, int]:
             SELECT 1 FROM fold f WHERE f.at_batch <> f.batch_id AND f.{k} = {table}_deliveries.{k}
               AND f.at_batch = {table}_deliveries.batch_id)""")
     con.execute("UPDATE fold SET batch_id = at_batch")
-    # What changes: live rows that are no longer the fold's result go back to the versions, and
-    # the fold's results that are not live come out of them.
+    # What changes: live rows that are no longer the fold's result go back to the versions; the
+    # fold's results not live as they are (another version, or the same one with other values kept
+    # over from versions before it) take their place, and out of the versions.
+    col_list = ", ".join(cols)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE fold_out AS
         SELECT l.{k}, l.batch_id FROM {table} l LEFT JOIN fold f ON f.{k} = l.{k}
         WHERE l.{k} IN (SELECT {k} FROM {keys}) AND f.batch_id IS DISTINCT FROM l.batch_id""")
+    going = f"EXISTS (SELECT 1 FROM fold_out m WHERE m.{k} = {table}.{k} AND m.batch_id = {table}.batch_id)"
+    con.execute(f"INSERT INTO {table}_versions ({col_list}, batch_id) SELECT {col_list}, batch_id FROM {table} WHERE {going}")
+    con.execute(f"DELETE FROM {table} WHERE {going}")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE fold_in AS
         SELECT f.{k}, f.batch_id FROM fold f LEFT JOIN {table} l ON l.{k} = f.{k}
-        WHERE l.batch_id IS DISTINCT FROM f.batch_id""")
-    col_list = ", ".join(cols)
-    for source, target, chosen in ((table, f"{table}_versions", "fold_out"), (f"{table}_versions", table, "fold_in")):
-        picked = f"EXISTS (SELECT 1 FROM {chosen} m WHERE m.{k} = {source}.{k} AND m.batch_id = {source}.batch_id)"
-        con.execute(f"INSERT INTO {target} ({col_list}, batch_id) SELECT {col_list}, batch_id FROM {source} "
-                    f"WHERE {picked}")
-        con.execute(f"DELETE FROM {source} WHERE {picked}")
+        WHERE l.{k} IS NULL OR NOT {_same(table, 'f', 'l')}""")
+    con.execute(f"""DELETE FROM {table}_versions WHERE EXISTS (SELECT 1 FROM fold_in m
+                        WHERE m.{k} = {table}_versions.{k} AND m.batch_id = {table}_versions.batch_id)""")
+    con.execute(f"DELETE FROM {table} WHERE {k} IN (SELECT {k} FROM fold_in)")
+    con.execute(f"INSERT INTO {table} ({col_list}, batch_id) SELECT {col_list}, batch_id FROM fold "
+                f"WHERE {k} IN (SELECT {k} FROM fold_in)")
     if table == "appeals":
         derived.touch(con, f"{k} IN (SELECT {k} FROM {keys})")
     # A row held back as older is stale no more once its version is the current one (the later
@@ -217,7 +240,7 @@ def refold(con, table: str, keys: str) -> dict[str, int]:
         con.execute(f"CREATE OR REPLACE TEMP TABLE rederive AS SELECT DISTINCT l.compound_id FROM {table} l "
                     f"JOIN fold_in f ON f.{k} = l.{k} AND f.batch_id = l.batch_id WHERE l.compound_id IS NOT NULL")
         rederive(con, "rederive", tables=[table])
-    for temp in ("fold_versions", "fold", "fold_taken", "fold_out", "fold_in", "fold_unstale", "rederive"):
+    for temp in ("fold_versions", "fold", "fold_candidates", "fold_taken", "fold_out", "fold_in", "fold_unstale", "rederive"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     return {"removed": removed, "restored": restored}
 

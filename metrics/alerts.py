@@ -47,7 +47,7 @@ def _deadlines_sql(con, as_of: datetime, street: str | None, community: str | No
                         WHEN a.first_response_at <= $as_of THEN 1 ELSE 0 END AS done,
                    coalesce(k.c_first_response_at, TRUE) AS t1, coalesce(k.c_resolved_at, TRUE) AS t2,
                    coalesce(k.c_feedback_at, TRUE) AS t3
-            FROM {appeals.open_rows_sql(con, "pending_until")} a LEFT JOIN carried k ON k.batch_id = a.batch_id
+            FROM {appeals.open_rows_sql(con, "pending_until")} a LEFT JOIN carried k ON k.carried_mask = a.carried_mask
             WHERE a.received_at <= $as_of AND NOT coalesce(a.closed_at <= $as_of, FALSE) AND {place}),
         n AS (
             SELECT *, CASE WHEN done < 1 AND t1 THEN 1 WHEN done < 2 AND t2 THEN 2

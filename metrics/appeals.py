@@ -76,8 +76,7 @@ def pending_until_sql() -> str:
     """SQL: the moment from which an appeal can have no 123 deadline any more (metrics/alerts.py):
     its closure, or the step after which none its extract carried is left to take (feedback;
     resolution when feedback was not carried; first response when neither was); NULL while
-    neither has come. Reads the appeal's columns and its batch's carried flags (c_*; a batch
-    from before versions counts as carrying every column)."""
+    neither has come. Reads the appeal's columns and its carried flags (c_*: carried_sql)."""
     first, resolution, feedback = (f"coalesce(c_{c}, TRUE)" for c in ("first_response_at", "resolved_at", "feedback_at"))
     return (f"least(closed_at, feedback_at, CASE WHEN NOT {feedback} THEN resolved_at END, "
             f"CASE WHEN NOT ({resolution} OR {feedback}) THEN first_response_at END, "
@@ -94,7 +93,7 @@ def open_rows_sql(con, until: str) -> str:
         return "appeals"
     listed = stored_columns()
     moment, carried = ("resolved_at", "") if until == "resolved_at" else \
-        (pending_until_sql(), f"LEFT JOIN ({carried_sql('appeals')}) carried USING (batch_id)")
+        (pending_until_sql(), f"LEFT JOIN ({carried_sql('appeals')}) carried USING (carried_mask)")
     later = f"(SELECT day FROM {ROLLUP_DAYS} WHERE last_{until} > CAST($as_of AS TIMESTAMP))"
     return f"""(SELECT {listed} FROM {ROLLUP_OPEN} WHERE {until} IS NULL
                 UNION ALL
@@ -130,7 +129,7 @@ def flagged_sql(condition: str, as_of_expr: str) -> str:
     return f"""
         WITH carried AS ({carried_sql("appeals")}),
         d AS (SELECT *, CAST(received_at AS DATE) AS day
-              FROM appeals LEFT JOIN carried USING (batch_id) WHERE {condition}),
+              FROM appeals LEFT JOIN carried USING (carried_mask) WHERE {condition}),
         b AS (SELECT *, CAST({as_of_expr} AS TIMESTAMP) AS _as_of FROM d),
         a AS (
             SELECT *,
@@ -314,7 +313,7 @@ def _overdue_rows(con, scope: Scope) -> tuple[str, dict]:
     condition, params = where(period("a.received_at", scope), place("a.", scope))
     return f"""
         FROM {open_rows_sql(con, "resolved_at")} a
-             JOIN ({carried_sql("appeals")}) carried ON carried.batch_id = a.batch_id AND carried.c_resolved_at
+             JOIN ({carried_sql("appeals")}) carried ON carried.carried_mask = a.carried_mask AND carried.c_resolved_at
         WHERE {condition}
           AND NOT coalesce(a.resolved_at <= $as_of, FALSE)
           AND a.received_at + to_hours(CAST($resolve_h AS BIGINT)) < $as_of""", merged(
@@ -390,8 +389,8 @@ def funnel(con, scope: Scope) -> pl.DataFrame:
     medians = ",\n".join(f"{median_duration(since_previous(i), f't{i}', 'hours')} AS hours_{i}"
                           for i in range(1, n + 1))
     row = frame(con, f"""
-        WITH a AS (SELECT received_at, {stamps}, carried.* EXCLUDE (batch_id)
-                   FROM appeals LEFT JOIN ({carried_sql("appeals")}) carried USING (batch_id) WHERE {condition})
+        WITH a AS (SELECT received_at, {stamps}, carried.* EXCLUDE (carried_mask)
+                   FROM appeals LEFT JOIN ({carried_sql("appeals")}) carried USING (carried_mask) WHERE {condition})
         SELECT count(*) AS received, {reached}, {medians}, {carried_counts("appeals")} FROM a""",
                 params).to_dicts()[0]
     missing = absent("appeals", row, row["received"])
@@ -427,7 +426,7 @@ def backlog(con, scope: Scope) -> pl.DataFrame:
     condition, params = where(period("received_at", scope), place("", scope))
     rows = frame(con, f"""
         SELECT epoch(CAST($as_of AS TIMESTAMP) - received_at) / 3600.0 AS hours_open
-        FROM {open_rows_sql(con, "resolved_at")} a JOIN ({carried_sql("appeals")}) carried USING (batch_id)
+        FROM {open_rows_sql(con, "resolved_at")} a JOIN ({carried_sql("appeals")}) carried USING (carried_mask)
         WHERE {condition} AND carried.c_resolved_at AND NOT coalesce(resolved_at <= $as_of, FALSE)""", params)
     limit = settings.metric_settings()["resolution_limit_hours"]
     hours = rows["hours_open"]

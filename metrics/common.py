@@ -1,8 +1,9 @@
 """What every subject's queries share: rates, the satisfied ratings, and "absent is not zero".
 
-Absent is not zero: every load records in `batches.carried_columns` the contract columns its
-file had. A figure is computed over the rows whose file carried its input columns (declared in
-metrics/catalogue.py); when no row in scope carried them it is None (“—”) and the summary lists
+Absent is not zero: every record keeps in `carried_mask` which measured columns the versions it
+holds were delivered with (its latest file's, and those of earlier files for the values it kept
+over: etl/versions.py). A figure is computed over the records that carried its input columns
+(declared in metrics/catalogue.py); when none in scope did it is None (“—”) and the summary lists
 the column in `absent_columns`, which pages and the PDF turn into a note (`absent_notes`).
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from etl.contract import KINDS
-from etl.schema import carries
+from etl.schema import carried_bits
 from metrics.catalogue import figure_inputs
 
 # The ratings that count as satisfied, in surveys and in appeals' evaluations alike: 满意, then
@@ -77,14 +78,12 @@ def column_names(kind: str, columns) -> str:
 
 
 def carried_sql(kind: str) -> str:
-    """Per batch, whether its file carried each input column of the feed (column `c_<name>`).
-
-    A batch recorded before files' columns were kept counts as carrying them all. The field is read
-    through to_json so that a database written before the column existed still reads.
-    """
-    checks = ", ".join(f"{carries('carried', c)} AS c_{c}" for c in input_columns(kind))
-    return (f"SELECT batch_id, {checks} FROM (SELECT batch_id, "
-            "json_extract_string(to_json(bt), '$.carried_columns') AS carried FROM batches bt)")
+    """Per value of a record's `carried_mask` (which measured columns the versions it holds were
+    delivered with: etl/schema.py), whether it has each input column of the feed (`c_<name>`):
+    joined on carried_mask, so a record counts by what it holds, not by its latest file alone."""
+    bits = carried_bits(KINDS[kind].table)
+    checks = ", ".join(f"(m & {bits[c]}) <> 0 AS c_{c}" for c in input_columns(kind))
+    return f"SELECT CAST(m AS USMALLINT) AS carried_mask, {checks} FROM range({1 << len(bits)}) r(m)"
 
 
 def carried_counts(kind: str) -> str:

@@ -18,9 +18,9 @@ def scoped_sql(scope: Scope) -> Condition:
     condition, params = where(period("p.received_at", scope), place("c.", scope))
     return f"""
         SELECT p.*, c.name, c.street, c.community, c.households, c.is_key_target, c.compound_type,
-               p.resolved_at <= $as_of AS is_resolved, carried.* EXCLUDE (batch_id)
+               p.resolved_at <= $as_of AS is_resolved, carried.* EXCLUDE (carried_mask)
         FROM complaints p JOIN compounds c USING (compound_id)
-             LEFT JOIN ({carried_sql("complaints")}) carried ON carried.batch_id = p.batch_id
+             LEFT JOIN ({carried_sql("complaints")}) carried ON carried.carried_mask = p.carried_mask
         WHERE {condition}""", params
 
 
@@ -65,9 +65,9 @@ def by(con, scope: Scope, dimension: str) -> pl.DataFrame:
     result = frame(con, f"""
         WITH p AS (
             SELECT {column} AS key, p.received_at, p.resolved_at, p.is_three_party,
-                   p.resolved_at <= $as_of AS is_resolved, carried.* EXCLUDE (batch_id)
+                   p.resolved_at <= $as_of AS is_resolved, carried.* EXCLUDE (carried_mask)
             FROM complaints p JOIN compounds c USING (compound_id)
-                 LEFT JOIN ({carried_sql("complaints")}) carried ON carried.batch_id = p.batch_id
+                 LEFT JOIN ({carried_sql("complaints")}) carried ON carried.carried_mask = p.carried_mask
             WHERE {condition})
         SELECT key AS {dimension}, count(*) AS complaints,
                count(*) FILTER (is_resolved) AS resolved,
@@ -128,7 +128,7 @@ def property_companies(con, scope: Scope) -> pl.DataFrame:
                       count(*) FILTER (carried.c_resolved_at) AS resolve_known,
                       count(*) FILTER (carried.c_three_party) AS party_known
                FROM complaints p JOIN c USING (compound_id)
-                    JOIN ({carried_sql("complaints")}) carried ON carried.batch_id = p.batch_id
+                    JOIN ({carried_sql("complaints")}) carried ON carried.carried_mask = p.carried_mask
                WHERE {complaints_period} GROUP BY c.company),
         sv AS (SELECT c.company, count(*) AS survey_answers,
                       count(*) FILTER ({satisfied("s.rating")}) AS survey_satisfied

@@ -145,11 +145,11 @@ def summary(con, scope: Scope, compound_id: str) -> dict:
                           count(*) FILTER (NOT coalesce(resolved_at <= $as_of, FALSE) AND c_resolved_at
                                            AND received_at + to_hours(CAST($resolve_h AS BIGINT)) < $as_of)
                               AS overdue_open
-                   FROM appeals JOIN ({carried_sql("appeals")}) carried USING (batch_id)
+                   FROM appeals JOIN ({carried_sql("appeals")}) carried USING (carried_mask)
                    WHERE compound_id = $id AND {received} AND {appeals_place}),
         p AS (SELECT count(*) AS complaints, count(*) FILTER (resolved_at <= $as_of) AS complaints_resolved,
                      count(*) FILTER (c_resolved_at) AS complaints_resolve_known
-              FROM complaints JOIN ({carried_sql("complaints")}) carried USING (batch_id)
+              FROM complaints JOIN ({carried_sql("complaints")}) carried USING (carried_mask)
               WHERE compound_id = $id AND {received}),
         s AS (SELECT count(*) AS survey_answers,
                      count(*) FILTER ({satisfied("rating")}) AS survey_satisfied,

@@ -49,7 +49,7 @@ def _computed(condition: str) -> tuple[str, str, str]:
     # An extract without 结案时间 closes nothing: the appeals leave the open table by the end of
     # their deadlines instead, or it would hold every appeal of such a feed.
     still_open = (f"SELECT * FROM (SELECT {stored_columns()}, {pending_until_sql()} AS pending_until "
-                  f"FROM appeals LEFT JOIN ({carried_sql('appeals')}) carried USING (batch_id) WHERE {condition}) "
+                  f"FROM appeals LEFT JOIN ({carried_sql('appeals')}) carried USING (carried_mask) WHERE {condition}) "
                   "WHERE resolved_at IS NULL OR pending_until IS NULL")
     return rows, days, still_open
 

@@ -20,7 +20,7 @@ TOTALS = f"count(*) AS events, {ATTENDANCE}, {OLD_YOUNG}"
 
 def carried_join() -> str:
     """The join that gives each event `s` its file's carried flags as `k` (for OLD_YOUNG)."""
-    return f"LEFT JOIN ({carried_sql('scenes')}) k ON k.batch_id = s.batch_id"
+    return f"LEFT JOIN ({carried_sql('scenes')}) k ON k.carried_mask = s.carried_mask"
 
 
 def _events(scope: Scope) -> tuple[str, dict]:
@@ -34,8 +34,8 @@ def summary(con, scope: Scope) -> dict:
     in_period, period_params = period("s.event_date", scope, is_date=True)
     row = frame(con, f"""
         WITH scoped AS (SELECT * FROM compounds WHERE {in_place}),
-             e AS (SELECT s.*, carried.* EXCLUDE (batch_id) FROM scenes s JOIN scoped USING (compound_id)
-                   LEFT JOIN ({carried_sql("scenes")}) carried ON carried.batch_id = s.batch_id
+             e AS (SELECT s.*, carried.* EXCLUDE (carried_mask) FROM scenes s JOIN scoped USING (compound_id)
+                   LEFT JOIN ({carried_sql("scenes")}) carried ON carried.carried_mask = s.carried_mask
                    WHERE {in_period})
         SELECT (SELECT count(*) FROM e) AS events,
                (SELECT coalesce(sum(attendees), 0) FROM e) AS attendance,

@@ -306,8 +306,6 @@ def check_results(plan: Plan, report) -> None:
             st.caption("以下列不会被读取(不在标准字段中，或与已读取的列重复)：" + listing(report.ignored_columns))
         if report.absent_columns:
             st.info(report.absent_text(figures_without) + "。", icon=":material/info:")
-        if report.emptied:
-            st.warning(report.emptied_text() + "。", icon=":material/warning:")
         if report.reasons:
             st.markdown("**将被拒绝的行(按原因)**")
             st.dataframe(desk.reasons_table(report), hide_index=True, width="stretch")

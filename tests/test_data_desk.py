@@ -45,7 +45,7 @@ TABLES = ["compounds", "appeals", "complaints", "surveys", "scenes"]
 # A4 exists in the fixture (its category, channel and content change), N1 appears twice (the last
 # row wins), N2 names no known street, N3 has no readable date.
 OTHER_SYSTEM = ("单号,下单时间,问题分类,所在街道,备注\n"
-                "A4,2026-03-05 10:00,市政设施,登州街道,改类别\n"
+                "A4,2026-03-05 10:00,环境卫生,登州街道,改类别\n"
                 "N1,2026-03-06 10:00,其他,登州街道,先出现\n"
                 "N2,2026-03-06 11:00,噪音扰民,不存在街道,街道不对\n"
                 "N3,昨天下午,其他,登州街道,日期不对\n"
@@ -226,7 +226,7 @@ def test_upload_map_check_load_history_and_undo(db, tmp_path, mappings):
     headers = frame(at, "文件表头")
     assert headers.values.tolist() == [
         ["单号", "工单编号(appeal_id)", "A4"], ["下单时间", "受理时间(received_at)", "2026-03-05 10:00"],
-        ["问题分类", "诉求类别(category)", "市政设施"], ["所在街道", "街道(street)", "登州街道"],
+        ["问题分类", "诉求类别(category)", "环境卫生"], ["所在街道", "街道(street)", "登州街道"],
         ["备注", desk.IGNORED, "改类别"], [desk.FIXED, "来源渠道(channel)", "网格员巡访"]]
 
     # Saved under a name, as a readable TOML file in the mappings folder.
@@ -244,11 +244,10 @@ def test_upload_map_check_load_history_and_undo(db, tmp_path, mappings):
     assert metrics(at) == {"读取行数": "6", "将新增": "2", "将更新": "1", "与库中相同": "0", "较旧未覆盖": "0",
                            "将拒绝": "3"}
     # The extract has no lifecycle columns: the figures built on them will read "—", and the check says so.
-    assert ("文件未含可选列 “派单时间”、“首次响应时间”、“办结时间”、“反馈时间”、“结案时间”、“群众评价”，"
-            "响应率、办结率、按时办结率、3日反馈率、满意率、满意度得分、综合得分、超期未办结、真解决率、办结时长中位数、"
-            "精准派单用时、首接响应用时、督导督办用时、群众评价用时、结案归档将显示为“—”(不是 0)。") in texts(at.info)
-    # The record it updates had a 诉求内容 the extract has no column for: said before the load.
-    assert any(w.startswith("注意：本文件更新的记录中 1 条已有“诉求内容”") for w in texts(at.warning))
+    assert ("文件未含可选列 “派单时间”、“首次响应时间”、“办结时间”、“反馈时间”、“结案时间”、“群众评价”：库中已有的记录保留这些列"
+            "原来的值，新记录不计入响应率、办结率、按时办结率、3日反馈率、满意率、满意度得分、综合得分、超期未办结、真解决率、"
+            "办结时长中位数、精准派单用时、首接响应用时、督导督办用时、群众评价用时、结案归档"
+            "(所选范围内的记录都没有时显示为“—”，不是 0)。") in texts(at.info)
     reasons = frame(at, "拒绝原因")
     assert reasons.values.tolist() == [
         ["“受理时间”无法识别为日期时间：昨天下午", 1, "5"],
@@ -262,11 +261,10 @@ def test_upload_map_check_load_history_and_undo(db, tmp_path, mappings):
     click(at, "desk_load")
     assert texts(at.success) == ["网格导出.csv：批次 6，读取 6 行，新增 2，更新 1，未变 0，拒绝 3"
                                  "(其中文件内重复编号 1 行：同一编号只导入一行，原因见被拒绝的行)；未读取的列：备注；"
-                                 "文件未含可选列 “派单时间”、“首次响应时间”、“办结时间”、“反馈时间”、“结案时间”、“群众评价”，"
-                                 "响应率、办结率、按时办结率、3日反馈率、满意率、满意度得分、综合得分、超期未办结、真解决率、办结时长中位数、"
-                                 "精准派单用时、首接响应用时、督导督办用时、群众评价用时、结案归档将显示为“—”(不是 0)；"
-                                 "注意：本文件更新的记录中 1 条已有“诉求内容”，本文件没有这一列，更新后这一列的值将为空"
-                                 "(旧值仍在历史版本中，撤销本批次即恢复；如不希望清空，请用含这一列的完整导出文件)。"]
+                                 "文件未含可选列 “派单时间”、“首次响应时间”、“办结时间”、“反馈时间”、“结案时间”、“群众评价”：库中已有的记录"
+                                 "保留这些列原来的值，新记录不计入响应率、办结率、按时办结率、3日反馈率、满意率、满意度得分、综合得分、"
+                                 "超期未办结、真解决率、办结时长中位数、精准派单用时、首接响应用时、督导督办用时、群众评价用时、结案归档"
+                                 "(所选范围内的记录都没有时显示为“—”，不是 0)。"]
     assert not at.file_uploader[0].value  # a fresh uploader: the file is not loaded twice by mistake
     history = frame(at, "批次")
     assert len(history) == 6
@@ -607,9 +605,9 @@ def test_undoing_the_registry_is_not_refused_and_says_what_moved(db, tmp_path):
 
 
 def test_stale_rows_show_and_download_and_a_correction_is_a_choice(db, tmp_path):
-    # A1 as it stood before it was resolved: older than the stored record.
-    older = ("工单编号,来源渠道,诉求类别,受理时间,街道,小区编码,首次响应时间\n"
-             "A1,12345热线,环境卫生,2026-03-02 09:00:00,蓬莱阁街道,C2,2026-03-02 10:00\n").encode()
+    # A1 as it stood before it was resolved (办结时间 still empty): older than the stored record.
+    older = ("工单编号,来源渠道,诉求类别,受理时间,街道,小区编码,首次响应时间,办结时间\n"
+             "A1,12345热线,环境卫生,2026-03-02 09:00:00,蓬莱阁街道,C2,2026-03-02 10:00,\n").encode()
     (tmp_path / "older.csv").write_bytes(older)
     load_files(db, "appeals", [tmp_path / "older.csv"])
     at = open_desk(tmp_path)

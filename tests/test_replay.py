@@ -32,10 +32,10 @@ DAY = local_now().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta
 HEADERS = {
     "compounds": "小区编码,小区名称,所属街道,社区,小区类型,物业企业",
     "appeals": "工单编号,来源渠道,诉求类别,受理时间,街道,小区编码,小区名称,首次响应时间,办结时间,回访时间,"
-               "结案时间,群众评价,更新时间",
-    "complaints": "投诉编号,小区编码,小区名称,物业企业,问题类别,投诉时间,办结时间",
-    "surveys": "问卷编号,调查日期,小区编码,测评项目,评分",
-    "scenes": "活动编号,活动日期,场景名称,场景类型,小区编码,参与人次",
+               "结案时间,群众评价,更新时间,诉求内容,办理状态,是否物业类",
+    "complaints": "投诉编号,小区编码,小区名称,物业企业,问题类别,投诉时间,办结时间,三方办",
+    "surveys": "问卷编号,调查日期,小区编码,测评项目,评分,评价",
+    "scenes": "活动编号,活动日期,场景名称,场景类型,小区编码,参与人次,一老一小人次,志愿者人数",
 }
 
 
@@ -71,8 +71,10 @@ def appeal_rows(draw):
         street = draw(st.sampled_from(["", "", "新港街道"]))
         cid, cname = draw(st.sampled_from([("", "")])) if street and draw(st.booleans()) else compound_ref(draw)
         updated = when(received + draw(st.integers(0, 3))) if draw(st.integers(0, 4)) == 0 else ""
+        content = draw(st.sampled_from(["路灯不亮", "", "楼道堆物"]))
+        status = draw(st.sampled_from(["", "", "已退回"]))
         rows.append(f"{appeal},城市通,其他,{when(received)},{street},{cid},{cname},{','.join(times)},"
-                    f"{satisfaction},{updated}")
+                    f"{satisfaction},{updated},{content},{status},{draw(st.sampled_from(['', '是', '否']))}")
     return rows
 
 
@@ -84,22 +86,23 @@ def complaint_rows(draw):
         cid, cname = compound_ref(draw)
         resolved = "" if draw(st.booleans()) else when(received + draw(st.sampled_from([5, 6])))
         company = draw(st.sampled_from(["", "", "自管"]))
-        rows.append(f"{complaint},{cid},{cname},{company},环境卫生,{when(received)},{resolved}")
+        rows.append(f"{complaint},{cid},{cname},{company},环境卫生,{when(received)},{resolved},"
+                    f"{draw(st.sampled_from(['', '是']))}")
     return rows
 
 
 @st.composite
 def survey_rows(draw):
     ids = draw(st.lists(st.sampled_from(["S1", "S2"]), min_size=1, max_size=2, unique=True))
-    return [f"{s},{DAY:%Y-%m-%d},{draw(st.sampled_from(sorted(COMPOUNDS)))},物业服务,{draw(st.integers(1, 5))}"
-            for s in ids]
+    return [f"{s},{DAY:%Y-%m-%d},{draw(st.sampled_from(sorted(COMPOUNDS)))},物业服务,{draw(st.integers(1, 5))},"
+            f"{draw(st.sampled_from(['满意', '不满意']))}" for s in ids]
 
 
 @st.composite
 def scene_rows(draw):
     ids = draw(st.lists(st.sampled_from(["E1", "E2"]), min_size=1, max_size=2, unique=True))
-    return [f"{e},{DAY:%Y-%m-%d},邻里节,邻里,{draw(st.sampled_from(sorted(COMPOUNDS)))},{draw(st.integers(1, 50))}"
-            for e in ids]
+    return [f"{e},{DAY:%Y-%m-%d},邻里节,邻里,{draw(st.sampled_from(sorted(COMPOUNDS)))},{draw(st.integers(1, 50))},"
+            f"{draw(st.sampled_from(['', '3']))},{draw(st.sampled_from(['', '2']))}" for e in ids]
 
 
 EXTRACTS = {"compounds": compound_rows(), "appeals": appeal_rows(), "complaints": complaint_rows(),
@@ -107,8 +110,8 @@ EXTRACTS = {"compounds": compound_rows(), "appeals": appeal_rows(), "complaints"
 
 
 def tables(con, batches: list[int]) -> dict[str, list[tuple]]:
-    """Every column of the five tables the pages read, and which of the live batches (by its place
-    in load order) each row belongs to: the pages follow a row's batch to the columns its file had."""
+    """Every column of the five tables the pages read (which columns each record came with among
+    them), and which of the live batches (by its place in load order) each row belongs to."""
     place = {batch: index for index, batch in enumerate(batches)}
     return {t: sorted((*row[:-1], place.get(row[-1])) for row in con.execute(
         f"SELECT {', '.join(columns(t))}, batch_id FROM {t}").fetchall()) for t in TABLES}
@@ -116,8 +119,10 @@ def tables(con, batches: list[int]) -> dict[str, list[tuple]]:
 
 # The optional columns an extract may come without (the pages then show "—" for what needs them,
 # and a record keeps what earlier batches said of them).
-OMITTABLE = {"appeals": ["首次响应时间", "办结时间", "回访时间", "结案时间", "群众评价", "更新时间"],
-             "complaints": ["物业企业", "办结时间"]}
+OMITTABLE = {"appeals": ["首次响应时间", "办结时间", "回访时间", "结案时间", "群众评价", "更新时间", "诉求内容", "办理状态",
+                         "是否物业类"],
+             "complaints": ["物业企业", "办结时间", "三方办"], "scenes": ["一老一小人次", "志愿者人数"],
+             "surveys": ["评分"]}
 
 
 def extract(kind: str, rows: list[str], omitted: tuple[str, ...] = ()) -> bytes:

@@ -100,7 +100,7 @@ def test_a_load_landing_between_check_and_load_is_counted_and_said(db, tmp_path)
     assert (loaded.inserted, loaded.unchanged) == (0, 2)
     assert loaded.note == ("预检之后数据库有更新(其间有其他导入完成)，已按导入时的数据核对，结果与预检不同"
                            "(预检时：新增 2，更新 0，未变 0，较旧未覆盖 0，拒绝 0)。")
-    assert loaded.summary_zh().endswith("(不是 0)。" + loaded.note)
+    assert loaded.summary_zh().endswith("不是 0)。" + loaded.note)
 
 
 def test_a_registry_change_between_check_and_load_checks_the_rows_again_without_decoding(db, tmp_path, spy):

@@ -96,10 +96,12 @@ def test_a_batch_from_before_versions_waits_for_the_re_sends_nothing_recorded(tm
     assert undo(db, 4)["removed"] == 0 and rows(db, "SELECT count(*) FROM appeals") == [(20,)]
 
 
-def test_the_analyst_is_told_which_values_an_extract_without_their_column_empties(tmp_path):
-    """A closure extract without 群众评价 and 诉求内容 updates appeals that have both: the check and
-    the load say how many such values the update leaves empty (they stay in the earlier version);
-    a column the staging fills from elsewhere (街道 from the compound) and a re-send say nothing."""
+def test_an_extract_without_a_column_keeps_what_the_record_held_there(tmp_path):
+    """A closure extract without 群众评价 and 诉求内容 updated appeals that had both and erased
+    them (满意率 then fell, or read “—”). A file says nothing of a column it lacks: the records keep
+    their evaluation and content, take the closure, and still count as evaluated. Undoing the
+    extract that gave the evaluation takes it away (as if never loaded); undoing the closure takes
+    only the closure."""
     db = registry(tmp_path)
     full = write(tmp_path / "full.csv", "工单编号,来源渠道,诉求类别,受理时间,街道,小区编码,首次响应时间,办结时间,群众评价,诉求内容\n"
                  f"E1,城市通,其他,{at(0)},登州街道,C1,{at(1)},{at(5)},满意,楼道堆物\n"
@@ -109,17 +111,33 @@ def test_the_analyst_is_told_which_values_an_extract_without_their_column_emptie
                     f"E1,城市通,其他,{at(0)},C1,{at(1)},{at(5)},{at(30)}\n"
                     f"E2,城市通,其他,{at(1)},C1,{at(2)},{at(6)},\n"
                     f"E3,城市通,其他,{at(2)},C1,{at(3)},{at(7)},\n")
+    record = "SELECT appeal_id, satisfaction, content, closed_at IS NOT NULL, status FROM appeals ORDER BY 1"
+
+    def evaluation() -> tuple:
+        with read_only(db) as con:
+            figures = stats(con, Scope.from_arguments(con, start=DAY.date(), end=(DAY + timedelta(days=1)).date()))
+        return figures["appeals"]["received"], figures["appeals"]["satisfaction_rate"], figures["appeals"]["absent_columns"]
+
     load_files(db, "appeals", [full])
+    assert evaluation() == (3, 1.0, ["dispatched_at", "feedback_at", "closed_at"])
     (checked,) = check_files(db, "appeals", [closure])
-    assert (checked.updated, checked.emptied) == (3, {"satisfaction": 1, "content": 2})
-    assert ("注意：本文件更新的记录中 1 条已有“群众评价”，2 条已有“诉求内容”，本文件没有这些列，更新后这些列的值将为空"
-            in checked.summary_zh())
-    result = etl("load", "appeals", str(closure), "--db", str(db), "--json")
-    assert json.loads(result.stdout)["emptied"] == {"satisfaction": 1, "content": 2}
-    assert rows(db, "SELECT street, satisfaction, content FROM appeals WHERE appeal_id = 'E1'") == [("登州街道", None, None)]
+    (loaded,) = load_files(db, "appeals", [closure])
+    assert (checked.updated, loaded.updated, loaded.batch_id) == (3, 3, 3)
+    assert rows(db, record) == [("E1", "满意", "楼道堆物", True, "已结案"), ("E2", None, "路灯不亮", False, "已办结"),
+                                ("E3", None, None, False, "已办结")]
+    assert evaluation() == (3, 1.0, ["dispatched_at", "feedback_at"])
     (again,) = load_files(db, "appeals", [closure])
-    assert (again.unchanged, again.emptied) == (3, {})
-    assert "emptied" not in again.as_json()
+    assert again.unchanged == 3
+    # The full extract again: E1 names its street itself (the closure extract left it to the
+    # compound), the other two lack the 办结时间 the closure extract gave them: older.
+    (older,) = load_files(db, "appeals", [full])
+    assert (older.updated, older.stale) == (1, 2)
+    undo(db, 5)
+    assert rows(db, record)[0] == ("E1", "满意", "楼道堆物", True, "已结案")
+    undo(db, 2)  # no file that had 群众评价 is left: as if only the closure extract was loaded
+    assert rows(db, record) == [("E1", None, None, True, "已结案"), ("E2", None, None, False, "已办结"),
+                                ("E3", None, None, False, "已办结")]
+    assert evaluation() == (3, None, ["dispatched_at", "feedback_at", "satisfaction"])
 
 
 def test_an_older_extract_does_not_roll_records_back(tmp_path):
@@ -245,18 +263,22 @@ def test_a_newer_extract_without_a_column_is_not_older_for_lacking_it(tmp_path):
 
 def test_two_extracts_each_without_a_column_the_other_has_do_not_take_turns(tmp_path):
     """Monday's extract without 结案时间 and Wednesday's without 回访时间: sending Monday's again
-    took the closure back, sending Wednesday's restored it (found by an attack session). Only a
-    later time than all the stored record has makes a row newer."""
+    took the closure back, sending Wednesday's restored it (found by an attack session). Each file
+    says nothing of the column it lacks: the record holds both times, and either file sent again
+    changes nothing."""
     db = registry(tmp_path)
     monday = write(tmp_path / "monday.csv", "工单编号,来源渠道,诉求类别,受理时间,小区编码,办结时间,回访时间\n"
                                            f"A1,城市通,其他,{at(0)},C1,{at(2)},{at(4)}\n")
     wednesday = write(tmp_path / "wednesday.csv", "工单编号,来源渠道,诉求类别,受理时间,小区编码,办结时间,结案时间\n"
                                                  f"A1,城市通,其他,{at(0)},C1,{at(2)},{at(54)}\n")
-    for path, counts in ((monday, (1, 0, 0)), (wednesday, (0, 1, 0)), (monday, (0, 0, 1)), (wednesday, (0, 0, 0))):
+    for path, counts in ((monday, (1, 0, 0, 0)), (wednesday, (0, 1, 0, 0)), (monday, (0, 0, 1, 0)),
+                         (wednesday, (0, 0, 1, 0))):
         ((check,),) = [check_files(db, "appeals", [path])]
         (report,) = load_files(db, "appeals", [path])
-        assert (report.inserted, report.updated, report.stale) == (check.inserted, check.updated, check.stale) == counts
-        assert rows(db, "SELECT closed_at IS NOT NULL FROM appeals") == [(path == wednesday or report.stale == 1,)]
+        assert ((report.inserted, report.updated, report.unchanged, report.stale)
+                == (check.inserted, check.updated, check.unchanged, check.stale) == counts)
+        held = rows(db, "SELECT feedback_at IS NOT NULL, closed_at IS NOT NULL FROM appeals")
+        assert held == [(True, report.batch_id > 2)]
 
 
 def test_ids_are_one_id_however_typed_and_stored_ones_are_folded_once(tmp_path):
@@ -404,3 +426,36 @@ def test_one_lock_per_database_and_a_symlink_stays_a_symlink(tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert first.batch_id == 1
     assert check_files(link, "compounds", [FIXTURES / "compounds.csv"])[0].unchanged == 4
+
+
+def test_a_database_from_before_records_kept_their_columns_reads_as_its_next_write_stores_it(tmp_path):
+    """A database written before each record kept which columns it was delivered with
+    (carried_mask): the pages read it through views that give each row its own batch's columns,
+    which is what its next write stores, and the figures stay the same through that write."""
+    from etl.db import Reader
+    from etl.schema import CARRIED, TABLES
+
+    db = registry(tmp_path)
+    load_files(db, "appeals", [write(tmp_path / "full.csv", APPEALS + f"F1,城市通,其他,{at(0)},C1,{at(1)},{at(5)}\n")])
+    load_files(db, "appeals", [FIXTURES / "appeals_no_response.csv"])
+    scope = {"start": DAY.date() - timedelta(days=400), "end": DAY.date() + timedelta(days=30), "as_of": local_now()}
+
+    def figures(con) -> dict:
+        return stats(con, Scope.from_arguments(con, **scope))
+
+    with read_only(db) as con:
+        expected = figures(con)
+        masks = con.execute(f"SELECT appeal_id, {CARRIED} FROM appeals ORDER BY 1").fetchall()
+    assert expected["appeals"]["response_rate"] is not None and {m for _, m in masks} == {2 | 4, 4 | 32}
+    with duckdb.connect(str(db)) as con:
+        for table in TABLES:
+            for stored in (table, f"{table}_versions"):
+                con.execute(f"ALTER TABLE {stored} DROP COLUMN {CARRIED}")
+    with read_only(db) as con:
+        assert figures(con) == expected
+    assert figures(Reader(db).cursor()) == expected
+    load_files(db, "compounds", [FIXTURES / "compounds.csv"])  # a write, changing nothing
+    with read_only(db) as con:
+        assert figures(con) == expected
+        assert con.execute(f"SELECT appeal_id, {CARRIED} FROM appeals ORDER BY 1").fetchall() == masks
+
