@@ -235,16 +235,17 @@ def _read_from(con) -> str:
     """The database readers use: the live file, or, for a file written before records kept which
     columns they carried (its next write adds them: schema.create_all), views of it in memory
     that give each row what that write will give it: the columns its own batch's file carried."""
+    content = {stored: table for table in schema.TABLES for stored in (table, f"{table}_versions")}
     lacking = {t for (t,) in con.execute(f"""
         SELECT table_name FROM duckdb_tables() WHERE database_name = 'live' AND table_name IN
-            ({', '.join(f"'{t}'" for t in schema.TABLES)})
+            ({', '.join(f"'{t}'" for t in content)})
           AND table_name NOT IN (SELECT table_name FROM duckdb_columns()
                                  WHERE database_name = 'live' AND column_name = '{schema.CARRIED}')""").fetchall()}
     if not lacking:
         return "live"
     for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'live'").fetchall():
         if table in lacking:
-            carried = (f"SELECT batch_id, {schema.batch_mask(table, 'carried')} AS {schema.CARRIED} FROM (SELECT batch_id, "
+            carried = (f"SELECT batch_id, {schema.batch_mask(content[table], 'carried')} AS {schema.CARRIED} FROM (SELECT batch_id, "
                        "json_extract_string(to_json(bt), '$.carried_columns') AS carried FROM live.main.batches bt)")
             body = f"SELECT t.*, b.{schema.CARRIED} FROM live.main.{table} t LEFT JOIN ({carried}) b USING (batch_id)"
         else:

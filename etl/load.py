@@ -213,6 +213,11 @@ def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int, carrie
             con.execute(f"CREATE OR REPLACE TEMP TABLE moved_compounds AS {keys_in('changed')}")
             versions.rederive(con, "moved_compounds")
             con.execute("DROP TABLE moved_compounds")
+        if table == "appeals":  # the community of a compound kept over (versions._place)
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE unplaced AS SELECT DISTINCT compound_id FROM appeals
+                            WHERE community_from_compound AND community IS NULL AND {key} IN {keys_in('changed')}""")
+            versions.rederive(con, "unplaced", tables=["appeals"])
+            con.execute("DROP TABLE unplaced")
     if counts.get("new"):
         only_new = "" if all_new else f"WHERE {key} IN {keys_in('new')}"
         con.execute(f"INSERT INTO {table} ({col_list}, batch_id) SELECT {col_list}, ? FROM incoming {only_new}",

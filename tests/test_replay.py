@@ -31,7 +31,7 @@ DAY = local_now().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta
 
 HEADERS = {
     "compounds": "小区编码,小区名称,所属街道,社区,小区类型,物业企业",
-    "appeals": "工单编号,来源渠道,诉求类别,受理时间,街道,小区编码,小区名称,首次响应时间,办结时间,回访时间,"
+    "appeals": "工单编号,来源渠道,诉求类别,受理时间,街道,社区,小区编码,小区名称,首次响应时间,办结时间,回访时间,"
                "结案时间,群众评价,更新时间,诉求内容,办理状态,是否物业类",
     "complaints": "投诉编号,小区编码,小区名称,物业企业,问题类别,投诉时间,办结时间,三方办",
     "surveys": "问卷编号,调查日期,小区编码,测评项目,评分,评价",
@@ -73,7 +73,8 @@ def appeal_rows(draw):
         updated = when(received + draw(st.integers(0, 3))) if draw(st.integers(0, 4)) == 0 else ""
         content = draw(st.sampled_from(["路灯不亮", "", "楼道堆物"]))
         status = draw(st.sampled_from(["", "", "已退回"]))
-        rows.append(f"{appeal},城市通,其他,{when(received)},{street},{cid},{cname},{','.join(times)},"
+        community = draw(st.sampled_from(["", "", "西关社区"]))
+        rows.append(f"{appeal},城市通,其他,{when(received)},{street},{community},{cid},{cname},{','.join(times)},"
                     f"{satisfaction},{updated},{content},{status},{draw(st.sampled_from(['', '是', '否']))}")
     return rows
 
@@ -120,7 +121,7 @@ def tables(con, batches: list[int]) -> dict[str, list[tuple]]:
 # The optional columns an extract may come without (the pages then show "—" for what needs them,
 # and a record keeps what earlier batches said of them).
 OMITTABLE = {"appeals": ["首次响应时间", "办结时间", "回访时间", "结案时间", "群众评价", "更新时间", "诉求内容", "办理状态",
-                         "是否物业类"],
+                         "是否物业类", "小区编码", "小区名称", "社区"],
              "complaints": ["物业企业", "办结时间", "三方办"], "scenes": ["一老一小人次", "志愿者人数"],
              "surveys": ["评分"]}
 

@@ -443,9 +443,12 @@ def test_a_database_from_before_records_kept_their_columns_reads_as_its_next_wri
     def figures(con) -> dict:
         return stats(con, Scope.from_arguments(con, **scope))
 
+    (older,) = load_files(db, "appeals", [write(tmp_path / "older.csv", APPEALS + f"F1,城市通,其他,{at(0)},C1,{at(1)},\n")])
+    assert older.stale == 1
     with read_only(db) as con:
         expected = figures(con)
         masks = con.execute(f"SELECT appeal_id, {CARRIED} FROM appeals ORDER BY 1").fetchall()
+        stale_rows = stale_csv(con, older.batch_id)
     assert expected["appeals"]["response_rate"] is not None and {m for _, m in masks} == {2 | 4, 4 | 32}
     with duckdb.connect(str(db)) as con:
         for table in TABLES:
@@ -453,9 +456,51 @@ def test_a_database_from_before_records_kept_their_columns_reads_as_its_next_wri
                 con.execute(f"ALTER TABLE {stored} DROP COLUMN {CARRIED}")
     with read_only(db) as con:
         assert figures(con) == expected
+        assert stale_csv(con, older.batch_id) == stale_rows  # it reads the versions too
     assert figures(Reader(db).cursor()) == expected
     load_files(db, "compounds", [FIXTURES / "compounds.csv"])  # a write, changing nothing
     with read_only(db) as con:
         assert figures(con) == expected
         assert con.execute(f"SELECT appeal_id, {CARRIED} FROM appeals ORDER BY 1").fetchall() == masks
+
+
+def test_a_blank_status_follows_the_rows_own_times_and_a_missing_one_the_records(tmp_path):
+    """办理状态 is derived from the timestamps when the file gives none: from the row's own times
+    when its cell is blank (found by an attack session: it was stored empty), from the record's
+    merged times when the file has no such column."""
+    db = registry(tmp_path)
+    with_status = write(tmp_path / "a.csv", "工单编号,来源渠道,诉求类别,受理时间,小区编码,办结时间,结案时间,办理状态\n"
+                        f"A1,城市通,其他,{at(0)},C1,{at(4)},{at(6)},\nA2,城市通,其他,{at(0)},C1,,,\n"
+                        f"A3,城市通,其他,{at(0)},C1,,,已退回\n")
+    load_files(db, "appeals", [with_status])
+    assert rows(db, "SELECT appeal_id, status FROM appeals ORDER BY 1") == [("A1", "已结案"), ("A2", "办理中"),
+                                                                            ("A3", "已退回")]
+    assert load_files(db, "appeals", [with_status])[0].unchanged == 3
+    resolved = write(tmp_path / "b.csv", APPEALS + f"A2,城市通,其他,{at(0)},C1,,{at(8)}\nA3,城市通,其他,{at(0)},C1,,{at(8)}\n")
+    load_files(db, "appeals", [resolved])
+    assert rows(db, "SELECT appeal_id, status FROM appeals ORDER BY 1") == [("A1", "已结案"), ("A2", "已办结"),
+                                                                            ("A3", "已办结")]
+
+
+def test_a_street_level_export_keeps_the_compound_of_an_appeal_it_leaves_in_the_same_street(tmp_path):
+    """An export with no 小区编码 and no 小区名称 (the hotline's, by street) updated appeals the grid
+    system had placed in a compound and took the compound away, with its community (found by an
+    attack session). It says nothing of the compound: the appeal keeps it while the export leaves
+    it in the same street, and its community is the compound's; an export that moves the appeal to
+    another street takes the compound with it. Undo and the fold agree."""
+    db = registry(tmp_path)
+    load_files(db, "appeals", [write(tmp_path / "grid.csv", APPEALS + f"A1,城市通,其他,{at(0)},C1,{at(1)},\n"
+                                                           f"A2,城市通,其他,{at(0)},C1,{at(1)},\n")])
+    by_street = "工单编号,来源渠道,诉求类别,受理时间,街道,首次响应时间,办结时间\n"
+    hotline = write(tmp_path / "hotline.csv", by_street + f"A1,城市通,其他,{at(0)},登州街道,{at(1)},{at(5)}\n"
+                                                         f"A2,城市通,其他,{at(0)},新港街道,{at(1)},{at(5)}\n")
+    (report,) = load_files(db, "appeals", [hotline])
+    place = "SELECT appeal_id, street, community, compound_id, resolved_at IS NOT NULL FROM appeals ORDER BY 1"
+    assert (report.updated, rows(db, place)) == (2, [("A1", "登州街道", "东城社区", "C1", True),
+                                                     ("A2", "新港街道", None, None, True)])
+    assert load_files(db, "appeals", [hotline])[0].unchanged == 2
+    undo(db, 3)  # the first hotline export: its re-send (batch 4) says the same
+    assert rows(db, place)[0] == ("A1", "登州街道", "东城社区", "C1", True)
+    undo(db, 2)  # the grid system's file: as if only the hotline's had been loaded
+    assert rows(db, place) == [("A1", "登州街道", None, None, True), ("A2", "新港街道", None, None, True)]
 
