@@ -48,6 +48,8 @@ class LoadReport:
     refused: str | None = None  # the Chinese message when the whole file was refused
     correction: bool = False
     note: str | None = None  # how the load differs from the check behind it (the database changed)
+    # Appeals from a file naming no compound (a street-level export): placed by their street alone.
+    by_street: bool = False
 
     def as_json(self) -> dict:
         keys = ("file", "kind", "file_hash", "batch_id", "rows_read", "inserted", "updated", "unchanged", "stale", "rejected")
@@ -75,6 +77,8 @@ class LoadReport:
             text += f"；未读取的列：{listing(self.ignored_columns)}"
         if self.absent_columns:
             text += "；" + self.absent_text(name_figures)
+        if self.by_street:
+            text += "；" + BY_STREET
         return text + "。" + (self.note or "")
 
     def absent_text(self, name_figures: Callable[[str, list[str]], list[str]] | None = None) -> str:
@@ -84,6 +88,13 @@ class LoadReport:
         figures = "、".join(name_figures(self.kind, self.absent_columns)) if name_figures else "由这些列计算的指标"
         return (f"文件未含可选列 {columns}：库中已有的记录保留这些列原来的值，新记录不计入{figures}"
                 f"(所选范围内的记录都没有时显示为“—”，不是 0)")
+
+
+# Why a record's compound is not kept over like its other optional values: it gives the appeal's
+# place (street, community) whole, and a kept compound in another street than the file's would
+# put the appeal in two places, by a test no undo could replay once the registry moves compounds.
+BY_STREET = ("文件没有“小区编码”和“小区名称”列：其中的工单按“街道”计，不属于任何小区；"
+             "库中已有的工单被本文件更新后，也不再属于原来的小区(撤销本批次即恢复)")
 
 
 # Summaries and the batches table name at most this many ignored columns (a file can have thousands),
@@ -121,7 +132,8 @@ def _report(source: RawFile, file_name: str, correction: bool) -> LoadReport:
     source.ignored_columns = ignored
     return LoadReport(file=file_name, kind=source.kind.name, encoding=source.encoding, file_hash=source.file_hash,
                       correction=correction,
-                      ignored_columns=ignored, rows_read=source.frame.height, absent_columns=absent_columns(source))
+                      ignored_columns=ignored, rows_read=source.frame.height, absent_columns=absent_columns(source),
+                      by_street=source.kind.name == "appeals" and not {"compound_id", "compound_name"} & set(source.headers))
 
 
 def _count(report: LoadReport, counts: dict[str, int], staged: Staged) -> None:
@@ -213,11 +225,6 @@ def _upsert(con, table: str, key: str, good: pl.DataFrame, batch_id: int, carrie
             con.execute(f"CREATE OR REPLACE TEMP TABLE moved_compounds AS {keys_in('changed')}")
             versions.rederive(con, "moved_compounds")
             con.execute("DROP TABLE moved_compounds")
-        if table == "appeals":  # the community of a compound kept over (versions._place)
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE unplaced AS SELECT DISTINCT compound_id FROM appeals
-                            WHERE community_from_compound AND community IS NULL AND {key} IN {keys_in('changed')}""")
-            versions.rederive(con, "unplaced", tables=["appeals"])
-            con.execute("DROP TABLE unplaced")
     if counts.get("new"):
         only_new = "" if all_new else f"WHERE {key} IN {keys_in('new')}"
         con.execute(f"INSERT INTO {table} ({col_list}, batch_id) SELECT {col_list}, ? FROM incoming {only_new}",

@@ -83,8 +83,6 @@ def merged(table: str, new: str, current: str | None, carried, mask: str) -> str
             values[column] = mask if current is None else f"CAST({mask} | coalesce({current}.{CARRIED}, 0) AS USMALLINT)"
         else:
             values[column] = f"{new}.{column}"
-    if table == "appeals":
-        _place(values, new, current, carried)
     if "status" in values:
         # A blank cell follows the row's own times (so a version's status is its file's alone), a
         # column the file lacks follows the merged ones.
@@ -92,33 +90,6 @@ def merged(table: str, new: str, current: str | None, carried, mask: str) -> str
         values["status"] = (f"CASE WHEN {carried('status')} THEN coalesce({new}.status, {own}) "
                             f"ELSE {_status(values['closed_at'], values['resolved_at'])} END")
     return ", ".join(f"{value} AS {column}" for column, value in values.items())
-
-
-def names_compound(carried) -> str:
-    """SQL: an appeal's file had a column naming the compound (by code or by name)."""
-    return f"({carried('compound_id')} OR {carried('compound_name')})"
-
-
-def _place(values: dict, new: str, current: str | None, carried) -> None:
-    """An appeal's compound, when its file named none (a street-level export), is kept from the
-    stored record if the file leaves the appeal in the same street; its community is then the
-    compound's (filled by `rederive`). A version read back is first taken as its file gave it:
-    a compound, and a community from one, are not its own when its file named no compound."""
-    names = names_compound(carried)
-    compound = f"CASE WHEN {names} THEN {new}.compound_id END"
-    from_compound = f"({new}.community_from_compound AND {names})"
-    community = f"CASE WHEN {names} OR NOT {new}.community_from_compound THEN {new}.community END"
-    if current is None:
-        values.update(compound_id=compound, community=community, community_from_compound=from_compound)
-        return
-    keep = (f"(NOT {names} AND {current}.compound_id IS NOT NULL "
-            f"AND {new}.street IS NOT DISTINCT FROM {current}.street)")
-    unplaced = f"({keep} AND ({community}) IS NULL)"
-    values.update(
-        compound_id=f"CASE WHEN {keep} THEN {current}.compound_id ELSE {compound} END",
-        community=(f"CASE WHEN {unplaced} THEN CASE WHEN {current}.community_from_compound "
-                   f"THEN {current}.community END ELSE {community} END"),
-        community_from_compound=f"CASE WHEN {unplaced} THEN TRUE ELSE {from_compound} END")
 
 
 def delivers(table: str, headers: set[str], origin_carried: str) -> str:
@@ -192,9 +163,8 @@ def refold(con, table: str, keys: str) -> dict[str, int]:
     if table == "appeals":  # the days the records leave; those they enter are noted below
         derived.touch(con, f"{k} IN (SELECT {k} FROM {keys})")
     valid = ""
-    if table != "compounds":  # (a compound an appeal kept over is not its version's own: _place)
-        own = f"NOT {names_compound(lambda field: carries('b.carried_columns', field))} OR " if table == "appeals" else ""
-        valid = (f"AND ({own}v.compound_id IS NULL OR v.compound_id IN "
+    if table != "compounds":
+        valid = (f"AND (v.compound_id IS NULL OR v.compound_id IN "
                  f"(SELECT compound_id FROM {_compound_since()} WHERE since < v.at_batch))")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE fold_versions AS

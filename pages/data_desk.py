@@ -15,7 +15,7 @@ from dashboard.desk import FIXED, NOT_USED, Flash
 from etl.batches import UndoRefused, recheck, undo, undo_message
 from etl.contract import KINDS
 from etl.load import check as check_file
-from etl.load import listing, load_checked
+from etl.load import BY_STREET, listing, load_checked
 from etl.mapping import MappingError, load_mapping, mapping_dir, save_mapping
 from etl.read import FileRefused
 from metrics import rollups
@@ -306,6 +306,8 @@ def check_results(plan: Plan, report) -> None:
             st.caption("以下列不会被读取(不在标准字段中，或与已读取的列重复)：" + listing(report.ignored_columns))
         if report.absent_columns:
             st.info(report.absent_text(figures_without) + "。", icon=":material/info:")
+        if report.by_street:
+            st.info(BY_STREET + "。", icon=":material/info:")
         if report.reasons:
             st.markdown("**将被拒绝的行(按原因)**")
             st.dataframe(desk.reasons_table(report), hide_index=True, width="stretch")

@@ -264,7 +264,8 @@ def test_upload_map_check_load_history_and_undo(db, tmp_path, mappings):
                                  "文件未含可选列 “派单时间”、“首次响应时间”、“办结时间”、“反馈时间”、“结案时间”、“群众评价”：库中已有的记录"
                                  "保留这些列原来的值，新记录不计入响应率、办结率、按时办结率、3日反馈率、满意率、满意度得分、综合得分、"
                                  "超期未办结、真解决率、办结时长中位数、精准派单用时、首接响应用时、督导督办用时、群众评价用时、结案归档"
-                                 "(所选范围内的记录都没有时显示为“—”，不是 0)。"]
+                                 "(所选范围内的记录都没有时显示为“—”，不是 0)；文件没有“小区编码”和“小区名称”列：其中的工单"
+                                 "按“街道”计，不属于任何小区；库中已有的工单被本文件更新后，也不再属于原来的小区(撤销本批次即恢复)。"]
     assert not at.file_uploader[0].value  # a fresh uploader: the file is not loaded twice by mistake
     history = frame(at, "批次")
     assert len(history) == 6
