@@ -369,7 +369,7 @@ def stage(source: RawFile, compounds: pl.DataFrame) -> Staged:
             _one_of("channel", "诉求渠道", ref["channels"]),
             _one_of("satisfaction", "群众评价", ref["ratings"]),
         ]
-        # 办理状态 a file lacks follows the record's timestamps once merged (etl/versions.py, `merged`).
+        # 办理状态 the file gives none of is set from the timestamps when merged (etl/versions.py, `merged`).
         typed = typed.with_columns(pl.col("is_property").fill_null(False))
     elif kind.name == "complaints":
         typed = typed.with_columns(

@@ -70,7 +70,7 @@ def merged(table: str, new: str, current: str | None, carried, mask: str) -> str
     """SQL: the SELECT list (every data column) of the record once the version `new` is applied
     to the stored `current` (None, or NULL in a LEFT JOIN: there is none). The version gives the
     columns its file carried (`carried(contract column)`: SQL); the optional values it lacked are
-    kept from `current`, or absent; 办理状态 its file lacked follows the merged timestamps; and
+    kept from `current`, or absent; 办理状态 the file gave none of follows the timestamps; and
     `mask` (SQL: the version's carried_mask) adds to what the record was delivered with."""
     kept = kept_over(table)
     values = {}
