@@ -37,7 +37,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from etl import batches
 from etl.db import FileReplaced, Reader, file_identity
-from metrics import appeals, compounds
+from metrics import appeals, compounds, feeds
 from metrics.scope import Scope
 from settings import database_path
 
@@ -83,6 +83,12 @@ def get(fn: Callable, scope: Scope | None = None, *args):
     """fn(connection, scope, *args) — or fn(connection, *args) without a scope — cached until the
     database file changes. `fn` is a module-level function (its module and name key the cache)."""
     return _get(fn, scope, args, latest=_wrote_here())
+
+
+def before(fn: Callable, kind: str, previous: Scope, *args):
+    """get(fn, previous, *args) for a change against the previous period, or None when `kind`'s
+    records began after that period did (metrics.feeds.covers): no change is shown then."""
+    return get(fn, previous, *args) if feeds.covers(get(feeds.first_days), kind, previous) else None
 
 
 def _get(fn: Callable, scope: Scope | None, args: tuple, *, latest: bool):

@@ -20,6 +20,7 @@ from dashboard.state import Filters
 from metrics import display, feeds
 from metrics.catalogue import Metric, Text, metric
 from metrics.common import absent_notes
+from metrics.scope import Scope
 from safety import csvout
 from safety.plaintext import html_text
 from settings import reference
@@ -180,6 +181,16 @@ def cards(items: list[Card], per_row: int = 4) -> None:
 def summary_cards(section: str, keys: list[str], current: dict, previous: dict | None, per_row: int = 4) -> None:
     """The cards of catalogue metrics `section.key`, in order."""
     cards([card(metric(f"{section}.{key}"), current, previous) for key in keys], per_row)
+
+
+def comparison_caption(kinds: tuple[str, ...], previous: Scope, *, always: bool = False) -> None:
+    """Under cards with changes: why they show none when the previous period began before the
+    data (data.before); with `always`, otherwise which period they compare with."""
+    note = feeds.uncovered_note(data.get(feeds.first_days), kinds, previous)
+    if note:
+        st.caption(f"{note}。")
+    elif always:
+        st.caption(f"变化为与上一期({previous.label()}，统计时点 {display.moment(previous.moment)})相比。")
 
 
 def absent_caption(kind: str, summary: dict) -> None:

@@ -1,13 +1,17 @@
-"""About the data itself: when each feed was loaded, whether the database is the demo's, how many
-rows each table holds and which weeks have data."""
+"""About the data itself: when each feed was loaded and where its records begin, whether the
+database is the demo's, how many rows each table holds and which weeks have data."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import polars as pl
 
+import settings
+
 from etl.batches import batches_beyond_demo, dataset
+from etl.contract import KINDS
 from etl.db import frame
 from metrics import appeals
 from metrics.scope import Scope, iso_week_label, merged, period, place
@@ -28,6 +32,41 @@ def freshness(con) -> pl.DataFrame:
                  UNION ALL SELECT 'scenes', CAST(max(event_date) AS TIMESTAMP) FROM scenes)
         SELECT newest.kind, loads.last_loaded_at, newest.newest_record_at, coalesce(loads.batches, 0) AS batches
         FROM newest LEFT JOIN loads USING (kind)""")
+
+
+def first_days(con) -> dict[str, date | None]:
+    """The day each feed's records begin, district-wide (None: no records yet): its first record's
+    day, or the day its extracts are said to cover from when that is earlier (a quiet first day):
+    recorded with the data (meta `records_since`, a JSON object by kind), else the
+    `records_since` setting in data/metrics.toml."""
+    rows = con.execute("SELECT value FROM meta WHERE key = 'records_since'").fetchall()
+    said = json.loads(rows[0][0]) if rows else settings.metric_settings().get("records_since", {})
+    firsts = con.execute("""
+        SELECT 'appeals', CAST(min(received_at) AS DATE) FROM appeals
+        UNION ALL SELECT 'complaints', CAST(min(received_at) AS DATE) FROM complaints
+        UNION ALL SELECT 'surveys', min(surveyed_at) FROM surveys
+        UNION ALL SELECT 'scenes', min(event_date) FROM scenes""").fetchall()
+    return {kind: min((d for d in (day, said.get(kind) and date.fromisoformat(str(said[kind]))) if d), default=None)
+            for kind, day in firsts}
+
+
+def covers(first: dict[str, date | None], kind: str, scope: Scope) -> bool:
+    """Whether `kind`'s records had begun by the scope's first day. A period before that holds
+    nothing because nothing was loaded yet, not because nothing happened: compared with it, every
+    count would read as growth (本年 against a year before the data: 受理量 +7,225)."""
+    day = first.get(kind)
+    return scope.start is None or day is None or day <= scope.start
+
+
+def uncovered_note(first: dict[str, date | None], kinds: tuple[str, ...], previous: Scope) -> str | None:
+    """What the cards, the PDF and the lists say in place of a change against a period that began
+    before the data did; None when every kind's records cover it."""
+    late = [kind for kind in kinds if not covers(first, kind, previous)]
+    if not late:
+        return None
+    names = "、".join(KINDS[kind].label for kind in late)
+    since = "，".join(f"{KINDS[kind].label}自 {first[kind].isoformat()} 起有记录" for kind in late)
+    return f"上一期（{previous.label()}）开始时{names}尚无记录（{since}），不显示与上一期的变化"
 
 
 def is_demo(con) -> bool:

@@ -39,8 +39,9 @@ if layout.has_content(alarmed.is_empty(), "没有异动预警：各小区最近�
 st.caption(metric("alerts.score").help())
 
 st.subheader("重复诉求")
-rates, before = data.get(alerts.repeat_rates, scope), data.get(alerts.repeat_rates, scope.previous())
+rates, before = data.get(alerts.repeat_rates, scope), data.before(alerts.repeat_rates, "appeals", scope.previous())
 layout.summary_cards("appeals", ["repeat_rate", "true_resolution_rate"], rates, before, per_row=2)
+layout.comparison_caption(("appeals",), scope.previous())
 if unsettled := alerts.unsettled_note(rates["repeat_rate"], rates["true_resolution_rate"]):
     st.caption(unsettled)
 by_place = data.get(alerts.repeat_rates_by, scope, place)

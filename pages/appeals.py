@@ -25,11 +25,12 @@ def main() -> None:
     # The five-step flow (five exact medians over the period) is the page's slowest number: it is
     # computed beside the cards' and the tables' instead of after them.
     data.prefetch(appeals.funnel, scope)
-    now, before = data.get(appeals.summary, scope), data.get(appeals.summary, scope.previous())
+    now, before = data.get(appeals.summary, scope), data.before(appeals.summary, "appeals", scope.previous())
     layout.summary_cards("appeals", ["received", "response_rate", "resolution_rate", "satisfaction_rate",
                                      "satisfaction_score", "median_hours_to_resolve", "overdue_open",
                                      "feedback_rate"], now, before)
     layout.absent_caption("appeals", now)
+    layout.comparison_caption(("appeals",), scope.previous())
     if not now["received"]:
         layout.empty("所选范围内没有诉求工单。可以换一个时间范围或街道再看。")
         return

@@ -5,9 +5,8 @@ import polars as pl
 import streamlit as st
 
 from dashboard import auth, data, figures, layout, state
-from metrics import alerts, appeals, compounds, rankings
+from metrics import alerts, appeals, compounds, feeds, rankings
 from metrics.catalogue import Text, metric
-from metrics.display import moment
 
 layout.page_start(auth.page_permission(__file__))
 filters = state.filters()
@@ -15,7 +14,7 @@ scope = filters.scope
 previous = scope.previous()
 layout.header("总览", filters)
 
-now, before = data.get(appeals.headline, scope), data.get(appeals.headline, previous)
+now, before = data.get(appeals.headline, scope), data.before(appeals.headline, "appeals", previous)
 st.subheader("诉求办理")
 layout.summary_cards("appeals", ["received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate",
                                  "satisfaction_rate", "composite", "overdue_open"], now, before)
@@ -24,7 +23,7 @@ due_soon = metric("alerts.due_soon")
 with st.container(border=True):
     st.page_link("pages/alerts.py", label=f"即将超期 {due_soon.text(data.get(alerts.deadline_totals, scope)['due_soon'])} 件",
                  icon=":material/notification_important:", help=due_soon.help())
-st.caption(f"变化为与上一期({previous.label()}，统计时点 {moment(previous.moment)})相比。")
+layout.comparison_caption(("appeals",), previous, always=True)
 
 trend_column, ranking_column = st.columns([1, 1], gap="large")
 with trend_column:
@@ -87,8 +86,12 @@ with hot_column:
                      height=248 if new_hot.height > 6 else "auto")
 with worse_column:
     st.markdown("**投诉上升的重点整治小区**")
-    worse = compounds.key_targets_worsening(by_compound, data.get(compounds.complaints_by_compound, previous))
-    if layout.has_content(worse.is_empty(), "重点整治小区的投诉均未比上一期增加。"):
+    before_by_compound = data.before(compounds.complaints_by_compound, "complaints", previous)
+    worse = (compounds.key_targets_worsening(by_compound, before_by_compound) if before_by_compound is not None
+             else None)
+    if worse is None:
+        layout.empty(f"{feeds.uncovered_note(data.get(feeds.first_days), ('complaints',), previous)}。")
+    elif layout.has_content(worse.is_empty(), "重点整治小区的投诉均未比上一期增加。"):
         complaints = metric("complaints.complaints")
         layout.table(worse, [Text("name", "小区"), complaints.as_("本期投诉"),
                              complaints.as_("上期投诉", "previous_complaints")],

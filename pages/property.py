@@ -18,12 +18,13 @@ layout.header("物业治理", filters)
 
 
 def main() -> None:
-    now, before = data.get(complaints.summary, scope), data.get(complaints.summary, scope.previous())
-    party, party_before = (data.get(complaints.three_party_summary, scope),
-                           data.get(complaints.three_party_summary, scope.previous()))
+    now, before = data.get(complaints.summary, scope), data.before(complaints.summary, "complaints", scope.previous())
+    party = data.get(complaints.three_party_summary, scope)
+    party_before = data.before(complaints.three_party_summary, "complaints", scope.previous())
     layout.summary_cards("complaints", ["complaints", "resolution_rate", "median_days_to_resolve", "three_party_share"],
-                         {**now, **party}, {**before, **party_before})
+                         {**now, **party}, before and {**before, **party_before})
     layout.absent_caption("complaints", {**now, **party})
+    layout.comparison_caption(("complaints",), scope.previous())
 
     st.subheader("重点整治小区")
     default_since = data.get(compounds.default_targeted_since)

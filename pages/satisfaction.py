@@ -17,8 +17,9 @@ DIMENSIONS = (("topic", "测评项目"), ("street", "街道"), ("compound_type",
 
 
 def main() -> None:
-    now, before = data.get(surveys.summary, scope), data.get(surveys.summary, scope.previous())
+    now, before = data.get(surveys.summary, scope), data.before(surveys.summary, "surveys", scope.previous())
     layout.summary_cards("surveys", ["answers", "satisfaction_rate", "average_score"], now, before, per_row=3)
+    layout.comparison_caption(("surveys",), scope.previous())
     if not now["answers"]:
         layout.empty("所选范围内没有满意度测评答卷。")
         return

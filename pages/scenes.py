@@ -18,9 +18,10 @@ COUNT_COLUMNS = [metric(f"scenes.{key}") for key in ("events", "attendance", "ol
 
 
 def main() -> None:
-    now, before = data.get(scenes.summary, scope), data.get(scenes.summary, scope.previous())
+    now, before = data.get(scenes.summary, scope), data.before(scenes.summary, "scenes", scope.previous())
     layout.summary_cards("scenes", ["events", "attendance", "old_young", "coverage"], now, before)
     layout.absent_caption("scenes", now)
+    layout.comparison_caption(("scenes",), scope.previous())
     if layout.has_content(not now["events"], "所选范围内没有服务场景活动。"):
         type_column, top_column = st.columns(2, gap="large")
         with type_column:

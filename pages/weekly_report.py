@@ -46,6 +46,8 @@ def _preview(report: dict) -> None:
     layout.cards([replace(card, help=f"{card.help}上周 {report['previous_week']}："
                                      f"{kpi.text(report['previous']['appeals'][kpi.key])}。")
                   for card, kpi in zip(cards, PREVIEW)], per_row=len(PREVIEW))
+    if report["uncovered_notes"]["appeals"]:
+        st.caption(f"{report['uncovered_notes']['appeals']}。")
     complaints, scenes = report["stats"]["complaints"], report["stats"]["scenes"]
     st.caption(f"物业投诉 {number(complaints['complaints'])} 件，"
                f"{metric('complaints.resolution_rate').label} {metric('complaints.resolution_rate').text(complaints['resolution_rate'])}；"

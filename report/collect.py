@@ -72,6 +72,18 @@ def _require_data(stats: dict, scope: Scope, street: str | None) -> None:
                           "测评或活动记录，无法生成周报；请先导入该周数据或换一周")
 
 
+def _as_covered(figures: dict, first: dict, kind: str, previous: Scope) -> dict:
+    """The previous week's figures, or all absent when `kind`'s records began after it did."""
+    return figures if feeds.covers(first, kind, previous) else dict.fromkeys(figures)
+
+
+def _uncovered_notes(first: dict, previous: Scope) -> dict[str, str | None]:
+    """Why last week's figures read “—” where a feed's records began after it did: for the appeal
+    table and for the table of the other feeds."""
+    return {"appeals": feeds.uncovered_note(first, ("appeals",), previous),
+            "others": feeds.uncovered_note(first, ("complaints", "surveys", "scenes"), previous)}
+
+
 def preview(con, week: str | None = None, street: str | None = None, *, now: datetime | None = None) -> dict:
     """The part of a report the dashboard shows before the PDF is asked for: the week's appeal
     figures and the week before's, complaints, scenes, the key targets and the hot spots — through
@@ -85,6 +97,7 @@ def preview(con, week: str | None = None, street: str | None = None, *, now: dat
     _require_data(current, scope, street)
     previous_scope = scope.previous()
     by_compound = compounds.complaints_by_compound(con, scope)
+    first = feeds.first_days(con)
     return _plain({
         "district": DISTRICT,
         "street": street or None,
@@ -92,7 +105,8 @@ def preview(con, week: str | None = None, street: str | None = None, *, now: dat
         "previous_week": iso_week_label(previous_scope.start),
         "as_of": scope.moment,
         "stats": current,
-        "previous": {"appeals": appeals.headline(con, previous_scope)},
+        "previous": {"appeals": _as_covered(appeals.headline(con, previous_scope), first, "appeals", previous_scope)},
+        "uncovered_notes": _uncovered_notes(first, previous_scope),
         "key_targets": compounds.key_targets(by_compound).select("compound_id"),
         "hot_spots": compounds.hot_spots(by_compound).select("compound_id", "is_new"),
     })
@@ -108,6 +122,9 @@ def collect(con, week: str | None = None, street: str | None = None, *, now: dat
     previous_scope = scope.previous()
     before_by_compound = compounds.complaints_by_compound(con, previous_scope)
     previous = stats(con, previous_scope, before_by_compound)
+    # A kind whose records began after last week did: its figures of then are absent, not zero.
+    first = feeds.first_days(con)
+    previous.update({kind: _as_covered(previous[kind], first, kind, previous_scope) for kind in first})
     if street:
         ranking = rankings.community_ranking(con, scope).rename({"community": "place"})
     else:
@@ -136,8 +153,9 @@ def collect(con, week: str | None = None, street: str | None = None, *, now: dat
         "key_targets": compounds.key_targets(by_compound).select(
             "compound_id", "name", "street", "community", "households", "complaints",
             "complaints_per_100_households", "resolution_rate"),
-        "key_targets_previous": compounds.key_targets(before_by_compound).select(
-            "compound_id", "complaints"),
+        "key_targets_previous": [] if not feeds.covers(first, "complaints", previous_scope) else compounds.key_targets(
+            before_by_compound).select("compound_id", "complaints"),
+        "uncovered_notes": _uncovered_notes(first, previous_scope),
         "hot_spots": compounds.hot_spots(by_compound).select(
             "rank", "compound_id", "name", "street", "community", "complaints", "complaints_per_100_households",
             "resolution_rate", "is_new"),

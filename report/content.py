@@ -162,15 +162,19 @@ def build_typst(data: dict) -> str:
         number += 1
         return heading(number, title)
 
+    uncovered = data.get("uncovered_notes") or {}  # a report's JSON saved before these notes has none
     parts.append(section("诉求办理核心指标"))
     parts.append(_kpi_table(data, APPEAL_KPIS))
     parts.append(_absent_notes(data, ("appeals",)))
     parts.append(note("▲/▼ 表示较上周升高/降低，绿色为向好、红色为变差、灰色为中性；“上周”为 "
-                      f"{data['previous_week']}，按其周末时点（{_moment(data['previous_as_of'])}）统计。"
-                      "指标口径与数字取舍规则见末页。"))
+                      f"{data['previous_week']}，按其周末时点（{_moment(data['previous_as_of'])}）统计"
+                      + (f"；{uncovered['appeals']}" if uncovered.get("appeals") else "")
+                      + "。指标口径与数字取舍规则见末页。"))
     parts.append(section("物业投诉、满意度测评与服务场景"))
     parts.append(_kpi_table(data, OTHER_KPIS))
     parts.append(_absent_notes(data, ("complaints", "scenes")))
+    if uncovered.get("others"):
+        parts.append(note(f"注：{uncovered['others']}。"))
     parts.append(_ranking(data, section("社区综合排名" if data["ranking_by"] == "community" else "街道综合排名")))
     parts.append(section("近 12 周趋势"))
     parts.append(svg_figure(charts.weekly_trend(data["trend"]),

@@ -189,6 +189,21 @@ def test_overview_cards_with_change_against_the_previous_week():
     }
 
 
+def test_overview_of_the_first_week_of_data_shows_no_change():
+    # W09's previous week (02-16 .. 02-22) is before the appeal and complaint extracts begin
+    # (02-23): against it every count would read as growth.
+    at = open_page(query={"period": "自定义", "from": "2026-02-23", "to": "2026-03-01"})
+    assert cards(at)["受理量"] == ("1", "")
+    assert all(delta == "" for _, delta in cards(at).values())
+    note = ("上一期（2026-02-16 至 2026-02-22）开始时诉求工单尚无记录（诉求工单自 2026-02-23 起有记录），"
+            "不显示与上一期的变化。")
+    assert note in texts(at.caption)
+    assert not any(t.startswith("变化为与上一期") for t in texts(at.caption))
+    # the worsening key targets are not listed against an empty week either (海景苑's P6 would be)
+    assert any("物业投诉尚无记录" in t for t in texts(at.info))
+    assert not any(d.value.columns[:3].tolist() == ["小区", "本期投诉", "上期投诉"] for d in at.dataframe)
+
+
 def test_overview_ranking_and_attention_list():
     at = open_page()
     assert table(at, "名次", "街道") == [
@@ -220,7 +235,7 @@ def test_overview_of_one_street_and_back_to_all():
 def test_an_empty_period_says_so():
     at = open_page(query={"period": "自定义", "from": "2025-05-04", "to": "2025-05-10"})
     got = cards(at)
-    assert got["受理量"] == ("0", "+0") and got["响应率"] == ("—", "")
+    assert got["受理量"] == ("0", "") and got["响应率"] == ("—", "")  # a year before the data: no change
     assert "近 12 周所选范围内没有诉求工单。" in texts(at.info)
     assert "所选时段内没有诉求工单，暂无街道排名。" in texts(at.info)
     assert not at.get("plotly_chart")
@@ -442,7 +457,10 @@ def test_choosing_another_compound_and_a_street_filter():
 
 def test_satisfaction_page():
     at = open_page("satisfaction")
-    assert cards(at) == {"测评答卷": ("5", "+5"), "测评满意率": ("60.0%", ""), "测评平均分": ("3.25", "")}
+    # The first answers came on 03-02: W09 is before the survey data began, so no change (not +5).
+    assert cards(at) == {"测评答卷": ("5", ""), "测评满意率": ("60.0%", ""), "测评平均分": ("3.25", "")}
+    assert ("上一期（2026-02-23 至 2026-03-01）开始时满意度测评尚无记录（满意度测评自 2026-03-02 起有记录），"
+            "不显示与上一期的变化。") in texts(at.caption)
     assert table(at, "测评项目", "测评答卷") == [("物业服务", "2", "100.0%", "4.00"), ("总体评价", "1", "100.0%", "4.00"),
                                           ("环境卫生", "1", "0.0%", "—"), ("网格服务", "1", "0.0%", "1.00")]
     assert table(at, "街道", "测评答卷") == [("登州街道", "2", "100.0%", "4.00"), ("蓬莱阁街道", "2", "50.0%", "4.00"),
@@ -468,8 +486,10 @@ def test_lowest_rated_compounds_with_a_lower_threshold():
 
 def test_scenes_page():
     at = open_page("scenes")
-    assert cards(at) == {"活动场次": ("4", "+4"), "参与人次": ("225", "+225"), "一老一小人次": ("70", "+70"),
-                         "场景覆盖率": ("75.0%", "+75.0 个百分点")}
+    # No event before 03-02: W09 is before the data began, so no change (it read +4, +75 points).
+    assert cards(at) == {"活动场次": ("4", ""), "参与人次": ("225", ""), "一老一小人次": ("70", ""),
+                         "场景覆盖率": ("75.0%", "")}
+    assert any(t.startswith("上一期（2026-02-23 至 2026-03-01）开始时服务场景活动尚无记录") for t in texts(at.caption))
     assert table(at, "场景类型", "活动场次") == [("邻里", "2", "150", "30"), ("健康", "1", "25", "0"),
                                              ("就业", "0", "0", "0"), ("教育", "1", "50", "40"),
                                              ("低碳", "0", "0", "0"), ("智慧", "0", "0", "0")]

@@ -21,7 +21,7 @@ from access.accounts import User, add_user
 from dashboard import auth, state
 from etl.db import read_only
 from etl.load import load_files
-from metrics import Scope, alerts, appeals, compounds, stats
+from metrics import Scope, alerts, appeals, compounds, feeds, stats
 from metrics.scope import iso_week_label, parse_week
 from report import build_typst, charts, collect, compile_pdf, make_pdf
 from metrics.catalogue import metric
@@ -140,6 +140,7 @@ def _minimal_data() -> dict:
         "last_day": "2026-03-08", "as_of": "2026-03-09T00:00:00", "previous_as_of": "2026-03-02T00:00:00",
         "generated_at": "2026-03-09T07:00:00", "is_demo": False, "stats": stats, "previous": previous,
         "ranking_by": "street", "ranking": [], "trend": [], "key_targets": [], "key_targets_previous": [],
+        "uncovered_notes": {"appeals": None, "others": None},
         "hot_spots": [], "unranked_compounds": 0, "overdue": [], "compound_types": [], "scenes_by_type": [],
         "freshness": [], "alerts": {"totals": {"due_soon": 0, "overdue": 0}, "by_place": [], "alarms": [],
                                      "unsettled": None},
@@ -223,6 +224,10 @@ def test_fixture_week_kpis_are_the_hand_computed_values(fixture_pdf):
     assert has_row(lines, "登州街道", "0", "1") and has_row(lines, "蓬莱阁街道", "0", "1")
     assert has_row(lines, "重复诉求率", "0.0%", "0.0%", "持平") and has_row(lines, "真解决率", "—", "—")
     assert "截至统计时点没有异动预警" in text and "重复诉求率" in text.split("指标口径说明")[1]
+    # W09 is before the first answers and events: their 上周 and 较上周 read “—”, and a note says why
+    assert has_row(lines, "测评答卷（份）", "5", "—", "—") and has_row(lines, "活动场次（场）", "4", "—", "—")
+    assert ("注：上一期（2026-02-23至2026-03-01）开始时满意度测评、服务场景活动尚无记录（满意度测评自2026-03-02起有记录，"
+            "服务场景活动自2026-03-02起有记录），不显示与上一期的变化。") in text
     # The help of 按时办结率 and 办结率 say why one can exceed the other.
     assert "所以按时办结率可以高于办结率" in text and "所以办结率可以低于按时办结率" in text
 
@@ -238,9 +243,13 @@ def assert_pdf_equals_stats(pdf: Path, db: Path, week: str, street: str | None =
     current = etl_stats(db, week, *extra)
     previous_week = iso_week_label(parse_week(week) - timedelta(days=7))
     previous = etl_stats(db, previous_week, *extra)
+    with read_only(db) as con:
+        first = feeds.first_days(con)
     lines = pdf_lines(pdf)
     for kpi in APPEAL_KPIS + OTHER_KPIS:
-        row = kpi_row(kpi, current[kpi.section][kpi.key], previous[kpi.section][kpi.key])
+        # last week's figures of a feed whose records began after last week did are absent
+        before = previous[kpi.section][kpi.key] if feeds.covers(first, kpi.section, Scope.week(previous_week)) else None
+        row = kpi_row(kpi, current[kpi.section][kpi.key], before)
         assert has_row(lines, *row), row
     if not street:
         for street_row in current["appeals_by_street"]:

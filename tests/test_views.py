@@ -37,7 +37,7 @@ import duckdb
 import pytest
 
 from etl.db import read_only
-from metrics import Scope, appeals, complaints, compounds, scenes, surveys
+from metrics import Scope, appeals, complaints, compounds, feeds, scenes, surveys
 
 W10 = Scope.week("2026-W10")
 PLG = Scope.week("2026-W10", street="蓬莱阁街道")
@@ -136,6 +136,30 @@ def test_default_targeted_since(con, fixture_db, tmp_path):
     with duckdb.connect(str(recorded)) as rw:
         rw.execute("INSERT OR REPLACE INTO meta VALUES ('key_targets_since', '2026-01-15')")
         assert compounds.default_targeted_since(rw) == date(2026, 1, 15)
+
+
+def test_where_each_feeds_records_begin(con, fixture_db, tmp_path):
+    # First records: complaint P6 on 02-25, appeal A8 on 03-01, the first answers and events on
+    # 03-02; the fixture records that the appeal and complaint extracts cover from 02-23.
+    first = feeds.first_days(con)
+    assert first == {"appeals": date(2026, 2, 23), "complaints": date(2026, 2, 23),
+                     "surveys": date(2026, 3, 2), "scenes": date(2026, 3, 2)}
+    w09 = W10.previous()
+    assert [feeds.covers(first, kind, w09) for kind in first] == [True, True, False, False]
+    assert feeds.uncovered_note(first, ("appeals",), w09) is None
+    assert feeds.uncovered_note(first, ("appeals", "surveys", "scenes"), w09) == (
+        "上一期（2026-02-23 至 2026-03-01）开始时满意度测评、服务场景活动尚无记录（满意度测评自 2026-03-02 起有记录，"
+        "服务场景活动自 2026-03-02 起有记录），不显示与上一期的变化")
+    assert feeds.covers(first, "surveys", W10) and feeds.covers(first, "surveys", Scope(None, None))
+    # Without the recorded days, each feed begins on its first record's day; a said day later
+    # than the first record changes nothing.
+    recorded = tmp_path / "recorded.duckdb"
+    shutil.copyfile(fixture_db, recorded)
+    with duckdb.connect(str(recorded)) as rw:
+        rw.execute("""INSERT OR REPLACE INTO meta VALUES ('records_since', '{"scenes": "2026-03-05"}')""")
+        assert feeds.first_days(rw) == {"appeals": date(2026, 3, 1), "complaints": date(2026, 2, 25),
+                                        "surveys": date(2026, 3, 2), "scenes": date(2026, 3, 2)}
+        assert not feeds.covers(feeds.first_days(rw), "appeals", w09)
 
 
 def test_key_target_progress_before_and_after(con):
