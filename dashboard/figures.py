@@ -106,6 +106,31 @@ def week_labels(trend: pl.DataFrame) -> list[str]:
     return [f"{monday:%m-%d}" for monday in trend["week_start"].to_list()]
 
 
+# A trend's period still running (metrics.scope.SEEN_THROUGH) holds only the days seen so far: its
+# bar is hatched, its points hollow and its tooltip says so, so that a Tuesday's week does not
+# read as a collapse.
+RUNNING_PATTERN, RUNNING_NOTE = "/", "进行中"
+
+
+def running_notes(trend: pl.DataFrame, unit: str) -> list[str]:
+    """The tooltip's words for each period: '' for a complete one, '<br>进行中：至 12-01，未满一周'."""
+    return ["" if complete else f"<br>{RUNNING_NOTE}：至 {through:%m-%d}，未满一{unit}"
+            for complete, through in zip(trend["complete"].to_list(), trend["through"].to_list())]
+
+
+def running_markers(trend: pl.DataFrame) -> dict:
+    """Markers of a line: hollow where the period is still running."""
+    return dict(symbol=["circle" if complete else "circle-open" for complete in trend["complete"].to_list()], size=7)
+
+
+def mark_running(fig: go.Figure, trend: pl.DataFrame, x: list[str]) -> None:
+    """The words 进行中 at the top of the running period, when the trend ends in one (inside the
+    plot: above it a chart may mark a date, 整治起始)."""
+    if not trend.is_empty() and not trend["complete"][-1]:
+        fig.add_annotation(x=x[-1], y=1, yref="paper", text=RUNNING_NOTE, showarrow=False, yanchor="top",
+                           font=dict(size=11, color="#546e7a"), bgcolor="rgba(255,255,255,0.75)")
+
+
 def counts_axis(values) -> dict:
     """Axis settings for counts: whole-number ticks only (a small count's axis would otherwise
     tick at 0.5 steps), starting at zero."""
@@ -128,17 +153,21 @@ def _bar_height(n: int, per: int = 30, minimum: int = 220, extra: int = 70) -> i
 def weekly_trend(trend: pl.DataFrame) -> go.Figure:
     """Appeals received per week (bars) with the response, resolution and satisfaction rates (lines)."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    weeks, iso = week_labels(trend), trend["week"].to_list()
-    fig.add_bar(x=weeks, y=trend["received"].to_list(), name="受理量", marker_color=MUTED, customdata=iso,
-                hovertemplate="%{customdata}(%{x} 起)<br>受理量 %{y:,} 件<extra></extra>")
+    weeks, iso, running = week_labels(trend), trend["week"].to_list(), running_notes(trend, "周")
+    fig.add_bar(x=weeks, y=trend["received"].to_list(), name="受理量", marker_color=MUTED,
+                marker_pattern_shape=["" if c else RUNNING_PATTERN for c in trend["complete"].to_list()],
+                customdata=list(zip(iso, running)),
+                hovertemplate="%{customdata[0]}(%{x} 起)<br>受理量 %{y:,} 件%{customdata[1]}<extra></extra>")
     for column, colour in (("response_rate", SECONDARY), ("resolution_rate", PRIMARY),
                            ("satisfaction_rate", GOOD)):
         name = metric(f"appeals.{column}").label
         fig.add_scatter(x=weeks, y=_none(trend[column].to_list()), name=name, mode="lines+markers",
-                        line=dict(color=colour, width=2), connectgaps=False,
-                        customdata=list(zip(iso, shown(f"appeals.{column}", trend[column].to_list()))),
-                        hovertemplate=f"%{{customdata[0]}}(%{{x}} 起)<br>{name} %{{customdata[1]}}<extra></extra>",
+                        line=dict(color=colour, width=2), connectgaps=False, marker=running_markers(trend),
+                        customdata=list(zip(iso, shown(f"appeals.{column}", trend[column].to_list()), running)),
+                        hovertemplate=f"%{{customdata[0]}}(%{{x}} 起)<br>{name} %{{customdata[1]}}%{{customdata[2]}}"
+                                      "<extra></extra>",
                         secondary_y=True)
+    mark_running(fig, trend, weeks)
     fig.update_yaxes(title_text="受理量(件)", secondary_y=False, **counts_axis(trend["received"]))
     # The rate axis carries no title: its ticks read as percentages and the legend names each line.
     fig.update_yaxes(tickformat=".0%", range=[0, 1.05], dtick=0.25, secondary_y=True, showgrid=False)
@@ -356,13 +385,16 @@ def key_target_trend(monthly: pl.DataFrame, since: date | None) -> go.Figure:
         fig.add_scatter(
             x=[m.strftime("%Y-%m") for m in part["month"].to_list()],
             y=_none(part["complaints_per_100_households"].to_list()), name=group, mode="lines+markers",
-            line=dict(color=colour, width=2),
+            line=dict(color=colour, width=2), marker=running_markers(part),
             customdata=list(zip(shown("complaints.complaints_per_100_households",
                                       part["complaints_per_100_households"].to_list()),
-                                shown("complaints.complaints", part["complaints"].to_list()))),
-            hovertemplate=f"%{{x}}<br>{group}<br>每百户投诉量 %{{customdata[0]}}<br>投诉 %{{customdata[1]}} 件<extra></extra>",
+                                shown("complaints.complaints", part["complaints"].to_list()),
+                                running_notes(part, "月"))),
+            hovertemplate=f"%{{x}}<br>{group}<br>每百户投诉量 %{{customdata[0]}}<br>投诉 %{{customdata[1]}} 件"
+                          "%{customdata[2]}<extra></extra>",
         )
     months = [m.strftime("%Y-%m") for m in monthly["month"].unique(maintain_order=True).to_list()]
+    mark_running(fig, monthly.unique("month", keep="last", maintain_order=True), months)
     if since is not None:
         label = since.strftime("%Y-%m")
         if label in months:
@@ -536,14 +568,17 @@ def compound_history(history: pl.DataFrame) -> go.Figure:
 
 def survey_trend(trend: pl.DataFrame) -> go.Figure:
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    weeks = week_labels(trend)
+    weeks, running = week_labels(trend), running_notes(trend, "周")
     fig.add_bar(x=weeks, y=trend["answers"].to_list(), name="答卷数", marker_color=MUTED,
-                hovertemplate="%{x}<br>答卷 %{y:,} 份<extra></extra>")
+                marker_pattern_shape=["" if c else RUNNING_PATTERN for c in trend["complete"].to_list()],
+                customdata=running, hovertemplate="%{x}<br>答卷 %{y:,} 份%{customdata}<extra></extra>")
     fig.add_scatter(x=weeks, y=_none(trend["satisfaction_rate"].to_list()), name="满意率", mode="lines+markers",
-                    line=dict(color=GOOD, width=2), secondary_y=True,
+                    line=dict(color=GOOD, width=2), secondary_y=True, marker=running_markers(trend),
                     customdata=list(zip(shown("surveys.satisfaction_rate", trend["satisfaction_rate"].to_list()),
-                                        shown("surveys.average_score", trend["average_score"].to_list()))),
-                    hovertemplate="%{x}<br>测评满意率 %{customdata[0]}<br>测评平均分 %{customdata[1]}<extra></extra>")
+                                        shown("surveys.average_score", trend["average_score"].to_list()), running)),
+                    hovertemplate="%{x}<br>测评满意率 %{customdata[0]}<br>测评平均分 %{customdata[1]}%{customdata[2]}"
+                                  "<extra></extra>")
+    mark_running(fig, trend, weeks)
     fig.update_yaxes(title_text="答卷(份)", secondary_y=False, **counts_axis(trend["answers"]))
     fig.update_yaxes(tickformat=".0%", range=[0, 1.05], dtick=0.25, showgrid=False, secondary_y=True)
     fig.update_xaxes(**week_axis(len(weeks)))

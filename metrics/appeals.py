@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, time, timedelta
+from datetime import date, timedelta
 from fractions import Fraction
 
 import polars as pl
@@ -15,7 +15,7 @@ from etl.db import frame
 from etl.schema import columns
 from metrics.common import (SATISFIED, absent, as_float, blank, carried_counts, carried_sql, exact_ratio,
                             input_columns, median_duration, ratio)
-from metrics.scope import Scope, iso_week_label, merged, period, place, where
+from metrics.scope import SEEN_THROUGH, Scope, iso_week_label, merged, period, place, seen_through, where
 
 RATE_KEYS = ("received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate",
              "satisfaction_rate", "satisfaction_score", "composite", "overdue_open", "median_hours_to_resolve")
@@ -286,12 +286,9 @@ def rates_by(con, scope: Scope, dimension: str, median: bool = True) -> pl.DataF
 def weekly_trend(con, scope: Scope, weeks: int = 12) -> pl.DataFrame:
     """The appeal metrics of the last `weeks` ISO weeks up to the scope's end or its as-of moment,
     whichever comes first (本年 in January ends this week, not in December), each week seen as
-    of its own end (or of the as-of moment, for the week still running); no trend shows the
-    median hours, so they are not computed."""
-    seen = scope.moment
-    last_day = seen.date() if seen.time() != time() else seen.date() - timedelta(days=1)
-    if scope.end:
-        last_day = min(last_day, scope.end - timedelta(days=1))
+    of its own end (or of the as-of moment, for the week still running: `complete` false, with
+    `through` its last day seen); no trend shows the median hours, so they are not computed."""
+    last_day = scope.seen_end() - timedelta(days=1)
     first_monday = last_day - timedelta(days=last_day.weekday()) - timedelta(weeks=weeks - 1)
     trend_scope = replace(scope, start=first_monday, end=last_day + timedelta(days=1))
     sql, params = _counts_sql(con, trend_scope, "CAST(date_trunc('week', day) AS DATE)",
@@ -303,8 +300,9 @@ def weekly_trend(con, scope: Scope, weeks: int = 12) -> pl.DataFrame:
         row = rows.get(monday)
         rates = _rates(row) if row else {k: (0 if k in ("received", "overdue_open") else None)
                                          for k in RATE_KEYS if k != MEDIAN}
-        out.append({"week": iso_week_label(monday), "week_start": monday, **rates})
-    return _rates_frame(out, {"week": pl.String, "week_start": pl.Date}, median=False)
+        out.append({"week": iso_week_label(monday), "week_start": monday, **seen_through(monday, 7, last_day),
+                    **rates})
+    return _rates_frame(out, {"week": pl.String, "week_start": pl.Date, **SEEN_THROUGH}, median=False)
 
 
 def _overdue_rows(con, scope: Scope) -> tuple[str, dict]:

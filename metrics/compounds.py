@@ -4,6 +4,7 @@ hot spots (most complaints per 100 households)."""
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
@@ -16,8 +17,8 @@ from metrics.catalogue import metric
 from metrics.common import carried_counts, carried_sql, median_duration, ratio, satisfied
 from metrics.complaints import scoped_sql
 from metrics.rankings import rank
-from metrics.scope import Scope, merged, period, place
-from metrics.surveys import rate_by_compound, window_end
+from metrics.scope import SEEN_THROUGH, Scope, merged, period, place, seen_through
+from metrics.surveys import rate_by_compound
 from settings import reference
 
 
@@ -180,7 +181,7 @@ def _month_start(day: date, months_back: int = 0) -> date:
 
 
 def _month_starts(scope: Scope, months: int) -> list[date]:
-    last = _month_start(window_end(scope) - timedelta(days=1))
+    last = _month_start(scope.seen_end() - timedelta(days=1))
     return [_month_start(last, months_back) for months_back in range(months - 1, -1, -1)]
 
 
@@ -188,7 +189,7 @@ def history(con, scope: Scope, compound_id: str, months: int = 12) -> pl.DataFra
     """One compound month by month over the `months` months up to the end of the scope: appeals,
     complaints, survey answers and satisfaction rate, events and attendance (every month listed)."""
     starts = _month_starts(scope, months)
-    window = replace(scope, start=starts[0], end=window_end(scope))
+    window = replace(scope, start=starts[0], end=scope.seen_end())
     received, params = period("received_at", window)
     surveys, _ = period("surveyed_at", window, is_date=True)
     events, _ = period("event_date", window, is_date=True)
@@ -326,7 +327,7 @@ def key_target_progress(con, scope: Scope, since: date | None = None) -> pl.Data
     """
     since = since or default_targeted_since(con) or (scope.start or scope.moment.date())
     current = key_target_status(complaints_by_compound(con, scope), rate_by_compound(con, scope))
-    end = window_end(scope)
+    end = scope.seen_end()
     days = (end - since).days
     after_scope = replace(scope, start=since, end=end)
     before_scope = replace(scope, start=since - timedelta(days=days), end=since,
@@ -375,7 +376,7 @@ def key_target_monthly(con, scope: Scope, months: int = 12) -> pl.DataFrame:
     Compounds without a household count are left out of both groups.
     """
     starts = _month_starts(scope, months)
-    window = replace(scope, start=starts[0], end=window_end(scope))
+    window = replace(scope, start=starts[0], end=scope.seen_end())
     in_place, place_params = place("", scope)
     received, period_params = period("p.received_at", window)
     rows = frame(con, f"""
@@ -389,12 +390,14 @@ def key_target_monthly(con, scope: Scope, months: int = 12) -> pl.DataFrame:
     households = {r["is_key_target"]: r["households"] for r in rows.select("is_key_target", "households")
                   .unique().to_dicts()}
     counts = {(r["is_key_target"], r["month"]): r["n"] for r in rows.to_dicts() if r["month"] is not None}
+    last_day = scope.seen_end() - timedelta(days=1)
     out = []
     for month in starts:
+        seen = seen_through(month, calendar.monthrange(month.year, month.month)[1], last_day)
         for flag, group in ((True, "重点整治小区"), (False, "其他小区")):
             n = counts.get((flag, month), 0)
             h = households.get(flag)
-            out.append({"month": month, "group": group, "complaints": n, "households": h,
+            out.append({"month": month, "group": group, **seen, "complaints": n, "households": h,
                         "complaints_per_100_households": n * 100.0 / h if h else None})
-    return pl.DataFrame(out, schema={"month": pl.Date, "group": pl.String, "complaints": pl.Int64,
+    return pl.DataFrame(out, schema={"month": pl.Date, "group": pl.String, **SEEN_THROUGH, "complaints": pl.Int64,
                                      "households": pl.Int64, "complaints_per_100_households": pl.Float64})

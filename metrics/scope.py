@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
+import polars as pl
+
 from settings import local_now, reference
 
 ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -95,10 +97,28 @@ class Scope:
         return replace(self, start=start, end=self.start,
                        as_of=min(datetime.combine(start, time()) + into, datetime.combine(self.start, time())))
 
+    def seen_end(self) -> date:
+        """The day after the last day the numbers can hold: the period's end once it is over; while
+        it runs, the day after the as-of moment's day (the moment's own day when it is midnight).
+        Windows and trends end here, not in days still to come (本年 in December: not 31 Dec)."""
+        seen = self.moment.date() + timedelta(days=1) if self.moment.time() != time() else self.moment.date()
+        return min(self.end, seen) if self.end else seen
+
     def label(self) -> str:
         first = self.start.isoformat() if self.start else "最早"
         last = (self.end - timedelta(days=1)).isoformat() if self.end else "最新"
         return f"{first} 至 {last}"
+
+
+# The columns of a trend's period that may still be running: the last day its numbers hold, and
+# whether that is the period's own last day (a running week is drawn as one, not as a fall).
+SEEN_THROUGH = {"through": pl.Date, "complete": pl.Boolean}
+
+
+def seen_through(first: date, days: int, last_day: date) -> dict:
+    """SEEN_THROUGH of the period of `days` days from `first`, when `last_day` is the last seen."""
+    own_last = first + timedelta(days=days - 1)
+    return {"through": min(own_last, last_day), "complete": own_last <= last_day}
 
 
 def check_place(con, street: str | None, community: str | None) -> None:

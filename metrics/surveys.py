@@ -10,7 +10,7 @@ import polars as pl
 
 from etl.db import frame
 from metrics.common import ratio, satisfied
-from metrics.scope import Scope, iso_week_label, period, place, where
+from metrics.scope import SEEN_THROUGH, Scope, iso_week_label, period, place, seen_through, where
 
 
 def summary(con, scope: Scope) -> dict:
@@ -52,15 +52,10 @@ def rate_by_compound(con, scope: Scope) -> pl.DataFrame:
         pl.col("satisfaction_rate").alias("survey_satisfaction_rate"))
 
 
-def window_end(scope: Scope):
-    """The day after the scope's last day (the day after as-of for an open-ended scope)."""
-    return scope.end or (scope.moment.date() + timedelta(days=1))
-
-
 def trend(con, scope: Scope, weeks: int = 12) -> pl.DataFrame:
     """Survey answers, satisfaction rate and average score of the last `weeks` ISO weeks up to the
     end of the scope (every week listed; answers dated after as-of left out)."""
-    last_day = window_end(scope) - timedelta(days=1)
+    last_day = scope.seen_end() - timedelta(days=1)
     first_monday = last_day - timedelta(days=last_day.weekday()) - timedelta(weeks=weeks - 1)
     window = replace(scope, start=first_monday, end=last_day + timedelta(days=1))
     week = "CAST(date_trunc('week', s.surveyed_at) AS DATE)"
@@ -70,11 +65,11 @@ def trend(con, scope: Scope, weeks: int = 12) -> pl.DataFrame:
     for index in range(weeks):
         monday = first_monday + timedelta(weeks=index)
         row = by_week.get(monday)
-        out.append({"week": iso_week_label(monday), "week_start": monday,
+        out.append({"week": iso_week_label(monday), "week_start": monday, **seen_through(monday, 7, last_day),
                     "answers": row["answers"] if row else 0,
                     "satisfaction_rate": ratio(row["satisfied"], row["answers"]) if row else None,
                     "average_score": row["average_score"] if row else None})
-    return pl.DataFrame(out, schema={"week": pl.String, "week_start": pl.Date, "answers": pl.Int64,
+    return pl.DataFrame(out, schema={"week": pl.String, "week_start": pl.Date, **SEEN_THROUGH, "answers": pl.Int64,
                                      "satisfaction_rate": pl.Float64, "average_score": pl.Float64})
 
 

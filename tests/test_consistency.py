@@ -445,8 +445,22 @@ def world(fixture_db, tmp_path_factory):
         for scope, street in (("district", None), ("street", STREET)):
             pdfs[scope] = render_pdf(db, street)
             tables[scope] = pdf_tables(*pdfs[scope], tmp)
-            stats[scope] = tuple(run_stats(db, week, street) for week in (WEEK, PREVIOUS_WEEK))
+            stats[scope] = (run_stats(db, WEEK, street), as_compared(db, run_stats(db, PREVIOUS_WEEK, street)))
     return SimpleNamespace(walks=walks, pdfs=pdfs, pdf_tables=tables, stats=stats, tmp=tmp)
+
+
+def as_compared(db: Path, before: dict) -> dict:
+    """The previous week's stats as pages and PDF compare with them: a feed whose records began
+    after that week did has no figures of then (metrics/README.md, no change against a period
+    before the data)."""
+    from etl.db import read_only
+    from metrics import Scope, feeds
+
+    with read_only(db) as con:
+        first = feeds.first_days(con)
+    previous = Scope.week(PREVIOUS_WEEK)
+    return {section: dict.fromkeys(values) if section in first and not feeds.covers(first, section, previous)
+            else values for section, values in before.items()}
 
 
 def app_page_list() -> list[str]:

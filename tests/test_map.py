@@ -139,6 +139,7 @@ def test_count_axes_tick_whole_numbers():
 def test_week_labels_are_horizontal_and_the_rate_axis_has_no_title():
     mondays = [date(2026, 3, 2) + timedelta(weeks=i) for i in range(12)]
     trend = pl.DataFrame({"week": [f"2026-W{10 + i}" for i in range(12)], "week_start": mondays,
+                          "through": [m + timedelta(days=6) for m in mondays], "complete": [True] * 12,
                           "received": [3, 0, 1] * 4, "response_rate": [0.5] * 12, "resolution_rate": [0.5] * 12,
                           "satisfaction_rate": [None] * 12})
     figure = figures.weekly_trend(trend)

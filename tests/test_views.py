@@ -31,9 +31,11 @@ scenes     E1 C1 邻里 幸福拼桌 03-02 30/10; E2 C2 教育 老年大学进�
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 
 import duckdb
+import polars as pl
 import pytest
 
 from etl.db import read_only
@@ -202,6 +204,26 @@ def test_key_target_monthly(con):
     assert (march_other["complaints"], march_other["complaints_per_100_households"]) == (1, 0.25)
     assert by[(date(2026, 2, 1), "重点整治小区")]["complaints_per_100_households"] == pytest.approx(100 / 300)
     assert by[(date(2025, 12, 1), "其他小区")]["complaints"] == 0
+
+
+def test_trends_of_a_running_year_end_today_and_mark_the_running_period(con):
+    # 本年 seen on Wednesday 03-04 at noon: the trends end this week and this month, not on 31
+    # December, and say that week and month are still running.
+    year = Scope(date(2026, 1, 1), date(2027, 1, 1), datetime(2026, 3, 4, 12, 0))
+    assert year.seen_end() == date(2026, 3, 5)
+    for trend in (surveys.trend(con, year), appeals.weekly_trend(con, year)):
+        assert trend["week"].to_list()[-2:] == ["2026-W09", "2026-W10"]
+        assert trend.select("through", "complete").rows()[-2:] == [(date(2026, 3, 1), True), (date(2026, 3, 4), False)]
+    monthly = compounds.key_target_monthly(con, year)
+    assert monthly["month"].max() == date(2026, 3, 1)
+    assert set(monthly.filter(pl.col("month") == date(2026, 3, 1)).select("through", "complete").rows()) == {
+        (date(2026, 3, 4), False)}
+    assert monthly.filter(pl.col("month") == date(2026, 2, 1))["complete"].to_list() == [True, True]
+    assert appeals.weekly_trend(con, W10)["complete"].to_list() == [True] * 12  # a past week, seen from its end
+    # 整治成效's "after" ends today too: complaints per month over the days seen, not over the
+    # days to 31 December (which made every key target look better)
+    assert compounds.key_target_progress(con, year, date(2026, 3, 2)).equals(
+        compounds.key_target_progress(con, replace(year, end=date(2026, 3, 5)), date(2026, 3, 2)))
 
 
 def test_surveys_by_topic_street_type_and_compound(con):
