@@ -106,28 +106,34 @@ def week_labels(trend: pl.DataFrame) -> list[str]:
     return [f"{monday:%m-%d}" for monday in trend["week_start"].to_list()]
 
 
-# A trend's period still running (metrics.scope.SEEN_THROUGH) holds only the days seen so far: its
-# bar is hatched, its points hollow and its tooltip says so, so that a Tuesday's week does not
-# read as a collapse.
-RUNNING_PATTERN, RUNNING_NOTE = "/", "进行中"
+# A trend's last period may hold only part of its days (metrics.scope.SEEN_THROUGH: the week or
+# month still running, or cut by the period chosen): its bar is hatched, its points hollow, the
+# words 未满一周 (未满一月) stand over it and its tooltip says up to which day, so that a
+# Tuesday's week does not read as a collapse.
+PART_PATTERN = "/"
 
 
-def running_notes(trend: pl.DataFrame, unit: str) -> list[str]:
-    """The tooltip's words for each period: '' for a complete one, '<br>进行中：至 12-01，未满一周'."""
-    return ["" if complete else f"<br>{RUNNING_NOTE}：至 {through:%m-%d}，未满一{unit}"
+def part_notes(trend: pl.DataFrame, unit: str) -> list[str]:
+    """The tooltip's words for each period: '' for a whole one, '<br>截至 12-01，未满一周'."""
+    return ["" if complete else f"<br>截至 {through:%m-%d}，未满一{unit}"
             for complete, through in zip(trend["complete"].to_list(), trend["through"].to_list())]
 
 
-def running_markers(trend: pl.DataFrame) -> dict:
-    """Markers of a line: hollow where the period is still running."""
+def part_patterns(trend: pl.DataFrame) -> list[str]:
+    """Bar patterns: hatched where the period is not whole."""
+    return ["" if complete else PART_PATTERN for complete in trend["complete"].to_list()]
+
+
+def part_markers(trend: pl.DataFrame) -> dict:
+    """Markers of a line: hollow where the period is not whole."""
     return dict(symbol=["circle" if complete else "circle-open" for complete in trend["complete"].to_list()], size=7)
 
 
-def mark_running(fig: go.Figure, trend: pl.DataFrame, x: list[str]) -> None:
-    """The words 进行中 at the top of the running period, when the trend ends in one (inside the
-    plot: above it a chart may mark a date, 整治起始)."""
+def mark_part(fig: go.Figure, trend: pl.DataFrame, x: list[str], unit: str) -> None:
+    """未满一周 (一月) at the top of the last period when it is not whole (inside the plot: above
+    it a chart may mark a date, 整治起始)."""
     if not trend.is_empty() and not trend["complete"][-1]:
-        fig.add_annotation(x=x[-1], y=1, yref="paper", text=RUNNING_NOTE, showarrow=False, yanchor="top",
+        fig.add_annotation(x=x[-1], y=1, yref="paper", text=f"未满一{unit}", showarrow=False, yanchor="top",
                            font=dict(size=11, color="#546e7a"), bgcolor="rgba(255,255,255,0.75)")
 
 
@@ -153,21 +159,21 @@ def _bar_height(n: int, per: int = 30, minimum: int = 220, extra: int = 70) -> i
 def weekly_trend(trend: pl.DataFrame) -> go.Figure:
     """Appeals received per week (bars) with the response, resolution and satisfaction rates (lines)."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    weeks, iso, running = week_labels(trend), trend["week"].to_list(), running_notes(trend, "周")
+    weeks, iso, part = week_labels(trend), trend["week"].to_list(), part_notes(trend, "周")
     fig.add_bar(x=weeks, y=trend["received"].to_list(), name="受理量", marker_color=MUTED,
-                marker_pattern_shape=["" if c else RUNNING_PATTERN for c in trend["complete"].to_list()],
-                customdata=list(zip(iso, running)),
+                marker_pattern_shape=part_patterns(trend),
+                customdata=list(zip(iso, part)),
                 hovertemplate="%{customdata[0]}(%{x} 起)<br>受理量 %{y:,} 件%{customdata[1]}<extra></extra>")
     for column, colour in (("response_rate", SECONDARY), ("resolution_rate", PRIMARY),
                            ("satisfaction_rate", GOOD)):
         name = metric(f"appeals.{column}").label
         fig.add_scatter(x=weeks, y=_none(trend[column].to_list()), name=name, mode="lines+markers",
-                        line=dict(color=colour, width=2), connectgaps=False, marker=running_markers(trend),
-                        customdata=list(zip(iso, shown(f"appeals.{column}", trend[column].to_list()), running)),
+                        line=dict(color=colour, width=2), connectgaps=False, marker=part_markers(trend),
+                        customdata=list(zip(iso, shown(f"appeals.{column}", trend[column].to_list()), part)),
                         hovertemplate=f"%{{customdata[0]}}(%{{x}} 起)<br>{name} %{{customdata[1]}}%{{customdata[2]}}"
                                       "<extra></extra>",
                         secondary_y=True)
-    mark_running(fig, trend, weeks)
+    mark_part(fig, trend, weeks, "周")
     fig.update_yaxes(title_text="受理量(件)", secondary_y=False, **counts_axis(trend["received"]))
     # The rate axis carries no title: its ticks read as percentages and the legend names each line.
     fig.update_yaxes(tickformat=".0%", range=[0, 1.05], dtick=0.25, secondary_y=True, showgrid=False)
@@ -385,16 +391,16 @@ def key_target_trend(monthly: pl.DataFrame, since: date | None) -> go.Figure:
         fig.add_scatter(
             x=[m.strftime("%Y-%m") for m in part["month"].to_list()],
             y=_none(part["complaints_per_100_households"].to_list()), name=group, mode="lines+markers",
-            line=dict(color=colour, width=2), marker=running_markers(part),
+            line=dict(color=colour, width=2), marker=part_markers(part),
             customdata=list(zip(shown("complaints.complaints_per_100_households",
                                       part["complaints_per_100_households"].to_list()),
                                 shown("complaints.complaints", part["complaints"].to_list()),
-                                running_notes(part, "月"))),
+                                part_notes(part, "月"))),
             hovertemplate=f"%{{x}}<br>{group}<br>每百户投诉量 %{{customdata[0]}}<br>投诉 %{{customdata[1]}} 件"
                           "%{customdata[2]}<extra></extra>",
         )
     months = [m.strftime("%Y-%m") for m in monthly["month"].unique(maintain_order=True).to_list()]
-    mark_running(fig, monthly.unique("month", keep="last", maintain_order=True), months)
+    mark_part(fig, monthly.unique("month", keep="last", maintain_order=True), months, "月")
     if since is not None:
         label = since.strftime("%Y-%m")
         if label in months:
@@ -546,16 +552,21 @@ def compound_history(history: pl.DataFrame) -> go.Figure:
     """One compound month by month: appeals, complaints and events (bars) and the survey
     satisfaction rate (line)."""
     months = [m.strftime("%Y-%m") for m in history["month"].to_list()]
+    part = part_notes(history, "月")
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     for column, name, colour in (("appeals", "诉求", PRIMARY), ("complaints", "物业投诉", BAD),
                                  ("events", "服务活动", PALETTE[6])):
         fig.add_bar(x=months, y=history[column].to_list(), name=name, marker_color=colour,
-                    hovertemplate=f"%{{x}}<br>{name} %{{y:,}}<extra></extra>")
+                    marker_pattern_shape=part_patterns(history),
+                    customdata=part, hovertemplate=f"%{{x}}<br>{name} %{{y:,}}%{{customdata}}<extra></extra>")
     fig.add_scatter(x=months, y=_none(history["survey_satisfaction_rate"].to_list()), name="测评满意率",
                     mode="lines+markers", line=dict(color=GOOD, width=2), secondary_y=True,
+                    marker=part_markers(history),
                     customdata=list(zip(shown("surveys.satisfaction_rate", history["survey_satisfaction_rate"].to_list()),
-                                        shown("surveys.answers", history["survey_answers"].to_list()))),
-                    hovertemplate="%{x}<br>测评满意率 %{customdata[0]}<br>答卷 %{customdata[1]} 份<extra></extra>")
+                                        shown("surveys.answers", history["survey_answers"].to_list()), part)),
+                    hovertemplate="%{x}<br>测评满意率 %{customdata[0]}<br>答卷 %{customdata[1]} 份%{customdata[2]}"
+                                  "<extra></extra>")
+    mark_part(fig, history, months, "月")
     fig.update_layout(barmode="group")
     fig.update_xaxes(title_text="月份", type="category")
     counts = history.select(pl.max_horizontal("appeals", "complaints", "events")).to_series()
@@ -568,17 +579,17 @@ def compound_history(history: pl.DataFrame) -> go.Figure:
 
 def survey_trend(trend: pl.DataFrame) -> go.Figure:
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    weeks, running = week_labels(trend), running_notes(trend, "周")
+    weeks, part = week_labels(trend), part_notes(trend, "周")
     fig.add_bar(x=weeks, y=trend["answers"].to_list(), name="答卷数", marker_color=MUTED,
-                marker_pattern_shape=["" if c else RUNNING_PATTERN for c in trend["complete"].to_list()],
-                customdata=running, hovertemplate="%{x}<br>答卷 %{y:,} 份%{customdata}<extra></extra>")
+                marker_pattern_shape=part_patterns(trend),
+                customdata=part, hovertemplate="%{x}<br>答卷 %{y:,} 份%{customdata}<extra></extra>")
     fig.add_scatter(x=weeks, y=_none(trend["satisfaction_rate"].to_list()), name="满意率", mode="lines+markers",
-                    line=dict(color=GOOD, width=2), secondary_y=True, marker=running_markers(trend),
+                    line=dict(color=GOOD, width=2), secondary_y=True, marker=part_markers(trend),
                     customdata=list(zip(shown("surveys.satisfaction_rate", trend["satisfaction_rate"].to_list()),
-                                        shown("surveys.average_score", trend["average_score"].to_list()), running)),
+                                        shown("surveys.average_score", trend["average_score"].to_list()), part)),
                     hovertemplate="%{x}<br>测评满意率 %{customdata[0]}<br>测评平均分 %{customdata[1]}%{customdata[2]}"
                                   "<extra></extra>")
-    mark_running(fig, trend, weeks)
+    mark_part(fig, trend, weeks, "周")
     fig.update_yaxes(title_text="答卷(份)", secondary_y=False, **counts_axis(trend["answers"]))
     fig.update_yaxes(tickformat=".0%", range=[0, 1.05], dtick=0.25, showgrid=False, secondary_y=True)
     fig.update_xaxes(**week_axis(len(weeks)))

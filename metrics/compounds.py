@@ -180,6 +180,11 @@ def _month_start(day: date, months_back: int = 0) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def _month_seen(month: date, last_day: date) -> dict:
+    """SEEN_THROUGH of the calendar month starting on `month`."""
+    return seen_through(month, calendar.monthrange(month.year, month.month)[1], last_day)
+
+
 def _month_starts(scope: Scope, months: int) -> list[date]:
     last = _month_start(scope.seen_end() - timedelta(days=1))
     return [_month_start(last, months_back) for months_back in range(months - 1, -1, -1)]
@@ -187,7 +192,8 @@ def _month_starts(scope: Scope, months: int) -> list[date]:
 
 def history(con, scope: Scope, compound_id: str, months: int = 12) -> pl.DataFrame:
     """One compound month by month over the `months` months up to the end of the scope: appeals,
-    complaints, survey answers and satisfaction rate, events and attendance (every month listed)."""
+    complaints, survey answers and satisfaction rate, events and attendance (every month listed;
+    the last may still be running, SEEN_THROUGH)."""
     starts = _month_starts(scope, months)
     window = replace(scope, start=starts[0], end=scope.seen_end())
     received, params = period("received_at", window)
@@ -210,12 +216,13 @@ def history(con, scope: Scope, compound_id: str, months: int = 12) -> pl.DataFra
                CAST(coalesce(sum(attendees), 0) AS BIGINT)
         FROM scenes WHERE compound_id = $id AND {events} GROUP BY ALL""", merged(params, place_params, {"id": compound_id}))
     got = {(r["feed"], r["month"]): r for r in rows.to_dicts()}
+    last_day = scope.seen_end() - timedelta(days=1)
     out = []
     for month in starts:
         survey = got.get(("surveys", month))
         scenes = got.get(("scenes", month))
         out.append({
-            "month": month,
+            "month": month, **_month_seen(month, last_day),
             "appeals": got.get(("appeals", month), {}).get("n", 0),
             "complaints": got.get(("complaints", month), {}).get("n", 0),
             "survey_answers": survey["n"] if survey else 0,
@@ -223,7 +230,7 @@ def history(con, scope: Scope, compound_id: str, months: int = 12) -> pl.DataFra
             "events": scenes["n"] if scenes else 0,
             "attendance": scenes["attendance"] if scenes else 0,
         })
-    return pl.DataFrame(out, schema={"month": pl.Date, "appeals": pl.Int64, "complaints": pl.Int64,
+    return pl.DataFrame(out, schema={"month": pl.Date, **SEEN_THROUGH, "appeals": pl.Int64, "complaints": pl.Int64,
                                      "survey_answers": pl.Int64, "survey_satisfaction_rate": pl.Float64,
                                      "events": pl.Int64, "attendance": pl.Int64})
 
@@ -393,7 +400,7 @@ def key_target_monthly(con, scope: Scope, months: int = 12) -> pl.DataFrame:
     last_day = scope.seen_end() - timedelta(days=1)
     out = []
     for month in starts:
-        seen = seen_through(month, calendar.monthrange(month.year, month.month)[1], last_day)
+        seen = _month_seen(month, last_day)
         for flag, group in ((True, "重点整治小区"), (False, "其他小区")):
             n = counts.get((flag, month), 0)
             h = households.get(flag)

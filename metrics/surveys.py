@@ -75,7 +75,9 @@ def trend(con, scope: Scope, weeks: int = 12) -> pl.DataFrame:
 
 def lowest_rated(con, scope: Scope, limit: int = 10, min_answers: int = 3) -> pl.DataFrame:
     """The compounds with the lowest survey satisfaction rate (then lowest average score) among
-    those with at least `min_answers` answers in the period."""
-    by_compound = by(con, scope, "compound_id").filter(pl.col("answers") >= min_answers)
+    those with at least `min_answers` answers in the period and not all of them satisfied: a
+    "lowest" list of 100 % compounds would point at nothing to mend."""
+    by_compound = by(con, scope, "compound_id").filter((pl.col("answers") >= min_answers)
+                                                       & (pl.col("satisfaction_rate") < 1))
     return by_compound.sort(["satisfaction_rate", "average_score", "answers", "compound_id"],
                             descending=[False, False, True, False], nulls_last=True).head(limit)

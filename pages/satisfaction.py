@@ -1,6 +1,7 @@
 """满意度: survey satisfaction rate and average score by topic, street, compound type and
 compound; the weekly trend; the lowest-rated compounds."""
 
+import polars as pl
 import streamlit as st
 
 from dashboard import auth, data, figures, layout, state
@@ -59,7 +60,12 @@ def main() -> None:
         minimum = st.number_input("至少答卷数", min_value=1, max_value=100, value=3, step=1, key="min_answers",
                                   help="答卷太少的小区满意率波动大，不参加排名。")
         lowest = data.get(surveys.lowest_rated, scope, 10, int(minimum))
-        if layout.has_content(lowest.is_empty(), f"没有答卷数不少于 {int(minimum)} 份的小区。"):
+        if lowest.is_empty():
+            rated = data.get(surveys.by, scope, "compound_id").filter(pl.col("answers") >= minimum).height
+            layout.empty(f"答卷数不少于 {int(minimum)} 份的 {rated} 个小区测评满意率均为 100%。" if rated
+                         else f"没有答卷数不少于 {int(minimum)} 份的小区。")
+        else:
+            st.caption("只列测评满意率不到 100% 的小区。")
             layout.table(lowest, [Text("name", "小区"), Text("street", "街道"), *COLUMNS], key="lowest_table")
 
 

@@ -107,17 +107,17 @@ def test_weekly_trend_draws_rates_on_a_percent_axis():
     assert figure.layout.yaxis2.tickformat == ".0%"
     assert list(figure.data[0].x) == ["02-23", "03-02"]  # weeks read as their Mondays
     assert [list(row) for row in figure.data[0].customdata] == [["2026-W09", ""],
-                                                                 ["2026-W10", "<br>进行中：至 03-04，未满一周"]]
+                                                                 ["2026-W10", "<br>截至 03-04，未满一周"]]
     rates = [trace for trace in figure.data if trace.type == "scatter"]
     assert [t.name for t in rates] == ["响应率", "办结率", "满意率"]
     # hover texts carry the rate as the tables print it (not a d3 format that rounds its own way)
     assert all("%{customdata[1]}" in t.hovertemplate for t in rates)
     assert [list(row)[:2] for row in rates[1].customdata] == [["2026-W09", "100.0%"], ["2026-W10", "57.1%"]]
     assert list(rates[2].y) == [None, pytest.approx(2 / 3)]  # a missing rate is a gap, not 0 %
-    # the running week: a hatched bar, hollow points and the words 进行中 over it
+    # the running week: a hatched bar, hollow points and the words 未满一周 over it
     assert list(figure.data[0].marker.pattern.shape) == ["", "/"]
     assert all(list(t.marker.symbol) == ["circle", "circle-open"] for t in rates)
-    assert [(a.text, a.x) for a in figure.layout.annotations] == [("进行中", "03-02")]
+    assert [(a.text, a.x) for a in figure.layout.annotations] == [("未满一周", "03-02")]
     complete = figures.weekly_trend(trend_frame().with_columns(pl.lit(True).alias("complete")))
     assert not complete.layout.annotations and list(complete.data[0].marker.pattern.shape) == ["", ""]
 
@@ -192,9 +192,9 @@ def test_level_mix_and_key_target_trend():
                             "households": [300, 400] * 2, "complaints_per_100_households": [1 / 3, 0.0, 1.0, 0.25]})
     trend = figures.key_target_trend(monthly, date(2026, 3, 2))
     assert [t.name for t in trend.data] == ["重点整治小区", "其他小区"]
-    assert sorted(a.text for a in trend.layout.annotations) == ["整治起始 2026-03-02", "进行中"]
+    assert sorted(a.text for a in trend.layout.annotations) == ["整治起始 2026-03-02", "未满一月"]
     assert list(trend.data[0].marker.symbol) == ["circle", "circle-open"]
-    assert trend.data[0].customdata[1][2] == "<br>进行中：至 03-09，未满一月"
+    assert trend.data[0].customdata[1][2] == "<br>截至 03-09，未满一月"
 
 
 def compound_frame() -> pl.DataFrame:
@@ -224,13 +224,17 @@ def test_compound_map_leaves_out_compounds_without_coordinates():
 
 
 def test_compound_history_and_survey_trend():
-    history = pl.DataFrame({"month": [date(2026, 2, 1), date(2026, 3, 1)], "appeals": [0, 2], "complaints": [1, 0],
+    history = pl.DataFrame({"month": [date(2026, 2, 1), date(2026, 3, 1)], "through": [date(2026, 2, 28), date(2026, 3, 4)],
+                            "complete": [True, False], "appeals": [0, 2], "complaints": [1, 0],
                             "survey_answers": [0, 2], "survey_satisfaction_rate": [None, 1.0], "events": [0, 1],
                             "attendance": [0, 120]})
     figure = figures.compound_history(history)
     assert [t.name for t in figure.data] == ["诉求", "物业投诉", "服务活动", "测评满意率"]
     assert list(figure.data[0].x) == ["2026-02", "2026-03"]
     assert figure.layout.yaxis2.tickformat == ".0%"
+    assert list(figure.data[0].marker.pattern.shape) == ["", "/"] and list(figure.data[3].marker.symbol) == [
+        "circle", "circle-open"]
+    assert [a.text for a in figure.layout.annotations] == ["未满一月"]
     survey = pl.DataFrame({"week": ["2026-W10"], "week_start": [date(2026, 3, 2)], "through": [date(2026, 3, 8)],
                            "complete": [True], "answers": [5],
                            "satisfaction_rate": [0.6], "average_score": [3.25]})

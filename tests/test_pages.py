@@ -478,8 +478,16 @@ def test_lowest_rated_compounds_with_a_lower_threshold():
     at.number_input(key="min_answers").set_value(1).run()
     lowest = [d.value for d in at.dataframe if list(d.value.columns) == ["小区", "街道", "测评答卷", "测评满意率", "测评平均分"]]
     assert [tuple(r) for r in lowest[-1].itertuples(index=False)] == [
-        ("晒甲河小区", "紫荆山街道", "1", "0.0%", "1.00"), ("宝龙国际", "蓬莱阁街道", "2", "50.0%", "4.00"),
-        ("海景苑", "登州街道", "2", "100.0%", "4.00")]
+        ("晒甲河小区", "紫荆山街道", "1", "0.0%", "1.00"), ("宝龙国际", "蓬莱阁街道", "2", "50.0%", "4.00")]
+    assert "只列测评满意率不到 100% 的小区。" in texts(at.caption)
+
+
+def test_lowest_rated_when_every_compound_counted_is_fully_satisfied():
+    # In 登州街道 only 海景苑 has answers in W10, both satisfied: the list says so instead of
+    # ranking it "lowest".
+    at = open_page("satisfaction", {**W10, "street": "登州街道"})
+    at.number_input(key="min_answers").set_value(2).run()
+    assert "答卷数不少于 2 份的 1 个小区测评满意率均为 100%。" in texts(at.info)
 
 
 # ---------------------------------------------------------------- 服务场景
