@@ -22,7 +22,8 @@ TIMEZONE = ZoneInfo("Asia/Shanghai")
 # ---------------------------------------------------------------- environment variables
 
 class SettingError(Exception):
-    """An environment variable whose value cannot be used; the message, in Chinese, names it."""
+    """A setting (an environment variable, a value in data/) that cannot be used; the message, in
+    Chinese, names it."""
 
 
 def _positive_mb(name: str, default: int) -> int:
@@ -156,6 +157,24 @@ def metric_settings() -> dict:
     """Time limits, weights and list sizes of the metrics, from data/metrics.toml."""
     with open(DATA_DIR / "metrics.toml", "rb") as f:
         return tomllib.load(f)
+
+
+FEEDS = ("appeals", "complaints", "surveys", "scenes")
+
+
+def dates_by_feed(raw, where: str) -> dict[str, date]:
+    """`{ appeals = "2025-12-01", … }` as dates by feed; SettingError naming `where` for anything else."""
+    if not isinstance(raw, dict):
+        raise SettingError(f"设置错误：{where} 应写成 {{ appeals = \"2025-12-01\" }} 的形式，现在是 {raw!r}。")
+    out = {}
+    for feed, value in raw.items():
+        if feed not in FEEDS:
+            raise SettingError(f"设置错误：{where} 中的 {feed!r} 不是数据类型，应为 {'、'.join(FEEDS)} 之一。")
+        try:
+            out[feed] = value if isinstance(value, date) else date.fromisoformat(str(value))
+        except ValueError:
+            raise SettingError(f"设置错误：{where} 中 {feed} 的日期 {value!r} 无法识别，应写作 YYYY-MM-DD。") from None
+    return {feed: day.date() if isinstance(day, datetime) else day for feed, day in out.items()}
 
 
 def local_now() -> datetime:

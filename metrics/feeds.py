@@ -9,7 +9,6 @@ from datetime import date
 import polars as pl
 
 import settings
-
 from etl.batches import batches_beyond_demo, dataset
 from etl.contract import KINDS
 from etl.db import frame
@@ -40,14 +39,15 @@ def first_days(con) -> dict[str, date | None]:
     recorded with the data (meta `records_since`, a JSON object by kind), else the
     `records_since` setting in data/metrics.toml."""
     rows = con.execute("SELECT value FROM meta WHERE key = 'records_since'").fetchall()
-    said = json.loads(rows[0][0]) if rows else settings.metric_settings().get("records_since", {})
+    said = (settings.dates_by_feed(json.loads(rows[0][0]), "数据库中记录的 records_since") if rows else
+            settings.dates_by_feed(settings.metric_settings().get("records_since", {}),
+                                   "data/metrics.toml 的 records_since"))
     firsts = con.execute("""
         SELECT 'appeals', CAST(min(received_at) AS DATE) FROM appeals
         UNION ALL SELECT 'complaints', CAST(min(received_at) AS DATE) FROM complaints
         UNION ALL SELECT 'surveys', min(surveyed_at) FROM surveys
         UNION ALL SELECT 'scenes', min(event_date) FROM scenes""").fetchall()
-    return {kind: min((d for d in (day, said.get(kind) and date.fromisoformat(str(said[kind]))) if d), default=None)
-            for kind, day in firsts}
+    return {kind: min((d for d in (day, said.get(kind)) if d), default=None) for kind, day in firsts}
 
 
 def covers(first: dict[str, date | None], kind: str, scope: Scope) -> bool:

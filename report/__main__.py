@@ -10,7 +10,7 @@ from pathlib import Path
 from arguments import add_db
 from etl.db import DatabaseMissing, read_only
 from report import CompileError, ReportError, file_name, make_pdf
-from settings import database_path
+from settings import SettingError, database_path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"错误：找不到数据库文件 {db_path}；请先导入数据(python -m etl load …)或生成演示库(python -m etl demo)",
               file=sys.stderr)
         return 2
-    except ReportError as exc:
+    except (ReportError, SettingError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     except CompileError as exc:

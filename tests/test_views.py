@@ -38,6 +38,7 @@ import duckdb
 import polars as pl
 import pytest
 
+import settings
 from etl.db import read_only
 from metrics import Scope, appeals, complaints, compounds, feeds, scenes, surveys
 
@@ -204,6 +205,23 @@ def test_key_target_monthly(con):
     assert (march_other["complaints"], march_other["complaints_per_100_households"]) == (1, 0.25)
     assert by[(date(2026, 2, 1), "重点整治小区")]["complaints_per_100_households"] == pytest.approx(100 / 300)
     assert by[(date(2025, 12, 1), "其他小区")]["complaints"] == 0
+
+
+def test_a_records_since_setting_that_cannot_be_read_is_named(con, fixture_db, tmp_path, monkeypatch):
+    recorded = tmp_path / "set.duckdb"
+    shutil.copyfile(fixture_db, recorded)
+    with duckdb.connect(str(recorded)) as rw:
+        rw.execute("DELETE FROM meta WHERE key = 'records_since'")
+        for setting, words in (({"appeals": "2025-13-01"}, "appeals 的日期 '2025-13-01' 无法识别"),
+                               ({"appeal": "2025-12-01"}, "'appeal' 不是数据类型"),
+                               ("2025-12-01", "应写成")):
+            monkeypatch.setattr(settings, "metric_settings", lambda setting=setting: {"records_since": setting})
+            with pytest.raises(settings.SettingError, match="data/metrics.toml 的 records_since") as raised:
+                feeds.first_days(rw)
+            assert words in str(raised.value)
+        # TOML's own dates are taken as they are
+        monkeypatch.setattr(settings, "metric_settings", lambda: {"records_since": {"scenes": date(2026, 2, 2)}})
+        assert feeds.first_days(rw)["scenes"] == date(2026, 2, 2)
 
 
 def test_trends_of_a_running_year_end_today_and_mark_the_running_period(con):
