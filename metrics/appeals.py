@@ -300,7 +300,7 @@ def weekly_trend(con, scope: Scope, weeks: int = 12) -> pl.DataFrame:
         row = rows.get(monday)
         rates = _rates(row) if row else {k: (0 if k in ("received", "overdue_open") else None)
                                          for k in RATE_KEYS if k != MEDIAN}
-        out.append({"week": iso_week_label(monday), "week_start": monday, **seen_through(monday, 7, last_day),
+        out.append({"week": iso_week_label(monday), "week_start": monday, **seen_through(monday, 7, scope),
                     **rates})
     return _rates_frame(out, {"week": pl.String, "week_start": pl.Date, **SEEN_THROUGH}, median=False)
 

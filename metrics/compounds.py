@@ -12,7 +12,7 @@ import polars as pl
 
 import settings
 from etl.db import frame
-from metrics import scenes
+from metrics import feeds, scenes
 from metrics.catalogue import metric
 from metrics.common import carried_counts, carried_sql, median_duration, ratio, satisfied
 from metrics.complaints import scoped_sql
@@ -180,9 +180,9 @@ def _month_start(day: date, months_back: int = 0) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _month_seen(month: date, last_day: date) -> dict:
+def _month_seen(month: date, scope: Scope) -> dict:
     """SEEN_THROUGH of the calendar month starting on `month`."""
-    return seen_through(month, calendar.monthrange(month.year, month.month)[1], last_day)
+    return seen_through(month, calendar.monthrange(month.year, month.month)[1], scope)
 
 
 def _month_starts(scope: Scope, months: int) -> list[date]:
@@ -216,13 +216,12 @@ def history(con, scope: Scope, compound_id: str, months: int = 12) -> pl.DataFra
                CAST(coalesce(sum(attendees), 0) AS BIGINT)
         FROM scenes WHERE compound_id = $id AND {events} GROUP BY ALL""", merged(params, place_params, {"id": compound_id}))
     got = {(r["feed"], r["month"]): r for r in rows.to_dicts()}
-    last_day = scope.seen_end() - timedelta(days=1)
     out = []
     for month in starts:
         survey = got.get(("surveys", month))
         scenes = got.get(("scenes", month))
         out.append({
-            "month": month, **_month_seen(month, last_day),
+            "month": month, **_month_seen(month, scope),
             "appeals": got.get(("appeals", month), {}).get("n", 0),
             "complaints": got.get(("complaints", month), {}).get("n", 0),
             "survey_answers": survey["n"] if survey else 0,
@@ -323,6 +322,15 @@ def key_target_status(by_compound: pl.DataFrame, survey_rates: pl.DataFrame) -> 
         survey_rates, on="compound_id", how="left").with_columns(pl.col("survey_answers").fill_null(0))
 
 
+def progress_windows(scope: Scope, since: date) -> tuple[Scope, Scope]:
+    """整治成效's two windows: "after" from `since` to the last day seen in the scope, as of the
+    scope's moment; "before" as long, just before `since`, as of `since` itself."""
+    end = scope.seen_end()
+    before = replace(scope, start=since - timedelta(days=(end - since).days), end=since,
+                     as_of=datetime.combine(since, time()))
+    return before, replace(scope, start=since, end=end)
+
+
 def key_target_progress(con, scope: Scope, since: date | None = None) -> pl.DataFrame:
     """Each key target in scope: its status (`key_target_status`) and 整治成效 — complaints per
     month, resolution rate and survey satisfaction before and after it was targeted on `since`.
@@ -330,15 +338,14 @@ def key_target_progress(con, scope: Scope, since: date | None = None) -> pl.Data
     "After" runs from `since` to the end of the scope's period, seen as of the scope's moment;
     "before" is a window of the same length just before `since`, seen as of `since` itself (as
     the numbers stood when the compound was targeted). Per month = complaints × 30 ÷ days.
-    `trend` is 好转 / 恶化 / 持平 comparing complaints per month after against before.
+    `trend` is 好转 / 恶化 / 持平 comparing complaints per month after against before; the
+    "before" figures of a feed whose records began after the window's start are absent.
     """
     since = since or default_targeted_since(con) or (scope.start or scope.moment.date())
     current = key_target_status(complaints_by_compound(con, scope), rate_by_compound(con, scope))
-    end = scope.seen_end()
-    days = (end - since).days
-    after_scope = replace(scope, start=since, end=end)
-    before_scope = replace(scope, start=since - timedelta(days=days), end=since,
-                           as_of=datetime.combine(since, time()))
+    before_scope, after_scope = progress_windows(scope, since)
+    days = (after_scope.end - since).days
+    first = feeds.first_days(con)
     out = current
     for name, window in (("before", before_scope), ("after", after_scope)):
         if days <= 0:
@@ -355,6 +362,14 @@ def key_target_progress(con, scope: Scope, since: date | None = None) -> pl.Data
         out = out.join(counts.join(rates, on="compound_id", how="left").with_columns(
             (pl.col(f"complaints_{name}") * 30.0 / days).alias(f"complaints_per_month_{name}")),
             on="compound_id", how="left")
+    # A "before" window that began before a feed's records holds nothing because nothing was
+    # loaded, not because nothing happened: absent, never read as 恶化 against zero.
+    if days > 0 and not feeds.covers(first, "complaints", before_scope):
+        out = out.with_columns(pl.lit(None, pl.Int64).alias("complaints_before"),
+                               pl.lit(None, pl.Float64).alias("resolution_rate_before"),
+                               pl.lit(None, pl.Float64).alias("complaints_per_month_before"))
+    if days > 0 and not feeds.covers(first, "surveys", before_scope):
+        out = out.with_columns(pl.lit(None, pl.Float64).alias("survey_satisfaction_before"))
     change = pl.col("complaints_per_month_after") - pl.col("complaints_per_month_before")
     return out.with_columns(
         pl.lit(since).alias("targeted_since"),
@@ -397,10 +412,9 @@ def key_target_monthly(con, scope: Scope, months: int = 12) -> pl.DataFrame:
     households = {r["is_key_target"]: r["households"] for r in rows.select("is_key_target", "households")
                   .unique().to_dicts()}
     counts = {(r["is_key_target"], r["month"]): r["n"] for r in rows.to_dicts() if r["month"] is not None}
-    last_day = scope.seen_end() - timedelta(days=1)
     out = []
     for month in starts:
-        seen = _month_seen(month, last_day)
+        seen = _month_seen(month, scope)
         for flag, group in ((True, "重点整治小区"), (False, "其他小区")):
             n = counts.get((flag, month), 0)
             h = households.get(flag)

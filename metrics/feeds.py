@@ -34,20 +34,32 @@ def freshness(con) -> pl.DataFrame:
 
 
 def first_days(con) -> dict[str, date | None]:
-    """The day each feed's records begin, district-wide (None: no records yet): its first record's
-    day, or the day its extracts are said to cover from when that is earlier (a quiet first day):
-    recorded with the data (meta `records_since`, a JSON object by kind), else the
-    `records_since` setting in data/metrics.toml."""
-    rows = con.execute("SELECT value FROM meta WHERE key = 'records_since'").fetchall()
-    said = (settings.dates_by_feed(json.loads(rows[0][0]), "数据库中记录的 records_since") if rows else
-            settings.dates_by_feed(settings.metric_settings().get("records_since", {}),
-                                   "data/metrics.toml 的 records_since"))
+    """The day each feed's records begin, district-wide (None: no records yet). Where the day the
+    extracts cover from is set, that day: a database's own (meta `records_since`, a JSON object by
+    kind), else the `records_since` setting in data/metrics.toml. It wins over the first record in
+    both directions: a quiet first day is still covered, and one straggler dated years early does
+    not make a year without data look covered. Unset, the first record's day."""
+    said = _records_since(con)
     firsts = con.execute("""
         SELECT 'appeals', CAST(min(received_at) AS DATE) FROM appeals
         UNION ALL SELECT 'complaints', CAST(min(received_at) AS DATE) FROM complaints
         UNION ALL SELECT 'surveys', min(surveyed_at) FROM surveys
         UNION ALL SELECT 'scenes', min(event_date) FROM scenes""").fetchall()
-    return {kind: min((d for d in (day, said.get(kind)) if d), default=None) for kind, day in firsts}
+    return {kind: said.get(kind, day) for kind, day in firsts}
+
+
+def _records_since(con) -> dict[str, date]:
+    rows = con.execute("SELECT value FROM meta WHERE key = 'records_since'").fetchall()
+    if not rows:
+        return settings.dates_by_feed(settings.metric_settings().get("records_since", {}),
+                                      "data/metrics.toml 的 records_since")
+    where = "数据库中记录的 records_since"
+    try:
+        raw = json.loads(rows[0][0])
+    except ValueError:
+        raise settings.SettingError(
+            f"设置错误：{where} 不是有效的 JSON（{rows[0][0]!r}），应写成 {{\"appeals\": \"2025-12-01\"}}。") from None
+    return settings.dates_by_feed(raw, where)
 
 
 def covers(first: dict[str, date | None], kind: str, scope: Scope) -> bool:
@@ -58,15 +70,16 @@ def covers(first: dict[str, date | None], kind: str, scope: Scope) -> bool:
     return scope.start is None or day is None or day <= scope.start
 
 
-def uncovered_note(first: dict[str, date | None], kinds: tuple[str, ...], previous: Scope) -> str | None:
-    """What the cards, the PDF and the lists say in place of a change against a period that began
-    before the data did; None when every kind's records cover it."""
+def uncovered_note(first: dict[str, date | None], kinds: tuple[str, ...], previous: Scope,
+                   named: str = "上一期", shown: str = "不显示与上一期的变化") -> str | None:
+    """What the cards, the PDF and the lists say in place of a change against a period (`named`)
+    that began before the data did; None when every kind's records cover it."""
     late = [kind for kind in kinds if not covers(first, kind, previous)]
     if not late:
         return None
     names = "、".join(KINDS[kind].label for kind in late)
     since = "，".join(f"{KINDS[kind].label}自 {first[kind].isoformat()} 起有记录" for kind in late)
-    return f"上一期（{previous.label()}）开始时{names}尚无记录（{since}），不显示与上一期的变化"
+    return f"{named}（{previous.label()}）开始时{names}尚无记录（{since}），{shown}"
 
 
 def is_demo(con) -> bool:

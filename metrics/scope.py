@@ -115,10 +115,14 @@ class Scope:
 SEEN_THROUGH = {"through": pl.Date, "complete": pl.Boolean}
 
 
-def seen_through(first: date, days: int, last_day: date) -> dict:
-    """SEEN_THROUGH of the period of `days` days from `first`, when `last_day` is the last seen."""
-    own_last = first + timedelta(days=days - 1)
-    return {"through": min(own_last, last_day), "complete": own_last <= last_day}
+def seen_through(first: date, days: int, scope: Scope) -> dict:
+    """SEEN_THROUGH of the period of `days` days from `first`, seen in `scope`: complete only once
+    its end has passed by the scope's moment (a week seen on its Sunday at 10:00 is still running)
+    and the scope's own end does not cut it."""
+    own_end = first + timedelta(days=days)
+    held = min(scope.moment, datetime.combine(scope.end, time())) if scope.end else scope.moment
+    return {"through": min(own_end, scope.seen_end()) - timedelta(days=1),
+            "complete": datetime.combine(own_end, time()) <= held}
 
 
 def check_place(con, street: str | None, community: str | None) -> None:
@@ -171,7 +175,9 @@ def period(column: str, scope: Scope, *, is_date: bool = False) -> Condition:
     if scope.end is not None:
         params["end"] = scope.end
         clauses.append(f"{column} < $end")
-    clauses.append(f"{column} <= CAST($as_of AS {'DATE' if is_date else 'TIMESTAMP'})")
+    # A dated record counts once its day has begun: at 00:00 that day has not (as `seen_end`).
+    clauses.append(f"{column} <= CAST($as_of - INTERVAL 1 MICROSECOND AS DATE)" if is_date else
+                   f"{column} <= CAST($as_of AS TIMESTAMP)")
     return " AND ".join(clauses), params
 
 

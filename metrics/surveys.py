@@ -65,7 +65,7 @@ def trend(con, scope: Scope, weeks: int = 12) -> pl.DataFrame:
     for index in range(weeks):
         monday = first_monday + timedelta(weeks=index)
         row = by_week.get(monday)
-        out.append({"week": iso_week_label(monday), "week_start": monday, **seen_through(monday, 7, last_day),
+        out.append({"week": iso_week_label(monday), "week_start": monday, **seen_through(monday, 7, scope),
                     "answers": row["answers"] if row else 0,
                     "satisfaction_rate": ratio(row["satisfied"], row["answers"]) if row else None,
                     "average_score": row["average_score"] if row else None})

@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import auth, data, figures, layout, state
-from metrics import complaints, compounds
+from metrics import complaints, compounds, feeds
 from metrics.catalogue import Text, metric
 from metrics.display import moment
 
@@ -59,6 +59,11 @@ def main() -> None:
                     for when, when_label in (("before", "整治前"), ("after", "整治后"))] + [Text("trend", "成效")],
                     key="key_targets_progress_table")
                 if since is not None and scope.end is not None and since < scope.end:
+                    before, _ = compounds.progress_windows(scope, since)
+                    late = feeds.uncovered_note(data.get(feeds.first_days), ("complaints", "surveys"), before,
+                                                named="整治前时段", shown="整治前的相应数字显示为“—”")
+                    if late:
+                        st.caption(f"{late}。")
                     st.caption(f"整治后：{since.isoformat()} 至 {moment(scope.end - timedelta(days=1))}，"
                                f"按统计时点 {moment(scope.moment)} 计；整治前：此前同样长的时段，按整治起始日计。"
                                "月均投诉 = 投诉件数 × 30 ÷ 天数。")

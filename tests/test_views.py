@@ -154,15 +154,27 @@ def test_where_each_feeds_records_begin(con, fixture_db, tmp_path):
         "上一期（2026-02-23 至 2026-03-01）开始时满意度测评、服务场景活动尚无记录（满意度测评自 2026-03-02 起有记录，"
         "服务场景活动自 2026-03-02 起有记录），不显示与上一期的变化")
     assert feeds.covers(first, "surveys", W10) and feeds.covers(first, "surveys", Scope(None, None))
-    # Without the recorded days, each feed begins on its first record's day; a said day later
-    # than the first record changes nothing.
+    # Without a said day, a feed begins on its first record's day; a said day wins, later too.
     recorded = tmp_path / "recorded.duckdb"
     shutil.copyfile(fixture_db, recorded)
     with duckdb.connect(str(recorded)) as rw:
         rw.execute("""INSERT OR REPLACE INTO meta VALUES ('records_since', '{"scenes": "2026-03-05"}')""")
         assert feeds.first_days(rw) == {"appeals": date(2026, 3, 1), "complaints": date(2026, 2, 25),
-                                        "surveys": date(2026, 3, 2), "scenes": date(2026, 3, 2)}
+                                        "surveys": date(2026, 3, 2), "scenes": date(2026, 3, 5)}
         assert not feeds.covers(feeds.first_days(rw), "appeals", w09)
+        # One straggler stamped years before the extracts: unset, it makes last year look covered
+        # (本年 would read as growth against it); the said day keeps the start where the data is.
+        rw.execute("""INSERT INTO appeals SELECT * REPLACE ('A-STRAY' AS appeal_id,
+                      received_at - INTERVAL 6 YEAR AS received_at) FROM appeals WHERE appeal_id = 'A8'""")
+        year = Scope(date(2026, 1, 1), date(2027, 1, 1), datetime(2026, 3, 4, 12, 0))
+        assert feeds.first_days(rw)["appeals"] == date(2020, 3, 1)
+        assert feeds.covers(feeds.first_days(rw), "appeals", year.previous())
+        rw.execute("""INSERT OR REPLACE INTO meta VALUES ('records_since', '{"appeals": "2026-02-23"}')""")
+        assert feeds.first_days(rw)["appeals"] == date(2026, 2, 23)
+        assert not feeds.covers(feeds.first_days(rw), "appeals", year.previous())
+        rw.execute("INSERT OR REPLACE INTO meta VALUES ('records_since', '{bad')")
+        with pytest.raises(settings.SettingError, match="数据库中记录的 records_since 不是有效的 JSON"):
+            feeds.first_days(rw)
 
 
 def test_key_target_progress_before_and_after(con):
@@ -185,6 +197,24 @@ def test_key_target_progress_before_and_after(con):
     assert c3["complaints_per_month_before"] == pytest.approx(30 / 7)
     assert c3["resolution_rate_before"] == 1.0  # resolved 02-26, before 03-02
     assert c3["trend"] == "好转"
+
+
+def test_key_target_progress_before_the_data_began_is_absent(con):
+    # Targeted 02-25, seen over W10: after 02-25 .. 03-08 (12 days), before 02-13 .. 02-24, which
+    # began before the complaints' records (02-23): nothing loaded, so no figures and no trend,
+    # not 恶化 against an empty window.
+    got = {r["compound_id"]: r for r in compounds.key_target_progress(con, W10, date(2026, 2, 25)).to_dicts()}
+    before, after = compounds.progress_windows(W10, date(2026, 2, 25))
+    assert (before.start, before.end, after.start, after.end) == (
+        date(2026, 2, 13), date(2026, 2, 25), date(2026, 2, 25), date(2026, 3, 9))
+    for row in got.values():
+        assert [row[f"{column}_before"] for column in ("complaints", "complaints_per_month", "resolution_rate",
+                                                      "survey_satisfaction")] == [None] * 4
+        assert row["trend"] is None
+    assert (got["C1"]["complaints_after"], got["C3"]["complaints_after"]) == (3, 1)
+    assert feeds.uncovered_note(feeds.first_days(con), ("complaints", "surveys"), before, "整治前时段", "…") == (
+        "整治前时段（2026-02-13 至 2026-02-24）开始时物业投诉、满意度测评尚无记录（物业投诉自 2026-02-23 起有记录，"
+        "满意度测评自 2026-03-02 起有记录），…")
 
 
 def test_key_targets_worsening_against_the_previous_week(con):
@@ -238,6 +268,21 @@ def test_trends_of_a_running_year_end_today_and_mark_the_running_period(con):
         (date(2026, 3, 4), False)}
     assert monthly.filter(pl.col("month") == date(2026, 2, 1))["complete"].to_list() == [True, True]
     assert appeals.weekly_trend(con, W10)["complete"].to_list() == [True] * 12  # a past week, seen from its end
+    # A week seen on its Sunday at 10:00 has begun its last day, not ended it; at Monday 00:00 it has.
+    sunday = replace(W10, as_of=datetime(2026, 3, 8, 10, 0))
+    for trend in (surveys.trend(con, sunday), appeals.weekly_trend(con, sunday)):
+        assert trend.select("week", "through", "complete").rows()[-1] == ("2026-W10", date(2026, 3, 8), False)
+    # Dated records (answers, events) count once their day has begun, in the cards as in the
+    # trends: at 03-02 00:00 not yet, a minute later yes.
+    for minute, counted in ((0, 0), (1, 1)):
+        seen = Scope(date(2026, 3, 2), date(2026, 3, 9), datetime(2026, 3, 2, 0, minute))
+        assert (surveys.summary(con, seen)["answers"], scenes.summary(con, seen)["events"]) == (counted, counted)
+        assert surveys.trend(con, seen)["answers"].to_list()[-1] == counted
+    february = Scope(date(2026, 2, 1), date(2026, 3, 1), datetime(2026, 2, 28, 23, 59))
+    assert compounds.key_target_monthly(con, february).select("month", "complete").rows()[-1] == (
+        date(2026, 2, 1), False)
+    assert compounds.key_target_monthly(con, replace(february, as_of=datetime(2026, 3, 1))).select(
+        "month", "complete").rows()[-1] == (date(2026, 2, 1), True)
     # 整治成效's "after" ends today too: complaints per month over the days seen, not over the
     # days to 31 December (which made every key target look better)
     assert compounds.key_target_progress(con, year, date(2026, 3, 2)).equals(
