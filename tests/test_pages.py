@@ -378,6 +378,16 @@ def test_key_targets_before_and_after_a_chosen_date():
                  "整治前测评满意率", "整治后测评满意率") == [
         ("海景苑", "0.0", "12.9", "—", "66.7%", "—", "100.0%", "恶化"),
         ("碧桂园", "4.3", "0.0", "100.0%", "—", "—", "—", "好转")]
+    # the surveys begin on 03-02: the before window had none to read, and the page says so
+    assert ("整治前时段（2026-02-23 至 2026-03-01）开始时满意度测评尚无记录（满意度测评自 2026-03-02 起有记录），"
+            "整治前的相应数字显示为“—”。") in texts(at.caption)
+    # targeted 02-25: the before window (02-13 .. 02-24) began before the complaints (02-23)
+    at.date_input(key="since").set_value(date(2026, 2, 25)).run()
+    assert table(at, "小区", "整治前月均投诉") == [
+        ("海景苑", "—", "7.5", "—", "66.7%", "—", "100.0%", "—"),
+        ("碧桂园", "—", "2.5", "—", "100.0%", "—", "—", "—")]
+    assert any(t.startswith("整治前时段（2026-02-13 至 2026-02-24）开始时物业投诉、满意度测评尚无记录")
+               for t in texts(at.caption))
 
 
 # ---------------------------------------------------------------- 小区画像
