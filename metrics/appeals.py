@@ -112,7 +112,7 @@ def received_days_sql(con, scope: Scope) -> str:
     """SQL: the received day of every appeal of the scope's period (one row per day and place, from
     the rollup, when it is usable), filtered further by the caller's place condition."""
     if rollup_usable(con):
-        return f"SELECT day FROM {ROLLUP} WHERE grouping = 'channel' AND {period('day', scope, is_date=True)[0]}"
+        return f"SELECT day FROM {ROLLUP} WHERE grouping = 'channel' AND {period('day', scope)[0]}"
     return f"SELECT CAST(received_at AS DATE) AS day FROM appeals WHERE {period('received_at', scope)[0]}"
 
 
@@ -186,7 +186,9 @@ def _counts_sql(con, scope: Scope, group: str | None, as_of_expr: str = "$as_of"
     columns = count_columns()
     counted = condition
     if rollup_usable(con):
-        days, day_params = period("day", scope, is_date=True)
+        # `day` is the day of a timestamp: at D 00:00 an appeal stamped 00:00 has come in, so D is
+        # compared as a moment, not as a dated record (which counts once its day has begun).
+        days, day_params = period("day", scope)
         settled = f"SELECT day FROM {ROLLUP_DAYS} WHERE settled_at <= CAST({as_of_expr} AS TIMESTAMP) AND {days}"
         # The rows are ordered roughly by time: a lower bound lets the scan skip the settled past.
         first_unsettled = con.execute(f"SELECT min(day) FROM {ROLLUP_DAYS} WHERE {days} "

@@ -49,7 +49,7 @@ def first_days(con) -> dict[str, date | None]:
 
 
 def _records_since(con) -> dict[str, date]:
-    rows = con.execute("SELECT value FROM meta WHERE key = 'records_since'").fetchall()
+    rows = con.execute("SELECT value FROM meta WHERE key = 'records_since' AND value IS NOT NULL").fetchall()
     if not rows:
         return settings.dates_by_feed(settings.metric_settings().get("records_since", {}),
                                       "data/metrics.toml 的 records_since")

@@ -58,17 +58,20 @@ def main() -> None:
                                              (satisfaction, "survey_satisfaction"))
                     for when, when_label in (("before", "整治前"), ("after", "整治后"))] + [Text("trend", "成效")],
                     key="key_targets_progress_table")
-                if since is not None and scope.end is not None and since < scope.end:
-                    before, _ = compounds.progress_windows(scope, since)
-                    late = feeds.uncovered_note(data.get(feeds.first_days), ("complaints", "surveys"), before,
-                                                named="整治前时段", shown="整治前的相应数字显示为“—”")
-                    if late:
-                        st.caption(f"{late}。")
-                    st.caption(f"整治后：{since.isoformat()} 至 {moment(scope.end - timedelta(days=1))}，"
+                if since is not None and since < scope.seen_end():
+                    before, after = compounds.progress_windows(scope, since)
+                    first = data.get(feeds.first_days)
+                    for late in (feeds.uncovered_note(first, ("complaints", "surveys"), before, named="整治前时段",
+                                                      shown="整治前的相应数字显示为“—”"),
+                                 feeds.uncovered_note(first, ("complaints",), after, named="整治后时段",
+                                                      shown="整治后月均投诉按整个时段的天数计算，可能偏低")):
+                        if late:
+                            st.caption(f"{late}。")
+                    st.caption(f"整治后：{since.isoformat()} 至 {moment(after.end - timedelta(days=1))}，"
                                f"按统计时点 {moment(scope.moment)} 计；整治前：此前同样长的时段，按整治起始日计。"
                                "月均投诉 = 投诉件数 × 30 ÷ 天数。")
                 else:
-                    st.caption("整治起始日期晚于所选时段，无法比较整治前后。")
+                    st.caption("整治起始日期晚于所选时段已有数据的最后一天，无法比较整治前后。")
         monthly = data.get(compounds.key_target_monthly, scope)
         if layout.has_content(monthly["complaints"].sum() == 0, "近 12 个月没有物业投诉。"):
             layout.plot(figures.key_target_trend, monthly, since)

@@ -388,6 +388,15 @@ def test_key_targets_before_and_after_a_chosen_date():
         ("碧桂园", "—", "2.5", "—", "100.0%", "—", "—", "—")]
     assert any(t.startswith("整治前时段（2026-02-13 至 2026-02-24）开始时物业投诉、满意度测评尚无记录")
                for t in texts(at.caption))
+    # targeted before the complaints began: the months after count days without data, and it says so
+    at.date_input(key="since").set_value(date(2026, 1, 1)).run()
+    assert ("整治后时段（2026-01-01 至 2026-03-08）开始时物业投诉尚无记录（物业投诉自 2026-02-23 起有记录），"
+            "整治后月均投诉按整个时段的天数计算，可能偏低。") in texts(at.caption)
+    assert "整治后：2026-01-01 至 2026-03-08，按统计时点 2026-03-09 00:00 计；" in " ".join(texts(at.caption))
+    # targeted after the week: nothing to compare, and no window is described
+    at.date_input(key="since").set_value(date(2026, 3, 9)).run()
+    assert "整治起始日期晚于所选时段已有数据的最后一天，无法比较整治前后。" in texts(at.caption)
+    assert not [t for t in texts(at.caption) if t.startswith(("整治前时段", "整治后时段", "整治后："))]
 
 
 # ---------------------------------------------------------------- 小区画像

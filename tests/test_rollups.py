@@ -6,7 +6,7 @@ rollup kept up day by day equals one rebuilt from scratch; and a hand-computed e
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -54,7 +54,10 @@ def scopes(draw) -> Scope:
     start = draw(st.one_of(st.none(), st.integers(-1, 4).map(lambda d: DAY.date() + timedelta(days=d))))
     length = draw(st.integers(1, 6))
     end = draw(st.one_of(st.none(), st.just((start or DAY.date()) + timedelta(days=length))))
-    as_of = DAY + timedelta(hours=draw(st.integers(0, 24 * 9)))
+    # often the midnight the period starts at: 本周 seen at Monday 00:00, where an appeal stamped
+    # 00:00 has come in though the day has not begun
+    as_of = draw(st.one_of(st.integers(0, 24 * 9).map(lambda hours: DAY + timedelta(hours=hours)),
+                           st.just(datetime.combine(start or DAY.date(), time()))))
     return Scope(start, end, as_of, draw(st.sampled_from(STREETS)))
 
 
@@ -164,6 +167,16 @@ def test_a_day_is_read_from_the_rollup_once_its_last_stamp_and_limit_have_passed
     assert appeals.overdue(con, Scope(None, None, at(11, 0)))["appeal_id"].to_list() == ["A2"]
     assert (seen(at(11, 0))["resolution_rate"], seen(at(11, 0))["overdue_open"]) == (0.5, 1)
     con.close()
+
+
+def test_an_appeal_stamped_at_midnight_counts_from_that_midnight_through_the_rollup_as_in_the_rows():
+    con = empty_database()
+    load(con, "compounds", ["C1,海景苑,登州街道,东城社区,老旧小区,"], False)
+    load_appeals(con, [appeal("A1", at(0, 0), at(0, 1)), appeal("A2", at(0, 10))])
+    week_from_midnight = Scope(DAY.date(), DAY.date() + timedelta(days=7), at(0, 0))
+    assert appeals.summary(con, week_from_midnight)["received"] == 1
+    with rows_only():
+        assert appeals.summary(con, week_from_midnight)["received"] == 1
 
 
 def test_an_appeal_leaves_the_open_table_once_no_deadline_is_left():

@@ -172,6 +172,8 @@ def test_where_each_feeds_records_begin(con, fixture_db, tmp_path):
         rw.execute("""INSERT OR REPLACE INTO meta VALUES ('records_since', '{"appeals": "2026-02-23"}')""")
         assert feeds.first_days(rw)["appeals"] == date(2026, 2, 23)
         assert not feeds.covers(feeds.first_days(rw), "appeals", year.previous())
+        rw.execute("INSERT OR REPLACE INTO meta VALUES ('records_since', NULL)")  # as unset
+        assert feeds.first_days(rw)["appeals"] == date(2020, 3, 1)
         rw.execute("INSERT OR REPLACE INTO meta VALUES ('records_since', '{bad')")
         with pytest.raises(settings.SettingError, match="数据库中记录的 records_since 不是有效的 JSON"):
             feeds.first_days(rw)
