@@ -401,15 +401,16 @@ def key_target_trend(monthly: pl.DataFrame, since: date | None) -> go.Figure:
         )
     months = [m.strftime("%Y-%m") for m in monthly["month"].unique(maintain_order=True).to_list()]
     mark_part(fig, monthly.unique("month", keep="last", maintain_order=True), months, "月")
-    if since is not None:
-        label = since.strftime("%Y-%m")
-        if label in months:
-            fig.add_vline(x=months.index(label), line_dash="dash", line_color="#546e7a")
-            fig.add_annotation(x=months.index(label), y=1, yref="paper", text=f"整治起始 {since.isoformat()}",
-                               showarrow=False, xanchor="left", yanchor="bottom", font=dict(size=12))
+    marked = since is not None and since.strftime("%Y-%m") in months
+    if marked:
+        x = months.index(since.strftime("%Y-%m"))
+        fig.add_vline(x=x, line_dash="dash", line_color="#546e7a")
+        # a row above the legend's: a date in the first months would otherwise sit on the legend
+        fig.add_annotation(x=x, y=1, yref="paper", yshift=24, text=f"整治起始 {since.isoformat()}",
+                           showarrow=False, xanchor="left", yanchor="bottom", font=dict(size=12))
     fig.update_xaxes(title_text="月份", type="category", categoryorder="array", categoryarray=months)
     fig.update_yaxes(title_text="每百户投诉量", rangemode="tozero")
-    return _layout(fig, height=320)
+    return _layout(fig, height=344 if marked else 320).update_layout(margin_t=60 if marked else 36)
 
 
 # ---------------------------------------------------------------- compounds
