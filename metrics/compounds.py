@@ -335,9 +335,8 @@ def key_target_progress(con, scope: Scope, since: date | None = None) -> pl.Data
     """Each key target in scope: its status (`key_target_status`) and 整治成效 — complaints per
     month, resolution rate and survey satisfaction before and after it was targeted on `since`.
 
-    "After" runs from `since` to the end of the scope's period, seen as of the scope's moment;
-    "before" is a window of the same length just before `since`, seen as of `since` itself (as
-    the numbers stood when the compound was targeted). Per month = complaints × 30 ÷ days.
+    The windows are `progress_windows`' ("before" is seen as of `since` itself: as the numbers
+    stood when the compound was targeted). Per month = complaints × 30 ÷ days.
     `trend` is 好转 / 恶化 / 持平 comparing complaints per month after against before; the
     "before" figures of a feed whose records began after the window's start are absent.
     """
