@@ -451,6 +451,9 @@ def banner() -> None:
 def footer() -> None:
     freshness = data.get(feeds.freshness)
     by_kind = {row["kind"]: row for row in freshness.to_dicts()}
+    # where each feed's records begin, so that a 较上期 left out (or a straggler dated years early
+    # that makes a year look covered) can be read off every page
+    first = data.get(feeds.first_days)
     parts = []
     for kind, label in FEEDS:
         row = by_kind.get(kind)
@@ -461,7 +464,8 @@ def footer() -> None:
         newest = row.get("newest_record_at")
         if newest is not None:
             # Survey answers and events carry a date only.
-            text += f"(最新记录 {display.moment(newest.date() if kind in ('surveys', 'scenes') else newest)})"
+            since = f"记录自 {first[kind].isoformat()} 起，" if first.get(kind) else ""
+            text += f"({since}最新记录 {display.moment(newest.date() if kind in ('surveys', 'scenes') else newest)})"
         parts.append(text)
     st.divider()
     st.caption("数据更新时间 · " + " · ".join(parts))

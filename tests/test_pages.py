@@ -543,8 +543,10 @@ def test_footer_says_how_fresh_each_feed_is():
     assert footer.startswith("数据更新时间")
     for feed in ("小区台账：", "诉求工单：", "物业投诉：", "满意度测评：", "服务场景："):
         assert feed in footer
-    assert "(最新记录 2026-03-08 20:00)" in footer  # A5
-    assert "(最新记录 2026-03-09)" in footer  # S6
+    # where the records begin: the fixture's extracts are said to cover from 02-23; the answers
+    # begin with their first, on 03-02
+    assert "(记录自 2026-02-23 起，最新记录 2026-03-08 20:00)" in footer  # A5
+    assert "(记录自 2026-03-02 起，最新记录 2026-03-09)" in footer  # S6
     assert not any("演示数据" in w for w in texts(at.warning))
 
 
