@@ -57,6 +57,24 @@ def navigation(user):
     return chosen, names[id(chosen)]
 
 
+def drawn_safely(part: str, page_name: str, draw, shown: str | None = None) -> str | None:
+    """Draw a part of the page; what fails is one Chinese sentence (returned), never a traceback,
+    and not said twice (the footer reads the same settings as most pages)."""
+    try:
+        draw()
+    except SettingError as exc:  # a bad DASHBOARD_* value or data setting: the sentence names it
+        LOG.error("%s of %s: %s", part, page_name, exc)
+        message = str(exc)
+    except Exception:  # whatever the data: a Chinese sentence on the page, the details in the server log
+        LOG.exception("%s of %s failed", part, page_name)
+        message = "此页面暂时无法显示，已记录错误详情，请稍后重试或联系管理员。"
+    else:
+        return None
+    if message != shown:
+        st.error(message, icon=":material/error:")
+    return message
+
+
 layout.style()
 user = auth.session_user()
 page, name = navigation(user)
@@ -78,13 +96,6 @@ if name in USES_FILTERS:
     state.sidebar(data.communities, locked_street=user.scope_street)
 if has_database:
     layout.banner()
-try:
-    page.run()
-except SettingError as exc:  # a bad DASHBOARD_* value: the sentence names it, for whoever runs the server
-    LOG.error("page %s: %s", name, exc)
-    st.error(str(exc), icon=":material/error:")
-except Exception:  # whatever the data: a Chinese sentence on the page, the details in the server log
-    LOG.exception("page %s failed", name)
-    st.error("此页面暂时无法显示，已记录错误详情，请稍后重试或联系管理员。", icon=":material/error:")
+failed = drawn_safely("page", name, page.run)
 if has_database:
-    layout.footer()
+    drawn_safely("footer", name, layout.footer, failed)

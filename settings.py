@@ -163,18 +163,34 @@ FEEDS = ("appeals", "complaints", "surveys", "scenes")
 
 
 def dates_by_feed(raw, where: str) -> dict[str, date]:
-    """`{ appeals = "2025-12-01", … }` as dates by feed; SettingError naming `where` for anything else."""
+    """`{ appeals = "2025-12-01", … }` as dates by feed; SettingError naming `where` for anything
+    else, and for a day after today (records cannot begin in the future)."""
     if not isinstance(raw, dict):
         raise SettingError(f"设置错误：{where} 应写成 {{ appeals = \"2025-12-01\" }} 的形式，现在是 {raw!r}。")
     out = {}
     for feed, value in raw.items():
         if feed not in FEEDS:
             raise SettingError(f"设置错误：{where} 中的 {feed!r} 不是数据类型，应为 {'、'.join(FEEDS)} 之一。")
-        try:
-            out[feed] = value if isinstance(value, date) else date.fromisoformat(str(value))
-        except ValueError:
-            raise SettingError(f"设置错误：{where} 中 {feed} 的日期 {value!r} 无法识别，应写作 YYYY-MM-DD。") from None
-    return {feed: day.date() if isinstance(day, datetime) else day for feed, day in out.items()}
+        out[feed] = setting_date(value, f"{where} 中 {feed} 的日期")
+        if out[feed] > local_now().date():
+            raise SettingError(f"设置错误：{where} 中 {feed} 的日期 {out[feed].isoformat()} 晚于今天，"
+                               "数据不可能从未来开始，请改为该类数据实际开始的日期。")
+    return out
+
+
+def setting_date(value, what: str) -> date:
+    """A day written in a setting: a TOML date or datetime (an offset one read on Beijing's clock)
+    or the text YYYY-MM-DD, nothing looser (Python would also take 20261001 or 2026W401)."""
+    if isinstance(value, date):  # a datetime is a date too (and has an hour)
+        return (value.astimezone(TIMEZONE) if getattr(value, "tzinfo", None) else value).date() \
+            if hasattr(value, "hour") else value
+    text = str(value).strip()
+    try:
+        if len(text) == 10 and text[4] == text[7] == "-":
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise SettingError(f"设置错误：{what} {value!r} 无法识别，应写作 YYYY-MM-DD。")
 
 
 def local_now() -> datetime:

@@ -28,7 +28,31 @@ from settings import reference
 FEEDS = (("compounds", "小区台账"), ("appeals", "诉求工单"), ("complaints", "物业投诉"),
          ("surveys", "满意度测评"), ("scenes", "服务场景"))
 
-PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+# Plotly's own locale mechanism (config.locales): the chart toolbar's tooltips and date words in
+# Chinese. Only the toolbar's download and reset stay: zoom and pan buttons meant a wider bar that
+# covered the legends (always shown on a phone); a drag still zooms, a double click resets.
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+    "locale": "zh-CN",
+    "locales": {"zh-CN": {
+        "dictionary": {
+            "Download plot as a PNG": "下载图片(PNG)", "Download plot": "下载图片", "Reset axes": "恢复原始比例",
+            "Autoscale": "自动缩放", "Zoom": "缩放", "Pan": "平移", "Zoom in": "放大", "Zoom out": "缩小",
+            "Box Select": "框选", "Lasso Select": "套索选择", "Reset": "重置",
+            "Preparing image - this may take a few seconds": "正在生成图片，请稍候",
+            "Image download succeeded": "图片已下载",
+            "Sorry, there was a problem downloading your image!": "图片下载失败，请重试。",
+        },
+        "format": {
+            "days": ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"],
+            "shortDays": ["周日", "周一", "周二", "周三", "周四", "周五", "周六"],
+            "months": [f"{m}月" for m in range(1, 13)], "shortMonths": [f"{m}月" for m in range(1, 13)],
+            "date": "%Y-%m-%d",
+        },
+    }},
+}
 
 
 # What Streamlit's configuration cannot say in Chinese or lay out for a leader's screen.
@@ -66,6 +90,30 @@ TRANSLATIONS = {
         "服务器没有响应，请检查网络；页面会自动重新连接。",
     "streamlit run yourscript.py": "正在重新连接……",
     "Close": "关闭",
+    # the tables' toolbar, search and column menu (shown on hover and click)
+    "Show/hide columns": "显示/隐藏列",
+    "Download as CSV": "下载 CSV",
+    "Search": "搜索",
+    "Type to search": "输入关键词搜索",
+    "Clear search": "清除搜索",
+    "Fullscreen": "全屏",
+    "Close fullscreen": "退出全屏",
+    "Select all": "全选",
+    "Sort ascending": "升序排列",
+    "Sort descending": "降序排列",
+    "Format": "数字格式",
+    "Autosize": "自动列宽",
+    "Pin column": "固定此列",
+    "Unpin column": "取消固定",
+    "Hide column": "隐藏此列",
+    "Statistics": "统计",
+    "Automatic": "自动", "Localized": "本地格式", "Plain": "原始数字", "Compact": "紧凑", "Scientific": "科学计数",
+    "Percent": "百分比", "Accounting": "会计格式", "Dollar": "美元", "Euro": "欧元", "Yen": "日元",
+    "Calendar": "日历", "Distance": "相对时间", "Duration": "时长",
+    "Values": "数值个数", "Empty": "空值", "Distinct": "不同值", "Sum": "合计", "Average": "平均",
+    "Median": "中位数", "Minimum": "最小值", "Maximum": "最大值", "Range": "极差", "Standard deviation": "标准差",
+    "Minimum length": "最短长度", "Maximum length": "最长长度", "Average length": "平均长度",
+    "Clear selection": "清除选择",
 }
 TRANSLATED_PATTERNS = [
     (r"^Press (⌘|Ctrl)\+Enter to (submit form|apply)$", "按 $1+回车键确认"),
@@ -78,7 +126,7 @@ TRANSLATE = """<script>
 if (!window.zhStreamlit) {
   window.zhStreamlit = true;
   const exact = %s, patterns = %s.map(([p, r]) => [new RegExp(p), r]);
-  const ATTRIBUTES = ["aria-label", "title", "placeholder"];
+  const ATTRIBUTES = ["aria-label", "title", "placeholder", "data-title"];
   const translated = (text) => {
     const bare = text.trim();
     if (exact[bare] !== undefined) return text.replace(bare, exact[bare]);

@@ -177,7 +177,7 @@ _DECLARED = [
     M("complaints", "share", "占比", "rate", "该项投诉 ÷ 全部投诉。", None),
     M("complaints", "complaints_per_100_households", "每百户投诉量", "decimal",
       "小区投诉量 ÷ 台账户数 × 100；缺户数的小区不参与高投诉排名。", "down", digits=2),
-    M("complaints", "complaints_per_month", "月均投诉", "decimal", "投诉件数 × 30 ÷ 天数。", "down"),
+    M("complaints", "complaints_per_month", "月均投诉", "decimal", "投诉件数 × 30 ÷ 天数(统计时点所在的当天按已过的时间计)。", "down"),
     M("complaints", "key_targets", "重点整治小区", "count",
       "小区台账中标记为重点整治（高投诉）的小区；趋势为本期投诉量较上期的变化。", None, noun="个"),
     M("complaints", "hot_spots", "高投诉小区", "count",

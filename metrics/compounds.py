@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 import polars as pl
 
 import settings
+from etl.contract import KINDS
 from etl.db import frame
 from metrics import feeds, scenes
 from metrics.catalogue import metric
@@ -291,9 +292,11 @@ def unranked(by_compound: pl.DataFrame) -> int:
 def key_targets_since(con) -> date | None:
     """When the 15 key targets were chosen: recorded with the data (the demo does), else the
     `key_targets_since` setting in data/metrics.toml, else unknown."""
-    rows = con.execute("SELECT value FROM meta WHERE key = 'key_targets_since'").fetchall()
-    value = rows[0][0] if rows else settings.metric_settings().get("key_targets_since")
-    return date.fromisoformat(str(value)) if value else None
+    rows = con.execute("SELECT value FROM meta WHERE key = 'key_targets_since' AND value IS NOT NULL").fetchall()
+    if rows:
+        return settings.setting_date(rows[0][0], "数据库中记录的 key_targets_since")
+    value = settings.metric_settings().get("key_targets_since")
+    return settings.setting_date(value, "data/metrics.toml 的 key_targets_since") if value else None
 
 
 # Where neither the data nor data/metrics.toml says when the key targets were chosen, the split
@@ -331,44 +334,60 @@ def progress_windows(scope: Scope, since: date) -> tuple[Scope, Scope]:
     return before, replace(scope, start=since, end=end)
 
 
-def key_target_progress(con, scope: Scope, since: date | None = None) -> pl.DataFrame:
+def progress_notes(scope: Scope, since: date, first: dict[str, date | None]) -> list[str]:
+    """What 整治成效 says about the figures it leaves out or reads low (`key_target_progress`'
+    rules), one sentence each: feeds not loaded at all, feeds whose records began inside "before"
+    (absent) or inside "after" (its per-month figure counts days without records)."""
+    before, after = progress_windows(scope, since)
+    kinds = ("complaints", "surveys")
+    unloaded = [kind for kind in kinds if first.get(kind) is None]
+    loaded = tuple(kind for kind in kinds if kind not in unloaded)
+    notes = [f"{'、'.join(KINDS[kind].label for kind in unloaded)}尚未导入，整治前后的相应数字显示为“—”"] if unloaded else []
+    notes += [feeds.uncovered_note(first, loaded, before, named="整治前时段", shown="整治前的相应数字显示为“—”"),
+              feeds.uncovered_note(first, tuple(kind for kind in loaded if kind == "complaints"), after,
+                                   named="整治后时段", shown="整治后月均投诉按整个时段的天数计算，可能偏低")]
+    return [f"{note}。" for note in notes if note]
+
+
+def key_target_progress(con, scope: Scope, since: date) -> pl.DataFrame:
     """Each key target in scope: its status (`key_target_status`) and 整治成效 — complaints per
     month, resolution rate and survey satisfaction before and after it was targeted on `since`.
 
-    The windows are `progress_windows`' ("before" is seen as of `since` itself: as the numbers
-    stood when the compound was targeted). Per month = complaints × 30 ÷ days.
-    `trend` is 好转 / 恶化 / 持平 comparing complaints per month after against before; the
-    "before" figures of a feed whose records began after the window's start are absent.
+    The windows are `progress_windows'` ("before" is seen as of `since` itself: as the numbers
+    stood when the compound was targeted). Per month = complaints × 30 ÷ the days the window has
+    run: "before" its whole days, "after" up to the moment seen (a day still running counts as
+    far as it has gone, or a steady compound would read 好转 every morning).
+    `trend` is 好转 / 恶化 / 持平 comparing complaints per month after against before. A window's
+    figures of a feed are absent where they would be zeros of nothing loaded: "before" when the
+    feed's records began after the window's start, either window when the feed has none at all.
     """
-    since = since or default_targeted_since(con) or (scope.start or scope.moment.date())
     current = key_target_status(complaints_by_compound(con, scope), rate_by_compound(con, scope))
     before_scope, after_scope = progress_windows(scope, since)
-    days = (after_scope.end - since).days
+    whole_days = (after_scope.end - since).days
+    start = datetime.combine(since, time())
+    run = {"before": whole_days,
+           "after": (min(scope.moment, datetime.combine(after_scope.end, time())) - start) / timedelta(days=1)}
     first = feeds.first_days(con)
     out = current
     for name, window in (("before", before_scope), ("after", after_scope)):
-        if days <= 0:
-            out = out.with_columns(pl.lit(None, pl.Int64).alias(f"complaints_{name}"),
-                                   pl.lit(None, pl.Float64).alias(f"resolution_rate_{name}"),
-                                   pl.lit(None, pl.Float64).alias(f"survey_satisfaction_{name}"),
-                                   pl.lit(None, pl.Float64).alias(f"complaints_per_month_{name}"))
-            continue
-        counts = key_targets(complaints_by_compound(con, window)).select(
-            "compound_id", pl.col("complaints").alias(f"complaints_{name}"),
-            pl.col("resolution_rate").alias(f"resolution_rate_{name}"))
-        rates = rate_by_compound(con, window).select(
-            "compound_id", pl.col("survey_satisfaction_rate").alias(f"survey_satisfaction_{name}"))
+        blank = {"complaints": whole_days <= 0, "surveys": whole_days <= 0}
+        for kind in blank:
+            blank[kind] |= first.get(kind) is None or (name == "before" and not feeds.covers(first, kind, window))
+        if blank["complaints"]:
+            counts = current.select("compound_id", pl.lit(None, pl.Int64).alias(f"complaints_{name}"),
+                                    pl.lit(None, pl.Float64).alias(f"resolution_rate_{name}"))
+        else:
+            counts = key_targets(complaints_by_compound(con, window)).select(
+                "compound_id", pl.col("complaints").alias(f"complaints_{name}"),
+                pl.col("resolution_rate").alias(f"resolution_rate_{name}"))
+        if blank["surveys"]:
+            rates = current.select("compound_id", pl.lit(None, pl.Float64).alias(f"survey_satisfaction_{name}"))
+        else:
+            rates = rate_by_compound(con, window).select(
+                "compound_id", pl.col("survey_satisfaction_rate").alias(f"survey_satisfaction_{name}"))
+        per_month = pl.col(f"complaints_{name}") * 30.0 / run[name] if run[name] > 0 else pl.lit(None, pl.Float64)
         out = out.join(counts.join(rates, on="compound_id", how="left").with_columns(
-            (pl.col(f"complaints_{name}") * 30.0 / days).alias(f"complaints_per_month_{name}")),
-            on="compound_id", how="left")
-    # A "before" window that began before a feed's records holds nothing because nothing was
-    # loaded, not because nothing happened: absent, never read as 恶化 against zero.
-    if days > 0 and not feeds.covers(first, "complaints", before_scope):
-        out = out.with_columns(pl.lit(None, pl.Int64).alias("complaints_before"),
-                               pl.lit(None, pl.Float64).alias("resolution_rate_before"),
-                               pl.lit(None, pl.Float64).alias("complaints_per_month_before"))
-    if days > 0 and not feeds.covers(first, "surveys", before_scope):
-        out = out.with_columns(pl.lit(None, pl.Float64).alias("survey_satisfaction_before"))
+            per_month.alias(f"complaints_per_month_{name}")), on="compound_id", how="left")
     change = pl.col("complaints_per_month_after") - pl.col("complaints_per_month_before")
     return out.with_columns(
         pl.lit(since).alias("targeted_since"),

@@ -35,39 +35,42 @@ def freshness(con) -> pl.DataFrame:
 
 def first_days(con) -> dict[str, date | None]:
     """The day each feed's records begin, district-wide (None: no records yet). Where the day the
-    extracts cover from is set, that day: a database's own (meta `records_since`, a JSON object by
-    kind), else the `records_since` setting in data/metrics.toml. It wins over the first record in
-    both directions: a quiet first day is still covered, and one straggler dated years early does
-    not make a year without data look covered. Unset, the first record's day."""
+    extracts cover from is set, that day: per feed, a database's own (meta `records_since`, a JSON
+    object by kind), else the `records_since` setting in data/metrics.toml. It wins over the first
+    record in both directions: a quiet first day is still covered, and one straggler dated years
+    early does not make a year without data look covered. Unset, the first record's day."""
     said = _records_since(con)
     firsts = con.execute("""
         SELECT 'appeals', CAST(min(received_at) AS DATE) FROM appeals
         UNION ALL SELECT 'complaints', CAST(min(received_at) AS DATE) FROM complaints
         UNION ALL SELECT 'surveys', min(surveyed_at) FROM surveys
         UNION ALL SELECT 'scenes', min(event_date) FROM scenes""").fetchall()
-    return {kind: said.get(kind, day) for kind, day in firsts}
+    return {kind: said.get(kind, day) if day is not None else None for kind, day in firsts}
 
 
 def _records_since(con) -> dict[str, date]:
+    """data/metrics.toml's `records_since`, each feed the database's own meta row names replaced by it."""
+    configured = settings.dates_by_feed(settings.metric_settings().get("records_since", {}),
+                                        "data/metrics.toml 的 records_since")
     rows = con.execute("SELECT value FROM meta WHERE key = 'records_since' AND value IS NOT NULL").fetchall()
     if not rows:
-        return settings.dates_by_feed(settings.metric_settings().get("records_since", {}),
-                                      "data/metrics.toml 的 records_since")
+        return configured
     where = "数据库中记录的 records_since"
     try:
         raw = json.loads(rows[0][0])
     except ValueError:
         raise settings.SettingError(
             f"设置错误：{where} 不是有效的 JSON（{rows[0][0]!r}），应写成 {{\"appeals\": \"2025-12-01\"}}。") from None
-    return settings.dates_by_feed(raw, where)
+    return configured | settings.dates_by_feed(raw, where)
 
 
 def covers(first: dict[str, date | None], kind: str, scope: Scope) -> bool:
     """Whether `kind`'s records had begun by the scope's first day. A period before that holds
     nothing because nothing was loaded yet, not because nothing happened: compared with it, every
-    count would read as growth (本年 against a year before the data: 受理量 +7,225)."""
+    count would read as growth (本年 against a year before the data: 受理量 +7,225). A feed with no
+    records at all covers nothing: its zeros are not figures to compare."""
     day = first.get(kind)
-    return scope.start is None or day is None or day <= scope.start
+    return scope.start is None or (day is not None and day <= scope.start)
 
 
 def uncovered_note(first: dict[str, date | None], kinds: tuple[str, ...], previous: Scope,
@@ -78,7 +81,8 @@ def uncovered_note(first: dict[str, date | None], kinds: tuple[str, ...], previo
     if not late:
         return None
     names = "、".join(KINDS[kind].label for kind in late)
-    since = "，".join(f"{KINDS[kind].label}自 {first[kind].isoformat()} 起有记录" for kind in late)
+    since = "，".join(f"{KINDS[kind].label}自 {first[kind].isoformat()} 起有记录" if first.get(kind)
+                     else f"{KINDS[kind].label}尚未导入" for kind in late)
     return f"{named}（{previous.label()}）开始时{names}尚无记录（{since}），{shown}"
 
 

@@ -371,7 +371,7 @@ def rollup_notice() -> None:
     if not data.database_exists() or not data.rollup_waiting():
         return
     with st.container(border=True):
-        st.warning("日汇总表需要重算：软件升级后，库中原有的汇总表不再适用。重算之前各页面逐条记录计数，数字相同，"
+        st.warning("日汇总表需要重算：库中的汇总表不是当前软件算出的(软件升级后，或数据由不计算汇总表的程序写入)。重算之前各页面逐条记录计数，数字相同，"
                    "但大库上较慢；下一次导入或撤销也会自动重算。", icon=":material/update:")
         st.button("现在重算日汇总表", key="desk_rollup", icon=":material/refresh:", on_click=request, args=("rollup",))
 

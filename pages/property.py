@@ -17,6 +17,27 @@ scope = filters.scope
 layout.header("物业治理", filters)
 
 
+def key_target_progress_tab(since) -> None:
+    progress = data.get(compounds.key_target_progress, scope, since)
+    per_month, resolution = metric("complaints.complaints_per_month"), metric("complaints.resolution_rate")
+    satisfaction = metric("surveys.satisfaction_rate")
+    layout.table(progress, [Text("name", "小区")] + [
+        declared.as_(f"{when_label}{declared.label}", f"{column}_{when}")
+        for declared, column in ((per_month, "complaints_per_month"), (resolution, "resolution_rate"),
+                                 (satisfaction, "survey_satisfaction"))
+        for when, when_label in (("before", "整治前"), ("after", "整治后"))] + [Text("trend", "成效")],
+        key="key_targets_progress_table")
+    if since >= scope.seen_end():
+        st.caption("整治起始日期晚于所选时段已有数据的最后一天，无法比较整治前后。")
+        return
+    for note in compounds.progress_notes(scope, since, data.get(feeds.first_days)):
+        st.caption(note)
+    _, after = compounds.progress_windows(scope, since)
+    st.caption(f"整治后：{since.isoformat()} 至 {moment(after.end - timedelta(days=1))}，"
+               f"按统计时点 {moment(scope.moment)} 计；整治前：此前同样长的时段，按整治起始日计。"
+               "月均投诉 = 投诉件数 × 30 ÷ 已过天数(当天按已过的时间计)。")
+
+
 def main() -> None:
     now, before = data.get(complaints.summary, scope), data.before(complaints.summary, "complaints", scope.previous())
     party = data.get(complaints.three_party_summary, scope)
@@ -49,29 +70,10 @@ def main() -> None:
                 ], key="key_targets_table")
         if progress_tab.open:
             with progress_tab:
-                progress = data.get(compounds.key_target_progress, scope, since)
-                per_month, resolution = metric("complaints.complaints_per_month"), metric("complaints.resolution_rate")
-                satisfaction = metric("surveys.satisfaction_rate")
-                layout.table(progress, [Text("name", "小区")] + [
-                    declared.as_(f"{when_label}{declared.label}", f"{column}_{when}")
-                    for declared, column in ((per_month, "complaints_per_month"), (resolution, "resolution_rate"),
-                                             (satisfaction, "survey_satisfaction"))
-                    for when, when_label in (("before", "整治前"), ("after", "整治后"))] + [Text("trend", "成效")],
-                    key="key_targets_progress_table")
-                if since is not None and since < scope.seen_end():
-                    before, after = compounds.progress_windows(scope, since)
-                    first = data.get(feeds.first_days)
-                    for late in (feeds.uncovered_note(first, ("complaints", "surveys"), before, named="整治前时段",
-                                                      shown="整治前的相应数字显示为“—”"),
-                                 feeds.uncovered_note(first, ("complaints",), after, named="整治后时段",
-                                                      shown="整治后月均投诉按整个时段的天数计算，可能偏低")):
-                        if late:
-                            st.caption(f"{late}。")
-                    st.caption(f"整治后：{since.isoformat()} 至 {moment(after.end - timedelta(days=1))}，"
-                               f"按统计时点 {moment(scope.moment)} 计；整治前：此前同样长的时段，按整治起始日计。"
-                               "月均投诉 = 投诉件数 × 30 ÷ 天数。")
+                if since is None:  # nothing recorded or configured, and no complaint to date it by
+                    st.caption("请先在上方选择“整治起始日期”，再比较整治前后。")
                 else:
-                    st.caption("整治起始日期晚于所选时段已有数据的最后一天，无法比较整治前后。")
+                    key_target_progress_tab(since)
         monthly = data.get(compounds.key_target_monthly, scope)
         if layout.has_content(monthly["complaints"].sum() == 0, "近 12 个月没有物业投诉。"):
             layout.plot(figures.key_target_trend, monthly, since)

@@ -227,6 +227,7 @@ HOSTILE_IDS = ["or-true", "drop-table", "quoted-or", "community-only", "100k-cha
 
 # Required arguments beyond (con, scope): every value each may take.
 EXTRA_ARGS = {
+    "compounds.key_target_progress": [(date(2026, 3, 2),)],
     "appeals.rates_by": [(d,) for d in appeals.DIMENSIONS],
     "scenes.by": [(d,) for d in scenes.DIMENSIONS],
     "complaints.by": [(d,) for d in complaints.DIMENSIONS],
@@ -244,7 +245,6 @@ PLACE_INDEPENDENT = {("compounds.summary", ("C1",)), ("compounds.history", ("C1"
 OPTIONAL_ARGS = {
     "compounds.listing": [("' OR 1=1 --",), ("%",), ("海景",)],
     "appeals.overdue_by": [(("street", "category"),), (("community", "channel", "compound_id"),)],
-    "compounds.key_target_progress": [(date(2026, 3, 2),)],
 }
 # Keys of a result that do not depend on the scope's place.
 PLACE_FREE = {"scope", "counts", "low_hours", "overdue", "targeted_since", "week", "week_start", "month",

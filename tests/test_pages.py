@@ -550,6 +550,47 @@ def test_footer_says_how_fresh_each_feed_is():
     assert not any("演示数据" in w for w in texts(at.warning))
 
 
+def test_a_data_setting_that_cannot_be_read_is_one_sentence_on_every_page(tmp_path, monkeypatch, database,
+                                                                         held_warm_up):
+    # The footer reads where each feed's records begin on every page, 小区画像 too: a broken
+    # records_since is the setting's sentence once, never the footer's uncaught error
+    broken = tmp_path / "broken.duckdb"
+    shutil.copyfile(database, broken)
+    with duckdb.connect(str(broken)) as con:
+        con.execute("""INSERT OR REPLACE INTO meta VALUES ('records_since', '{"appeals": "2026-02-01"')""")
+    monkeypatch.setenv("DASHBOARD_DB", str(broken))
+    for page in ("overview", "compounds"):
+        at = open_page(page)  # no uncaught exception
+        errors = texts(at.error)
+        assert len(errors) == 1 and errors[0].startswith("设置错误：数据库中记录的 records_since 不是有效的 JSON"), errors
+
+
+def test_without_any_complaint_the_comparison_reads_dashes_not_zeros(tmp_path, monkeypatch, database, held_warm_up):
+    emptied = tmp_path / "no-complaints.duckdb"
+    shutil.copyfile(database, emptied)
+    with duckdb.connect(str(emptied)) as con:
+        con.execute("DELETE FROM complaints")
+        con.execute("DELETE FROM meta WHERE key = 'key_targets_since'")
+    monkeypatch.setenv("DASHBOARD_DB", str(emptied))
+    monkeypatch.setattr(settings, "metric_settings", lambda real=settings.metric_settings: {
+        **real(), "key_targets_since": None})
+    at = open_page("property")
+    assert cards(at)["投诉量"] == ("0", "")  # no +0 against a week nothing was loaded for
+    at.session_state["key_target_tabs"] = "整治成效(整治前后对比)"
+    at.run()
+    # no date recorded or set, and no complaint to take one from: the page asks for it
+    assert at.date_input(key="since").value is None
+    assert "请先在上方选择“整治起始日期”，再比较整治前后。" in texts(at.caption)
+    assert not [d for d in at.dataframe if "整治前月均投诉" in d.value.columns]
+    at.date_input(key="since").set_value(date(2026, 3, 2)).run()
+    assert table(at, "小区", "整治前月均投诉", "整治后月均投诉", "整治前投诉解决率", "整治后投诉解决率",
+                 "整治前测评满意率", "整治后测评满意率") == [
+        ("海景苑", "—", "—", "—", "—", "—", "100.0%", "—"),
+        ("碧桂园", "—", "—", "—", "—", "—", "—", "—")]
+    assert "物业投诉尚未导入，整治前后的相应数字显示为“—”。" in texts(at.caption)
+    assert not [t for t in texts(at.caption) if "整治后月均投诉按整个时段的天数计算" in t]
+
+
 def test_demo_banner_goes_once_real_data_is_loaded(tmp_path, monkeypatch, database, held_warm_up):
     demo = tmp_path / "demo.duckdb"
     shutil.copyfile(database, demo)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import replace
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import duckdb
 import polars as pl
@@ -141,6 +142,23 @@ def test_default_targeted_since(con, fixture_db, tmp_path):
         assert compounds.default_targeted_since(rw) == date(2026, 1, 15)
 
 
+def test_key_targets_since_is_read_as_records_since_is(fixture_db, tmp_path, monkeypatch):
+    recorded = tmp_path / "recorded.duckdb"
+    shutil.copyfile(fixture_db, recorded)
+    with duckdb.connect(str(recorded)) as rw:
+        rw.execute("DELETE FROM meta WHERE key = 'key_targets_since'")
+        monkeypatch.setattr(settings, "metric_settings", lambda: {"key_targets_since": datetime(2026, 1, 15, 0, 0)})
+        assert compounds.key_targets_since(rw) == date(2026, 1, 15)  # a TOML datetime
+        rw.execute("INSERT INTO meta VALUES ('key_targets_since', NULL)")  # as unset: the setting
+        assert compounds.key_targets_since(rw) == date(2026, 1, 15)
+        monkeypatch.setattr(settings, "metric_settings", lambda: {"key_targets_since": "2026/01/15"})
+        with pytest.raises(settings.SettingError, match="data/metrics.toml 的 key_targets_since '2026/01/15' 无法识别"):
+            compounds.key_targets_since(rw)
+        rw.execute("UPDATE meta SET value = '2026-1-5' WHERE key = 'key_targets_since'")
+        with pytest.raises(settings.SettingError, match="数据库中记录的 key_targets_since '2026-1-5' 无法识别"):
+            compounds.key_targets_since(rw)
+
+
 def test_where_each_feeds_records_begin(con, fixture_db, tmp_path):
     # First records: complaint P6 on 02-25, appeal A8 on 03-01, the first answers and events on
     # 03-02; the fixture records that the appeal and complaint extracts cover from 02-23.
@@ -239,7 +257,7 @@ def test_key_target_monthly(con):
     assert by[(date(2025, 12, 1), "其他小区")]["complaints"] == 0
 
 
-def test_a_records_since_setting_that_cannot_be_read_is_named(con, fixture_db, tmp_path, monkeypatch):
+def test_a_records_since_setting_that_cannot_be_read_is_named(con, fixture_db, tmp_path, monkeypatch, stop_clock):
     recorded = tmp_path / "set.duckdb"
     shutil.copyfile(fixture_db, recorded)
     with duckdb.connect(str(recorded)) as rw:
@@ -251,9 +269,65 @@ def test_a_records_since_setting_that_cannot_be_read_is_named(con, fixture_db, t
             with pytest.raises(settings.SettingError, match="data/metrics.toml 的 records_since") as raised:
                 feeds.first_days(rw)
             assert words in str(raised.value)
-        # TOML's own dates are taken as they are
+        # TOML's own dates are taken as they are, a datetime with an offset on Beijing's clock
         monkeypatch.setattr(settings, "metric_settings", lambda: {"records_since": {"scenes": date(2026, 2, 2)}})
         assert feeds.first_days(rw)["scenes"] == date(2026, 2, 2)
+        utc_evening = datetime(2026, 2, 1, 17, 0, tzinfo=ZoneInfo("UTC"))  # 02-02 01:00 in Beijing
+        monkeypatch.setattr(settings, "metric_settings", lambda: {"records_since": {"scenes": utc_evening}})
+        assert feeds.first_days(rw)["scenes"] == date(2026, 2, 2)
+        # Python's fromisoformat would also read these (2026W401 as 2026-09-28): only YYYY-MM-DD
+        for loose in ("20261001", "2026W401", 20261001, "2026/10/01"):
+            monkeypatch.setattr(settings, "metric_settings", lambda loose=loose: {"records_since": {"scenes": loose}})
+            with pytest.raises(settings.SettingError, match="应写作 YYYY-MM-DD"):
+                feeds.first_days(rw)
+        # Records cannot begin after today (Beijing's): a typo of the year, not a setting
+        stop_clock(datetime(2026, 3, 9, 15, 30, tzinfo=ZoneInfo("UTC")))  # 03-09 23:30 in Beijing
+        monkeypatch.setattr(settings, "metric_settings", lambda: {"records_since": {"appeals": "2026-03-10"}})
+        with pytest.raises(settings.SettingError, match="2026-03-10 晚于今天"):
+            feeds.first_days(rw)
+        monkeypatch.setattr(settings, "metric_settings", lambda: {"records_since": {"appeals": "2026-03-09"}})
+        assert feeds.first_days(rw)["appeals"] == date(2026, 3, 9)
+        # Per feed: the database's own row replaces the setting only for the feeds it names
+        monkeypatch.setattr(settings, "metric_settings", lambda: {"records_since": {"scenes": "2026-02-02"}})
+        rw.execute("""INSERT INTO meta VALUES ('records_since', '{"appeals": "2026-02-20"}')""")
+        assert feeds.first_days(rw) == {"appeals": date(2026, 2, 20), "complaints": date(2026, 2, 25),
+                                        "surveys": date(2026, 3, 2), "scenes": date(2026, 2, 2)}
+
+
+def test_a_feed_with_no_records_covers_nothing(con, fixture_db, tmp_path, monkeypatch):
+    # Nothing loaded is not nothing happened: 0 against 0 is no change to show, even where a said
+    # day would cover the period
+    emptied = tmp_path / "no-complaints.duckdb"
+    shutil.copyfile(fixture_db, emptied)
+    with duckdb.connect(str(emptied)) as rw:
+        rw.execute("DELETE FROM complaints")
+        first = feeds.first_days(rw)
+        assert first["complaints"] is None and first["appeals"] == date(2026, 2, 23)
+        assert not feeds.covers(first, "complaints", W10.previous())
+        assert feeds.covers(first, "complaints", Scope(None, None))
+        assert feeds.uncovered_note(first, ("appeals", "complaints"), W10.previous()) == (
+            "上一期（2026-02-23 至 2026-03-01）开始时物业投诉尚无记录（物业投诉尚未导入），不显示与上一期的变化")
+        progress = compounds.key_target_progress(rw, W10, date(2026, 3, 2))
+        assert progress.height == 2
+        for when in ("before", "after"):
+            assert progress[f"complaints_{when}"].to_list() == [None, None]
+            assert progress[f"complaints_per_month_{when}"].to_list() == [None, None]
+        assert progress["trend"].to_list() == [None, None]
+        assert progress["survey_satisfaction_after"].to_list() == [1.0, None]  # surveys are loaded
+        assert compounds.progress_notes(W10, date(2026, 3, 2), first) == [
+            "物业投诉尚未导入，整治前后的相应数字显示为“—”。",
+            "整治前时段（2026-02-23 至 2026-03-01）开始时满意度测评尚无记录（满意度测评自 2026-03-02 起有记录），"
+            "整治前的相应数字显示为“—”。"]
+
+
+def test_key_target_progress_counts_the_running_day_as_far_as_it_has_gone(con):
+    # Targeted 03-02, seen on 03-03 at 06:00 (本周): "after" is 03-02 .. 03-03 and has run 1.25
+    # days, holding C1's P1 (P2 comes at 10:00); "before" is 02-28 .. 03-01, two whole days, empty.
+    # Over whole days C1 would read 15 a month, 好转 against a steady rate.
+    seen = Scope(date(2026, 3, 2), date(2026, 3, 9), datetime(2026, 3, 3, 6, 0))
+    c1 = {r["compound_id"]: r for r in compounds.key_target_progress(con, seen, date(2026, 3, 2)).to_dicts()}["C1"]
+    assert (c1["complaints_before"], c1["complaints_after"]) == (0, 1)
+    assert (c1["complaints_per_month_before"], c1["complaints_per_month_after"]) == (0.0, 24.0)
 
 
 def test_trends_of_a_running_year_end_today_and_mark_the_running_period(con):

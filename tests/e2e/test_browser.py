@@ -511,3 +511,53 @@ def test_streamlits_own_words_read_in_chinese(browser, demo_db, accounts, tmp_pa
     assert page.locator('[role="dialog"]').inner_text().split("\n")[0] == "连接中断"
     assert not english(page), english(page)
     page.close()
+
+
+def test_the_controls_of_tables_and_charts_read_in_chinese(browser, server):
+    """What shows only on hover and click: a table's toolbar tooltips, its column menu and the
+    statistics under it, its search box; a chart's toolbar (Plotly's own locale)."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    console = Console(page)
+    page.goto(f"{server}/appeals?period=上周")
+    sign_in(page, "quzhang")
+    no_exception(page, console, "诉求办理")
+    latin = lambda: english(page, set(ACCOUNTS))  # noqa: E731
+    table = page.locator('[data-testid="stDataFrame"]').first
+    table.scroll_into_view_if_needed()
+    time.sleep(1)
+    box = table.bounding_box()
+    page.mouse.move(box["x"] + 220, box["y"] + 18)  # a header: its menu button shows
+    time.sleep(0.5)
+    page.mouse.click(box["x"] + 250, box["y"] + 18)
+    time.sleep(1)
+    shown = page.evaluate(VISIBLE_TEXT)
+    assert "升序排列" in shown and "隐藏此列" in shown, shown
+    statistics = page.evaluate("""() => {  // the menu item, to open its submenu (sum, median …)
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      while (walker.nextNode()) if (walker.currentNode.nodeValue.trim() === "统计") {
+        const r = walker.currentNode.parentElement.getBoundingClientRect();
+        return [r.x + r.width / 2, r.y + r.height / 2];
+      }
+    }""")
+    page.mouse.move(*statistics)
+    time.sleep(1)
+    assert not latin(), latin()
+    page.keyboard.press("Escape")
+    time.sleep(0.5)
+    table.hover()
+    buttons = page.locator('[data-testid="stElementToolbar"] button')
+    buttons.first.hover()
+    time.sleep(1)
+    assert not latin(), latin()
+    [b for b in buttons.all() if b.is_visible()][1].click()  # search
+    time.sleep(1)
+    assert "输入关键词搜索" in page.evaluate(VISIBLE_TEXT)
+    assert not latin(), latin()
+    page.keyboard.press("Escape")
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    chart.scroll_into_view_if_needed()
+    chart.hover()
+    time.sleep(1)
+    titles = {b.get_attribute("data-title") for b in chart.locator(".modebar-btn").all()}
+    assert titles == {"下载图片(PNG)", "恢复原始比例", "全屏"}, titles  # the last one is Streamlit's
+    page.close()
