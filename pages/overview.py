@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard import auth, data, figures, layout, state
 from metrics import alerts, appeals, compounds, feeds, rankings
 from metrics.catalogue import Text, metric
+from settings import metric_settings
 
 layout.page_start(auth.page_permission(__file__))
 filters = state.filters()
@@ -62,6 +63,10 @@ with ranking_column:
                                *(metric(f"appeals.{key}") for key in ("composite", "resolution_rate",
                                                                       "satisfaction_rate", "received"))],
                      key="ranking_table")
+        unranked = ranking.filter(pl.col("composite").is_null())[place].to_list()
+        if unranked:
+            st.caption(f"{'、'.join(unranked)}所选时段内缺少可计算的响应率、办结率或满意率(如尚无群众评价)，"
+                       "综合得分为“—”，不参与排名。")
         if filters.street and not filters.locked:
             st.button(f"当前只看{filters.street}，查看全部街道", on_click=state.select_street, args=(None,),
                       icon=":material/filter_alt_off:")
@@ -84,6 +89,8 @@ with hot_column:
         layout.table(new_hot, [Text("name", "小区"), Text("street", "街道"),
                                metric("complaints.complaints_per_100_households")], key="hot_table",
                      height=248 if new_hot.height > 6 else "auto")
+        st.caption(f"共 {new_hot.height} 个：本期每百户投诉量居前 {metric_settings()['hot_spot_count']} 的小区中"
+                   "尚未列入重点整治的。")
 with worse_column:
     st.markdown("**投诉上升的重点整治小区**")
     before_by_compound = data.before(compounds.complaints_by_compound, "complaints", previous)

@@ -25,7 +25,7 @@ def key_target_progress_tab(since) -> None:
         declared.as_(f"{when_label}{declared.label}", f"{column}_{when}")
         for declared, column in ((per_month, "complaints_per_month"), (resolution, "resolution_rate"),
                                  (satisfaction, "survey_satisfaction"))
-        for when, when_label in (("before", "整治前"), ("after", "整治后"))] + [Text("trend", "成效")],
+        for when, when_label in (("before", "整治前"), ("after", "整治后"))] + [Text("trend", "成效(按月均投诉)")],
         key="key_targets_progress_table")
     if since >= scope.seen_end():
         st.caption("整治起始日期晚于所选时段已有数据的最后一天，无法比较整治前后。")
@@ -35,7 +35,7 @@ def key_target_progress_tab(since) -> None:
     _, after = compounds.progress_windows(scope, since)
     st.caption(f"整治后：{since.isoformat()} 至 {moment(after.end - timedelta(days=1))}，"
                f"按统计时点 {moment(scope.moment)} 计；整治前：此前同样长的时段，按整治起始日计。"
-               "月均投诉 = 投诉件数 × 30 ÷ 已过天数(当天按已过的时间计)。")
+               "月均投诉 = 投诉件数 × 30 ÷ 已过天数(当天按已过的时间计)；成效只看月均投诉的升降，解决率和满意率请对照前后两列。")
 
 
 def main() -> None:

@@ -211,8 +211,11 @@ def test_overview_ranking_and_attention_list():
         ("2", "登州街道", "25.0", "50.0%", "0.0%", "2"),
         ("—", "紫荆山街道", "—", "0.0%", "—", "1"),  # A5: nothing rated, nothing due
     ]
+    assert ("紫荆山街道所选时段内缺少可计算的响应率、办结率或满意率(如尚无群众评价)，综合得分为“—”，不参与排名。"
+            in texts(at.caption))
     assert table(at, "街道", "超期件数") == [("登州街道", "1"), ("蓬莱阁街道", "1")]
     assert table(at, "小区", "街道", "每百户投诉量") == [("宝龙国际", "蓬莱阁街道", "0.25")]
+    assert "共 1 个：本期每百户投诉量居前 15 的小区中尚未列入重点整治的。" in texts(at.caption)
     assert table(at, "小区", "本期投诉", "上期投诉") == [("海景苑", "3", "0")]
     assert len(at.get("plotly_chart")) == 2
 
