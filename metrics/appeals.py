@@ -18,7 +18,9 @@ from metrics.common import (SATISFIED, absent, as_float, blank, carried_counts, 
 from metrics.scope import SEEN_THROUGH, Scope, iso_week_label, merged, period, place, seen_through, where
 
 RATE_KEYS = ("received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate",
-             "satisfaction_rate", "satisfaction_score", "composite", "overdue_open", "median_hours_to_resolve")
+             "satisfaction_rate", "evaluated", "satisfaction_score", "composite", "overdue_open",
+             "median_hours_to_resolve")
+COUNT_KEYS = ("received", "evaluated", "overdue_open")
 MEDIAN = "median_hours_to_resolve"
 DIMENSIONS = {"street": "street", "community": "community", "channel": "channel",
               "category": "category", "compound_id": "compound_id"}
@@ -246,6 +248,7 @@ def _rates(row: dict) -> dict:
         "on_time_rate": ratio(row["resolved_in_time"], row["resolve_due_count"]),
         "feedback_rate": ratio(row["fed_back_in_time"], row["feedback_due_count"]),
         "satisfaction_rate": ratio(row["satisfied"] + row["basically_satisfied"], row["evaluated"]),
+        "evaluated": row["evaluated"],
         "satisfaction_score": as_float(score),
         "composite": as_float(composite(response, resolution, score)),
         "overdue_open": row["overdue_open"],
@@ -255,7 +258,7 @@ def _rates(row: dict) -> dict:
 
 def _rates_frame(rows: list[dict], first: dict, median: bool = True) -> pl.DataFrame:
     schema = {**first, **{k: pl.Float64 for k in RATE_KEYS if median or k != MEDIAN}}
-    schema.update(received=pl.Int64, overdue_open=pl.Int64)
+    schema.update(dict.fromkeys(COUNT_KEYS, pl.Int64))
     return pl.DataFrame(rows, schema=schema)
 
 
@@ -300,7 +303,7 @@ def weekly_trend(con, scope: Scope, weeks: int = 12) -> pl.DataFrame:
     for index in range(weeks):
         monday = first_monday + timedelta(weeks=index)
         row = rows.get(monday)
-        rates = _rates(row) if row else {k: (0 if k in ("received", "overdue_open") else None)
+        rates = _rates(row) if row else {k: (0 if k in COUNT_KEYS else None)
                                          for k in RATE_KEYS if k != MEDIAN}
         out.append({"week": iso_week_label(monday), "week_start": monday, **seen_through(monday, 7, scope),
                     **rates})

@@ -115,6 +115,10 @@ _DECLARED = [
       inputs=("feedback_at",)),
     M("appeals", "satisfaction_rate", "满意率", "rate", "（满意 + 基本满意）÷ 有评价的工单。",
       inputs=("satisfaction",)),
+    M("appeals", "evaluated", "评价数", "count",
+      "所选时段受理、已有群众评价（满意、基本满意或不满意）的工单数：满意率和满意度得分的分母。评价数少时，"
+      "一两件评价就能让满意率、满意度得分和综合得分大起大落，排名请结合评价数看。", None, noun="件",
+      inputs=("satisfaction",)),
     M("appeals", "satisfaction_score", "满意度得分", "score",
       "（满意 + {basic_weight} × 基本满意）÷ 有评价的工单，折合百分制。", inputs=("satisfaction",)),
     M("appeals", "composite", "综合得分", "score",

@@ -61,9 +61,10 @@ with ranking_column:
                 st.caption("本街道各社区按综合得分排名。")
         layout.table(ranking, [metric("ranking.rank"), Text(place, place_label),
                                *(metric(f"appeals.{key}") for key in ("composite", "resolution_rate",
-                                                                      "satisfaction_rate", "received"))],
+                                                                      "satisfaction_rate", "evaluated", "received"))],
                      key="ranking_table")
-        unranked = ranking.filter(pl.col("composite").is_null())[place].to_list()
+        unranked = [name or f"未注明{place_label}的工单" for name in
+                    ranking.filter(pl.col("composite").is_null())[place].to_list()]
         if unranked:
             st.caption(f"{'、'.join(unranked)}所选时段内缺少可计算的响应率、办结率或满意率(如尚无群众评价)，"
                        "综合得分为“—”，不参与排名。")

@@ -31,7 +31,7 @@ OTHER_KPIS = [metric(metric_id) for metric_id in (
 # The columns of the ranking and of the 12-week trend (one row per place or week).
 APPEAL_COLUMNS = [metric(f"appeals.{key}") for key in (
     "received", "response_rate", "resolution_rate", "on_time_rate", "feedback_rate", "satisfaction_rate",
-    "composite", "overdue_open")]
+    "evaluated", "composite", "overdue_open")]
 PER_100 = metric("complaints.complaints_per_100_households")
 COMPLAINTS = metric("complaints.complaints")
 RESOLUTION = metric("complaints.resolution_rate")

@@ -360,7 +360,8 @@ def test_stats_json_is_null_for_what_the_extract_never_had(teddy_db):
     # As of 03-09 00:00: resolved T1 (23 h), T2 (72 h), T4 (24 h); T3 open past 48 h.
     assert stats["appeals"] == {
         "received": 4, "response_rate": None, "resolution_rate": 0.75, "on_time_rate": 0.5, "feedback_rate": None,
-        "satisfaction_rate": pytest.approx(2 / 3), "satisfaction_score": pytest.approx(1.9 / 3), "composite": None,
+        "satisfaction_rate": pytest.approx(2 / 3), "evaluated": 3,  # T1 满意, T2 不满意, T4 基本满意
+        "satisfaction_score": pytest.approx(1.9 / 3), "composite": None,
         "overdue_open": 1, "median_hours_to_resolve": 24.0,
         "absent_columns": ["dispatched_at", "first_response_at", "feedback_at", "closed_at"],
         # four compound × category pairs, no repeat; no resolution 30 days old by 03-09
