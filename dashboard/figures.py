@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 
 from dashboard import geo
 from metrics import display
-from metrics.catalogue import Metric, metric
+from metrics.catalogue import RATE_COLOURS, Metric, metric
 from safety.plaintext import html_text, printable
 from settings import reference
 
@@ -164,9 +164,8 @@ def weekly_trend(trend: pl.DataFrame) -> go.Figure:
                 marker_pattern_shape=part_patterns(trend),
                 customdata=list(zip(iso, part)),
                 hovertemplate="%{customdata[0]}(%{x} 起)<br>受理量 %{y:,} 件%{customdata[1]}<extra></extra>")
-    for column, colour in (("response_rate", SECONDARY), ("resolution_rate", PRIMARY),
-                           ("satisfaction_rate", GOOD)):
-        name = metric(f"appeals.{column}").label
+    for column in ("response_rate", "resolution_rate", "satisfaction_rate"):
+        colour, name = RATE_COLOURS[column], metric(f"appeals.{column}").label
         fig.add_scatter(x=weeks, y=_none(trend[column].to_list()), name=name, mode="lines+markers",
                         line=dict(color=colour, width=2), connectgaps=False, marker=part_markers(trend),
                         customdata=list(zip(iso, shown(f"appeals.{column}", trend[column].to_list()), part)),
@@ -220,8 +219,6 @@ def street_ranking(ranking: pl.DataFrame, place: str = "street") -> go.Figure:
     return _layout(fig, height=_bar_height(len(places), per=40), legend=False)
 
 
-RATE_COLOURS = {"response_rate": SECONDARY, "resolution_rate": PRIMARY, "on_time_rate": "#6c8ebf",
-                "feedback_rate": "#8e5fb0", "satisfaction_rate": GOOD}
 
 
 def rates_by(frame: pl.DataFrame, dimension: str,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from metrics.catalogue import metric
+from metrics.catalogue import RATE_COLOURS, metric
 from metrics.display import number, rounded
 from safety.plaintext import printable
 
@@ -18,10 +18,9 @@ FONT = "Noto Sans SC"
 INK = "#333333"
 GRID = "#dddddd"
 MUTED = "#888888"
-# One colour per rate, the same in every chart.
-RATE_SERIES = [(key, metric(f"appeals.{key}").label, colour) for key, colour in (
-    ("response_rate", "#1f77b4"), ("resolution_rate", "#2ca02c"), ("on_time_rate", "#ff7f0e"),
-    ("satisfaction_rate", "#9467bd"))]
+# The rates the charts draw, each in its colour of the pages' charts.
+RATE_SERIES = [(key, metric(f"appeals.{key}").label, RATE_COLOURS[key])
+               for key in ("response_rate", "resolution_rate", "on_time_rate", "satisfaction_rate")]
 
 
 def text_width(text: str, size: float) -> float:
