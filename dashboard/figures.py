@@ -261,12 +261,17 @@ def funnel(steps: pl.DataFrame) -> go.Figure:
     return _layout(fig, height=360, legend=False)
 
 
+# The 123 bars' colours: green from the first share up, orange from the second, red below.
+RULE_123_GOOD, RULE_123_FAIR = 0.9, 0.75
+
+
 def rule_123(summary: dict) -> go.Figure:
     """The “123” rule: 1日受理率, 2日办结率 and 3日反馈率 as bars on a 0–100 % axis."""
     keys = ("response_rate", "on_time_rate", "feedback_rate")
     names = [metric(f"appeals.{key}").alias or metric(f"appeals.{key}").label for key in keys]
     values = [summary.get(key) for key in keys]
-    colours = [GOOD if v is not None and v >= 0.9 else (SECONDARY if v is not None and v >= 0.75 else BAD)
+    colours = [GOOD if v is not None and v >= RULE_123_GOOD else (SECONDARY if v is not None and v >= RULE_123_FAIR
+                                                                  else BAD)
                for v in values]
     fig = go.Figure(go.Bar(
         x=_none(values), y=names, orientation="h", marker_color=colours,

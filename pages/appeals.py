@@ -66,6 +66,8 @@ def main() -> None:
         st.subheader("“123”工作制度")
         st.caption("一日受理、两日办结、三日反馈。")
         layout.plot(figures.rule_123, now)
+        st.caption(f"绿色：不低于 {figures.RULE_123_GOOD:.0%}；橙色：{figures.RULE_123_FAIR:.0%} 至 "
+                   f"{figures.RULE_123_GOOD:.0%}；红色：低于 {figures.RULE_123_FAIR:.0%}。")
 
     st.subheader("未办结工单账龄")
     backlog = data.get(appeals.backlog, scope)
