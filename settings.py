@@ -190,7 +190,7 @@ def setting_date(value, what: str) -> date:
             return date.fromisoformat(text)
     except ValueError:
         pass
-    raise SettingError(f"设置错误：{what} {value!r} 无法识别，应写作 YYYY-MM-DD。")
+    raise SettingError(f"设置错误：{what} {value!r} 无法识别，应写作 YYYY-MM-DD 形式的有效日期。")
 
 
 def local_now() -> datetime:

@@ -219,8 +219,6 @@ def street_ranking(ranking: pl.DataFrame, place: str = "street") -> go.Figure:
     return _layout(fig, height=_bar_height(len(places), per=40), legend=False)
 
 
-
-
 def rates_by(frame: pl.DataFrame, dimension: str,
              rates: tuple[str, ...] = ("response_rate", "resolution_rate", "on_time_rate", "satisfaction_rate"),
              ) -> go.Figure:

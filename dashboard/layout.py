@@ -92,7 +92,6 @@ TRANSLATIONS = {
     "Close": "关闭",
     # the tables' toolbar, search and column menu (shown on hover and click)
     "Show/hide columns": "显示/隐藏列",
-    "Download as CSV": "下载 CSV",
     "Search": "搜索",
     "Type to search": "输入关键词搜索",
     "Clear search": "清除搜索",
@@ -127,6 +126,10 @@ if (!window.zhStreamlit) {
   window.zhStreamlit = true;
   const exact = %s, patterns = %s.map(([p, r]) => [new RegExp(p), r]);
   const ATTRIBUTES = ["aria-label", "title", "placeholder", "data-title"];
+  // A picker's options are the data's own (the data desk offers a file's headers): an English
+  // header "Duration" or "Format" stays what the file says.
+  const DATA = '[role="listbox"], [role="option"], [data-baseweb="select"]';
+  const ours = (element) => !element || !element.closest(DATA);
   const translated = (text) => {
     const bare = text.trim();
     if (exact[bare] !== undefined) return text.replace(bare, exact[bare]);
@@ -135,12 +138,13 @@ if (!window.zhStreamlit) {
   };
   const fix = (node) => {
     if (node.nodeType === Node.TEXT_NODE) {
-      const done = translated(node.nodeValue);
-      if (done !== null) node.nodeValue = done;
+      const done = ours(node.parentElement) && translated(node.nodeValue);
+      if (done) node.nodeValue = done;
       return;
     }
     if (node.nodeType !== Node.ELEMENT_NODE) return;
     for (const element of [node, ...node.querySelectorAll("*")]) {
+      if (!ours(element)) continue;
       for (const name of ATTRIBUTES) {
         const value = element.getAttribute(name), done = value && translated(value);
         if (done) element.setAttribute(name, done);

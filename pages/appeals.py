@@ -57,7 +57,8 @@ def main() -> None:
     with flow_column:
         st.subheader("五步闭环办理")
         st.caption("精准派单 → 首接响应 → 督导督办(办结) → 群众评价(回访) → 结案归档；每步标出该步用时的中位数。"
-                   "“已到达”不论是否在时限内，与上方只计时限内的响应率、办结率口径不同。")
+                   "某环节的“已到达”指该环节或其后任一环节已有时间(不论是否在时限内)，所以与上方只计时限内响应的"
+                   "响应率、只计已有办结时间的办结率不一定相同。")
         funnel = data.get(appeals.funnel, scope)
         layout.plot(figures.funnel, funnel)
         layout.table(funnel, [Text("label", "环节"), metric("funnel.reached").as_("已到达(件)"), metric("funnel.share"),

@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard import auth, data, figures, layout, state
 from metrics import alerts, appeals, compounds, feeds, rankings
 from metrics.catalogue import Text, metric
+from safety.plaintext import markdown_text
 from settings import metric_settings
 
 layout.page_start(auth.page_permission(__file__))
@@ -63,7 +64,7 @@ with ranking_column:
                                *(metric(f"appeals.{key}") for key in ("composite", "resolution_rate",
                                                                       "satisfaction_rate", "evaluated", "received"))],
                      key="ranking_table")
-        unranked = [name or f"未注明{place_label}的工单" for name in
+        unranked = [markdown_text(name) if name else f"未注明{place_label}的工单" for name in
                     ranking.filter(pl.col("composite").is_null())[place].to_list()]
         if unranked:
             st.caption(f"{'、'.join(unranked)}所选时段内缺少可计算的响应率、办结率或满意率(如尚无群众评价)，"
