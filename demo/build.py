@@ -11,7 +11,6 @@ from etl import db
 from etl.batches import batches_beyond_demo
 from etl.load import LoadReport, load_source
 from etl.read import FileRefused, read_file
-from metrics import rollups  # noqa: F401  (the demo is built with its daily rollup, whoever imports it)
 from settings import local_now
 
 

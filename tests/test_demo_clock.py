@@ -5,8 +5,6 @@ hours old and must still show appeals."""
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 
 import pytest
 
@@ -14,7 +12,7 @@ from dashboard.state import make_scope
 from demo import build as demo
 from etl.db import read_only
 from metrics import appeals
-from settings import ROOT, TIMEZONE, local_now
+from settings import TIMEZONE, local_now
 
 TODAY = local_now().date()  # read once: two readings could fall on either side of midnight
 MONDAY = TODAY - dt.timedelta(days=TODAY.weekday())
@@ -56,15 +54,3 @@ def test_a_demo_ending_in_the_future_is_refused(tmp_path):
     with pytest.raises(ValueError, match="不能晚于今天"):
         demo.build_demo(tmp_path / "demo.duckdb", end=local_now().date() + dt.timedelta(days=1))
 
-
-def test_a_demo_built_by_a_process_that_imports_nothing_else_has_its_rollup(tmp_path):
-    # The rollup's keeper registers when metrics is imported; a script that imports only the demo
-    # builder must still get a demo whose pages read the rollup (not the data desk's 需要重算)
-    path = tmp_path / "demo.duckdb"
-    script = f"from demo.build import build_demo; build_demo({str(path)!r})"
-    subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True, capture_output=True)
-    con = read_only(path)
-    try:
-        assert appeals.rollup_usable(con) and not appeals.rollup_waiting(con)
-    finally:
-        con.close()
